@@ -1,0 +1,33 @@
+# Every target sets itself up: a fresh machine needs only python3.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test check-types lint bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+## run: decode and print the bundled mainnet genesis block (the node itself comes later)
+run: $(STAMP)
+	$(VENV)/bin/neonode decode block - < examples/mainnet-genesis.hex
+
+## test: the trial suite, then mypy --strict and ruff; non-zero on any failure
+test: $(STAMP)
+	$(VENV)/bin/trial --jobs=2 tests
+	$(MAKE) --no-print-directory check-types lint
+
+check-types: $(STAMP)
+	$(VENV)/bin/mypy --strict neo_twisted
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check neo_twisted tests bench
+
+## bench: decode/hash throughput, written to BENCHMARKS.md
+bench: $(STAMP)
+	$(PY) bench/bench_decode.py --write
+
+clean:
+	rm -rf $(VENV) _trial_temp* .mypy_cache .ruff_cache .hypothesis *.egg-info

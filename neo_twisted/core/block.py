@@ -1,0 +1,196 @@
+# -*- test-case-name: tests.test_core_blocks -*-
+"""
+Block headers and blocks.
+
+The first 104 bytes (version ... next_consensus) are the unsigned part: the block
+hash is their Hash256 and the validators sign them. A header alone (in C{headers}
+messages and C{getblockheader}) ends with an extra C{00}, an empty transaction count.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from neo_twisted.core.components import Witness
+from neo_twisted.core.merkle import merkle_root
+from neo_twisted.core.transaction import Transaction, TransactionType
+from neo_twisted.crypto.hashes import hash256
+from neo_twisted.wire.binary import BinaryReader, BinaryWriter
+from neo_twisted.wire.errors import FormatError
+from neo_twisted.wire.uint import UInt160, UInt256
+
+#: The transaction count cap of the reference node's block reader (2.9.x).
+MAX_TRANSACTIONS_PER_BLOCK = 0x10000
+UNSIGNED_HEADER_SIZE = 104
+
+
+@attrs.frozen(kw_only=True)
+class Header:
+    """
+    A block header with its one witness.
+    """
+
+    version: int = 0
+    prev_hash: UInt256
+    merkle_root: UInt256
+    timestamp: int
+    index: int
+    consensus_data: int
+    next_consensus: UInt160
+    witness: Witness = attrs.field(factory=Witness)
+    _hash_cache: UInt256 | None = attrs.field(init=False, default=None, eq=False, repr=False)
+
+    def unsigned_bytes(self) -> bytes:
+        """
+        The 104 bytes that are hashed and signed.
+        """
+        writer = BinaryWriter()
+        writer.write_u32(self.version)
+        writer.write_bytes(self.prev_hash)
+        writer.write_bytes(self.merkle_root)
+        writer.write_u32(self.timestamp)
+        writer.write_u32(self.index)
+        writer.write_u64(self.consensus_data)
+        writer.write_bytes(self.next_consensus)
+        return writer.to_bytes()
+
+    @property
+    def hash(self) -> UInt256:
+        cached = self._hash_cache
+        if cached is None:
+            cached = bytes.__new__(UInt256, hash256(self.unsigned_bytes()))
+            object.__setattr__(self, "_hash_cache", cached)
+        return cached
+
+    def write_base(self, writer: BinaryWriter) -> None:
+        """
+        The block's own layout: unsigned part, C{01}, witness.
+        """
+        writer.write_bytes(self.unsigned_bytes())
+        writer.write_u8(1)
+        self.witness.write(writer)
+
+    def write(self, writer: BinaryWriter) -> None:
+        """
+        The C{Header} layout: the block layout plus a zero transaction count.
+        """
+        self.write_base(writer)
+        writer.write_u8(0)
+
+    def to_bytes(self) -> bytes:
+        writer = BinaryWriter()
+        self.write(writer)
+        return writer.to_bytes()
+
+    @property
+    def size(self) -> int:
+        return len(self.to_bytes())
+
+    @classmethod
+    def read_base(cls, reader: BinaryReader) -> Header:
+        """
+        Read the unsigned part, the C{01} marker and the witness.
+        """
+        start = reader.pos
+        data = reader.read_bytes(UNSIGNED_HEADER_SIZE)
+        reader.pos = start
+        version = reader.read_u32()
+        prev_hash = reader.read_uint256()
+        merkle = reader.read_uint256()
+        timestamp = reader.read_u32()
+        index = reader.read_u32()
+        consensus_data = reader.read_u64()
+        next_consensus = reader.read_uint160()
+        marker_at = reader.pos
+        if reader.read_u8() != 1:
+            raise FormatError("a block header has exactly one witness (01 expected)", marker_at)
+        header = cls(version=version, prev_hash=prev_hash, merkle_root=merkle,
+                     timestamp=timestamp, index=index, consensus_data=consensus_data,
+                     next_consensus=next_consensus, witness=Witness.read(reader))
+        object.__setattr__(header, "_hash_cache", bytes.__new__(UInt256, hash256(data)))
+        return header
+
+    @classmethod
+    def read(cls, reader: BinaryReader) -> Header:
+        header = cls.read_base(reader)
+        end_at = reader.pos
+        if reader.read_u8() != 0:
+            raise FormatError("a header ends with a zero transaction count", end_at)
+        return header
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Header:
+        reader = BinaryReader(data)
+        header = cls.read(reader)
+        reader.expect_end("the header")
+        return header
+
+
+@attrs.frozen
+class Block:
+    """
+    A header and its transactions, the first of them the MinerTransaction.
+    """
+
+    header: Header
+    transactions: tuple[Transaction, ...]
+
+    @property
+    def hash(self) -> UInt256:
+        return self.header.hash
+
+    @property
+    def index(self) -> int:
+        return self.header.index
+
+    def write(self, writer: BinaryWriter) -> None:
+        self.header.write_base(writer)
+        writer.write_var_int(len(self.transactions))
+        for tx in self.transactions:
+            tx.write(writer)
+
+    def to_bytes(self) -> bytes:
+        writer = BinaryWriter()
+        self.write(writer)
+        return writer.to_bytes()
+
+    @property
+    def size(self) -> int:
+        return len(self.to_bytes())
+
+    def problem(self) -> str | None:
+        """
+        What makes this block malformed (the checks of C{Block.Deserialize}), or None.
+        """
+        txs = self.transactions
+        if not txs:
+            return "a block has at least one transaction"
+        if TransactionType.MinerTransaction != txs[0].TYPE:
+            return "the first transaction must be the MinerTransaction"
+        if any(TransactionType.MinerTransaction == tx.TYPE for tx in txs[1:]):
+            return "only the first transaction may be a MinerTransaction"
+        hashes = [tx.hash for tx in txs]
+        if len(set(hashes)) != len(hashes):
+            return "duplicate transactions"
+        if merkle_root(hashes) != self.header.merkle_root:
+            return "the merkle root does not match the transactions"
+        return None
+
+    @classmethod
+    def read(cls, reader: BinaryReader) -> Block:
+        start = reader.pos
+        header = Header.read_base(reader)
+        transactions = reader.read_array(Transaction.read, MAX_TRANSACTIONS_PER_BLOCK,
+                                         minimum=1, item_size=3)
+        block = cls(header, transactions)
+        problem = block.problem()
+        if problem is not None:
+            raise FormatError(f"invalid block: {problem}", start)
+        return block
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Block:
+        reader = BinaryReader(data)
+        block = cls.read(reader)
+        reader.expect_end("the block")
+        return block

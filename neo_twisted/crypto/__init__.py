@@ -1,0 +1,3 @@
+"""
+Hashes, ECDSA on P-256, keys, addresses, standard scripts and witness checks.
+"""
