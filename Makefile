@@ -16,7 +16,7 @@ run: $(STAMP)
 
 ## test: the trial suite, then mypy --strict and ruff; non-zero on any failure
 test: $(STAMP)
-	$(VENV)/bin/trial --jobs=2 tests
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests
 	$(MAKE) --no-print-directory check-types lint
 
 check-types: $(STAMP)
