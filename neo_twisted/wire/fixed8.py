@@ -38,10 +38,25 @@ def parse_fixed8(text: str) -> int:
         raise ValueError(f"not a decimal amount: {text!r}") from None
     if not value.is_finite():
         raise ValueError(f"not a finite amount: {text!r}")
-    scaled = value * FIXED8_ONE
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"more than 8 decimal places: {text!r}")
-    raw = int(scaled)
+    # Exact integer arithmetic on the digits: Decimal arithmetic would round to the
+    # context's 28 digits (dropping a far-out ninth decimal) or overflow on huge exponents.
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # only NaN and infinities have a letter here
+        raise ValueError(f"not a finite amount: {text!r}")
+    coefficient = int("".join(map(str, digits)))
+    shift = exponent + 8  # raw = coefficient * 10**shift
+    if coefficient == 0:
+        raw = 0
+    elif shift < 0:
+        if -shift > len(digits) or coefficient % 10**-shift:
+            raise ValueError(f"more than 8 decimal places: {text!r}")
+        raw = coefficient // 10**-shift
+    elif shift > 19:
+        raise ValueError(f"amount out of the Fixed8 range: {text!r}")
+    else:
+        raw = coefficient * 10**shift
+    if sign:
+        raw = -raw
     if not FIXED8_MIN <= raw <= FIXED8_MAX:
         raise ValueError(f"amount out of the Fixed8 range: {text!r}")
     return raw
