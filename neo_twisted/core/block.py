@@ -13,8 +13,8 @@ import attrs
 
 from neo_twisted.core.components import Witness
 from neo_twisted.core.merkle import merkle_root
+from neo_twisted.core.serializable import Serializable, Verifiable
 from neo_twisted.core.transaction import Transaction, TransactionType
-from neo_twisted.crypto.hashes import hash256
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -25,7 +25,7 @@ UNSIGNED_HEADER_SIZE = 104
 
 
 @attrs.frozen(kw_only=True)
-class Header:
+class Header(Verifiable):
     """
     A block header with its one witness.
     """
@@ -40,11 +40,10 @@ class Header:
     witness: Witness = attrs.field(factory=Witness)
     _hash_cache: UInt256 | None = attrs.field(init=False, default=None, eq=False, repr=False)
 
-    def unsigned_bytes(self) -> bytes:
+    def write_unsigned(self, writer: BinaryWriter) -> None:
         """
         The 104 bytes that are hashed and signed.
         """
-        writer = BinaryWriter()
         writer.write_u32(self.version)
         writer.write_bytes(self.prev_hash)
         writer.write_bytes(self.merkle_root)
@@ -52,21 +51,12 @@ class Header:
         writer.write_u32(self.index)
         writer.write_u64(self.consensus_data)
         writer.write_bytes(self.next_consensus)
-        return writer.to_bytes()
-
-    @property
-    def hash(self) -> UInt256:
-        cached = self._hash_cache
-        if cached is None:
-            cached = bytes.__new__(UInt256, hash256(self.unsigned_bytes()))
-            object.__setattr__(self, "_hash_cache", cached)
-        return cached
 
     def write_base(self, writer: BinaryWriter) -> None:
         """
         The block's own layout: unsigned part, C{01}, witness.
         """
-        writer.write_bytes(self.unsigned_bytes())
+        self.write_unsigned(writer)
         writer.write_u8(1)
         self.witness.write(writer)
 
@@ -76,15 +66,6 @@ class Header:
         """
         self.write_base(writer)
         writer.write_u8(0)
-
-    def to_bytes(self) -> bytes:
-        writer = BinaryWriter()
-        self.write(writer)
-        return writer.to_bytes()
-
-    @property
-    def size(self) -> int:
-        return len(self.to_bytes())
 
     @classmethod
     def read_base(cls, reader: BinaryReader) -> Header:
@@ -107,7 +88,7 @@ class Header:
         header = cls(version=version, prev_hash=prev_hash, merkle_root=merkle,
                      timestamp=timestamp, index=index, consensus_data=consensus_data,
                      next_consensus=next_consensus, witness=Witness.read(reader))
-        object.__setattr__(header, "_hash_cache", bytes.__new__(UInt256, hash256(data)))
+        header.set_hash_from(data)
         return header
 
     @classmethod
@@ -127,7 +108,7 @@ class Header:
 
 
 @attrs.frozen
-class Block:
+class Block(Serializable):
     """
     A header and its transactions, the first of them the MinerTransaction.
     """
@@ -145,18 +126,7 @@ class Block:
 
     def write(self, writer: BinaryWriter) -> None:
         self.header.write_base(writer)
-        writer.write_var_int(len(self.transactions))
-        for tx in self.transactions:
-            tx.write(writer)
-
-    def to_bytes(self) -> bytes:
-        writer = BinaryWriter()
-        self.write(writer)
-        return writer.to_bytes()
-
-    @property
-    def size(self) -> int:
-        return len(self.to_bytes())
+        writer.write_array(self.transactions)
 
     def problem(self) -> str | None:
         """

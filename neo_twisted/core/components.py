@@ -9,6 +9,7 @@ from enum import IntEnum
 
 import attrs
 
+from neo_twisted.core.serializable import Serializable
 from neo_twisted.crypto.hashes import hash160
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
 from neo_twisted.wire.errors import FormatError
@@ -19,7 +20,7 @@ MAX_SCRIPT_SIZE = 65536
 
 
 @attrs.frozen
-class Witness:
+class Witness(Serializable):
     """
     An invocation script (signatures) and the verification script it satisfies.
     """
@@ -41,7 +42,7 @@ class Witness:
 
 
 @attrs.frozen
-class CoinReference:
+class CoinReference(Serializable):
     """
     An input: output C{prev_index} of transaction C{prev_hash}. 34 bytes.
     """
@@ -59,7 +60,7 @@ class CoinReference:
 
 
 @attrs.frozen
-class TransactionOutput:
+class TransactionOutput(Serializable):
     """
     C{value} (Fixed8 raw, always positive) of asset C{asset_id} paid to C{script_hash}. 60 bytes.
     """
@@ -146,7 +147,7 @@ def _attribute_data_ok(usage: int, data: bytes) -> bool:
 
 
 @attrs.frozen
-class TransactionAttribute:
+class TransactionAttribute(Serializable):
     """
     A usage byte and its data, each usage with its own encoding.
 

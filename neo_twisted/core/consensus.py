@@ -16,9 +16,9 @@ from typing import ClassVar
 import attrs
 
 from neo_twisted.core.components import Witness
+from neo_twisted.core.serializable import Serializable, Verifiable
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import MinerTransaction
-from neo_twisted.crypto.hashes import hash256
 from neo_twisted.wire.binary import DEFAULT_MAX, BinaryReader, BinaryWriter
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -31,7 +31,7 @@ class ConsensusMessageType(IntEnum):
 
 
 @attrs.frozen(kw_only=True)
-class ConsensusPayload:
+class ConsensusPayload(Verifiable):
     """
     C{ConsensusPayload}: signed by validator C{validator_index} for block C{block_index}.
     """
@@ -44,33 +44,20 @@ class ConsensusPayload:
     data: bytes
     witness: Witness = attrs.field(factory=Witness)
 
-    def unsigned_bytes(self) -> bytes:
-        writer = BinaryWriter()
+    _hash_cache: UInt256 | None = attrs.field(init=False, default=None, eq=False, repr=False)
+
+    def write_unsigned(self, writer: BinaryWriter) -> None:
         writer.write_u32(self.version)
         writer.write_bytes(self.prev_hash)
         writer.write_u32(self.block_index)
         writer.write_u16(self.validator_index)
         writer.write_u32(self.timestamp)
         writer.write_var_bytes(self.data)
-        return writer.to_bytes()
-
-    @property
-    def hash(self) -> UInt256:
-        return UInt256(hash256(self.unsigned_bytes()))
 
     def write(self, writer: BinaryWriter) -> None:
-        writer.write_bytes(self.unsigned_bytes())
+        self.write_unsigned(writer)
         writer.write_u8(1)
         self.witness.write(writer)
-
-    def to_bytes(self) -> bytes:
-        writer = BinaryWriter()
-        self.write(writer)
-        return writer.to_bytes()
-
-    @property
-    def size(self) -> int:
-        return len(self.to_bytes())
 
     @classmethod
     def read(cls, reader: BinaryReader) -> ConsensusPayload:
@@ -106,7 +93,7 @@ _MESSAGES: dict[int, type[ConsensusMessage]] = {}
 
 
 @attrs.frozen(kw_only=True)
-class ConsensusMessage:
+class ConsensusMessage(Serializable):
     """
     The common header of dBFT messages: type and view number.
     """
@@ -125,12 +112,10 @@ class ConsensusMessage:
     def write_body(self, writer: BinaryWriter) -> None:
         raise NotImplementedError
 
-    def to_bytes(self) -> bytes:
-        writer = BinaryWriter()
+    def write(self, writer: BinaryWriter) -> None:
         writer.write_u8(self.TYPE)
         writer.write_u8(self.view_number)
         self.write_body(writer)
-        return writer.to_bytes()
 
     @staticmethod
     def from_bytes(data: bytes) -> ConsensusMessage:
@@ -193,9 +178,7 @@ class PrepareRequest(ConsensusMessage):
     def write_body(self, writer: BinaryWriter) -> None:
         writer.write_u64(self.nonce)
         writer.write_bytes(self.next_consensus)
-        writer.write_var_int(len(self.transaction_hashes))
-        for tx_hash in self.transaction_hashes:
-            writer.write_bytes(tx_hash)
+        writer.write_hashes(self.transaction_hashes)
         self.miner_transaction.write(writer)
         writer.write_bytes(self.signature)
 

@@ -21,7 +21,7 @@ from neo_twisted.core.components import (
     TransactionOutput,
     Witness,
 )
-from neo_twisted.crypto.hashes import hash256
+from neo_twisted.core.serializable import Verifiable
 from neo_twisted.wire.binary import DEFAULT_MAX, BinaryReader, BinaryWriter
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt256
@@ -52,7 +52,7 @@ _REGISTRY: dict[int, type[Transaction]] = {}
 
 
 @attrs.frozen(kw_only=True)
-class Transaction:
+class Transaction(Verifiable):
     """
     Fields shared by every transaction type; subclasses add their exclusive data.
     """
@@ -99,44 +99,13 @@ class Transaction:
         writer.write_u8(self.TYPE)
         writer.write_u8(self.version)
         self.write_exclusive(writer)
-        for group in (self.attributes, self.inputs, self.outputs):
-            writer.write_var_int(len(group))
-            for item in group:
-                item.write(writer)
+        writer.write_array(self.attributes)
+        writer.write_array(self.inputs)
+        writer.write_array(self.outputs)
 
     def write(self, writer: BinaryWriter) -> None:
         self.write_unsigned(writer)
-        writer.write_var_int(len(self.witnesses))
-        for witness in self.witnesses:
-            witness.write(writer)
-
-    def unsigned_bytes(self) -> bytes:
-        """
-        C{GetHashData}: the signed message, and what the txid hashes.
-        """
-        writer = BinaryWriter()
-        self.write_unsigned(writer)
-        return writer.to_bytes()
-
-    def to_bytes(self) -> bytes:
-        writer = BinaryWriter()
-        self.write(writer)
-        return writer.to_bytes()
-
-    @property
-    def hash(self) -> UInt256:
-        cached = self._hash_cache
-        if cached is None:
-            cached = bytes.__new__(UInt256, hash256(self.unsigned_bytes()))
-            object.__setattr__(self, "_hash_cache", cached)
-        return cached
-
-    @property
-    def size(self) -> int:
-        """
-        The serialized size in bytes (what JSON-RPC calls C{size}).
-        """
-        return len(self.to_bytes())
+        writer.write_array(self.witnesses)
 
     @property
     def type_name(self) -> str:
@@ -189,8 +158,7 @@ class Transaction:
         if problem is not None:
             raise FormatError(f"invalid {cls.TYPE.name}: {problem}", start)
         if reader.canonical:
-            digest = hash256(reader.data[start:unsigned_end])
-            object.__setattr__(tx, "_hash_cache", bytes.__new__(UInt256, digest))
+            tx.set_hash_from(reader.data[start:unsigned_end])
         reader.canonical = outer_canonical and reader.canonical
         return tx
 

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from neo_twisted.core.components import CoinReference
+from neo_twisted.core.serializable import Serializable
 from neo_twisted.core.transaction import Transaction, TransactionType
 from neo_twisted.wire.binary import DEFAULT_MAX, BinaryReader, BinaryWriter
 from neo_twisted.wire.ecpoint import ECPoint
@@ -84,9 +85,7 @@ class ClaimTransaction(Transaction):
                                             item_size=34)}
 
     def write_exclusive(self, writer: BinaryWriter) -> None:
-        writer.write_var_int(len(self.claims))
-        for claim in self.claims:
-            claim.write(writer)
+        writer.write_array(self.claims)
 
 
 @attrs.frozen(kw_only=True)
@@ -164,7 +163,7 @@ STATE_VALIDATOR = 0x48
 
 
 @attrs.frozen
-class StateDescriptor:
+class StateDescriptor(Serializable):
     """
     One change of state: an account's votes, or a validator's registration.
     """
@@ -216,9 +215,7 @@ class StateTransaction(Transaction):
         return {"descriptors": reader.read_array(StateDescriptor.read, 16, item_size=4)}
 
     def write_exclusive(self, writer: BinaryWriter) -> None:
-        writer.write_var_int(len(self.descriptors))
-        for descriptor in self.descriptors:
-            descriptor.write(writer)
+        writer.write_array(self.descriptors)
 
 
 @attrs.frozen(kw_only=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Protocol, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.consensus import ConsensusPayload
+from neo_twisted.core.serializable import Serializable
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
 from neo_twisted.wire.errors import FormatError
@@ -41,21 +42,15 @@ class InventoryType(IntEnum):
     Consensus = 0xE0
 
 
-class _Writable(Protocol):
-    def write(self, writer: BinaryWriter) -> None: ...
-
-
-def payload_bytes(payload: _Writable) -> bytes:
+def payload_bytes(payload: Serializable) -> bytes:
     """
     Serialize any payload.
     """
-    writer = BinaryWriter()
-    payload.write(writer)
-    return writer.to_bytes()
+    return payload.to_bytes()
 
 
 @attrs.frozen
-class EmptyPayload:
+class EmptyPayload(Serializable):
     """
     The payload of C{verack}, C{getaddr}, C{mempool} and C{filterclear}: nothing.
     """
@@ -69,7 +64,7 @@ class EmptyPayload:
 
 
 @attrs.frozen(kw_only=True)
-class VersionPayload:
+class VersionPayload(Serializable):
     """
     The first message each side sends.
     """
@@ -102,7 +97,7 @@ class VersionPayload:
 
 
 @attrs.frozen
-class NetworkAddressWithTime:
+class NetworkAddressWithTime(Serializable):
     """
     A peer's listening endpoint; IPv4 travels IPv4-mapped, and the port is big-endian.
     """
@@ -132,7 +127,7 @@ class NetworkAddressWithTime:
 
 
 @attrs.frozen
-class AddrPayload:
+class AddrPayload(Serializable):
     """
     1 to 200 addresses (a 2.9+ node disconnects on an empty list).
     """
@@ -145,13 +140,11 @@ class AddrPayload:
                                      item_size=30))
 
     def write(self, writer: BinaryWriter) -> None:
-        writer.write_var_int(len(self.addresses))
-        for address in self.addresses:
-            address.write(writer)
+        writer.write_array(self.addresses)
 
 
 @attrs.frozen
-class GetBlocksPayload:
+class GetBlocksPayload(Serializable):
     """
     C{getheaders} and C{getblocks}: what comes after C{hash_start}, up to
     C{hash_stop} (zero: no stop).
@@ -167,14 +160,12 @@ class GetBlocksPayload:
         return cls(start, reader.read_uint256())
 
     def write(self, writer: BinaryWriter) -> None:
-        writer.write_var_int(len(self.hash_start))
-        for hash_ in self.hash_start:
-            writer.write_bytes(hash_)
+        writer.write_hashes(self.hash_start)
         writer.write_bytes(self.hash_stop)
 
 
 @attrs.frozen
-class HeadersPayload:
+class HeadersPayload(Serializable):
     """
     Up to 2000 headers, each with its trailing zero transaction count.
     """
@@ -186,13 +177,11 @@ class HeadersPayload:
         return cls(reader.read_array(Header.read, MAX_HEADERS, item_size=108))
 
     def write(self, writer: BinaryWriter) -> None:
-        writer.write_var_int(len(self.headers))
-        for header in self.headers:
-            header.write(writer)
+        writer.write_array(self.headers)
 
 
 @attrs.frozen
-class InvPayload:
+class InvPayload(Serializable):
     """
     C{inv}, C{getdata} and C{notfound}: one inventory type and up to 500 hashes.
     """
@@ -213,13 +202,11 @@ class InvPayload:
 
     def write(self, writer: BinaryWriter) -> None:
         writer.write_u8(self.type)
-        writer.write_var_int(len(self.hashes))
-        for hash_ in self.hashes:
-            writer.write_bytes(hash_)
+        writer.write_hashes(self.hashes)
 
 
 @attrs.frozen
-class PingPayload:
+class PingPayload(Serializable):
     """
     C{ping} and C{pong} (2.10+): the sender's height, time and a nonce the pong echoes.
     """
@@ -239,7 +226,7 @@ class PingPayload:
 
 
 @attrs.frozen
-class FilterLoadPayload:
+class FilterLoadPayload(Serializable):
     """
     A bloom filter (at most 36000 bytes, at most 50 hash functions) for SPV clients.
     """
@@ -264,7 +251,7 @@ class FilterLoadPayload:
 
 
 @attrs.frozen
-class FilterAddPayload:
+class FilterAddPayload(Serializable):
     data: bytes
 
     @classmethod
@@ -276,7 +263,7 @@ class FilterAddPayload:
 
 
 @attrs.frozen
-class MerkleBlockPayload:
+class MerkleBlockPayload(Serializable):
     """
     A block header with the partial merkle tree of the transactions matching a bloom filter.
     """
@@ -296,9 +283,7 @@ class MerkleBlockPayload:
     def write(self, writer: BinaryWriter) -> None:
         self.header.write_base(writer)
         writer.write_var_int(self.tx_count)
-        writer.write_var_int(len(self.hashes))
-        for hash_ in self.hashes:
-            writer.write_bytes(hash_)
+        writer.write_hashes(self.hashes)
         writer.write_var_bytes(self.flags)
 
 

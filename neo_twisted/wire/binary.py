@@ -13,8 +13,8 @@ the hashers can hash a slice of it instead of serializing again.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -228,6 +228,14 @@ class BinaryReader:
         return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
 
 
+class Writable(Protocol):
+    """
+    Anything that writes itself, as array elements do.
+    """
+
+    def write(self, writer: BinaryWriter) -> None: ...
+
+
 class BinaryWriter:
     """
     Append-only little-endian writer producing canonical encodings.
@@ -274,6 +282,21 @@ class BinaryWriter:
     def write_var_bytes(self, data: bytes) -> None:
         self._buffer += encode_var_int(len(data))
         self._buffer += data
+
+    def write_array(self, items: Sequence[Writable]) -> None:
+        """
+        A var-int count, then each item.
+        """
+        self._buffer += encode_var_int(len(items))
+        for item in items:
+            item.write(self)
+
+    def write_hashes(self, hashes: Sequence[bytes]) -> None:
+        """
+        A var-int count, then the raw hashes (UInt160/UInt256 arrays).
+        """
+        self._buffer += encode_var_int(len(hashes))
+        self._buffer += b"".join(hashes)
 
     def write_var_string(self, text: str) -> None:
         self.write_var_bytes(text.encode("utf-8"))
