@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -16,11 +15,7 @@ from neo_twisted.cli import main
 from neo_twisted.network.frame import encode_frame
 from neo_twisted.network.payloads import InventoryType, InvPayload, payload_bytes
 from neo_twisted.wire.uint import UInt256
-
-GENESIS_HEX = (Path(__file__).resolve().parents[1] / "examples" / "mainnet-genesis.hex"
-               ).read_text().strip()
-GENESIS_HASH = "0xd42561e3d30e15be6400b6df2f328e02d2bf6354c41dce433bc57687c82144bf"
-MAINNET = 7630401
+from tests.samples import GENESIS_HASH, GENESIS_HEX, MAINNET_MAGIC
 
 
 def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
@@ -80,7 +75,7 @@ class DecodeTests(SynchronousTestCase):
         A framed message decodes to its magic, command, checksum and payload.
         """
         inv = InvPayload(InventoryType.Block, (UInt256.from_string(GENESIS_HASH),))
-        frame = encode_frame(MAINNET, "inv", payload_bytes(inv))
+        frame = encode_frame(MAINNET_MAGIC, "inv", payload_bytes(inv))
         result = self.decoded("decode", "message", frame.hex())
         self.assertEqual(result["network"], "mainnet")
         self.assertEqual(result["command"], "inv")
@@ -90,7 +85,7 @@ class DecodeTests(SynchronousTestCase):
         """
         A message with a command the node does not know shows its raw payload.
         """
-        frame = encode_frame(MAINNET, "alert", b"\x01\x02")
+        frame = encode_frame(MAINNET_MAGIC, "alert", b"\x01\x02")
         result = self.decoded("decode", "message", frame.hex())
         self.assertEqual((result["command"], result["payload"]), ("alert", "0102"))
 
@@ -125,19 +120,19 @@ class BadInputTests(SynchronousTestCase):
         Bytes after a whole structure are reported, not ignored.
         """
         self.assertOneLineError("decode", "block", GENESIS_HEX + "00", contains="trailing")
-        frame = encode_frame(MAINNET, "verack").hex()
+        frame = encode_frame(MAINNET_MAGIC, "verack").hex()
         self.assertOneLineError("decode", "message", frame + "41", contains="after the message")
 
     def test_bad_frames(self) -> None:
         """
         A short, incomplete or corrupted frame is a one-line error.
         """
-        frame = encode_frame(MAINNET, "ping", bytes(12))
+        frame = encode_frame(MAINNET_MAGIC, "ping", bytes(12))
         self.assertOneLineError("decode", "message", frame[:10].hex(), contains="24-byte")
         self.assertOneLineError("decode", "message", frame[:-1].hex(), contains="incomplete")
         corrupted = frame[:-1] + b"\x01"
         self.assertOneLineError("decode", "message", corrupted.hex(), contains="checksum")
-        short_ping = encode_frame(MAINNET, "ping", bytes(11))
+        short_ping = encode_frame(MAINNET_MAGIC, "ping", bytes(11))
         self.assertOneLineError("decode", "message", short_ping.hex(), contains="ping payload")
 
     def test_random_bytes_never_trace(self) -> None:

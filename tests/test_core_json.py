@@ -4,8 +4,6 @@ Tests for the JSON views (L{neo_twisted.core.jsonify}) and system fees (L{neo_tw
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core import (
@@ -24,14 +22,12 @@ from neo_twisted.core import (
 from neo_twisted.core.consensus import ChangeView, ConsensusPayload
 from neo_twisted.core.fees import system_fee
 from neo_twisted.core.jsonify import block_json, consensus_json, transaction_json
-from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt160, UInt256
+from tests.samples import GENESIS_HEX
+from tests.transaction_samples import KEY
 
-GENESIS = Block.from_bytes(bytes.fromhex(
-    (Path(__file__).resolve().parents[1] / "examples" / "mainnet-genesis.hex").read_text()))
-KEY = ECPoint.from_bytes(bytes.fromhex(
-    "03b209fd4f53a7170ea4444e0cb0a6bb6a53c2bd016926989cf85f9b0fba17a70c"))
+GENESIS = Block.from_bytes(bytes.fromhex(GENESIS_HEX))
 
 
 class GenesisJsonTests(SynchronousTestCase):

@@ -10,6 +10,7 @@ from neo_twisted.crypto import base58, ecdsa, hashes, keys, scripts
 from neo_twisted.crypto.witness import pushed_items, verify_witness
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160
+from tests.samples import MAINNET_VALIDATORS
 
 #: The community privnet validators (public development keys, see privnet.md).
 PRIVNET = [
@@ -21,16 +22,6 @@ PRIVNET = [
      "L2oEXKRAAMiPEZukwR5ho2S6SMeQLhcK9mF71ZnF7GvT8dU4Kkgz"),
     ("02a7bc55fe8684e0119768d104ba30795bdcc86619e864add26156723ed185cd62",
      "KzgWE3u3EDp13XPXXuTKZxeJ3Gi8Bsm8f9ijY3ZsCKKRvZUo1Cdn"),
-]
-
-MAINNET_VALIDATORS = [
-    "03b209fd4f53a7170ea4444e0cb0a6bb6a53c2bd016926989cf85f9b0fba17a70c",
-    "02df48f60e8f3e01c48ff40b9b7f1310d7a8b2a193188befe1c2e3df740e895093",
-    "03b8d9d5771d8f513aa0869b9cc8d50986403b78c6da36890638c3d46a5adce04a",
-    "02ca0e27697b9c248f6f16e085fd0061e26f44da85b58ee835c110caa5ec3ba554",
-    "024c7b7fb6c310fccf1ba33b082519d82964ea93868d676662d4a59ad548df0e7d",
-    "02aaec38470f6aad0042c6e877cfd8087d2676b0f516fddd362801b9bd3936399e",
-    "02486fd15702c4490a26703112a5cc1d0923fd697a33406bd5a1c00e0013b09a70",
 ]
 
 TESTNET_VALIDATORS = [

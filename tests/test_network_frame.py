@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 from itertools import pairwise
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,23 +39,12 @@ from neo_twisted.network.payloads import (
 )
 from neo_twisted.wire.errors import FormatError
 from tests import strategies as s
-
-MAINNET = 0x00746E41
-TESTNET = 0x74746E41
+from tests.samples import GENESIS_HEX, MAINNET_CONTRACT_TX, MAINNET_MAGIC, TESTNET_MAGIC
 
 #: The mainnet verack: magic, "verack" zero padded, length 0, checksum of nothing.
 MAINNET_VERACK = bytes.fromhex("416e7400" "76657261636b000000000000" "00000000" "5df6e0e2")
 
-GENESIS = bytes.fromhex(
-    (Path(__file__).resolve().parents[1] / "examples" / "mainnet-genesis.hex").read_text())
-
-#: The 202-byte mainnet ContractTransaction 0xbdf6cc3b...36da79 (transactions.json).
-MAINNET_CONTRACT_TX = bytes.fromhex(
-    "80000001888da99f8f497fd65c4325786a09511159c279af4e7eb532e9edd628c87cc1ee0000019b7cffda"
-    "a674beae0f930ebe6085af9093e5fe56b34a5c220ccdcf6efc336fc50082167010000000a8666b4830229d"
-    "6a1a9b80f6088059191c122d2b0141409e79e132290c82916a88f1a3db5cf9f3248b780cfece938ab0f081"
-    "2d0e188f3a489c7d1a23def86bd69d863ae67de753b2c2392e9497eadc8eb9fc43aa52c645232103e2f6a3"
-    "34e05002624cf616f01a62cff2844c34a3b08ca16048c259097e315078ac")
+GENESIS = bytes.fromhex(GENESIS_HEX)
 
 
 def _mixed_messages() -> list[tuple[str, bytes]]:
@@ -98,7 +86,7 @@ def _mixed_messages() -> list[tuple[str, bytes]]:
 
 MESSAGES = _mixed_messages()
 FRAMES = [Frame(command, payload) for command, payload in MESSAGES]
-ENCODED = [encode_frame(MAINNET, command, payload) for command, payload in MESSAGES]
+ENCODED = [encode_frame(MAINNET_MAGIC, command, payload) for command, payload in MESSAGES]
 STREAM = b"".join(ENCODED)
 
 
@@ -122,15 +110,15 @@ class FrameEncodingTests(SynchronousTestCase):
         """
         A mainnet verack is the 24-byte vector, and decodes back to an empty verack.
         """
-        self.assertEqual(encode_frame(MAINNET, "verack"), MAINNET_VERACK)
+        self.assertEqual(encode_frame(MAINNET_MAGIC, "verack"), MAINNET_VERACK)
         self.assertEqual(MAINNET_VERACK[20:], hash256(b"")[:4])
-        self.assertEqual(FrameDecoder(MAINNET).feed(MAINNET_VERACK), [Frame("verack", b"")])
+        self.assertEqual(FrameDecoder(MAINNET_MAGIC).feed(MAINNET_VERACK), [Frame("verack", b"")])
 
     def test_layout(self) -> None:
         """
         Magic, zero-padded command, length and checksum precede the payload.
         """
-        frame = encode_frame(TESTNET, "tx", MAINNET_CONTRACT_TX)
+        frame = encode_frame(TESTNET_MAGIC, "tx", MAINNET_CONTRACT_TX)
         self.assertEqual(frame[:4], bytes.fromhex("416e7474"))
         self.assertEqual(frame[4:16], b"tx" + bytes(10))
         self.assertEqual(frame[16:20], (202).to_bytes(4, "little"))
@@ -141,9 +129,9 @@ class FrameEncodingTests(SynchronousTestCase):
         """
         A command over 12 bytes or a payload over the maximum cannot be framed.
         """
-        self.assertRaises(ValueError, encode_frame, MAINNET, "x" * 13)
-        self.assertEqual(len(encode_frame(MAINNET, "x" * 12)), HEADER_SIZE)
-        self.assertRaises(ValueError, encode_frame, MAINNET, "block",
+        self.assertRaises(ValueError, encode_frame, MAINNET_MAGIC, "x" * 13)
+        self.assertEqual(len(encode_frame(MAINNET_MAGIC, "x" * 12)), HEADER_SIZE)
+        self.assertRaises(ValueError, encode_frame, MAINNET_MAGIC, "block",
                           bytes(MAX_PAYLOAD_SIZE + 1))
 
 
@@ -156,7 +144,7 @@ class StreamSplitTests(SynchronousTestCase):
         """
         The test stream holds valid payloads of many commands, and one unknown command.
         """
-        frames = FrameDecoder(MAINNET).feed(STREAM)
+        frames = FrameDecoder(MAINNET_MAGIC).feed(STREAM)
         self.assertEqual(frames, FRAMES)
         for frame in frames:
             decoded = decode_payload(frame.command, frame.payload)
@@ -167,7 +155,7 @@ class StreamSplitTests(SynchronousTestCase):
         Split in two at every byte boundary, the stream gives the same frames.
         """
         for at in range(len(STREAM) + 1):
-            decoder = FrameDecoder(MAINNET)
+            decoder = FrameDecoder(MAINNET_MAGIC)
             self.assertEqual(feed_all(decoder, [STREAM[:at], STREAM[at:]]), FRAMES, at)
             self.assertEqual(decoder.buffered, 0)
 
@@ -176,7 +164,7 @@ class StreamSplitTests(SynchronousTestCase):
         Fed one byte at a time, each frame comes out exactly when its last byte arrives,
         and nothing more than the incomplete message is held.
         """
-        decoder = FrameDecoder(MAINNET)
+        decoder = FrameDecoder(MAINNET_MAGIC)
         ends = set()
         offset = 0
         for encoded in ENCODED:
@@ -199,7 +187,7 @@ class StreamSplitTests(SynchronousTestCase):
         Any chunking (empty chunks included) gives the same frames; after every feed the
         decoder holds only a strict prefix of the next message.
         """
-        decoder = FrameDecoder(MAINNET)
+        decoder = FrameDecoder(MAINNET_MAGIC)
         frames: list[Frame] = []
         fed = emitted = 0
         for chunk in cut(STREAM, points):
@@ -222,10 +210,10 @@ class StreamSplitTests(SynchronousTestCase):
         Generated payloads of any command, framed and randomly chunked, come out intact
         and decode to the payloads sent.
         """
-        stream = b"".join(encode_frame(TESTNET, command, payload_bytes(payload))
+        stream = b"".join(encode_frame(TESTNET_MAGIC, command, payload_bytes(payload))
                           for command, payload in messages)
         points = data.draw(st.lists(st.integers(0, len(stream)), max_size=10), label="cuts")
-        frames = feed_all(FrameDecoder(TESTNET), cut(stream, points))
+        frames = feed_all(FrameDecoder(TESTNET_MAGIC), cut(stream, points))
         self.assertEqual([(f.command, decode_payload(f.command, f.payload)) for f in frames],
                          messages)
 
@@ -248,11 +236,11 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         A wrong magic fails with the first wrong byte, so at the latest with the fourth.
         """
-        frame = encode_frame(MAINNET, "verack")
+        frame = encode_frame(MAINNET_MAGIC, "verack")
         for k in range(4):
             bad = bytearray(frame)
             bad[k] ^= 0x80
-            error = self.assertFailsAt(FrameDecoder(MAINNET), bytes(bad), k)
+            error = self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), bytes(bad), k)
             self.assertEqual(error.offset, 0)
 
     def test_other_network(self) -> None:
@@ -260,7 +248,7 @@ class EarlyFailureTests(SynchronousTestCase):
         A testnet message to a mainnet decoder fails on the fourth magic byte
         (the first three, C{Ant}, are shared).
         """
-        self.assertFailsAt(FrameDecoder(MAINNET), encode_frame(TESTNET, "verack"), 3)
+        self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), encode_frame(TESTNET_MAGIC, "verack"), 3)
 
     def test_wrong_magic_after_a_message(self) -> None:
         """
@@ -268,7 +256,7 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         first = ENCODED[0]
         for k in range(4):
-            decoder = FrameDecoder(MAINNET)
+            decoder = FrameDecoder(MAINNET_MAGIC)
             self.assertEqual(decoder.feed(first), [FRAMES[0]])
             bad = bytearray(MAINNET_VERACK)
             bad[k] ^= 0x01
@@ -279,16 +267,17 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         Garbage after a complete message in the same chunk fails the feed.
         """
-        self.assertRaises(FormatError, FrameDecoder(MAINNET).feed, ENCODED[0] + b"GET / HTTP/1.1")
+        self.assertRaises(FormatError, FrameDecoder(MAINNET_MAGIC).feed,
+                          ENCODED[0] + b"GET / HTTP/1.1")
 
     def test_oversized_length(self) -> None:
         """
         A length over the maximum fails on the last header byte, before any payload byte.
         """
         for length in (MAX_PAYLOAD_SIZE + 1, 0xFFFFFFFF):
-            header = (MAINNET.to_bytes(4, "little") + b"block".ljust(12, b"\x00")
+            header = (MAINNET_MAGIC.to_bytes(4, "little") + b"block".ljust(12, b"\x00")
                       + length.to_bytes(4, "little") + bytes(4))
-            decoder = FrameDecoder(MAINNET)
+            decoder = FrameDecoder(MAINNET_MAGIC)
             self.assertFailsAt(decoder, header, HEADER_SIZE - 1)
             self.assertLessEqual(decoder.buffered, HEADER_SIZE)
 
@@ -296,9 +285,9 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         A header announcing exactly the maximum is accepted and waits for its payload.
         """
-        header = (MAINNET.to_bytes(4, "little") + b"block".ljust(12, b"\x00")
+        header = (MAINNET_MAGIC.to_bytes(4, "little") + b"block".ljust(12, b"\x00")
                   + MAX_PAYLOAD_SIZE.to_bytes(4, "little") + bytes(4))
-        decoder = FrameDecoder(MAINNET)
+        decoder = FrameDecoder(MAINNET_MAGIC)
         self.assertEqual(decoder.feed(header), [])
         self.assertEqual(decoder.buffered, HEADER_SIZE)
 
@@ -306,18 +295,18 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         The payload maximum can be lowered; up to it is fine, one byte more is not.
         """
-        self.assertEqual(FrameDecoder(MAINNET, max_payload=4).feed(
-            encode_frame(MAINNET, "filteradd", b"\x03abc")), [Frame("filteradd", b"\x03abc")])
-        self.assertRaises(FormatError, FrameDecoder(MAINNET, max_payload=4).feed,
-                          encode_frame(MAINNET, "filteradd", b"\x04abcd")[:HEADER_SIZE])
+        self.assertEqual(FrameDecoder(MAINNET_MAGIC, max_payload=4).feed(
+            encode_frame(MAINNET_MAGIC, "filteradd", b"\x03abc")), [Frame("filteradd", b"\x03abc")])
+        self.assertRaises(FormatError, FrameDecoder(MAINNET_MAGIC, max_payload=4).feed,
+                          encode_frame(MAINNET_MAGIC, "filteradd", b"\x04abcd")[:HEADER_SIZE])
 
     def test_bad_checksum(self) -> None:
         """
         A checksum mismatch fails when the last payload byte arrives.
         """
-        frame = bytearray(encode_frame(MAINNET, "tx", MAINNET_CONTRACT_TX))
+        frame = bytearray(encode_frame(MAINNET_MAGIC, "tx", MAINNET_CONTRACT_TX))
         frame[20] ^= 0xFF
-        error = self.assertFailsAt(FrameDecoder(MAINNET), bytes(frame), len(frame) - 1)
+        error = self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), bytes(frame), len(frame) - 1)
         self.assertEqual(error.offset, 20)
 
     def test_bad_checksum_empty_payload(self) -> None:
@@ -326,14 +315,14 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         frame = bytearray(MAINNET_VERACK)
         frame[23] ^= 0x01
-        self.assertFailsAt(FrameDecoder(MAINNET), bytes(frame), HEADER_SIZE - 1)
+        self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), bytes(frame), HEADER_SIZE - 1)
 
     def test_corrupted_payload(self) -> None:
         """
         Any payload byte changed in transit is caught by the checksum.
         """
-        frame = encode_frame(MAINNET, "tx", MAINNET_CONTRACT_TX)
+        frame = encode_frame(MAINNET_MAGIC, "tx", MAINNET_CONTRACT_TX)
         for at in range(HEADER_SIZE, len(frame)):
             bad = bytearray(frame)
             bad[at] ^= 0x01
-            self.assertRaises(FormatError, FrameDecoder(MAINNET).feed, bytes(bad))
+            self.assertRaises(FormatError, FrameDecoder(MAINNET_MAGIC).feed, bytes(bad))

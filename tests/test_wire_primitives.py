@@ -11,20 +11,10 @@ from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.fixed8 import FIXED8_ONE, format_fixed8, parse_fixed8
 from neo_twisted.wire.uint import ZERO_UINT160, ZERO_UINT256, UInt160, UInt256
+from tests.encodings import uncompressed
+from tests.samples import GENESIS_HASH, MAINNET_VALIDATORS
 
 GENESIS_WIRE = "bf4421c88776c53b43ce1dc45463bfd2028e322fdfb60064be150ed3e36125d4"
-GENESIS_DISPLAY = "0xd42561e3d30e15be6400b6df2f328e02d2bf6354c41dce433bc57687c82144bf"
-
-#: Mainnet standby validators, in config order (neo2-ledger.md section 5.3).
-MAINNET_STANDBY = [
-    "03b209fd4f53a7170ea4444e0cb0a6bb6a53c2bd016926989cf85f9b0fba17a70c",
-    "02df48f60e8f3e01c48ff40b9b7f1310d7a8b2a193188befe1c2e3df740e895093",
-    "03b8d9d5771d8f513aa0869b9cc8d50986403b78c6da36890638c3d46a5adce04a",
-    "02ca0e27697b9c248f6f16e085fd0061e26f44da85b58ee835c110caa5ec3ba554",
-    "024c7b7fb6c310fccf1ba33b082519d82964ea93868d676662d4a59ad548df0e7d",
-    "02aaec38470f6aad0042c6e877cfd8087d2676b0f516fddd362801b9bd3936399e",
-    "02486fd15702c4490a26703112a5cc1d0923fd697a33406bd5a1c00e0013b09a70",
-]
 
 # P-256 domain parameters (FIPS 186-4 D.1.2.3).
 P256_P = 2**256 - 2**224 + 2**192 + 2**96 - 1
@@ -36,14 +26,6 @@ def point(hex_: str) -> ECPoint:
     Decode a hex point encoding.
     """
     return ECPoint.from_bytes(bytes.fromhex(hex_))
-
-
-def uncompressed(p: ECPoint, prefix: int = 4) -> bytes:
-    """
-    The 65-byte uncompressed (or, with prefix 6/7, hybrid) encoding of C{p}.
-    """
-    assert p.x is not None and p.y is not None
-    return bytes((prefix,)) + p.x.to_bytes(32, "big") + p.y.to_bytes(32, "big")
 
 
 def x_not_on_curve() -> int:
@@ -98,16 +80,16 @@ class UIntTests(SynchronousTestCase):
         Display is 0x plus the reversed wire bytes: genesis bf44...25d4 shows as 0xd425...44bf.
         """
         genesis = UInt256(bytes.fromhex(GENESIS_WIRE))
-        self.assertEqual(str(genesis), GENESIS_DISPLAY)
-        self.assertEqual(repr(genesis), f"UInt256('{GENESIS_DISPLAY}')")
+        self.assertEqual(str(genesis), GENESIS_HASH)
+        self.assertEqual(repr(genesis), f"UInt256('{GENESIS_HASH}')")
 
     def test_fromStringWithAndWithoutPrefix(self) -> None:
         """
         from_string accepts the display form with 0x, 0X or no prefix and reverses it to wire order.
         """
         wire = bytes.fromhex(GENESIS_WIRE)
-        for text in (GENESIS_DISPLAY, GENESIS_DISPLAY[2:], "0X" + GENESIS_DISPLAY[2:],
-                     GENESIS_DISPLAY.upper().replace("0X", "0x")):
+        for text in (GENESIS_HASH, GENESIS_HASH[2:], "0X" + GENESIS_HASH[2:],
+                     GENESIS_HASH.upper().replace("0X", "0x")):
             parsed = UInt256.from_string(text)
             self.assertIsInstance(parsed, UInt256)
             self.assertEqual(bytes(parsed), wire, text)
@@ -124,9 +106,9 @@ class UIntTests(SynchronousTestCase):
         """
         from_string rejects the wrong number of digits and non-hex text.
         """
-        self.assertRaises(ValueError, UInt256.from_string, GENESIS_DISPLAY[:-2])
-        self.assertRaises(ValueError, UInt256.from_string, GENESIS_DISPLAY + "00")
-        self.assertRaises(ValueError, UInt160.from_string, GENESIS_DISPLAY)
+        self.assertRaises(ValueError, UInt256.from_string, GENESIS_HASH[:-2])
+        self.assertRaises(ValueError, UInt256.from_string, GENESIS_HASH + "00")
+        self.assertRaises(ValueError, UInt160.from_string, GENESIS_HASH)
         self.assertRaises(ValueError, UInt160.from_string, "0x" + "zz" * 20)
         self.assertRaises(ValueError, UInt160.from_string, "")
 
@@ -279,7 +261,7 @@ class ECPointTests(SynchronousTestCase):
         """
         Every mainnet standby key decodes and re-encodes to the same 33 bytes.
         """
-        for hex_ in MAINNET_STANDBY:
+        for hex_ in MAINNET_VALIDATORS:
             p, reader = read_point(bytes.fromhex(hex_))
             self.assertEqual(p.encode().hex(), hex_)
             self.assertEqual(str(p), hex_)
@@ -290,7 +272,7 @@ class ECPointTests(SynchronousTestCase):
         """
         The 02/03 prefix is the parity of Y.
         """
-        for hex_ in MAINNET_STANDBY:
+        for hex_ in MAINNET_VALIDATORS:
             p = point(hex_)
             assert p.y is not None
             self.assertEqual(p.y & 1, int(hex_[:2], 16) - 2)
@@ -300,10 +282,10 @@ class ECPointTests(SynchronousTestCase):
         An uncompressed 04 point is accepted, re-encoded compressed, and marks the input
         non-canonical.
         """
-        compressed = point(MAINNET_STANDBY[0])
+        compressed = point(MAINNET_VALIDATORS[0])
         p, reader = read_point(uncompressed(compressed) + b"\x99")
         self.assertEqual(p, compressed)
-        self.assertEqual(p.encode().hex(), MAINNET_STANDBY[0])
+        self.assertEqual(p.encode().hex(), MAINNET_VALIDATORS[0])
         self.assertFalse(reader.canonical)
         self.assertEqual(reader.remaining(), 1)
 
@@ -311,7 +293,7 @@ class ECPointTests(SynchronousTestCase):
         """
         A hybrid 06/07 point whose prefix matches Y's parity is accepted and non-canonical.
         """
-        for hex_ in MAINNET_STANDBY[:2]:
+        for hex_ in MAINNET_VALIDATORS[:2]:
             compressed = point(hex_)
             assert compressed.y is not None
             prefix = 6 + (compressed.y & 1)
@@ -323,7 +305,7 @@ class ECPointTests(SynchronousTestCase):
         """
         A hybrid point whose prefix contradicts Y's parity is a FormatError at its offset.
         """
-        for hex_ in MAINNET_STANDBY[:2]:
+        for hex_ in MAINNET_VALIDATORS[:2]:
             compressed = point(hex_)
             assert compressed.y is not None
             prefix = 7 - (compressed.y & 1)
@@ -374,7 +356,7 @@ class ECPointTests(SynchronousTestCase):
         """
         An uncompressed point whose Y does not match X is rejected.
         """
-        p = point(MAINNET_STANDBY[0])
+        p = point(MAINNET_VALIDATORS[0])
         assert p.x is not None and p.y is not None
         bad = b"\x04" + p.x.to_bytes(32, "big") + ((p.y + 1) % P256_P).to_bytes(32, "big")
         self.assertRaises(FormatError, read_point, bad)
@@ -383,8 +365,8 @@ class ECPointTests(SynchronousTestCase):
         """
         A point cut short is a FormatError.
         """
-        self.assertRaises(FormatError, read_point, bytes.fromhex(MAINNET_STANDBY[0])[:-1])
-        self.assertRaises(FormatError, read_point, uncompressed(point(MAINNET_STANDBY[0]))[:-1])
+        self.assertRaises(FormatError, read_point, bytes.fromhex(MAINNET_VALIDATORS[0])[:-1])
+        self.assertRaises(FormatError, read_point, uncompressed(point(MAINNET_VALIDATORS[0]))[:-1])
         self.assertRaises(FormatError, read_point, b"")
 
     def test_orderByXOnly(self) -> None:
@@ -401,16 +383,16 @@ class ECPointTests(SynchronousTestCase):
         """
         Sorting the standby keys orders them by X, not by their encodings.
         """
-        keys = [point(h) for h in MAINNET_STANDBY]
-        by_x = sorted(MAINNET_STANDBY, key=lambda h: h[2:])
+        keys = [point(h) for h in MAINNET_VALIDATORS]
+        by_x = sorted(MAINNET_VALIDATORS, key=lambda h: h[2:])
         self.assertEqual([k.encode().hex() for k in sorted(keys)], by_x)
-        self.assertNotEqual(by_x, sorted(MAINNET_STANDBY))
+        self.assertNotEqual(by_x, sorted(MAINNET_VALIDATORS))
 
     def test_sameXOrdersByY(self) -> None:
         """
         Two points with the same X order by Y.
         """
-        p = point(MAINNET_STANDBY[0])
+        p = point(MAINNET_VALIDATORS[0])
         assert p.x is not None and p.y is not None
         negated = ECPoint(p.x, P256_P - p.y)
         low, high = sorted([p, negated], key=lambda q: q.y or 0)
@@ -421,13 +403,13 @@ class ECPointTests(SynchronousTestCase):
         """
         The point at infinity sorts before every real point.
         """
-        keys = [point(h) for h in MAINNET_STANDBY] + [ECPoint.infinity()]
+        keys = [point(h) for h in MAINNET_VALIDATORS] + [ECPoint.infinity()]
         self.assertTrue(sorted(keys)[0].is_infinity)
 
     def test_publicKey(self) -> None:
         """
         A real point converts to a cryptography public key with the same coordinates.
         """
-        p = point(MAINNET_STANDBY[1])
+        p = point(MAINNET_VALIDATORS[1])
         numbers = p.public_key().public_numbers()
         self.assertEqual((numbers.x, numbers.y), (p.x, p.y))
