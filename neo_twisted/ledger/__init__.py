@@ -1,0 +1,3 @@
+"""
+The ledger: protocol configuration, genesis, the LMDB chain store and chain state.
+"""

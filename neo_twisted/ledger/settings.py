@@ -1,0 +1,167 @@
+# -*- test-case-name: tests.test_ledger_settings -*-
+"""
+Protocol configuration in neo-cli's C{protocol.json} format.
+
+The file holds one object, C{ProtocolConfiguration}, with the network's magic,
+address version, standby validators, seed list and fee table. Every problem is
+reported as one L{ConfigError} naming the file, the key and what is wrong, so an
+operator never has to read a traceback to fix a typo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from neo_twisted.wire.ecpoint import ECPoint
+from neo_twisted.wire.fixed8 import parse_fixed8
+
+
+class ConfigError(Exception):
+    """
+    A configuration file that cannot be used, with the reason.
+    """
+
+
+@attrs.frozen
+class ProtocolSettings:
+    """
+    C{ProtocolConfiguration}: what makes one NEO network differ from another.
+
+    @ivar system_fees: raw Fixed8 system fee per transaction type name.
+    @ivar low_priority_threshold: raw Fixed8.
+    """
+
+    magic: int
+    address_version: int
+    standby_validators: tuple[ECPoint, ...]
+    seed_list: tuple[str, ...]
+    seconds_per_block: int = 15
+    low_priority_threshold: int = 100_000
+    system_fees: Mapping[str, int] = attrs.field(factory=dict)
+
+
+_TX_TYPES = frozenset({
+    "MinerTransaction", "IssueTransaction", "ClaimTransaction", "EnrollmentTransaction",
+    "RegisterTransaction", "ContractTransaction", "StateTransaction", "PublishTransaction",
+    "InvocationTransaction"})
+
+
+def _fail(source: str, key: str, problem: str) -> ConfigError:
+    return ConfigError(f"{source}: {key}: {problem}")
+
+
+def _uint(config: Mapping[str, Any], key: str, source: str, bits: int,
+          default: int | None = None) -> int:
+    if key not in config:
+        if default is None:
+            raise _fail(source, key, "missing")
+        return default
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
+        raise _fail(source, key, f"must be an integer from 0 to {2**bits - 1}, got {value!r}")
+    return value
+
+
+def _amount(value: Any, source: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise _fail(source, key, f"must be a decimal amount, got {value!r}")
+    try:
+        raw = parse_fixed8(str(value))
+    except ValueError as e:
+        raise _fail(source, key, str(e)) from None
+    if raw < 0:
+        raise _fail(source, key, f"must not be negative, got {value!r}")
+    return raw
+
+
+def _validators(config: Mapping[str, Any], source: str) -> tuple[ECPoint, ...]:
+    key = "StandbyValidators"
+    value = config.get(key)
+    if not isinstance(value, list) or not value:
+        raise _fail(source, key, "must be a non-empty list of public keys (hex)")
+    points = []
+    for i, item in enumerate(value):
+        try:
+            point = ECPoint.from_bytes(bytes.fromhex(item))
+        except (TypeError, ValueError):
+            raise _fail(source, f"{key}[{i}]", f"not a P-256 public key: {item!r}") from None
+        if point.is_infinity:
+            raise _fail(source, f"{key}[{i}]", "the point at infinity is not a key")
+        points.append(point)
+    if len(set(points)) != len(points):
+        raise _fail(source, key, "lists a key twice")
+    return tuple(points)
+
+
+def _seeds(config: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    key = "SeedList"
+    value = config.get(key, [])
+    if not isinstance(value, list):
+        raise _fail(source, key, "must be a list of \"host:port\" strings")
+    for i, seed in enumerate(value):
+        host, _, port = seed.rpartition(":") if isinstance(seed, str) else ("", "", "")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise _fail(source, f"{key}[{i}]", f"must be \"host:port\", got {seed!r}")
+    return tuple(value)
+
+
+def _fees(config: Mapping[str, Any], source: str) -> dict[str, int]:
+    key = "SystemFee"
+    value = config.get(key, {})
+    if not isinstance(value, dict):
+        raise _fail(source, key, "must be an object of transaction type to GAS")
+    fees = {}
+    for name, amount in value.items():
+        if name not in _TX_TYPES:
+            raise _fail(source, f"{key}.{name}", "not a transaction type")
+        fees[name] = _amount(amount, source, f"{key}.{name}")
+    return fees
+
+
+def settings_from_json(document: Any, source: str = "protocol.json") -> ProtocolSettings:
+    """
+    Build settings from a parsed C{protocol.json} document.
+    """
+    if not isinstance(document, dict) or not isinstance(
+            document.get("ProtocolConfiguration"), dict):
+        raise _fail(source, "ProtocolConfiguration", "missing (the file holds one such object)")
+    config = document["ProtocolConfiguration"]
+    seconds = _uint(config, "SecondsPerBlock", source, 32, default=15)
+    if seconds == 0:
+        raise _fail(source, "SecondsPerBlock", "must be at least 1")
+    threshold = _amount(config.get("LowPriorityThreshold", "0.001"), source,
+                        "LowPriorityThreshold")
+    return ProtocolSettings(
+        magic=_uint(config, "Magic", source, 32),
+        address_version=_uint(config, "AddressVersion", source, 8),
+        standby_validators=_validators(config, source),
+        seed_list=_seeds(config, source),
+        seconds_per_block=seconds,
+        low_priority_threshold=threshold,
+        system_fees=_fees(config, source),
+    )
+
+
+def load_protocol(path: str | Path) -> ProtocolSettings:
+    """
+    Read and check a C{protocol.json} file.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{source}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{source}: not valid JSON: {e.msg} at line {e.lineno} "
+                          f"column {e.colno}") from None
+    return settings_from_json(document, source)
