@@ -1,0 +1,421 @@
+# -*- test-case-name: tests.test_ledger_chain -*-
+"""
+The chain: headers and blocks accepted as the reference node accepts them, kept in LMDB.
+
+L{Ledger} is synchronous and does its own I/O on the caller's thread; the Twisted
+side (L{neo_twisted.ledger.service}) runs it in a thread pool. Only the tip
+header, the two heights and a bounded buffer of blocks that arrived early live
+in memory: everything else is read from the store, so memory stays flat however
+long the chain grows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import lmdb
+
+from neo_twisted.core.block import Block, Header
+from neo_twisted.core.components import TransactionOutput
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.ledger.genesis import genesis_block
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.state import AssetState, StateWriter, read_i64
+from neo_twisted.ledger.store import (
+    SCHEMA_VERSION,
+    ChainStore,
+    StoreError,
+    coin_key,
+    fetch,
+    height_key,
+    read_u32,
+    u32,
+)
+from neo_twisted.ledger.verify import (
+    Mapper,
+    check_witness,
+    linkage_problem,
+    serial_map,
+    verify_chain,
+    witness_job,
+)
+from neo_twisted.wire.binary import BinaryReader
+from neo_twisted.wire.uint import UInt256
+
+#: Blocks that arrive ahead of the next height wait here, up to this many.
+MAX_PENDING_BLOCKS = 2000
+MAX_HEADERS_PER_REPLY = 2000
+MAX_BLOCK_HASHES_PER_REPLY = 500
+
+
+class Verdict(enum.Enum):
+    """
+    What became of a block handed to the ledger (the reference node's relay results).
+    """
+
+    ACCEPTED = "accepted"
+    ALREADY_EXISTS = "already exists"
+    UNABLE_TO_VERIFY = "unable to verify"
+    INVALID = "invalid"
+
+
+@attrs.frozen
+class BlockResult:
+    verdict: Verdict
+    reason: str = ""
+
+
+@attrs.frozen
+class HeaderResult:
+    """
+    How many headers of a batch were appended, and what stopped the rest (None: nothing did).
+    """
+
+    added: int
+    problem: str | None = None
+
+
+class Ledger:
+    """
+    One chain in one data directory.
+    """
+
+    def __init__(self, store: ChainStore, settings: ProtocolSettings,
+                 mapper: Mapper = serial_map) -> None:
+        self.store = store
+        self.settings = settings
+        self._mapper = mapper
+        self._dbs = store.dbs
+        self._pending: dict[int, Block] = {}
+        self.genesis = genesis_block(settings.standby_validators)
+        self._open()
+
+    @classmethod
+    def open(cls, datadir: str | Path, settings: ProtocolSettings,
+             mapper: Mapper = serial_map) -> Ledger:
+        return cls(ChainStore(datadir), settings, mapper)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        meta = self._dbs["meta"]
+        with self.store.read() as txn:
+            magic = fetch(txn, b"magic", db=meta)
+            genesis = fetch(txn, b"genesis", db=meta)
+            schema = fetch(txn, b"schema", db=meta)
+        if magic is None:
+            self.store.write(self._initialize)
+        elif read_u32(magic) != self.settings.magic or genesis != self.genesis.hash:
+            raise StoreError(
+                f"{self.store.path}: this data directory belongs to another network "
+                f"(magic {read_u32(magic)}, genesis {UInt256(genesis or bytes(32))}), "
+                f"not to magic {self.settings.magic}, genesis {self.genesis.hash}")
+        elif schema is None or read_u32(schema) != SCHEMA_VERSION:
+            raise StoreError(f"{self.store.path}: unknown store schema version")
+        with self.store.read() as txn:
+            self.header_height = read_u32(fetch(txn, b"header_height", db=meta) or bytes(4))
+            self.block_height = read_u32(fetch(txn, b"block_height", db=meta) or bytes(4))
+            tip = self._read_header_at(txn, self.header_height)
+        if tip is None:
+            raise StoreError(f"{self.store.path}: damaged: header {self.header_height} is missing")
+        self._tip = tip
+        self._fee_total = self.system_fee_total(self.block_height)
+
+    def _initialize(self, txn: lmdb.Transaction) -> None:
+        meta = self._dbs["meta"]
+        txn.put(b"magic", u32(self.settings.magic), db=meta)
+        txn.put(b"genesis", self.genesis.hash, db=meta)
+        txn.put(b"schema", u32(SCHEMA_VERSION), db=meta)
+        self._put_header(txn, self.genesis.header)
+        StateWriter(txn, self._dbs, self.settings.system_fees).apply(self.genesis, 0)
+        txn.put(b"header_height", u32(0), db=meta)
+        txn.put(b"block_height", u32(0), db=meta)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _read_header_at(self, txn: lmdb.Transaction, index: int) -> Header | None:
+        hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
+        if hash_ is None:
+            return None
+        return self._read_header(txn, hash_)
+
+    def _read_header(self, txn: lmdb.Transaction, hash_: bytes) -> Header | None:
+        raw = fetch(txn, hash_, db=self._dbs["header"])
+        return None if raw is None else Header.from_bytes(raw)
+
+    def get_block_hash(self, index: int) -> UInt256 | None:
+        """
+        The hash of the header at C{index} (a block may not be persisted yet).
+        """
+        with self.store.read() as txn:
+            hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
+        return None if hash_ is None else UInt256(hash_)
+
+    def get_header(self, hash_or_index: bytes | int) -> Header | None:
+        with self.store.read() as txn:
+            if isinstance(hash_or_index, int):
+                return self._read_header_at(txn, hash_or_index)
+            return self._read_header(txn, hash_or_index)
+
+    def get_block(self, hash_or_index: bytes | int) -> Block | None:
+        """
+        A persisted block, rebuilt from its header and its stored transactions.
+        """
+        with self.store.read() as txn:
+            if isinstance(hash_or_index, int):
+                hash_ = fetch(txn, height_key(hash_or_index), db=self._dbs["height"])
+                if hash_ is None:
+                    return None
+            else:
+                hash_ = hash_or_index
+            hashes = fetch(txn, hash_, db=self._dbs["block"])
+            header = self._read_header(txn, hash_)
+            if hashes is None or header is None:
+                return None
+            count = read_u32(hashes)
+            txs = []
+            for i in range(count):
+                raw = fetch(txn, hashes[4 + 32 * i: 36 + 32 * i], db=self._dbs["tx"])
+                if raw is None:
+                    raise StoreError(f"damaged store: block {header.index} misses a transaction")
+                txs.append(Transaction.from_bytes(raw[4:]))
+        return Block(header, tuple(txs))
+
+    def get_transaction(self, txid: bytes) -> tuple[Transaction, int] | None:
+        """
+        A confirmed transaction and the height of its block.
+        """
+        with self.store.read() as txn:
+            raw = fetch(txn, txid, db=self._dbs["tx"])
+        return None if raw is None else (Transaction.from_bytes(raw[4:]), read_u32(raw))
+
+    def get_unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
+        with self.store.read() as txn:
+            raw = fetch(txn, coin_key(txid, index), db=self._dbs["unspent"])
+        return None if raw is None else TransactionOutput.read(BinaryReader(raw))
+
+    def get_balances(self, script_hash: bytes) -> dict[UInt256, int]:
+        """
+        Non-zero balances of an account, by asset id (raw Fixed8).
+        """
+        balances: dict[UInt256, int] = {}
+        with self.store.read() as txn:
+            cursor = txn.cursor(db=self._dbs["balance"])
+            if cursor.set_range(script_hash):
+                for key, value in cursor:
+                    if bytes(key[:20]) != script_hash:
+                        break
+                    balances[UInt256(bytes(key[20:]))] = read_i64(bytes(value))
+        return balances
+
+    def get_asset(self, asset_id: bytes) -> AssetState | None:
+        with self.store.read() as txn:
+            raw = fetch(txn, asset_id, db=self._dbs["asset"])
+        return None if raw is None else AssetState.from_bytes(raw)
+
+    def system_fee_total(self, index: int) -> int:
+        """
+        The system fees of blocks 0..C{index}, summed (C{getblocksysfee}).
+        """
+        with self.store.read() as txn:
+            raw = fetch(txn, height_key(index), db=self._dbs["sysfee"])
+        if raw is None:
+            raise KeyError(index)
+        return read_i64(raw)
+
+    def headers_after(self, hash_: bytes, stop: bytes = bytes(32),
+                      limit: int = MAX_HEADERS_PER_REPLY) -> list[Header]:
+        """
+        Headers following the known header C{hash_}, up to C{stop} (for C{getheaders}).
+        """
+        with self.store.read() as txn:
+            start = self._read_header(txn, hash_)
+            if start is None:
+                return []
+            result = []
+            for index in range(start.index + 1, start.index + 1 + limit):
+                header = self._read_header_at(txn, index)
+                if header is None:
+                    break
+                result.append(header)
+                if header.hash == stop:
+                    break
+        return result
+
+    def block_hashes_after(self, hash_: bytes, stop: bytes = bytes(32),
+                           limit: int = MAX_BLOCK_HASHES_PER_REPLY) -> list[UInt256]:
+        """
+        Hashes of persisted blocks following C{hash_}, up to C{stop} (for C{getblocks}).
+        """
+        with self.store.read() as txn:
+            start = self._read_header(txn, hash_)
+            if start is None:
+                return []
+            result = []
+            last = min(start.index + limit, self.block_height)
+            for index in range(start.index + 1, last + 1):
+                found = fetch(txn, height_key(index), db=self._dbs["height"])
+                if found is None:
+                    break
+                result.append(UInt256(found))
+                if found == stop:
+                    break
+        return result
+
+    # -- headers --------------------------------------------------------------------------
+
+    def _put_header(self, txn: lmdb.Transaction, header: Header) -> None:
+        txn.put(header.hash, header.to_bytes(), db=self._dbs["header"])
+        txn.put(height_key(header.index), header.hash, db=self._dbs["height"])
+
+    def _append_headers(self, headers: Sequence[Header]) -> None:
+        if not headers:
+            return
+
+        def batch(txn: lmdb.Transaction) -> None:
+            for header in headers:
+                self._put_header(txn, header)
+            txn.put(b"header_height", u32(headers[-1].index), db=self._dbs["meta"])
+
+        self.store.write(batch)
+        self._tip = headers[-1]
+        self.header_height = headers[-1].index
+
+    def add_headers(self, headers: Sequence[Header]) -> HeaderResult:
+        """
+        C{OnNewHeaders}: skip known headers, stop at a gap, append the valid prefix.
+        """
+        fresh = [h for h in headers if h.index > self.header_height]
+        if not fresh:
+            return HeaderResult(0)
+        if fresh[0].index != self.header_height + 1:
+            return HeaderResult(0, f"header {fresh[0].index} leaves a gap after "
+                                   f"{self.header_height}")
+        count, problem = verify_chain(fresh, self._tip, self._mapper)
+        self._append_headers(fresh[:count])
+        return HeaderResult(count, problem)
+
+    # -- blocks ---------------------------------------------------------------------------
+
+    def add_block(self, block: Block) -> BlockResult:
+        return self.add_blocks([block])[0]
+
+    def add_blocks(self, blocks: Iterable[Block]) -> list[BlockResult]:
+        """
+        C{OnNewBlock} for a batch: verify new headers (witnesses through the mapper), then
+        persist every block that is next in line, all in one write transaction.
+        """
+        results: list[BlockResult | None] = []
+        new_headers: list[Header] = []
+        new_blocks: list[tuple[int, Block]] = []
+        tip = self._tip
+        for block in blocks:
+            result = self._classify(block, tip, new_headers, new_blocks, len(results))
+            if result is None and new_headers and new_headers[-1] is block.header:
+                tip = block.header
+            results.append(result)
+        accepted, headers = self._check_new_header_witnesses(new_headers, new_blocks, results)
+        self._persist(accepted, headers)
+        return [r if r is not None else BlockResult(Verdict.ACCEPTED) for r in results]
+
+    def _classify(self, block: Block, tip: Header, new_headers: list[Header],
+                  new_blocks: list[tuple[int, Block]], position: int) -> BlockResult | None:
+        index = block.index
+        if index <= self.block_height or index in self._pending:
+            return BlockResult(Verdict.ALREADY_EXISTS)
+        problem = block.problem()
+        if problem is not None:
+            return BlockResult(Verdict.INVALID, problem)
+        if index > tip.index + 1:
+            if len(self._pending) >= MAX_PENDING_BLOCKS:
+                return BlockResult(Verdict.UNABLE_TO_VERIFY, "the early-block buffer is full")
+            self._pending[index] = block
+            return BlockResult(Verdict.UNABLE_TO_VERIFY, "its header is not known yet")
+        if index == tip.index + 1:
+            problem = linkage_problem(block.header, tip)
+            if problem is not None:
+                return BlockResult(Verdict.INVALID, problem)
+            new_headers.append(block.header)
+        else:
+            known = (new_headers[index - self.header_height - 1].hash
+                     if index > self.header_height else self.get_block_hash(index))
+            if known != block.hash:
+                return BlockResult(Verdict.INVALID, f"block {index} is not the known header")
+        new_blocks.append((position, block))
+        return None
+
+    def _check_new_header_witnesses(self, new_headers: list[Header],
+                                    new_blocks: list[tuple[int, Block]],
+                                    results: list[BlockResult | None],
+                                    ) -> tuple[list[Block], list[Header]]:
+        """
+        Check the witnesses of the headers this batch adds; reject the blocks from the first
+        failure on. Returns the blocks still accepted and the headers to append.
+        """
+        previous = [self._tip, *new_headers][: len(new_headers)]
+        jobs = [witness_job(h, p) for h, p in zip(new_headers, previous, strict=True)]
+        failed_at = None
+        for i, ok in enumerate(self._mapper(check_witness, jobs)):
+            if not ok:
+                failed_at = new_headers[i].index
+                break
+        accepted = []
+        for position, block in new_blocks:
+            if failed_at is not None and block.index >= failed_at:
+                reason = ("witness does not verify" if block.index == failed_at
+                          else f"follows block {failed_at}, which was rejected")
+                results[position] = BlockResult(Verdict.INVALID, reason)
+            else:
+                accepted.append(block)
+        if failed_at is not None:
+            new_headers = new_headers[: failed_at - self.header_height - 1]
+        return accepted, new_headers
+
+    def _persist(self, accepted: list[Block], headers: list[Header]) -> None:
+        """
+        Append C{headers} and persist every block now next in line, in one write transaction.
+        """
+        for block in accepted:
+            self._pending[block.index] = block
+        run: list[Block] = []
+        next_index = self.block_height + 1
+        header_height = headers[-1].index if headers else self.header_height
+        while next_index in self._pending and next_index <= header_height:
+            run.append(self._pending[next_index])
+            next_index += 1
+        if not run and not headers:
+            return
+        fees = self.settings.system_fees
+
+        def batch(txn: lmdb.Transaction) -> int:
+            for header in headers:
+                self._put_header(txn, header)
+            writer = StateWriter(txn, self._dbs, fees)
+            total = self._fee_total
+            for block in run:
+                total = writer.apply(block, total)
+            meta = self._dbs["meta"]
+            txn.put(b"header_height", u32(header_height), db=meta)
+            if run:
+                txn.put(b"block_height", u32(run[-1].index), db=meta)
+            return total
+
+        self._fee_total = self.store.write(batch)
+        for block in run:
+            del self._pending[block.index]
+        if headers:
+            self._tip = headers[-1]
+        self.header_height = header_height
+        if run:
+            self.block_height = run[-1].index
+
+    def stats(self) -> Mapping[str, Any]:
+        return {"header_height": self.header_height, "block_height": self.block_height,
+                "pending_blocks": len(self._pending)}

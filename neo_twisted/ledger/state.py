@@ -1,0 +1,188 @@
+# -*- test-case-name: tests.test_ledger_chain -*-
+"""
+Applying a block to the chain state: coins, balances, assets, system fees.
+
+As in the reference node, transactions inside an accepted block are not
+re-verified (the validators' signatures vouch for the block); every type is
+applied: inputs spent, outputs created, balances moved, assets registered and
+issued, claimed coins retired, system fees summed. Invocation scripts are not
+executed (there is no VM here), and votes and validator registrations are not
+tracked yet: the consensus work will add them.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import lmdb
+
+from neo_twisted.core.block import Block
+from neo_twisted.core.components import TransactionOutput
+from neo_twisted.core.fees import system_fee
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.core.transactions import (
+    NEO_ASSET_ID,
+    ClaimTransaction,
+    IssueTransaction,
+    RegisterTransaction,
+)
+from neo_twisted.ledger.store import coin_key, fetch, height_key, read_u32, take, u32
+from neo_twisted.wire.binary import BinaryReader, BinaryWriter
+from neo_twisted.wire.ecpoint import ECPoint
+from neo_twisted.wire.uint import UInt160, UInt256
+
+_I64 = struct.Struct("<q")
+#: An asset registered at height h expires at h + 2 * 2,000,000 (C{Blockchain.Persist}).
+ASSET_LIFETIME = 2 * 2_000_000
+
+
+class LedgerStateError(Exception):
+    """
+    A block that cannot be applied to the state (for example, it spends a missing coin).
+    """
+
+
+@attrs.frozen(kw_only=True)
+class AssetState:
+    """
+    A registered asset, as C{getassetstate} shows it.
+    """
+
+    asset_id: UInt256
+    asset_type: int
+    name: str
+    amount: int
+    available: int
+    precision: int
+    owner: ECPoint
+    admin: UInt160
+    issuer: UInt160
+    expiration: int
+
+    def to_bytes(self) -> bytes:
+        writer = BinaryWriter()
+        writer.write_bytes(self.asset_id)
+        writer.write_u8(self.asset_type)
+        writer.write_var_string(self.name)
+        writer.write_i64(self.amount)
+        writer.write_i64(self.available)
+        writer.write_u8(self.precision)
+        self.owner.write(writer)
+        writer.write_bytes(self.admin)
+        writer.write_bytes(self.issuer)
+        writer.write_u32(self.expiration)
+        return writer.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AssetState:
+        reader = BinaryReader(data)
+        return cls(asset_id=reader.read_uint256(), asset_type=reader.read_u8(),
+                   name=reader.read_var_string(1024), amount=reader.read_i64(),
+                   available=reader.read_i64(), precision=reader.read_u8(),
+                   owner=ECPoint.read(reader), admin=reader.read_uint160(),
+                   issuer=reader.read_uint160(), expiration=reader.read_u32())
+
+
+def read_i64(data: bytes) -> int:
+    return int(_I64.unpack(data)[0])
+
+
+class StateWriter:
+    """
+    Applies blocks inside one write transaction.
+    """
+
+    def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, Any],
+                 fees: Mapping[str, int]) -> None:
+        self._txn = txn
+        self._dbs = dbs
+        self._fees = fees
+
+    def _add_balance(self, script_hash: bytes, asset_id: bytes, delta: int) -> None:
+        key = script_hash + asset_id
+        db = self._dbs["balance"]
+        old = fetch(self._txn, key, db=db)
+        new = (read_i64(old) if old is not None else 0) + delta
+        if new:
+            self._txn.put(key, _I64.pack(new), db=db)
+        else:
+            self._txn.delete(key, db=db)
+
+    def _spend(self, tx: Transaction, height: int) -> None:
+        unspent, spent = self._dbs["unspent"], self._dbs["spent"]
+        for ref in tx.inputs:
+            key = coin_key(ref.prev_hash, ref.prev_index)
+            raw = take(self._txn, key, db=unspent)
+            if raw is None:
+                raise LedgerStateError(
+                    f"transaction {tx.hash} spends {ref.prev_hash}:{ref.prev_index}, "
+                    "which is not an unspent output")
+            output = TransactionOutput.read(BinaryReader(raw))
+            self._add_balance(output.script_hash, output.asset_id, -output.value)
+            if output.asset_id == NEO_ASSET_ID:
+                created = fetch(self._txn, ref.prev_hash, db=self._dbs["tx"])
+                start = read_u32(created) if created is not None else 0
+                self._txn.put(key, raw + u32(start) + u32(height), db=spent)
+
+    def _create(self, tx: Transaction) -> None:
+        db = self._dbs["unspent"]
+        txid = tx.hash
+        for n, output in enumerate(tx.outputs):
+            self._txn.put(coin_key(txid, n), output.to_bytes(), db=db)
+            self._add_balance(output.script_hash, output.asset_id, output.value)
+
+    def _apply_type(self, tx: Transaction, height: int, spent_values: dict[bytes, int]) -> None:
+        assets = self._dbs["asset"]
+        if isinstance(tx, RegisterTransaction):
+            state = AssetState(asset_id=tx.hash, asset_type=tx.asset_type, name=tx.name,
+                               amount=tx.amount, available=0, precision=tx.precision,
+                               owner=tx.owner, admin=tx.admin, issuer=tx.admin,
+                               expiration=height + ASSET_LIFETIME)
+            self._txn.put(tx.hash, state.to_bytes(), db=assets)
+        elif isinstance(tx, IssueTransaction):
+            issued: dict[bytes, int] = {}
+            for output in tx.outputs:
+                issued[output.asset_id] = issued.get(output.asset_id, 0) + output.value
+            for asset_id, value in issued.items():
+                value -= spent_values.get(asset_id, 0)
+                raw = fetch(self._txn, asset_id, db=assets)
+                if value > 0 and raw is not None:
+                    state = AssetState.from_bytes(raw)
+                    state = attrs.evolve(state, available=state.available + value)
+                    self._txn.put(asset_id, state.to_bytes(), db=assets)
+        elif isinstance(tx, ClaimTransaction):
+            for claim in tx.claims:
+                self._txn.delete(coin_key(claim.prev_hash, claim.prev_index),
+                                 db=self._dbs["spent"])
+
+    def _input_values(self, tx: Transaction) -> dict[bytes, int]:
+        values: dict[bytes, int] = {}
+        db = self._dbs["unspent"]
+        for ref in tx.inputs:
+            raw = fetch(self._txn, coin_key(ref.prev_hash, ref.prev_index), db=db)
+            if raw is not None:
+                output = TransactionOutput.read(BinaryReader(raw))
+                values[output.asset_id] = values.get(output.asset_id, 0) + output.value
+        return values
+
+    def apply(self, block: Block, fee_total_before: int) -> int:
+        """
+        Apply C{block} at its height; returns the cumulative system fee after it.
+        """
+        height = block.index
+        tx_db = self._dbs["tx"]
+        fee_total = fee_total_before
+        for tx in block.transactions:
+            spent_values = self._input_values(tx) if isinstance(tx, IssueTransaction) else {}
+            self._spend(tx, height)
+            self._create(tx)
+            self._apply_type(tx, height, spent_values)
+            self._txn.put(tx.hash, u32(height) + tx.to_bytes(), db=tx_db)
+            fee_total += system_fee(tx, self._fees)
+        hashes = b"".join(tx.hash for tx in block.transactions)
+        self._txn.put(block.hash, u32(len(block.transactions)) + hashes, db=self._dbs["block"])
+        self._txn.put(height_key(height), _I64.pack(fee_total), db=self._dbs["sysfee"])
+        return fee_total

@@ -1,0 +1,147 @@
+# -*- test-case-name: tests.test_ledger_store -*-
+"""
+The LMDB chain store: one environment per data directory, named sub-databases.
+
+Layout (all integers little-endian unless marked BE; hashes in wire order):
+
+  ========  =====================================  ==========================================
+  database  key                                    value
+  ========  =====================================  ==========================================
+  meta      C{magic}, C{genesis}, C{schema}        u32 magic, 32-byte genesis hash, u32 version
+  meta      C{header_height}, C{block_height}      u32: highest header / persisted block
+  header    block hash                             C{Header.to_bytes()} (with the 00 trailer)
+  height    u32 BE index                           block hash (the header chain)
+  block     block hash                             u32 count + the tx hashes, in block order
+  tx        txid                                   u32 height + the full transaction
+  unspent   txid + u16 output index                C{TransactionOutput} (60 bytes)
+  spent     txid + u16 output index                output (60) + u32 height created + u32 spent:
+                                                   spent NEO outputs whose GAS is not claimed yet
+  balance   script hash (20) + asset id (32)       i64 raw Fixed8
+  asset     asset id                               L{neo_twisted.ledger.state.AssetState}
+  sysfee    u32 BE index                           i64: system fees of blocks 0..index, summed
+  ========  =====================================  ==========================================
+
+Every batch of writes is one LMDB write transaction, durable when it commits
+(LMDB syncs on commit and never leaves a half-written transaction behind), so a
+crash or C{kill -9} loses at most the batch in flight. When the map is full the
+batch is aborted, the map doubled, and the batch run again. Readers use their
+own read transactions and never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import lmdb
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+DATABASES = ("meta", "header", "height", "block", "tx", "unspent", "spent", "balance",
+             "asset", "sysfee")
+INITIAL_MAP_SIZE = 64 * 1024 * 1024
+
+_U32 = struct.Struct("<I")
+_U32BE = struct.Struct(">I")
+
+
+def u32(value: int) -> bytes:
+    return _U32.pack(value)
+
+
+def read_u32(data: bytes, offset: int = 0) -> int:
+    return int(_U32.unpack_from(data, offset)[0])
+
+
+def height_key(index: int) -> bytes:
+    """
+    Heights are big-endian keys so that LMDB's byte order is height order.
+    """
+    return _U32BE.pack(index)
+
+
+def coin_key(txid: bytes, index: int) -> bytes:
+    return txid + struct.pack("<H", index)
+
+
+def fetch(txn: lmdb.Transaction, key: bytes, db: Any) -> bytes | None:
+    """
+    C{txn.get} typed for our transactions, which never hand out buffers.
+    """
+    return cast("bytes | None", txn.get(key, db=db))
+
+
+def take(txn: lmdb.Transaction, key: bytes, db: Any) -> bytes | None:
+    """
+    C{txn.pop}: fetch and delete.
+    """
+    return cast("bytes | None", txn.pop(key, db=db))
+
+
+class StoreError(Exception):
+    """
+    A data directory that cannot be used (foreign network, damaged, unreadable).
+    """
+
+
+class ChainStore:
+    """
+    The LMDB environment of one data directory and its sub-databases.
+
+    @ivar path: the directory holding the LMDB files.
+    """
+
+    def __init__(self, datadir: str | Path, readonly: bool = False) -> None:
+        self.path = Path(datadir) / "chain"
+        if readonly and not (self.path / "data.mdb").exists():
+            raise StoreError(f"{datadir}: no chain store here")
+        try:
+            if not readonly:
+                self.path.mkdir(parents=True, exist_ok=True)
+            self.env = lmdb.open(str(self.path), map_size=INITIAL_MAP_SIZE,
+                                 max_dbs=len(DATABASES), readonly=readonly, max_readers=256)
+        except (lmdb.Error, OSError) as e:
+            raise StoreError(f"{datadir}: cannot open the chain store: {e}") from None
+        self.readonly = readonly
+        try:
+            self.dbs: dict[str, Any] = {
+                name: self.env.open_db(name.encode(), create=not readonly) for name in DATABASES}
+        except lmdb.Error as e:
+            self.env.close()
+            raise StoreError(f"{datadir}: damaged or foreign chain store: {e}") from None
+
+    def close(self) -> None:
+        self.env.close()
+
+    @contextmanager
+    def read(self) -> Iterator[lmdb.Transaction]:
+        """
+        A consistent snapshot for reading; it never blocks, nor is blocked by, the writer.
+        """
+        with self.env.begin(buffers=False) as txn:
+            yield txn
+
+    def write(self, batch: Callable[[lmdb.Transaction], T]) -> T:
+        """
+        Run C{batch} in one write transaction and commit it durably.
+
+        C{batch} may run more than once (after the map grows), so it must only touch
+        the store through the transaction it is given.
+        """
+        while True:
+            try:
+                with self.env.begin(write=True) as txn:
+                    return batch(txn)
+            except lmdb.MapFullError:
+                self.env.set_mapsize(self.env.info()["map_size"] * 2)
+
+    def disk_size(self) -> int:
+        """
+        Bytes the store takes on disk.
+        """
+        return sum(entry.stat().st_size for entry in os.scandir(self.path) if entry.is_file())
