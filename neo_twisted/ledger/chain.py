@@ -122,7 +122,7 @@ class Ledger:
         with self.store.read() as txn:
             self.header_height = read_u32(fetch(txn, b"header_height", db=meta) or bytes(4))
             self.block_height = read_u32(fetch(txn, b"block_height", db=meta) or bytes(4))
-            tip = self._read_header_at(txn, self.header_height)
+            tip = self.read_header_at(txn, self.header_height)
         if tip is None:
             raise StoreError(f"{self.store.path}: damaged: header {self.header_height} is missing")
         self._tip = tip
@@ -140,7 +140,7 @@ class Ledger:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _read_header_at(self, txn: lmdb.Transaction, index: int) -> Header | None:
+    def read_header_at(self, txn: lmdb.Transaction, index: int) -> Header | None:
         hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
         if hash_ is None:
             return None
@@ -161,7 +161,7 @@ class Ledger:
     def get_header(self, hash_or_index: bytes | int) -> Header | None:
         with self.store.read() as txn:
             if isinstance(hash_or_index, int):
-                return self._read_header_at(txn, hash_or_index)
+                return self.read_header_at(txn, hash_or_index)
             return self._read_header(txn, hash_or_index)
 
     def get_block(self, hash_or_index: bytes | int) -> Block | None:
@@ -241,7 +241,7 @@ class Ledger:
                 return []
             result = []
             for index in range(start.index + 1, start.index + 1 + limit):
-                header = self._read_header_at(txn, index)
+                header = self.read_header_at(txn, index)
                 if header is None:
                     break
                 result.append(header)

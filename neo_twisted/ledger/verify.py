@@ -10,6 +10,7 @@ so a batch of them can be handed to threads (see L{neo_twisted.ledger.service}).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 
@@ -82,3 +83,28 @@ def verify_chain(headers: Sequence[Header], previous: Header,
         if not ok:
             return count, f"header {headers[count].index}: witness does not verify"
     return len(jobs), problem
+
+
+class ThreadedMapper:
+    """
+    A L{Mapper} that splits the jobs into one chunk per worker thread.
+
+    Signature checks in C{cryptography} release the GIL for most of their work, so
+    two threads verify almost twice as fast as one on this kind of machine.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="verify")
+
+    def __call__(self, check: Callable[[WitnessJob], bool],
+                 jobs: Sequence[WitnessJob]) -> list[bool]:
+        if self.workers == 1 or len(jobs) < 2 * self.workers:
+            return serial_map(check, jobs)
+        size = -(-len(jobs) // self.workers)
+        futures = [self._executor.submit(serial_map, check, jobs[i: i + size])
+                   for i in range(0, len(jobs), size)]
+        return [ok for future in futures for ok in future.result()]
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,119 @@
+# -*- test-case-name: tests.test_ledger_service -*-
+"""
+The ledger as a Twisted service: chain work off the reactor thread, applied in order.
+
+Every call that touches the chain runs in the service's own L{ThreadPool}
+(through one helper, C{run_in_thread}, that tests replace with a synchronous
+one), and writes are serialized with a L{DeferredLock} so that batches are
+applied in the order they were handed in. Header witnesses inside a batch are
+checked in parallel by a L{ThreadedMapper}.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from twisted.application import service
+from twisted.internet import defer, threads
+from twisted.internet.interfaces import IReactorFromThreads
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from neo_twisted.core.block import Block, Header
+from neo_twisted.ledger.chain import BlockResult, HeaderResult, Ledger
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.verify import Mapper, ThreadedMapper
+
+T = TypeVar("T")
+RunInThread = Callable[..., "defer.Deferred[Any]"]
+
+
+def synchronous(function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
+    """
+    A C{run_in_thread} that runs at once on the calling thread (for tests and tools).
+    """
+    return defer.maybeDeferred(function, *args)
+
+
+class LedgerService(service.Service):
+    """
+    Owns the L{Ledger} of one data directory, its thread pool and its verifier threads.
+    """
+
+    _log = Logger()
+    name = "ledger"
+
+    def __init__(self, datadir: str | Path, settings: ProtocolSettings,
+                 reactor: Any = None, threads_count: int | None = None,
+                 run_in_thread: RunInThread | None = None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as global_reactor
+            reactor = global_reactor
+        self._reactor = reactor
+        self._datadir = Path(datadir)
+        self._settings = settings
+        self._workers = threads_count or os.cpu_count() or 1
+        self._pool: ThreadPool | None = None
+        self._run_override = run_in_thread
+        self._mapper: ThreadedMapper | None = None
+        self._write_lock = defer.DeferredLock()
+        self.ledger: Ledger | None = None
+
+    def startService(self) -> None:
+        self._mapper = ThreadedMapper(self._workers)
+        mapper: Mapper = self._mapper
+        self.ledger = Ledger.open(self._datadir, self._settings, mapper)
+        if self._run_override is None:
+            self._pool = ThreadPool(minthreads=1, maxthreads=1, name="ledger")
+            self._pool.start()
+        self._log.info("ledger open at {path}: headers {headers}, blocks {blocks}",
+                       path=str(self._datadir), headers=self.ledger.header_height,
+                       blocks=self.ledger.block_height)
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+
+    def _run(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
+        if self._run_override is not None:
+            return self._run_override(function, *args)
+        assert self._pool is not None, "the ledger service is not running"
+        reactor: IReactorFromThreads = self._reactor
+        return threads.deferToThreadPool(reactor, self._pool, function, *args)
+
+    def _ledger(self) -> Ledger:
+        if self.ledger is None:
+            raise RuntimeError("the ledger service is not running")
+        return self.ledger
+
+    def add_headers(self, headers: Sequence[Header]) -> defer.Deferred[HeaderResult]:
+        """
+        Verify and append headers; batches are applied in the order of the calls.
+        """
+        return self._write_lock.run(self._run, self._ledger().add_headers, list(headers))
+
+    def add_blocks(self, blocks: Sequence[Block]) -> defer.Deferred[list[BlockResult]]:
+        return self._write_lock.run(self._run, self._ledger().add_blocks, list(blocks))
+
+    def read(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
+        """
+        Run a read (C{function(ledger, *args)}) off the reactor; reads never wait for writes.
+        """
+        return self._run(function, self._ledger(), *args)
+
+    @defer.inlineCallbacks
+    def stopService(self) -> Any:
+        super().stopService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+        # Let the batch in flight (and any queued ones) finish before closing the store.
+        yield self._write_lock.acquire()
+        try:
+            if self._pool is not None:
+                self._pool.stop()
+                self._pool = None
+            if self._mapper is not None:
+                self._mapper.shutdown()
+            if self.ledger is not None:
+                self.ledger.close()
+                self.ledger = None
+        finally:
+            self._write_lock.release()
