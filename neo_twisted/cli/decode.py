@@ -1,21 +1,17 @@
 # -*- test-case-name: tests.test_cli -*-
 """
-The C{neonode} command line.
-
-C{neonode decode KIND [HEX|-]} decodes one structure from hex (an argument, or
-standard input with C{-} or no argument) and prints it as JSON, hash first.
-Bad input exits with status 1 and one line on standard error that says what is
-wrong and where; it never shows a traceback.
+C{neonode decode KIND [HEX|-]}: one structure from hex (an argument, or standard
+input with C{-} or no argument), printed as JSON, hash first.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TextIO
 
+from neo_twisted.cli.errors import CommandError
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.consensus import ConsensusPayload
 from neo_twisted.core.jsonify import block_json, consensus_json, header_json, transaction_json
@@ -26,12 +22,6 @@ from neo_twisted.network.jsonify import NETWORKS, payload_json
 from neo_twisted.network.payloads import decode_payload
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.errors import FormatError
-
-
-class CommandError(Exception):
-    """
-    A user-facing failure: printed as one line, exit status 1.
-    """
 
 
 def _parse_hex(text: str) -> bytes:
@@ -97,9 +87,7 @@ def _decode(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     stdout.write("\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neonode", description="A NEO 2.x node on Twisted.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_parser(commands: Any) -> None:
     decode = commands.add_parser("decode", help="decode NEO 2 bytes (hex) and print them as JSON")
     decode.add_argument("kind", choices=sorted(_DECODERS), help="what the bytes are")
     decode.add_argument("hex", nargs="?", default="-",
@@ -107,34 +95,3 @@ def _build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--address-version", type=int, default=ADDRESS_VERSION,
                         help="address version byte for addresses in the output (default 23)")
     decode.set_defaults(run=_decode)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """
-    Run the command line; returns the exit status (streams are injectable for tests).
-    """
-    stdin = sys.stdin if stdin is None else stdin
-    stdout = sys.stdout if stdout is None else stdout
-    stderr = sys.stderr if stderr is None else stderr
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        return int(e.code or 0)
-    try:
-        args.run(args, stdin, stdout)
-    except CommandError as e:
-        stderr.write(f"neonode: error: {e}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader (say, `head`) went away: not an error of ours, and nothing more to say.
-        return 0
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,234 @@
+# -*- test-case-name: tests.test_cli_chain -*-
+"""
+The chain commands: C{genesis}, C{import}, C{export}, C{makechain}, C{check}, C{info}.
+
+They work on a data directory directly, without a reactor: an operator runs them
+with the node stopped (C{info} also works while it runs). Import verifies every
+block witness, as sync does, with one verifier thread per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from neo_twisted.cli.errors import CommandError
+from neo_twisted.core.block import Block
+from neo_twisted.core.jsonify import block_json
+from neo_twisted.ledger.chain import Ledger, Verdict
+from neo_twisted.ledger.chainacc import (
+    ChainFileError,
+    ChainWriter,
+    order_chain_files,
+    read_chain_records,
+    write_chain_file,
+)
+from neo_twisted.ledger.check import check_store, store_info
+from neo_twisted.ledger.generator import generate_chain, load_dev_keys
+from neo_twisted.ledger.genesis import genesis_block
+from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
+from neo_twisted.ledger.store import StoreError
+from neo_twisted.ledger.verify import ThreadedMapper
+
+#: Blocks per write transaction (and per verification batch) when importing.
+IMPORT_BATCH = 500
+_FAILURES = (ConfigError, StoreError, ChainFileError, OSError)
+
+
+def _settings(args: argparse.Namespace) -> ProtocolSettings:
+    return load_protocol(args.config)
+
+
+def _json(value: Any, stdout: TextIO) -> None:
+    json.dump(value, stdout, indent=2, ensure_ascii=False)
+    stdout.write("\n")
+
+
+class _Progress:
+    """
+    A one-line progress display on a terminal; silent when stderr is not one.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._started = time.monotonic()
+        self._last = 0.0
+
+    def show(self, done: int, height: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self._live or (not final and now - self._last < 0.5):
+            return
+        self._last = now
+        rate = done / max(now - self._started, 1e-9)
+        self._stream.write(f"\rimported {done} blocks, height {height} ({rate:,.0f} blocks/s)")
+        if final:
+            self._stream.write("\n")
+        self._stream.flush()
+
+
+def _genesis(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    settings = _settings(args)
+    _json(block_json(genesis_block(settings.standby_validators), settings.address_version,
+                     settings.system_fees), stdout)
+
+
+def _import_file(ledger: Ledger, path: Path, progress: _Progress, done: int) -> int:
+    _, records = read_chain_records(path)
+    batch: list[Block] = []
+
+    def flush() -> int:
+        results = ledger.add_blocks(batch)
+        for block, result in zip(batch, results, strict=True):
+            if result.verdict is Verdict.INVALID:
+                raise CommandError(f"{path}: block {block.index} rejected: {result.reason}")
+        count = len(batch)
+        batch.clear()
+        progress.show(done + count, ledger.block_height)
+        return count
+
+    for record in records:
+        if record.height <= ledger.block_height:
+            continue
+        batch.append(record.block())
+        if len(batch) >= IMPORT_BATCH:
+            done += flush()
+    if batch:
+        done += flush()
+    return done
+
+
+def _import(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    settings = _settings(args)
+    files = order_chain_files(args.files)
+    if not files:
+        raise CommandError("no chain files given (chain.acc, chain.<start>.acc, .zip)")
+    mapper = ThreadedMapper(os.cpu_count() or 1)
+    ledger = Ledger.open(args.datadir, settings, mapper)
+    progress = _Progress(args.stderr)
+    done = 0
+    started = time.monotonic()
+    try:
+        for info in files:
+            if info.start > ledger.block_height + 1:
+                args.stderr.write(f"neonode: stopping before {info.path}: it starts at "
+                                  f"{info.start}, after height {ledger.block_height} + 1\n")
+                break
+            done = _import_file(ledger, info.path, progress, done)
+        progress.show(done, ledger.block_height, final=True)
+        elapsed = time.monotonic() - started
+        _json({"imported": done, "block_height": ledger.block_height,
+               "header_height": ledger.header_height, "seconds": round(elapsed, 3)}, stdout)
+    finally:
+        ledger.close()
+        mapper.shutdown()
+
+
+def _export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    settings = _settings(args)
+    ledger = Ledger.open(args.datadir, settings)
+    try:
+        start = args.start or 0
+        last = ledger.block_height if args.count is None else start + args.count - 1
+        if start > ledger.block_height or last > ledger.block_height or last < start:
+            raise CommandError(f"blocks {start}..{last} are not all in the store "
+                               f"(block height {ledger.block_height})")
+
+        def blocks() -> Iterator[Block]:
+            for index in range(start, last + 1):
+                block = ledger.get_block(index)
+                if block is None:
+                    raise StoreError(f"block {index} cannot be read")
+                yield block
+
+        partial = args.start is not None or None
+        with ChainWriter(args.file, start, count=last - start + 1, partial=partial) as writer:
+            for block in blocks():
+                writer.write(block)
+        _json({"exported": writer.written, "start": start, "file": str(args.file)}, stdout)
+    finally:
+        ledger.close()
+
+
+def _makechain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    settings = _settings(args)
+    try:
+        keys = load_dev_keys(args.keys, settings)
+    except ValueError as e:
+        raise CommandError(f"{args.keys}: {e}") from None
+    genesis = genesis_block(settings.standby_validators)
+
+    def blocks() -> Iterator[Block]:
+        yield genesis
+        yield from generate_chain(settings, keys, args.blocks, args.txs_per_block, args.seed)
+
+    written = write_chain_file(args.file, blocks(), count=args.blocks + 1)
+    _json({"file": str(args.file), "blocks": written, "genesis": str(genesis.hash)}, stdout)
+
+
+def _check(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    problems = check_store(args.datadir, _settings(args))
+    for problem in problems:
+        stdout.write(f"problem: {problem}\n")
+    if not problems:
+        info = store_info(args.datadir)
+        stdout.write(f"ok: {info['header_height']} headers and {info['block_height']} blocks "
+                     "after genesis, state equal to a replay of the blocks\n")
+    return 1 if problems else 0
+
+
+def _info(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    _json(store_info(args.datadir), stdout)
+
+
+def _guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int | None]
+             ) -> Callable[[argparse.Namespace, TextIO, TextIO], int | None]:
+    """
+    Turn the expected failures (bad config, foreign store, damaged file) into one-line errors.
+    """
+    def guarded(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int | None:
+        try:
+            return run(args, stdin, stdout)
+        except BrokenPipeError:
+            raise
+        except _FAILURES as e:
+            raise CommandError(str(e)) from None
+    return guarded
+
+
+def add_parsers(commands: Any) -> None:
+    def command(name: str, help_: str, run: Callable[..., int | None],
+                datadir: bool = True, config: bool = True) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = commands.add_parser(name, help=help_)
+        if config:
+            parser.add_argument("--config", default="protocol.json", type=Path,
+                                help="protocol.json of the network (default: ./protocol.json)")
+        if datadir:
+            parser.add_argument("--datadir", required=True, type=Path,
+                                help="the node's data directory")
+        parser.set_defaults(run=_guarded(run))
+        return parser
+
+    command("genesis", "print the genesis block of a network as JSON", _genesis, datadir=False)
+    imp = command("import", "import chain.acc / chain.<start>.acc files (zip too)", _import)
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    exp = command("export", "export blocks to a chain.acc or chain.<start>.acc file", _export)
+    exp.add_argument("file", type=Path, metavar="FILE")
+    exp.add_argument("--start", type=int, help="first height (writes the chain.<start> layout)")
+    exp.add_argument("--count", type=int, help="number of blocks (default: up to the tip)")
+    make = command("makechain", "write a deterministic valid chain for the config's validators",
+                   _makechain, datadir=False)
+    make.add_argument("file", type=Path, metavar="FILE")
+    make.add_argument("--blocks", type=int, required=True, help="blocks after genesis")
+    make.add_argument("--txs-per-block", type=int, default=5, help="transfers per block")
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--keys", type=Path, default=Path("devkeys/privnet.json"),
+                      help="the validators' development keys (default: devkeys/privnet.json)")
+    command("check", "verify a data directory's invariants (exit 0 only if all hold)", _check)
+    command("info", "print a data directory's network, heights and size as JSON", _info,
+            config=False)
