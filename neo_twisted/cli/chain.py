@@ -157,10 +157,7 @@ def _export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
 
 def _makechain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     settings = _settings(args)
-    try:
-        keys = load_dev_keys(args.keys, settings)
-    except ValueError as e:
-        raise CommandError(f"{args.keys}: {e}") from None
+    keys = load_dev_keys(args.keys, settings)  # ConfigError: reported by _guarded
     genesis = genesis_block(settings.standby_validators)
 
     def blocks() -> Iterator[Block]:

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Self, TypeVar
 
 import attrs
 
@@ -40,6 +40,7 @@ MAX_RECORD_SIZE = 0x02000000
 MIN_RECORD_SIZE = 104 + 1 + 2 + 1
 MAX_UINT32 = 0xFFFFFFFF
 
+_T = TypeVar("_T")
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
 _PARTIAL_NAME = re.compile(r"chain\.(\d+)\.acc")
@@ -296,21 +297,40 @@ class ChainReader:
         self.close()
 
 
+class _Closing(Iterator[_T]):
+    """
+    Iterates over a reader's output and closes the reader once exhausted, failed or
+    dropped (even before the first item, when a generator's cleanup would not run).
+    """
+
+    def __init__(self, reader: ChainReader, items: Iterator[_T]) -> None:
+        self._reader = reader
+        self._items = items
+
+    def __next__(self) -> _T:
+        try:
+            return next(self._items)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 def read_chain_file(path: str | Path, *, partial: bool | None = None
                     ) -> tuple[int, Iterator[Block]]:
     """
     The start height of a chain file and an iterator of its blocks, decoded one at a time.
 
     The header is read (and checked) now; the file is closed when the iterator is
-    exhausted, fails, or is discarded.
+    exhausted, fails, or is dropped.
     """
     reader = ChainReader(path, partial=partial)
-    return reader.start, _blocks(reader)
-
-
-def _blocks(reader: ChainReader) -> Iterator[Block]:
-    with reader:
-        yield from reader.blocks()
+    return reader.start, _Closing(reader, reader.blocks())
 
 
 def read_chain_records(path: str | Path, *, partial: bool | None = None
@@ -319,12 +339,7 @@ def read_chain_records(path: str | Path, *, partial: bool | None = None
     Like L{read_chain_file}, but the records' blocks are left undecoded (L{ChainRecord.block}).
     """
     reader = ChainReader(path, partial=partial)
-    return reader.start, _records(reader)
-
-
-def _records(reader: ChainReader) -> Iterator[ChainRecord]:
-    with reader:
-        yield from reader.records()
+    return reader.start, _Closing(reader, reader.records())
 
 
 class ChainWriter:
@@ -364,11 +379,15 @@ class ChainWriter:
         self._archive: zipfile.ZipFile | None = None
         self._file = self._temporary()
         self._out: IO[bytes] = self._file
-        if self.compressed and count is not None:
-            self._archive = zipfile.ZipFile(self._file, "w", zipfile.ZIP_DEFLATED)
-            self._out = self._archive.open(self._entry, "w", force_zip64=True)
-        header = _U32.pack(start) if self.partial else b""
-        self._out.write(header + _U32.pack(count or 0))
+        try:
+            if self.compressed and count is not None:
+                self._archive = zipfile.ZipFile(self._file, "w", zipfile.ZIP_DEFLATED)
+                self._out = self._archive.open(self._entry, "w", force_zip64=True)
+            header = _U32.pack(start) if self.partial else b""
+            self._out.write(header + _U32.pack(count or 0))
+        except BaseException:
+            self.abort()
+            raise
 
     def _temporary(self) -> IO[bytes]:
         fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
