@@ -24,7 +24,7 @@ from neo_twisted.core.components import TransactionOutput
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.genesis import genesis_block
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.ledger.state import AssetState, StateWriter, read_i64
+from neo_twisted.ledger.state import AssetState, LedgerStateError, StateWriter, read_i64
 from neo_twisted.ledger.store import (
     SCHEMA_VERSION,
     ChainStore,
@@ -79,6 +79,17 @@ class HeaderResult:
     problem: str | None = None
 
 
+class _ApplyError(Exception):
+    """
+    A block of a write batch whose state cannot be applied (the batch is rolled back).
+    """
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(index, reason)
+        self.index = index
+        self.reason = reason
+
+
 class Ledger:
     """
     One chain in one data directory.
@@ -92,7 +103,11 @@ class Ledger:
         self._dbs = store.dbs
         self._pending: dict[int, Block] = {}
         self.genesis = genesis_block(settings.standby_validators)
-        self._open()
+        try:
+            self._open()
+        except BaseException:
+            store.close()
+            raise
 
     @classmethod
     def open(cls, datadir: str | Path, settings: ProtocolSettings,
@@ -233,40 +248,38 @@ class Ledger:
     def headers_after(self, hash_: bytes, stop: bytes = bytes(32),
                       limit: int = MAX_HEADERS_PER_REPLY) -> list[Header]:
         """
-        Headers following the known header C{hash_}, up to C{stop} (for C{getheaders}).
+        Headers following the known header C{hash_}, up to (not including) C{stop}, as the
+        reference node serves C{getheaders}; nothing when C{hash_} is unknown or is C{stop}.
         """
         with self.store.read() as txn:
             start = self._read_header(txn, hash_)
-            if start is None:
+            if start is None or hash_ == stop:
                 return []
             result = []
             for index in range(start.index + 1, start.index + 1 + limit):
                 header = self.read_header_at(txn, index)
-                if header is None:
+                if header is None or header.hash == stop:
                     break
                 result.append(header)
-                if header.hash == stop:
-                    break
         return result
 
     def block_hashes_after(self, hash_: bytes, stop: bytes = bytes(32),
                            limit: int = MAX_BLOCK_HASHES_PER_REPLY) -> list[UInt256]:
         """
-        Hashes of persisted blocks following C{hash_}, up to C{stop} (for C{getblocks}).
+        Hashes of persisted blocks following C{hash_}, up to (not including) C{stop}, as the
+        reference node serves C{getblocks}; never above the block height.
         """
         with self.store.read() as txn:
             start = self._read_header(txn, hash_)
-            if start is None:
+            if start is None or hash_ == stop:
                 return []
             result = []
             last = min(start.index + limit, self.block_height)
             for index in range(start.index + 1, last + 1):
                 found = fetch(txn, height_key(index), db=self._dbs["height"])
-                if found is None:
+                if found is None or found == stop:
                     break
                 result.append(UInt256(found))
-                if found == stop:
-                    break
         return result
 
     # -- headers --------------------------------------------------------------------------
@@ -309,34 +322,55 @@ class Ledger:
 
     def add_blocks(self, blocks: Iterable[Block]) -> list[BlockResult]:
         """
-        C{OnNewBlock} for a batch: verify new headers (witnesses through the mapper), then
-        persist every block that is next in line, all in one write transaction.
+        C{OnNewBlock} for a batch: verify the headers the batch adds (witnesses through
+        the mapper), then persist every block that is next in line, in one write
+        transaction. Blocks that arrived early wait; each time the chain grows, the
+        waiting ones that are now next go through the same checks.
         """
+        results = self._add_round(list(blocks))
+        while self._pending:
+            height = self.block_height
+            run = []
+            index = self.block_height + 1
+            while index in self._pending:
+                run.append(self._pending.pop(index))
+                index += 1
+            if not run:
+                break
+            self._add_round(run)
+            if self.block_height == height:
+                break
+        return results
+
+    def _add_round(self, blocks: list[Block]) -> list[BlockResult]:
         results: list[BlockResult | None] = []
         new_headers: list[Header] = []
-        new_blocks: list[tuple[int, Block]] = []
-        tip = self._tip
+        ready: list[tuple[int, Block]] = []
         for block in blocks:
-            result = self._classify(block, tip, new_headers, new_blocks, len(results))
-            if result is None and new_headers and new_headers[-1] is block.header:
-                tip = block.header
-            results.append(result)
-        accepted, headers = self._check_new_header_witnesses(new_headers, new_blocks, results)
-        self._persist(accepted, headers)
+            tip = new_headers[-1] if new_headers else self._tip
+            results.append(self._classify(block, tip, new_headers, ready, len(results)))
+        ready, new_headers = self._check_new_header_witnesses(new_headers, ready, results)
+        self._persist(ready, new_headers, results)
         return [r if r is not None else BlockResult(Verdict.ACCEPTED) for r in results]
 
     def _classify(self, block: Block, tip: Header, new_headers: list[Header],
-                  new_blocks: list[tuple[int, Block]], position: int) -> BlockResult | None:
+                  ready: list[tuple[int, Block]], position: int) -> BlockResult | None:
+        """
+        The verdict that needs no signature check, or None when the block goes on.
+        """
         index = block.index
-        if index <= self.block_height or index in self._pending:
+        if index <= self.block_height:
+            return BlockResult(Verdict.ALREADY_EXISTS)
+        waiting = self._pending.get(index)
+        if waiting is not None and waiting.hash == block.hash:
             return BlockResult(Verdict.ALREADY_EXISTS)
         problem = block.problem()
         if problem is not None:
             return BlockResult(Verdict.INVALID, problem)
         if index > tip.index + 1:
-            if len(self._pending) >= MAX_PENDING_BLOCKS:
+            if waiting is None and len(self._pending) >= MAX_PENDING_BLOCKS:
                 return BlockResult(Verdict.UNABLE_TO_VERIFY, "the early-block buffer is full")
-            self._pending[index] = block
+            self._pending[index] = block  # a newer block at the same height replaces it
             return BlockResult(Verdict.UNABLE_TO_VERIFY, "its header is not known yet")
         if index == tip.index + 1:
             problem = linkage_problem(block.header, tip)
@@ -348,51 +382,67 @@ class Ledger:
                      if index > self.header_height else self.get_block_hash(index))
             if known != block.hash:
                 return BlockResult(Verdict.INVALID, f"block {index} is not the known header")
-        new_blocks.append((position, block))
+        ready.append((position, block))
         return None
 
     def _check_new_header_witnesses(self, new_headers: list[Header],
-                                    new_blocks: list[tuple[int, Block]],
+                                    ready: list[tuple[int, Block]],
                                     results: list[BlockResult | None],
-                                    ) -> tuple[list[Block], list[Header]]:
+                                    ) -> tuple[list[tuple[int, Block]], list[Header]]:
         """
-        Check the witnesses of the headers this batch adds; reject the blocks from the first
-        failure on. Returns the blocks still accepted and the headers to append.
+        Check the witnesses of the headers a round adds; reject the blocks from the first
+        failure on. Returns the blocks still going on and the headers to append.
         """
         previous = [self._tip, *new_headers][: len(new_headers)]
         jobs = [witness_job(h, p) for h, p in zip(new_headers, previous, strict=True)]
-        failed_at = None
         for i, ok in enumerate(self._mapper(check_witness, jobs)):
             if not ok:
-                failed_at = new_headers[i].index
-                break
-        accepted = []
-        for position, block in new_blocks:
-            if failed_at is not None and block.index >= failed_at:
-                reason = ("witness does not verify" if block.index == failed_at
-                          else f"follows block {failed_at}, which was rejected")
-                results[position] = BlockResult(Verdict.INVALID, reason)
-            else:
-                accepted.append(block)
-        if failed_at is not None:
-            new_headers = new_headers[: failed_at - self.header_height - 1]
-        return accepted, new_headers
+                failed = new_headers[i].index
+                self._reject_from(failed, "witness does not verify", ready, results)
+                return ([(p, b) for p, b in ready if b.index < failed], new_headers[:i])
+        return ready, new_headers
 
-    def _persist(self, accepted: list[Block], headers: list[Header]) -> None:
+    @staticmethod
+    def _reject_from(failed: int, reason: str, blocks: list[tuple[int, Block]],
+                     results: list[BlockResult | None]) -> None:
+        for position, block in blocks:
+            if block.index == failed:
+                results[position] = BlockResult(Verdict.INVALID, reason)
+            elif block.index > failed:
+                results[position] = BlockResult(
+                    Verdict.INVALID, f"follows block {failed}, which was rejected")
+
+    def _persist(self, ready: list[tuple[int, Block]], headers: list[Header],
+                 results: list[BlockResult | None]) -> None:
         """
-        Append C{headers} and persist every block now next in line, in one write transaction.
+        Append C{headers} and persist the blocks now next in line, in one write transaction;
+        ready blocks further ahead wait. A block whose state cannot be applied is rejected
+        with everything after it, and the rest is written again without them.
         """
-        for block in accepted:
-            self._pending[block.index] = block
+        by_index = {block.index: block for _, block in ready}
         run: list[Block] = []
-        next_index = self.block_height + 1
-        header_height = headers[-1].index if headers else self.header_height
-        while next_index in self._pending and next_index <= header_height:
-            run.append(self._pending[next_index])
-            next_index += 1
+        index = self.block_height + 1
+        while index in by_index:
+            run.append(by_index.pop(index))
+            index += 1
+        for block in by_index.values():
+            self._pending[block.index] = block
+        if not run and not headers:
+            return
+        try:
+            self._write(run, headers)
+        except _ApplyError as failure:
+            self._reject_from(failure.index, failure.reason, ready, results)
+            for block in run:
+                self._pending.pop(block.index, None)
+            self._write([b for b in run if b.index < failure.index],
+                        [h for h in headers if h.index < failure.index])
+
+    def _write(self, run: list[Block], headers: list[Header]) -> None:
         if not run and not headers:
             return
         fees = self.settings.system_fees
+        header_height = headers[-1].index if headers else self.header_height
 
         def batch(txn: lmdb.Transaction) -> int:
             for header in headers:
@@ -400,7 +450,10 @@ class Ledger:
             writer = StateWriter(txn, self._dbs, fees)
             total = self._fee_total
             for block in run:
-                total = writer.apply(block, total)
+                try:
+                    total = writer.apply(block, total)
+                except LedgerStateError as e:
+                    raise _ApplyError(block.index, str(e)) from e
             meta = self._dbs["meta"]
             txn.put(b"header_height", u32(header_height), db=meta)
             if run:
@@ -408,8 +461,6 @@ class Ledger:
             return total
 
         self._fee_total = self.store.write(batch)
-        for block in run:
-            del self._pending[block.index]
         if headers:
             self._tip = headers[-1]
         self.header_height = header_height

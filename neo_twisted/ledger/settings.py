@@ -21,6 +21,9 @@ import attrs
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import parse_fixed8
 
+#: C{Blockchain.MaxValidators}: a multisig contract holds at most this many keys.
+MAX_VALIDATORS = 1024
+
 
 class ConfigError(Exception):
     """
@@ -96,6 +99,8 @@ def _validators(config: Mapping[str, Any], source: str) -> tuple[ECPoint, ...]:
         points.append(point)
     if len(set(points)) != len(points):
         raise _fail(source, key, "lists a key twice")
+    if len(points) > MAX_VALIDATORS:
+        raise _fail(source, key, f"holds {len(points)} keys, at most {MAX_VALIDATORS}")
     return tuple(points)
 
 
@@ -106,7 +111,7 @@ def _seeds(config: Mapping[str, Any], source: str) -> tuple[str, ...]:
         raise _fail(source, key, "must be a list of \"host:port\" strings")
     for i, seed in enumerate(value):
         host, _, port = seed.rpartition(":") if isinstance(seed, str) else ("", "", "")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise _fail(source, f"{key}[{i}]", f"must be \"host:port\", got {seed!r}")
     return tuple(value)
 
@@ -154,7 +159,7 @@ def load_protocol(path: str | Path) -> ProtocolSettings:
     """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # .NET accepts a byte-order mark
     except OSError as e:
         raise ConfigError(f"{source}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError:
