@@ -360,3 +360,14 @@ class KeyProblemTests(SynchronousTestCase):
         settings = self.load(document)
         self.assertEqual(settings.seconds_per_block, 1)
         self.assertEqual(settings.low_priority_threshold, 50_000_000)
+
+
+class ByteOrderMarkTests(SynchronousTestCase):
+    def test_utf8_bom_accepted(self) -> None:
+        """
+        A protocol.json saved with a UTF-8 byte-order mark loads, as it does in neo-cli.
+        """
+        path = Path(self.mktemp())
+        text = (Path(__file__).resolve().parents[1] / "protocol.json").read_text()
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        self.assertEqual(load_protocol(path).magic, 56753)
