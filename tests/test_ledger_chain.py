@@ -275,6 +275,14 @@ class HeaderTests(SynchronousTestCase):
         self.assertEqual(self.ledger.add_headers([GENESIS.header]), chain_module.HeaderResult(0))
         self.assertEqual(self.ledger.header_height, 5)
 
+    def test_repeated_header_in_a_batch_skipped(self) -> None:
+        """
+        A header repeated later in the same batch is skipped, not reported as out of line.
+        """
+        batch = [*headers_of(CHAIN[:3]), header(2), *headers_of(CHAIN[3:4])]
+        self.assertEqual(self.ledger.add_headers(batch), chain_module.HeaderResult(4, None))
+        self.assertEqual(self.ledger.header_height, 4)
+
     def test_empty_batch(self) -> None:
         """
         An empty batch changes nothing.

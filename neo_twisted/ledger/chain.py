@@ -305,7 +305,13 @@ class Ledger:
         """
         C{OnNewHeaders}: skip known headers, stop at a gap, append the valid prefix.
         """
-        fresh = [h for h in headers if h.index > self.header_height]
+        fresh: list[Header] = []
+        expected = self.header_height + 1
+        for header in headers:
+            if header.index < expected:
+                continue  # known already, or repeated within the batch
+            fresh.append(header)
+            expected = header.index + 1
         if not fresh:
             return HeaderResult(0)
         if fresh[0].index != self.header_height + 1:
