@@ -115,6 +115,8 @@ class Block(Serializable):
 
     header: Header
     transactions: tuple[Transaction, ...]
+    #: Set once L{problem} found nothing: a frozen block cannot acquire a problem later.
+    _sound: bool = attrs.field(init=False, default=False, eq=False, repr=False)
 
     @property
     def hash(self) -> UInt256:
@@ -132,6 +134,8 @@ class Block(Serializable):
         """
         What makes this block malformed (the checks of C{Block.Deserialize}), or None.
         """
+        if self._sound:
+            return None
         txs = self.transactions
         if not txs:
             return "a block has at least one transaction"
@@ -144,6 +148,7 @@ class Block(Serializable):
             return "duplicate transactions"
         if merkle_root(hashes) != self.header.merkle_root:
             return "the merkle root does not match the transactions"
+        object.__setattr__(self, "_sound", True)
         return None
 
     @classmethod

@@ -5,6 +5,7 @@ The small pieces transactions and blocks are made of.
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum
 
 import attrs
@@ -17,6 +18,11 @@ from neo_twisted.wire.uint import UInt160, UInt256
 
 #: Witness scripts are var bytes of at most this many bytes each.
 MAX_SCRIPT_SIZE = 65536
+
+_I64 = struct.Struct("<q")
+#: Whole coin references and outputs, unpacked at once when the input holds them.
+_COIN_REFERENCE = struct.Struct("<32sH")
+_OUTPUT = struct.Struct("<32sq20s")
 
 
 @attrs.frozen
@@ -52,7 +58,10 @@ class CoinReference(Serializable):
 
     @classmethod
     def read(cls, reader: BinaryReader) -> CoinReference:
-        return cls(reader.read_uint256(), reader.read_u16())
+        if reader.remaining() < _COIN_REFERENCE.size:  # fail on the field that is cut
+            return cls(reader.read_uint256(), reader.read_u16())
+        prev_hash, prev_index = reader.read_struct(_COIN_REFERENCE)
+        return cls(bytes.__new__(UInt256, prev_hash), prev_index)
 
     def write(self, writer: BinaryWriter) -> None:
         writer.write_bytes(self.prev_hash)
@@ -71,17 +80,27 @@ class TransactionOutput(Serializable):
 
     @classmethod
     def read(cls, reader: BinaryReader) -> TransactionOutput:
-        asset_id = reader.read_uint256()
-        start = reader.pos
-        value = reader.read_i64()
+        if reader.remaining() < _OUTPUT.size:  # fail on the field that is cut
+            asset_id = reader.read_uint256()
+            start = reader.pos
+            value = reader.read_i64()
+            if value <= 0:
+                raise FormatError(f"output value must be positive, got {value}", start)
+            return cls(asset_id, value, reader.read_uint160())
+        start = reader.pos + 32
+        asset_id, value, script_hash = reader.read_struct(_OUTPUT)
         if value <= 0:
             raise FormatError(f"output value must be positive, got {value}", start)
-        return cls(asset_id, value, reader.read_uint160())
+        return cls(bytes.__new__(UInt256, asset_id), value, bytes.__new__(UInt160, script_hash))
 
     def write(self, writer: BinaryWriter) -> None:
         writer.write_bytes(self.asset_id)
         writer.write_i64(self.value)
         writer.write_bytes(self.script_hash)
+
+    def to_bytes(self) -> bytes:
+        # the same 60 bytes as write(), without a writer: the ledger stores every output
+        return self.asset_id + _I64.pack(self.value) + self.script_hash
 
 
 class AttributeUsage(IntEnum):

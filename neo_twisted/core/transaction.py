@@ -67,6 +67,9 @@ class Transaction(Verifiable):
     outputs: tuple[TransactionOutput, ...] = ()
     witnesses: tuple[Witness, ...] = ()
     _hash_cache: UInt256 | None = attrs.field(init=False, default=None, eq=False, repr=False)
+    #: The exact bytes the transaction was read from, kept when they were canonical (so
+    #: equal to what L{write} produces): storing or relaying it needs no re-serialization.
+    _raw_cache: bytes | None = attrs.field(init=False, default=None, eq=False, repr=False)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,8 +107,16 @@ class Transaction(Verifiable):
         writer.write_array(self.outputs)
 
     def write(self, writer: BinaryWriter) -> None:
+        raw = self._raw_cache
+        if raw is not None:
+            writer.write_bytes(raw)
+            return
         self.write_unsigned(writer)
         writer.write_array(self.witnesses)
+
+    def to_bytes(self) -> bytes:
+        raw = self._raw_cache
+        return raw if raw is not None else super().to_bytes()
 
     @property
     def type_name(self) -> str:
@@ -159,6 +170,7 @@ class Transaction(Verifiable):
             raise FormatError(f"invalid {cls.TYPE.name}: {problem}", start)
         if reader.canonical:
             tx.set_hash_from(reader.data[start:unsigned_end])
+            object.__setattr__(tx, "_raw_cache", reader.data[start:reader.pos])
         reader.canonical = outer_canonical and reader.canonical
         return tx
 

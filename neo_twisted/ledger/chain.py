@@ -96,7 +96,12 @@ class Ledger:
     """
 
     def __init__(self, store: ChainStore, settings: ProtocolSettings,
-                 mapper: Mapper = serial_map) -> None:
+                 mapper: Mapper = serial_map, create: bool = True) -> None:
+        """
+        @param create: write the genesis block into an empty store (else an empty store
+            is an error, for tools that must not make a data directory by accident).
+        """
+        self._create = create
         self.store = store
         self.settings = settings
         self._mapper = mapper
@@ -111,8 +116,8 @@ class Ledger:
 
     @classmethod
     def open(cls, datadir: str | Path, settings: ProtocolSettings,
-             mapper: Mapper = serial_map) -> Ledger:
-        return cls(ChainStore(datadir), settings, mapper)
+             mapper: Mapper = serial_map, create: bool = True) -> Ledger:
+        return cls(ChainStore(datadir, create=create), settings, mapper, create)
 
     def close(self) -> None:
         self.store.close()
@@ -126,6 +131,8 @@ class Ledger:
             genesis = fetch(txn, b"genesis", db=meta)
             schema = fetch(txn, b"schema", db=meta)
         if magic is None:
+            if not self._create:
+                raise StoreError(f"{self.store.path}: no chain store here (it holds no chain)")
             self.store.write(self._initialize)
         elif read_u32(magic) != self.settings.magic or genesis != self.genesis.hash:
             raise StoreError(

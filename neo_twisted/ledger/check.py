@@ -122,7 +122,7 @@ def check_store(datadir: str | Path, settings: ProtocolSettings) -> list[str]:
     """
     Every broken invariant of the data directory, in words; empty when it is whole.
     """
-    ledger = Ledger.open(datadir, settings)
+    ledger = Ledger.open(datadir, settings, create=False)
     try:
         problems = list(itertools.islice(_chain_problems(ledger), MAX_REPORTED))
         if problems:

@@ -86,13 +86,16 @@ class AssetState:
                    issuer=reader.read_uint160(), expiration=reader.read_u32())
 
 
-def read_i64(data: bytes) -> int:
-    return int(_I64.unpack(data)[0])
+def read_i64(data: bytes, offset: int = 0) -> int:
+    return int(_I64.unpack_from(data, offset)[0])
 
 
 class StateWriter:
     """
     Applies blocks inside one write transaction.
+
+    It must be the only writer of balances in that transaction: it remembers the
+    balances it has written, so that a run of blocks reads each account once.
     """
 
     def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, Any],
@@ -100,39 +103,59 @@ class StateWriter:
         self._txn = txn
         self._dbs = dbs
         self._fees = fees
+        self._unspent = dbs["unspent"]
+        self._spent = dbs["spent"]
+        self._tx = dbs["tx"]
+        self._balance = dbs["balance"]
+        #: Balances as this writer last stored them (0: no record), by balance key.
+        self._balances: dict[bytes, int] = {}
 
-    def _add_balance(self, script_hash: bytes, asset_id: bytes, delta: int) -> None:
-        key = script_hash + asset_id
-        db = self._dbs["balance"]
-        old = fetch(self._txn, key, db=db)
-        new = (read_i64(old) if old is not None else 0) + delta
-        if new:
-            self._txn.put(key, _I64.pack(new), db=db)
-        else:
-            self._txn.delete(key, db=db)
+    def _balance_of(self, key: bytes) -> int:
+        value = self._balances.get(key)
+        if value is None:
+            old = fetch(self._txn, key, db=self._balance)
+            value = read_i64(old) if old is not None else 0
+        return value
 
-    def _spend(self, tx: Transaction, height: int) -> None:
-        unspent, spent = self._dbs["unspent"], self._dbs["spent"]
+    def _write_balances(self, deltas: Mapping[bytes, int]) -> None:
+        """
+        Add a block's balance changes (by script hash + asset id) to the stored balances.
+        """
+        for key, delta in deltas.items():
+            if not delta:
+                continue
+            new = self._balance_of(key) + delta
+            if new:
+                self._txn.put(key, _I64.pack(new), db=self._balance)
+            else:
+                self._txn.delete(key, db=self._balance)
+            self._balances[key] = new
+
+    def _spend(self, tx: Transaction, height: int, deltas: dict[bytes, int]) -> None:
+        txn = self._txn
         for ref in tx.inputs:
             key = coin_key(ref.prev_hash, ref.prev_index)
-            raw = take(self._txn, key, db=unspent)
+            raw = take(txn, key, db=self._unspent)
             if raw is None:
                 raise LedgerStateError(
                     f"transaction {tx.hash} spends {ref.prev_hash}:{ref.prev_index}, "
                     "which is not an unspent output")
-            output = TransactionOutput.read(BinaryReader(raw))
-            self._add_balance(output.script_hash, output.asset_id, -output.value)
-            if output.asset_id == NEO_ASSET_ID:
-                created = fetch(self._txn, ref.prev_hash, db=self._dbs["tx"])
+            # a stored output: asset id (32), value (i64), script hash (20)
+            asset_id = raw[:32]
+            balance_key = raw[40:60] + asset_id
+            deltas[balance_key] = deltas.get(balance_key, 0) - read_i64(raw, 32)
+            if asset_id == NEO_ASSET_ID:
+                created = fetch(txn, ref.prev_hash, db=self._tx)
                 start = read_u32(created) if created is not None else 0
-                self._txn.put(key, raw + u32(start) + u32(height), db=spent)
+                txn.put(key, raw + u32(start) + u32(height), db=self._spent)
 
-    def _create(self, tx: Transaction) -> None:
-        db = self._dbs["unspent"]
+    def _create(self, tx: Transaction, deltas: dict[bytes, int]) -> None:
+        txn, db = self._txn, self._unspent
         txid = tx.hash
         for n, output in enumerate(tx.outputs):
-            self._txn.put(coin_key(txid, n), output.to_bytes(), db=db)
-            self._add_balance(output.script_hash, output.asset_id, output.value)
+            txn.put(coin_key(txid, n), output.to_bytes(), db=db)
+            balance_key = output.script_hash + output.asset_id
+            deltas[balance_key] = deltas.get(balance_key, 0) + output.value
 
     def _apply_type(self, tx: Transaction, height: int, spent_values: dict[bytes, int]) -> None:
         assets = self._dbs["asset"]
@@ -173,16 +196,19 @@ class StateWriter:
         Apply C{block} at its height; returns the cumulative system fee after it.
         """
         height = block.index
-        tx_db = self._dbs["tx"]
+        txn, tx_db = self._txn, self._tx
+        prefix = u32(height)
         fee_total = fee_total_before
+        deltas: dict[bytes, int] = {}
         for tx in block.transactions:
             spent_values = self._input_values(tx) if isinstance(tx, IssueTransaction) else {}
-            self._spend(tx, height)
-            self._create(tx)
+            self._spend(tx, height, deltas)
+            self._create(tx, deltas)
             self._apply_type(tx, height, spent_values)
-            self._txn.put(tx.hash, u32(height) + tx.to_bytes(), db=tx_db)
+            txn.put(tx.hash, prefix + tx.to_bytes(), db=tx_db)
             fee_total += system_fee(tx, self._fees)
+        self._write_balances(deltas)
         hashes = b"".join(tx.hash for tx in block.transactions)
-        self._txn.put(block.hash, u32(len(block.transactions)) + hashes, db=self._dbs["block"])
-        self._txn.put(height_key(height), _I64.pack(fee_total), db=self._dbs["sysfee"])
+        txn.put(block.hash, u32(len(block.transactions)) + hashes, db=self._dbs["block"])
+        txn.put(height_key(height), _I64.pack(fee_total), db=self._dbs["sysfee"])
         return fee_total

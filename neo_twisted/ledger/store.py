@@ -23,9 +23,10 @@ Layout (all integers little-endian unless marked BE; hashes in wire order):
 
 Every batch of writes is one LMDB write transaction, durable when it commits
 (LMDB syncs on commit and never leaves a half-written transaction behind), so a
-crash or C{kill -9} loses at most the batch in flight. When the map is full the
-batch is aborted, the map doubled, and the batch run again. Readers use their
-own read transactions and never wait for the writer.
+crash or C{kill -9} loses at most the batch in flight. The map is doubled before
+a batch when less than half of it is left; should a batch still not fit, it is
+aborted, the map doubled, and the batch run again. Readers use their own read
+transactions and never wait for the writer.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ T = TypeVar("T")
 SCHEMA_VERSION = 1
 DATABASES = ("meta", "header", "height", "block", "tx", "unspent", "spent", "balance",
              "asset", "sysfee")
-INITIAL_MAP_SIZE = 64 * 1024 * 1024
+#: Address space only: the file grows as pages are written, whatever the map size.
+INITIAL_MAP_SIZE = 1024 * 1024 * 1024
 
 _U32 = struct.Struct("<I")
 _U32BE = struct.Struct(">I")
@@ -96,9 +98,12 @@ class ChainStore:
     @ivar path: the directory holding the LMDB files.
     """
 
-    def __init__(self, datadir: str | Path, readonly: bool = False) -> None:
+    def __init__(self, datadir: str | Path, readonly: bool = False, create: bool = True) -> None:
+        """
+        @param create: make a new store when there is none (never when C{readonly}).
+        """
         self.path = Path(datadir) / "chain"
-        if readonly and not (self.path / "data.mdb").exists():
+        if (readonly or not create) and not (self.path / "data.mdb").exists():
             raise StoreError(f"{datadir}: no chain store here")
         try:
             if not readonly:
@@ -109,11 +114,22 @@ class ChainStore:
             raise StoreError(f"{datadir}: cannot open the chain store: {e}") from None
         self.readonly = readonly
         try:
-            self.dbs: dict[str, Any] = {
-                name: self.env.open_db(name.encode(), create=not readonly) for name in DATABASES}
+            # All sub-databases come into being in one transaction: a crash while a store
+            # is created leaves either none of them or all of them.
+            if readonly:  # a handle opened in a read transaction dies with it
+                self.dbs: dict[str, Any] = {
+                    name: self.env.open_db(name.encode(), create=False) for name in DATABASES}
+            else:
+                with self.env.begin(write=True) as txn:
+                    self.dbs = {name: self.env.open_db(name.encode(), txn=txn, create=True)
+                                for name in DATABASES}
+        except lmdb.NotFoundError:
+            self.env.close()
+            raise StoreError(f"{datadir}: no chain store here (none was completed)") from None
         except lmdb.Error as e:
             self.env.close()
             raise StoreError(f"{datadir}: damaged or foreign chain store: {e}") from None
+        self._page_size = int(self.env.stat()["psize"])
 
     def close(self) -> None:
         self.env.close()
@@ -133,12 +149,22 @@ class ChainStore:
         C{batch} may run more than once (after the map grows), so it must only touch
         the store through the transaction it is given.
         """
+        self._make_room()
         while True:
             try:
                 with self.env.begin(write=True) as txn:
                     return batch(txn)
             except lmdb.MapFullError:
                 self.env.set_mapsize(self.env.info()["map_size"] * 2)
+
+    def _make_room(self) -> None:
+        """
+        Double the map when less than half of it is left, so that batches rarely run twice.
+        """
+        info = self.env.info()
+        used = (int(info["last_pgno"]) + 1) * self._page_size
+        if 2 * used > info["map_size"]:
+            self.env.set_mapsize(2 * info["map_size"])
 
     def disk_size(self) -> int:
         """

@@ -4,13 +4,25 @@ Header rules of C{BlockBase.Verify}, as pure functions.
 
 Linkage (previous hash, index, timestamp) is cheap and checked in order; witness
 checks are independent of each other once the previous header of each is known,
-so a batch of them can be handed to threads (see L{neo_twisted.ledger.service}).
+so a batch of them can be handed to other threads (L{ThreadedMapper}, used by
+L{neo_twisted.ledger.service}) or to worker processes (L{ProcessMapper}, used by
+C{neonode import}), which can start on a batch before the ledger asks for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO
 
 import attrs
 
@@ -89,8 +101,9 @@ class ThreadedMapper:
     """
     A L{Mapper} that splits the jobs into one chunk per worker thread.
 
-    Signature checks in C{cryptography} release the GIL for most of their work, so
-    two threads verify almost twice as fast as one on this kind of machine.
+    The threads only run in parallel when the signature checks release the GIL,
+    which depends on the C{cryptography} release: 50.0 holds it during ECDSA
+    verification, so two threads check no faster than one (L{ProcessMapper} does).
     """
 
     def __init__(self, workers: int) -> None:
@@ -108,3 +121,217 @@ class ThreadedMapper:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+# -- worker processes ---------------------------------------------------------------------
+
+#: A witness check as sent to a worker process: the fields of a L{WitnessJob}.
+_JobTuple = tuple[bytes, bytes, bytes, bytes]
+#: Fewer jobs than this are checked on the calling thread, which takes about as long
+#: (0.15 s) as starting the worker processes.
+MIN_PROCESS_JOBS = 500
+#: Jobs per request to a worker: small enough to share a batch out evenly.
+JOBS_PER_REQUEST = 100
+#: Prefetched results waiting to be asked for, at most (the oldest are dropped).
+MAX_PREFETCHED = 20_000
+
+
+def serve(requests: IO[bytes] | None = None, replies: IO[bytes] | None = None) -> None:
+    """
+    A worker process's loop: each request a pickled list of job tuples, each reply the
+    pickled list of their results; it ends when the requests end (the parent closed
+    the pipe, or died).
+    """
+    requests = sys.stdin.buffer if requests is None else requests
+    replies = sys.stdout.buffer if replies is None else replies
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is for the parent, which then closes
+    try:
+        while True:
+            try:
+                jobs: list[_JobTuple] = pickle.load(requests)
+            except EOFError:
+                return
+            pickle.dump([verify_witness(*job) for job in jobs], replies)
+            replies.flush()
+    except BrokenPipeError:
+        return
+
+
+class WorkerError(Exception):
+    """
+    A worker process died or answered nonsense; its jobs are checked on the calling thread.
+    """
+
+
+def _worker_command() -> list[str]:
+    return [sys.executable, "-c", "from neo_twisted.ledger.verify import serve; serve()"]
+
+
+def _worker_environment() -> dict[str, str]:
+    """
+    The environment of a worker: ours, with this package importable whatever the cwd.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root if not path else os.pathsep.join((root, path))}
+
+
+class _Worker:
+    """
+    One verifier process and the thread that feeds it requests from the shared queue.
+    """
+
+    def __init__(self, requests: queue.SimpleQueue[_Request | None]) -> None:
+        self._requests = requests
+        self.process = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, env=_worker_environment())
+        self.thread = threading.Thread(target=self._run, name="verify-process", daemon=True)
+        self.thread.start()
+
+    def _ask(self, jobs: list[_JobTuple]) -> list[bool]:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        pickle.dump(jobs, stdin)
+        stdin.flush()
+        answer = pickle.load(stdout)
+        if not (isinstance(answer, list) and len(answer) == len(jobs)
+                and all(isinstance(ok, bool) for ok in answer)):
+            raise WorkerError(f"worker {self.process.pid} answered {type(answer).__name__}")
+        return answer
+
+    def _run(self) -> None:
+        alive = True
+        while True:
+            request = self._requests.get()
+            if request is None:
+                return
+            jobs, future = request
+            if not future.set_running_or_notify_cancel():
+                continue
+            if not alive:  # keep taking requests, so that none waits for a dead worker
+                future.set_exception(WorkerError(f"worker {self.process.pid} is gone"))
+                continue
+            try:
+                future.set_result(self._ask(jobs))
+            except (OSError, EOFError, pickle.UnpicklingError, WorkerError) as e:
+                alive = False
+                future.set_exception(e if isinstance(e, WorkerError) else
+                                     WorkerError(f"worker {self.process.pid}: {e!r}"))
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()  # the worker sees the end of its requests
+
+    def wait(self) -> None:
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+#: Jobs sent in one request, and where their results will be.
+_Request = tuple[list[_JobTuple], "Future[list[bool]]"]
+
+
+class ProcessMapper:
+    """
+    A L{Mapper} that checks witnesses in worker processes, so on every core.
+
+    The ledger asks for a batch's checks when it is about to persist the batch;
+    L{prefetch} starts them earlier (say, while the previous batch is being
+    written), and the ledger then finds them done. A result is only ever reused
+    for the very same job (message, scripts and expected script hash), so what is
+    accepted does not change, only when the work is done. Small batches are
+    checked on the calling thread, and so are the jobs of a worker that failed.
+    Each worker stops when its pipe closes: when L{shutdown} is called or this
+    process dies, even by C{kill -9}.
+    """
+
+    def __init__(self, workers: int, min_jobs: int | None = None,
+                 max_prefetched: int = MAX_PREFETCHED) -> None:
+        """
+        @param min_jobs: the fewest jobs worth sending to the workers (default:
+            L{MIN_PROCESS_JOBS}).
+        """
+        self.workers = max(1, workers)
+        self._min_jobs = MIN_PROCESS_JOBS if min_jobs is None else min_jobs
+        self._max_prefetched = max_prefetched
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._pool: list[_Worker] = []
+        self._cannot_start = False
+        #: Results asked for ahead: the request holding each job, and its place in it.
+        self._prefetched: dict[WitnessJob, tuple[Future[list[bool]], int]] = {}
+
+    def _start(self) -> bool:
+        """
+        Whether the workers run, starting them if need be (never again once that failed).
+        """
+        if not self._pool and not self._cannot_start:
+            try:
+                for _ in range(self.workers):
+                    self._pool.append(_Worker(self._requests))
+            except OSError:
+                self._cannot_start = True  # the checks run on the calling thread instead
+                self.shutdown()
+        return bool(self._pool)
+
+    def prefetch(self, jobs: Sequence[WitnessJob]) -> None:
+        """
+        Start checking C{jobs} in the workers, when they are enough to be worth it: a
+        later call will probably ask for their results.
+        """
+        if len(jobs) < self._min_jobs or not self._start():
+            return
+        for start in range(0, len(jobs), JOBS_PER_REQUEST):
+            chunk = jobs[start:start + JOBS_PER_REQUEST]
+            future: Future[list[bool]] = Future()
+            self._requests.put(([(job.message, job.invocation, job.verification, job.expected_hash)
+                                 for job in chunk], future))
+            for i, job in enumerate(chunk):
+                self._prefetched[job] = (future, i)
+        while len(self._prefetched) > self._max_prefetched:
+            del self._prefetched[next(iter(self._prefetched))]
+
+    def __call__(self, check: Callable[[WitnessJob], bool],
+                 jobs: Sequence[WitnessJob]) -> list[bool]:
+        if check is not check_witness:
+            return serial_map(check, jobs)
+        prefetched = self._prefetched
+        self.prefetch([job for job in jobs if job not in prefetched])
+        results = []
+        for job in jobs:
+            entry = prefetched.pop(job, None)
+            if entry is None:
+                results.append(check(job))
+                continue
+            future, i = entry
+            try:
+                results.append(future.result()[i])
+            except WorkerError:
+                results.append(check(job))
+        return results
+
+    def shutdown(self) -> None:
+        """
+        Stop the workers; the requests they have not started on are dropped.
+        """
+        self._prefetched.clear()
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                break
+            if request is not None:
+                request[1].cancel()
+        for _ in self._pool:
+            self._requests.put(None)
+        for worker in self._pool:
+            worker.thread.join()
+            worker.close()
+        for worker in self._pool:
+            worker.wait()
+        self._pool = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -110,6 +110,12 @@ class BinaryReader:
         pos = self._take(n)
         return self.data[pos : pos + n]
 
+    def read_struct(self, layout: struct.Struct) -> tuple[Any, ...]:
+        """
+        The fields of a fixed-size C{layout}, read in one go.
+        """
+        return layout.unpack_from(self.data, self._take(layout.size))
+
     def read_u8(self) -> int:
         pos = self.pos
         if pos >= self.end:
@@ -156,21 +162,23 @@ class BinaryReader:
         as the reference node accepts them.
         """
         start = self.pos
-        prefix = self.read_u8()
-        if prefix < 0xFD:
-            value = prefix
-        elif prefix == 0xFD:
-            value = self.read_u16()
-            if value < 0xFD:
-                self.canonical = False
-        elif prefix == 0xFE:
-            value = self.read_u32()
-            if value <= 0xFFFF:
-                self.canonical = False
+        if start < self.end and self.data[start] < 0xFD:  # the one-byte form: most of them
+            value = self.data[start]
+            self.pos = start + 1
         else:
-            value = self.read_u64()
-            if value <= 0xFFFFFFFF:
-                self.canonical = False
+            prefix = self.read_u8()
+            if prefix == 0xFD:
+                value = self.read_u16()
+                if value < 0xFD:
+                    self.canonical = False
+            elif prefix == 0xFE:
+                value = self.read_u32()
+                if value <= 0xFFFF:
+                    self.canonical = False
+            else:
+                value = self.read_u64()
+                if value <= 0xFFFFFFFF:
+                    self.canonical = False
         if value > maximum:
             raise FormatError(f"var int {value} exceeds the maximum {maximum}", start)
         return value
@@ -200,6 +208,8 @@ class BinaryReader:
         A var-int counted array of items read by C{read_item}.
         """
         count = self.read_count(maximum, minimum, item_size)
+        if not count:
+            return ()
         return tuple([read_item(self) for _ in range(count)])
 
     def read_var_bytes(self, maximum: int) -> bytes:
