@@ -96,3 +96,37 @@ class OpeningTests(SynchronousTestCase):
         self.assertEqual((info["magic"], info["block_height"]), (56753, 0))
         self.assertEqual(info["genesis"], str(ledger.genesis.hash))
         self.assertGreater(info["size_on_disk"], 0)
+
+
+def resident_file_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    raise RuntimeError("no RssFile in /proc/self/status")
+
+
+class ResidentPagesTests(SynchronousTestCase):
+    if not Path("/proc/self/status").exists():
+        skip = "needs Linux /proc"
+
+    def test_release_drops_mapped_pages(self) -> None:
+        """
+        After reading the whole store, releasing its pages shrinks the resident set again.
+        """
+        store = ChainStore(self.mktemp())
+        self.addCleanup(store.close)
+        value = bytes(range(256)) * 16
+
+        def batch(txn: lmdb.Transaction) -> None:
+            for i in range(8000):
+                txn.put(i.to_bytes(4, "big"), value, db=store.dbs["tx"])
+
+        store.write(batch)
+        with store.read() as txn:
+            total = sum(len(v) for _, v in txn.cursor(db=store.dbs["tx"]))
+        self.assertEqual(total, 8000 * len(value))
+        before = resident_file_kib()
+        store.release_mapped_pages()
+        self.assertLess(resident_file_kib(), before - 16 * 1024)
+        with store.read() as txn:
+            self.assertEqual(fetch(txn, (7999).to_bytes(4, "big"), store.dbs["tx"]), value)

@@ -49,6 +49,9 @@ from neo_twisted.wire.uint import UInt256
 #: Blocks that arrive ahead of the next height wait here, up to this many.
 MAX_PENDING_BLOCKS = 2000
 MAX_HEADERS_PER_REPLY = 2000
+#: Blocks applied between two releases of the store's mapped pages: applying a block
+#: reads all over the store, and without this a long batch maps the whole file.
+RELEASE_PAGES_EVERY = 50
 MAX_BLOCK_HASHES_PER_REPLY = 500
 
 
@@ -462,11 +465,13 @@ class Ledger:
                 self._put_header(txn, header)
             writer = StateWriter(txn, self._dbs, fees)
             total = self._fee_total
-            for block in run:
+            for count, block in enumerate(run, 1):
                 try:
                     total = writer.apply(block, total)
                 except LedgerStateError as e:
                     raise _ApplyError(block.index, str(e)) from e
+                if count % RELEASE_PAGES_EVERY == 0:
+                    self.store.release_mapped_pages()
             meta = self._dbs["meta"]
             txn.put(b"header_height", u32(header_height), db=meta)
             if run:
