@@ -144,7 +144,6 @@ class _Importer:
             if result.verdict is Verdict.INVALID:
                 raise CommandError(f"{self._path}: block {block.index} rejected: {result.reason}")
         self.done += len(batch)
-        ledger.store.release_mapped_pages()
         self._progress.show(self.done, ledger.block_height)
 
     def run(self) -> None:

@@ -58,8 +58,6 @@ class CoinReference(Serializable):
 
     @classmethod
     def read(cls, reader: BinaryReader) -> CoinReference:
-        if reader.remaining() < _COIN_REFERENCE.size:  # fail on the field that is cut
-            return cls(reader.read_uint256(), reader.read_u16())
         prev_hash, prev_index = reader.read_struct(_COIN_REFERENCE)
         return cls(bytes.__new__(UInt256, prev_hash), prev_index)
 
@@ -80,13 +78,6 @@ class TransactionOutput(Serializable):
 
     @classmethod
     def read(cls, reader: BinaryReader) -> TransactionOutput:
-        if reader.remaining() < _OUTPUT.size:  # fail on the field that is cut
-            asset_id = reader.read_uint256()
-            start = reader.pos
-            value = reader.read_i64()
-            if value <= 0:
-                raise FormatError(f"output value must be positive, got {value}", start)
-            return cls(asset_id, value, reader.read_uint160())
         start = reader.pos + 32
         asset_id, value, script_hash = reader.read_struct(_OUTPUT)
         if value <= 0:
