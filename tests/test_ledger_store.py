@@ -109,9 +109,9 @@ class ResidentPagesTests(SynchronousTestCase):
     if not Path("/proc/self/status").exists():
         skip = "needs Linux /proc"
 
-    def test_release_drops_mapped_pages(self) -> None:
+    def filled_store(self) -> tuple[ChainStore, bytes]:
         """
-        After reading the whole store, releasing its pages shrinks the resident set again.
+        A store of 8,000 values of 4 KiB, all read once so that its map is resident.
         """
         store = ChainStore(self.mktemp())
         self.addCleanup(store.close)
@@ -122,11 +122,30 @@ class ResidentPagesTests(SynchronousTestCase):
                 txn.put(i.to_bytes(4, "big"), value, db=store.dbs["tx"])
 
         store.write(batch)
+        store.release_mapped_pages()
         with store.read() as txn:
             total = sum(len(v) for _, v in txn.cursor(db=store.dbs["tx"]))
         self.assertEqual(total, 8000 * len(value))
+        return store, value
+
+    def test_release_drops_mapped_pages(self) -> None:
+        """
+        After reading the whole store, releasing its pages shrinks the resident set again.
+        """
+        store, value = self.filled_store()
         before = resident_file_kib()
         store.release_mapped_pages()
         self.assertLess(resident_file_kib(), before - 16 * 1024)
         with store.read() as txn:
             self.assertEqual(fetch(txn, (7999).to_bytes(4, "big"), store.dbs["tx"]), value)
+
+    def test_trim_releases_only_over_budget(self) -> None:
+        """
+        The map's pages are dropped once they take more than the budget, not before.
+        """
+        store, _ = self.filled_store()
+        self.assertFalse(store.trim_mapped_pages(budget=64 * 1024 * 1024))
+        before = resident_file_kib()
+        self.assertTrue(store.trim_mapped_pages(budget=1024 * 1024))
+        self.assertLess(resident_file_kib(), before - 16 * 1024)
+        self.assertFalse(store.trim_mapped_pages(budget=1024 * 1024))

@@ -49,10 +49,9 @@ from neo_twisted.wire.uint import UInt256
 #: Blocks that arrive ahead of the next height wait here, up to this many.
 MAX_PENDING_BLOCKS = 2000
 MAX_HEADERS_PER_REPLY = 2000
-#: Blocks applied between two releases of the store's mapped pages: applying a block
-#: reads all over the store, and without this a long batch maps the whole file.
-RELEASE_PAGES_EVERY = 50
 MAX_BLOCK_HASHES_PER_REPLY = 500
+#: Headers written between two looks at the store's resident map (a block looks once).
+TRIM_EVERY_HEADERS = 32
 
 
 class Verdict(enum.Enum):
@@ -461,17 +460,20 @@ class Ledger:
         header_height = headers[-1].index if headers else self.header_height
 
         def batch(txn: lmdb.Transaction) -> int:
-            for header in headers:
+            # Headers and blocks land all over the store (keys are hashes): without a
+            # bound on the resident map, a long batch would map the whole file.
+            for count, header in enumerate(headers, 1):
                 self._put_header(txn, header)
+                if count % TRIM_EVERY_HEADERS == 0:
+                    self.store.trim_mapped_pages()
             writer = StateWriter(txn, self._dbs, fees)
             total = self._fee_total
-            for count, block in enumerate(run, 1):
+            for block in run:
                 try:
                     total = writer.apply(block, total)
                 except LedgerStateError as e:
                     raise _ApplyError(block.index, str(e)) from e
-                if count % RELEASE_PAGES_EVERY == 0:
-                    self.store.release_mapped_pages()
+                self.store.trim_mapped_pages()
             meta = self._dbs["meta"]
             txn.put(b"header_height", u32(header_height), db=meta)
             if run:
@@ -479,6 +481,7 @@ class Ledger:
             return total
 
         self._fee_total = self.store.write(batch)
+        self.store.trim_mapped_pages()
         if headers:
             self._tip = headers[-1]
         self.header_height = header_height

@@ -49,6 +49,9 @@ DATABASES = ("meta", "header", "height", "block", "tx", "unspent", "spent", "bal
              "asset", "sysfee")
 #: Address space only: the file grows as pages are written, whatever the map size.
 INITIAL_MAP_SIZE = 1024 * 1024 * 1024
+#: Bytes of the store's map a writer keeps resident before it drops them (see
+#: L{ChainStore.trim_mapped_pages}).
+MAPPED_PAGES_BUDGET = 16 * 1024 * 1024
 
 _U32 = struct.Struct("<I")
 _U32BE = struct.Struct(">I")
@@ -104,6 +107,18 @@ def _find_madvise() -> Any:
 
 
 _MADVISE = _find_madvise()
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _file_resident() -> int | None:
+    """
+    Bytes of this process's resident set backed by files (statm's third field).
+    """
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[2]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class StoreError(Exception):
@@ -151,6 +166,7 @@ class ChainStore:
             self.env.close()
             raise StoreError(f"{datadir}: damaged or foreign chain store: {e}") from None
         self._page_size = int(self.env.stat()["psize"])
+        self._file_resident: int | None = None
 
     def close(self) -> None:
         self.env.close()
@@ -192,9 +208,8 @@ class ChainStore:
         Drop the store's pages from this process's resident set (Linux C{madvise}).
 
         LMDB reads through a memory map, so every page a long import touches stays
-        counted in its RSS although it is only clean page cache: dropping them after
-        each batch keeps the resident set flat however long the chain grows. The
-        data stays in the kernel's cache and is mapped again on the next read.
+        counted in its RSS although it is only clean page cache. The data stays in
+        the kernel's cache and is mapped again on the next read.
         """
         if _MADVISE is None:
             return
@@ -208,6 +223,30 @@ class ChainStore:
         for span in ranges:
             start, end = (int(part, 16) for part in span.split("-"))
             _MADVISE(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_DONTNEED)
+        self._file_resident = _file_resident()
+
+    def trim_mapped_pages(self, budget: int = MAPPED_PAGES_BUDGET) -> bool:
+        """
+        Release the mapped pages once they take more than C{budget} bytes of RSS.
+
+        A count of blocks between releases cannot bound memory: the larger the
+        store, the more distinct pages (64 KiB of fault-around each) the same
+        blocks touch. So this looks at the process's file-backed resident pages
+        (C{/proc/self/statm}, a cheap read) against what they were after the last
+        release. Returns whether it released.
+        """
+        if _MADVISE is None:
+            return False
+        resident = _file_resident()
+        if resident is None:
+            return False
+        if self._file_resident is None or resident < self._file_resident:
+            self._file_resident = resident
+            return False
+        if resident - self._file_resident <= budget:
+            return False
+        self.release_mapped_pages()
+        return True
 
     def disk_size(self) -> int:
         """
