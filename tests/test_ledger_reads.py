@@ -152,6 +152,25 @@ class StateTests(SynchronousTestCase):
         self.assertEqual(self.ledger.get_block(1).to_bytes(), new.to_bytes())
         self.assertEqual(self.ledger.get_transaction(PASS_ON.hash), (PASS_ON, 1))
 
+    def test_block_bytes_as_on_the_wire(self) -> None:
+        """
+        The stored bytes of a block are exactly its C{block} message payload.
+        """
+        new = self.add(SEND, PASS_ON)
+        self.assertEqual(self.ledger.get_block_bytes(new.hash), new.to_bytes())
+        self.assertEqual(self.ledger.get_block_bytes(GENESIS.hash), GENESIS.to_bytes())
+        self.assertIsNone(self.ledger.get_block_bytes(UInt256(b"\x05" * 32)))
+
+    def test_has_block_and_header(self) -> None:
+        """
+        A header known ahead of its block is a header, not yet a block.
+        """
+        self.ledger.add_headers(headers_of(CHAIN[:2]))
+        self.assertTrue(self.ledger.has_block(GENESIS.hash))
+        self.assertTrue(self.ledger.has_header(CHAIN[1].hash))
+        self.assertFalse(self.ledger.has_block(CHAIN[1].hash))
+        self.assertFalse(self.ledger.has_header(UInt256(b"\x05" * 32)))
+
     def test_register_and_issue_asset(self) -> None:
         """
         A registered token starts with nothing available; issuing makes it available and owned.

@@ -20,16 +20,16 @@ import attrs
 import lmdb
 
 from neo_twisted.core.block import Block, Header
-from neo_twisted.core.components import TransactionOutput
-from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.genesis import genesis_block
+from neo_twisted.ledger.reads import (
+    ChainReads,
+)
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.ledger.state import AssetState, LedgerStateError, StateWriter, read_i64
+from neo_twisted.ledger.state import LedgerStateError, StateWriter
 from neo_twisted.ledger.store import (
     SCHEMA_VERSION,
     ChainStore,
     StoreError,
-    coin_key,
     fetch,
     height_key,
     read_u32,
@@ -43,13 +43,10 @@ from neo_twisted.ledger.verify import (
     verify_chain,
     witness_job,
 )
-from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.uint import UInt256
 
 #: Blocks that arrive ahead of the next height wait here, up to this many.
 MAX_PENDING_BLOCKS = 2000
-MAX_HEADERS_PER_REPLY = 2000
-MAX_BLOCK_HASHES_PER_REPLY = 500
 #: Headers written between two looks at the store's resident map (a block looks once).
 TRIM_EVERY_HEADERS = 32
 
@@ -92,7 +89,7 @@ class _ApplyError(Exception):
         self.reason = reason
 
 
-class Ledger:
+class Ledger(ChainReads):
     """
     One chain in one data directory.
     """
@@ -123,6 +120,20 @@ class Ledger:
 
     def close(self) -> None:
         self.store.close()
+
+    @property
+    def header_tip(self) -> Header:
+        """
+        The highest known header (what C{getheaders} starts from).
+        """
+        return self._tip
+
+    def is_pending(self, hash_: bytes, index: int) -> bool:
+        """
+        Whether the block C{hash_} at C{index} waits in the early-block buffer.
+        """
+        waiting = self._pending.get(index)
+        return waiting is not None and waiting.hash == hash_
 
     # -- opening --------------------------------------------------------------------------
 
@@ -161,135 +172,6 @@ class Ledger:
         StateWriter(txn, self._dbs, self.settings.system_fees).apply(self.genesis, 0)
         txn.put(b"header_height", u32(0), db=meta)
         txn.put(b"block_height", u32(0), db=meta)
-
-    # -- reads ----------------------------------------------------------------------------
-
-    def read_header_at(self, txn: lmdb.Transaction, index: int) -> Header | None:
-        hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
-        if hash_ is None:
-            return None
-        return self._read_header(txn, hash_)
-
-    def _read_header(self, txn: lmdb.Transaction, hash_: bytes) -> Header | None:
-        raw = fetch(txn, hash_, db=self._dbs["header"])
-        return None if raw is None else Header.from_bytes(raw)
-
-    def get_block_hash(self, index: int) -> UInt256 | None:
-        """
-        The hash of the header at C{index} (a block may not be persisted yet).
-        """
-        with self.store.read() as txn:
-            hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
-        return None if hash_ is None else UInt256(hash_)
-
-    def get_header(self, hash_or_index: bytes | int) -> Header | None:
-        with self.store.read() as txn:
-            if isinstance(hash_or_index, int):
-                return self.read_header_at(txn, hash_or_index)
-            return self._read_header(txn, hash_or_index)
-
-    def get_block(self, hash_or_index: bytes | int) -> Block | None:
-        """
-        A persisted block, rebuilt from its header and its stored transactions.
-        """
-        with self.store.read() as txn:
-            if isinstance(hash_or_index, int):
-                hash_ = fetch(txn, height_key(hash_or_index), db=self._dbs["height"])
-                if hash_ is None:
-                    return None
-            else:
-                hash_ = hash_or_index
-            hashes = fetch(txn, hash_, db=self._dbs["block"])
-            header = self._read_header(txn, hash_)
-            if hashes is None or header is None:
-                return None
-            count = read_u32(hashes)
-            txs = []
-            for i in range(count):
-                raw = fetch(txn, hashes[4 + 32 * i: 36 + 32 * i], db=self._dbs["tx"])
-                if raw is None:
-                    raise StoreError(f"damaged store: block {header.index} misses a transaction")
-                txs.append(Transaction.from_bytes(raw[4:]))
-        return Block(header, tuple(txs))
-
-    def get_transaction(self, txid: bytes) -> tuple[Transaction, int] | None:
-        """
-        A confirmed transaction and the height of its block.
-        """
-        with self.store.read() as txn:
-            raw = fetch(txn, txid, db=self._dbs["tx"])
-        return None if raw is None else (Transaction.from_bytes(raw[4:]), read_u32(raw))
-
-    def get_unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
-        with self.store.read() as txn:
-            raw = fetch(txn, coin_key(txid, index), db=self._dbs["unspent"])
-        return None if raw is None else TransactionOutput.read(BinaryReader(raw))
-
-    def get_balances(self, script_hash: bytes) -> dict[UInt256, int]:
-        """
-        Non-zero balances of an account, by asset id (raw Fixed8).
-        """
-        balances: dict[UInt256, int] = {}
-        with self.store.read() as txn:
-            cursor = txn.cursor(db=self._dbs["balance"])
-            if cursor.set_range(script_hash):
-                for key, value in cursor:
-                    if bytes(key[:20]) != script_hash:
-                        break
-                    balances[UInt256(bytes(key[20:]))] = read_i64(bytes(value))
-        return balances
-
-    def get_asset(self, asset_id: bytes) -> AssetState | None:
-        with self.store.read() as txn:
-            raw = fetch(txn, asset_id, db=self._dbs["asset"])
-        return None if raw is None else AssetState.from_bytes(raw)
-
-    def system_fee_total(self, index: int) -> int:
-        """
-        The system fees of blocks 0..C{index}, summed (C{getblocksysfee}).
-        """
-        with self.store.read() as txn:
-            raw = fetch(txn, height_key(index), db=self._dbs["sysfee"])
-        if raw is None:
-            raise KeyError(index)
-        return read_i64(raw)
-
-    def headers_after(self, hash_: bytes, stop: bytes = bytes(32),
-                      limit: int = MAX_HEADERS_PER_REPLY) -> list[Header]:
-        """
-        Headers following the known header C{hash_}, up to (not including) C{stop}, as the
-        reference node serves C{getheaders}; nothing when C{hash_} is unknown or is C{stop}.
-        """
-        with self.store.read() as txn:
-            start = self._read_header(txn, hash_)
-            if start is None or hash_ == stop:
-                return []
-            result = []
-            for index in range(start.index + 1, start.index + 1 + limit):
-                header = self.read_header_at(txn, index)
-                if header is None or header.hash == stop:
-                    break
-                result.append(header)
-        return result
-
-    def block_hashes_after(self, hash_: bytes, stop: bytes = bytes(32),
-                           limit: int = MAX_BLOCK_HASHES_PER_REPLY) -> list[UInt256]:
-        """
-        Hashes of persisted blocks following C{hash_}, up to (not including) C{stop}, as the
-        reference node serves C{getblocks}; never above the block height.
-        """
-        with self.store.read() as txn:
-            start = self._read_header(txn, hash_)
-            if start is None or hash_ == stop:
-                return []
-            result = []
-            last = min(start.index + limit, self.block_height)
-            for index in range(start.index + 1, last + 1):
-                found = fetch(txn, height_key(index), db=self._dbs["height"])
-                if found is None or found == stop:
-                    break
-                result.append(UInt256(found))
-        return result
 
     # -- headers --------------------------------------------------------------------------
 

@@ -48,7 +48,12 @@ class LedgerService(service.Service):
 
     def __init__(self, datadir: str | Path, settings: ProtocolSettings,
                  reactor: Any = None, threads_count: int | None = None,
-                 run_in_thread: RunInThread | None = None) -> None:
+                 run_in_thread: RunInThread | None = None,
+                 mapper: Mapper | None = None) -> None:
+        """
+        @param mapper: how header witnesses are checked (default: a L{ThreadedMapper}
+            of C{threads_count} threads, owned and shut down by this service).
+        """
         if reactor is None:
             from twisted.internet import reactor as global_reactor
             reactor = global_reactor
@@ -57,18 +62,26 @@ class LedgerService(service.Service):
         self._settings = settings
         self._workers = threads_count or os.cpu_count() or 1
         self._pool: ThreadPool | None = None
+        self._read_pool: ThreadPool | None = None
         self._run_override = run_in_thread
         self._mapper: ThreadedMapper | None = None
+        self._given_mapper = mapper
         self._write_lock = defer.DeferredLock()
         self.ledger: Ledger | None = None
 
     def startService(self) -> None:
-        self._mapper = ThreadedMapper(self._workers)
-        mapper: Mapper = self._mapper
+        mapper = self._given_mapper
+        if mapper is None:
+            self._mapper = ThreadedMapper(self._workers)
+            mapper = self._mapper
         self.ledger = Ledger.open(self._datadir, self._settings, mapper)
         if self._run_override is None:
             self._pool = ThreadPool(minthreads=1, maxthreads=1, name="ledger")
             self._pool.start()
+            # Reads get threads of their own: a long write batch must not hold up a
+            # peer's getdata (LMDB readers never wait for the writer).
+            self._read_pool = ThreadPool(minthreads=1, maxthreads=2, name="ledger-read")
+            self._read_pool.start()
         self._log.info("ledger open at {path}: headers {headers}, blocks {blocks}",
                        path=str(self._datadir), headers=self.ledger.header_height,
                        blocks=self.ledger.block_height)
@@ -80,6 +93,13 @@ class LedgerService(service.Service):
         assert self._pool is not None, "the ledger service is not running"
         reactor: IReactorFromThreads = self._reactor
         return threads.deferToThreadPool(reactor, self._pool, function, *args)
+
+    def _run_read(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
+        if self._run_override is not None:
+            return self._run_override(function, *args)
+        assert self._read_pool is not None, "the ledger service is not running"
+        reactor: IReactorFromThreads = self._reactor
+        return threads.deferToThreadPool(reactor, self._read_pool, function, *args)
 
     def _ledger(self) -> Ledger:
         if self.ledger is None:
@@ -99,7 +119,7 @@ class LedgerService(service.Service):
         """
         Run a read (C{function(ledger, *args)}) off the reactor; reads never wait for writes.
         """
-        return self._run(function, self._ledger(), *args)
+        return self._run_read(function, self._ledger(), *args)
 
     @defer.inlineCallbacks
     def stopService(self) -> Any:
@@ -107,9 +127,10 @@ class LedgerService(service.Service):
         # Let the batch in flight (and any queued ones) finish before closing the store.
         yield self._write_lock.acquire()
         try:
-            if self._pool is not None:
-                self._pool.stop()
-                self._pool = None
+            for pool in (self._pool, self._read_pool):
+                if pool is not None:
+                    pool.stop()
+            self._pool = self._read_pool = None
             if self._mapper is not None:
                 self._mapper.shutdown()
             if self.ledger is not None:

@@ -1,0 +1,199 @@
+# -*- test-case-name: tests.test_ledger_reads -*-
+"""
+What the rest of the node reads from the chain: blocks, headers, transactions, state.
+
+Every read opens its own LMDB read transaction, so reads run on any thread and
+never wait for (nor hold up) the writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lmdb
+
+from neo_twisted.core.block import Block, Header
+from neo_twisted.core.components import TransactionOutput
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.ledger.state import AssetState, read_i64
+from neo_twisted.ledger.store import (
+    ChainStore,
+    StoreError,
+    coin_key,
+    fetch,
+    height_key,
+    read_u32,
+)
+from neo_twisted.wire.binary import BinaryReader, encode_var_int
+from neo_twisted.wire.uint import UInt256
+
+MAX_HEADERS_PER_REPLY = 2000
+MAX_BLOCK_HASHES_PER_REPLY = 500
+
+
+class ChainReads:
+    """
+    The reads of L{neo_twisted.ledger.chain.Ledger}, kept apart from its writes.
+    """
+
+    store: ChainStore
+    _dbs: dict[str, Any]
+    block_height: int
+
+    def read_header_at(self, txn: lmdb.Transaction, index: int) -> Header | None:
+        hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
+        if hash_ is None:
+            return None
+        return self._read_header(txn, hash_)
+
+    def _read_header(self, txn: lmdb.Transaction, hash_: bytes) -> Header | None:
+        raw = fetch(txn, hash_, db=self._dbs["header"])
+        return None if raw is None else Header.from_bytes(raw)
+
+    def get_block_hash(self, index: int) -> UInt256 | None:
+        """
+        The hash of the header at C{index} (a block may not be persisted yet).
+        """
+        with self.store.read() as txn:
+            hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
+        return None if hash_ is None else UInt256(hash_)
+
+    def get_header(self, hash_or_index: bytes | int) -> Header | None:
+        with self.store.read() as txn:
+            if isinstance(hash_or_index, int):
+                return self.read_header_at(txn, hash_or_index)
+            return self._read_header(txn, hash_or_index)
+
+    def get_block(self, hash_or_index: bytes | int) -> Block | None:
+        """
+        A persisted block, rebuilt from its header and its stored transactions.
+        """
+        with self.store.read() as txn:
+            if isinstance(hash_or_index, int):
+                hash_ = fetch(txn, height_key(hash_or_index), db=self._dbs["height"])
+                if hash_ is None:
+                    return None
+            else:
+                hash_ = hash_or_index
+            hashes = fetch(txn, hash_, db=self._dbs["block"])
+            header = self._read_header(txn, hash_)
+            if hashes is None or header is None:
+                return None
+            count = read_u32(hashes)
+            txs = []
+            for i in range(count):
+                raw = fetch(txn, hashes[4 + 32 * i: 36 + 32 * i], db=self._dbs["tx"])
+                if raw is None:
+                    raise StoreError(f"damaged store: block {header.index} misses a transaction")
+                txs.append(Transaction.from_bytes(raw[4:]))
+        return Block(header, tuple(txs))
+
+    def get_block_bytes(self, hash_: bytes) -> bytes | None:
+        """
+        A persisted block as it travels in a C{block} message, straight from the stored
+        bytes (peers asking for blocks need no parsing on our side).
+        """
+        with self.store.read() as txn:
+            hashes = fetch(txn, hash_, db=self._dbs["block"])
+            header = fetch(txn, hash_, db=self._dbs["header"])
+            if hashes is None or header is None:
+                return None
+            count = read_u32(hashes)
+            parts = [header[:-1], encode_var_int(count)]  # the header's 00 count replaced
+            tx_db = self._dbs["tx"]
+            for i in range(count):
+                raw = fetch(txn, hashes[4 + 32 * i: 36 + 32 * i], db=tx_db)
+                if raw is None:
+                    raise StoreError(f"damaged store: block {hash_.hex()} misses a transaction")
+                parts.append(raw[4:])
+        return b"".join(parts)
+
+    def has_block(self, hash_: bytes) -> bool:
+        """
+        Whether the block C{hash_} is persisted.
+        """
+        with self.store.read() as txn:
+            return fetch(txn, hash_, db=self._dbs["block"]) is not None
+
+    def has_header(self, hash_: bytes) -> bool:
+        with self.store.read() as txn:
+            return fetch(txn, hash_, db=self._dbs["header"]) is not None
+
+    def get_transaction(self, txid: bytes) -> tuple[Transaction, int] | None:
+        """
+        A confirmed transaction and the height of its block.
+        """
+        with self.store.read() as txn:
+            raw = fetch(txn, txid, db=self._dbs["tx"])
+        return None if raw is None else (Transaction.from_bytes(raw[4:]), read_u32(raw))
+
+    def get_unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
+        with self.store.read() as txn:
+            raw = fetch(txn, coin_key(txid, index), db=self._dbs["unspent"])
+        return None if raw is None else TransactionOutput.read(BinaryReader(raw))
+
+    def get_balances(self, script_hash: bytes) -> dict[UInt256, int]:
+        """
+        Non-zero balances of an account, by asset id (raw Fixed8).
+        """
+        balances: dict[UInt256, int] = {}
+        with self.store.read() as txn:
+            cursor = txn.cursor(db=self._dbs["balance"])
+            if cursor.set_range(script_hash):
+                for key, value in cursor:
+                    if bytes(key[:20]) != script_hash:
+                        break
+                    balances[UInt256(bytes(key[20:]))] = read_i64(bytes(value))
+        return balances
+
+    def get_asset(self, asset_id: bytes) -> AssetState | None:
+        with self.store.read() as txn:
+            raw = fetch(txn, asset_id, db=self._dbs["asset"])
+        return None if raw is None else AssetState.from_bytes(raw)
+
+    def system_fee_total(self, index: int) -> int:
+        """
+        The system fees of blocks 0..C{index}, summed (C{getblocksysfee}).
+        """
+        with self.store.read() as txn:
+            raw = fetch(txn, height_key(index), db=self._dbs["sysfee"])
+        if raw is None:
+            raise KeyError(index)
+        return read_i64(raw)
+
+    def headers_after(self, hash_: bytes, stop: bytes = bytes(32),
+                      limit: int = MAX_HEADERS_PER_REPLY) -> list[Header]:
+        """
+        Headers following the known header C{hash_}, up to (not including) C{stop}, as the
+        reference node serves C{getheaders}; nothing when C{hash_} is unknown or is C{stop}.
+        """
+        with self.store.read() as txn:
+            start = self._read_header(txn, hash_)
+            if start is None or hash_ == stop:
+                return []
+            result = []
+            for index in range(start.index + 1, start.index + 1 + limit):
+                header = self.read_header_at(txn, index)
+                if header is None or header.hash == stop:
+                    break
+                result.append(header)
+        return result
+
+    def block_hashes_after(self, hash_: bytes, stop: bytes = bytes(32),
+                           limit: int = MAX_BLOCK_HASHES_PER_REPLY) -> list[UInt256]:
+        """
+        Hashes of persisted blocks following C{hash_}, up to (not including) C{stop}, as the
+        reference node serves C{getblocks}; never above the block height.
+        """
+        with self.store.read() as txn:
+            start = self._read_header(txn, hash_)
+            if start is None or hash_ == stop:
+                return []
+            result = []
+            last = min(start.index + limit, self.block_height)
+            for index in range(start.index + 1, last + 1):
+                found = fetch(txn, height_key(index), db=self._dbs["height"])
+                if found is None or found == stop:
+                    break
+                result.append(UInt256(found))
+        return result

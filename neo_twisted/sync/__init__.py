@@ -1,0 +1,3 @@
+"""
+Chain synchronisation services: headers first, then blocks.
+"""

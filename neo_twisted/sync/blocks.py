@@ -1,0 +1,250 @@
+# -*- test-case-name: tests.test_sync_blocks -*-
+"""
+Block sync: fetch the blocks of the known header chain from several peers at once.
+
+The heights above our block height are cut into segments of 500, aligned on
+multiples of 500 so that every peer is asked the same questions. Each segment is
+asked of one peer with C{getblocks} (from the hash of the block before it); the
+peer's C{inv} reply turns into C{getdata} through the node's inventory (which
+makes sure a hash is asked of one peer at a time), and the C{block}s come back
+here. Only segments within a window above our height are asked for, so blocks
+that arrive out of order fit in the ledger's early-block buffer.
+
+Received blocks are handed to the ledger in one batch per write: while a batch
+is being written the next ones gather, so the batches grow with the rate blocks
+arrive at. A segment that brings nothing for a while is asked of someone else,
+and the peer holding up the very next block is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import attrs
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from neo_twisted.core.block import Block
+from neo_twisted.ledger.chain import BlockResult, Verdict
+from neo_twisted.ledger.service import LedgerService
+from neo_twisted.network.payloads import GetBlocksPayload
+from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.wire.uint import ZERO_UINT256, UInt256
+
+SEGMENT = 500
+#: Blocks above our height that may be asked for (the ledger buffers 2000 early blocks).
+WINDOW = 1500
+#: Segments one peer may hold at once.
+SEGMENTS_PER_PEER = 2
+#: Seconds a segment may go without a block before someone else is asked.
+SEGMENT_TIMEOUT = 30.0
+#: Seconds the next block may keep us waiting before its peer is dropped.
+STALL_TIMEOUT = 20.0
+
+
+@attrs.define
+class _Assignment:
+    peer: IPeer
+    #: When the peer last delivered a block (or when it was asked for the segment).
+    active: float
+
+
+class BlockSync:
+    """
+    Keeps the block chain up with the header chain; see the module docstring.
+    """
+
+    _log = Logger()
+
+    def __init__(self, ledger: LedgerService, clock: IReactorTime,
+                 peers: Callable[[], Iterable[IPeer]], *,
+                 on_persisted: Callable[[list[Block], IPeer | None], None] | None = None,
+                 window: int = WINDOW, segment_timeout: float = SEGMENT_TIMEOUT,
+                 stall_timeout: float = STALL_TIMEOUT) -> None:
+        """
+        @param peers: the established peers to choose from, called each time.
+        @param on_persisted: called with the blocks of each write that the ledger accepted,
+            and the peer that sent the last of them (for relaying them onwards).
+        """
+        self._ledger = ledger
+        self._clock = clock
+        self._peers = peers
+        self._on_persisted = on_persisted
+        self._window = window
+        self._segment_timeout = segment_timeout
+        self._stall_timeout = stall_timeout
+        self._segments: dict[int, _Assignment] = {}
+        #: The peer a segment last timed out with: asked again only if nobody else can be.
+        self._timed_out: dict[int, IPeer] = {}
+        self._received: dict[UInt256, tuple[Block, IPeer | None]] = {}
+        self._adding = False
+        self._progress_at = clock.seconds()
+        self._progress_height = -1
+        self._stopped = False
+
+    @property
+    def heights(self) -> tuple[int, int]:
+        ledger = self._ledger.ledger
+        return (-1, -1) if ledger is None else (ledger.block_height, ledger.header_height)
+
+    def holds(self, hash_: bytes) -> bool:
+        """
+        Whether a block is here waiting for the ledger (so not to be asked for again).
+        """
+        return hash_ in self._received
+
+    @property
+    def segments(self) -> dict[int, IPeer]:
+        """
+        Which peer each segment (by its first height) is asked of.
+        """
+        return {start: a.peer for start, a in self._segments.items()}
+
+    # -- asking --------------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """
+        Ask idle peers for the next segments within the window.
+        """
+        ledger = self._ledger.ledger
+        if self._stopped or ledger is None:
+            return
+        height, header_height = ledger.block_height, ledger.header_height
+        self._forget_done(height)
+        last = min(header_height, height + self._window)
+        start = height - height % SEGMENT + 1
+        load = self._load()
+        while start <= last:
+            if start not in self._segments:
+                peer = self._idle_peer(start, load)
+                if peer is None:
+                    break
+                previous = ledger.get_block_hash(start - 1)
+                if previous is None:
+                    break
+                self._segments[start] = _Assignment(peer, self._clock.seconds())
+                load[peer] = load.get(peer, 0) + 1
+                peer.send("getblocks", GetBlocksPayload((previous,), ZERO_UINT256))
+            start += SEGMENT
+
+    def _load(self) -> dict[IPeer, int]:
+        load: dict[IPeer, int] = {}
+        for assignment in self._segments.values():
+            load[assignment.peer] = load.get(assignment.peer, 0) + 1
+        return load
+
+    def _idle_peer(self, start: int, load: dict[IPeer, int]) -> IPeer | None:
+        """
+        The least busy peer that has the segment's first block and room for it.
+        """
+        candidates = [p for p in self._peers()
+                      if p.established and p.last_block_index >= start
+                      and load.get(p, 0) < SEGMENTS_PER_PEER]
+        if not candidates:
+            return None
+        slow = self._timed_out.get(start)
+        return min(candidates, key=lambda p: (p is slow, load.get(p, 0), p.inbound))
+
+    def _forget_done(self, height: int) -> None:
+        for start in [s for s in self._segments if s + SEGMENT - 1 <= height]:
+            del self._segments[start]
+        for start in [s for s in self._timed_out if s + SEGMENT - 1 <= height]:
+            del self._timed_out[start]
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def block_received(self, peer: IPeer | None, block: Block) -> None:
+        """
+        A block from C{peer} (None: from ourselves): keep it for the next ledger write.
+        """
+        if self._stopped:
+            return
+        height, _ = self.heights
+        if block.index <= height or block.hash in self._received:
+            return
+        # A peer works through its segments one after the other: while it delivers
+        # any of them, none of them is quiet.
+        now = self._clock.seconds()
+        for assignment in self._segments.values():
+            if assignment.peer is peer:
+                assignment.active = now
+        self._received[block.hash] = (block, peer)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._adding or not self._received or self._stopped:
+            return
+        batch = sorted(self._received.values(), key=lambda item: item[0].index)
+        self._adding = True
+        d = self._ledger.add_blocks([block for block, _ in batch])
+        d.addCallback(self._added, batch)
+        d.addErrback(self._add_failed, batch)
+
+    def _added(self, results: list[BlockResult], batch: list[tuple[Block, IPeer | None]]) -> None:
+        self._adding = False
+        accepted = []
+        sender: IPeer | None = None
+        for (block, peer), result in zip(batch, results, strict=True):
+            self._received.pop(block.hash, None)
+            if result.verdict is Verdict.ACCEPTED:
+                accepted.append(block)
+                sender = peer
+            elif result.verdict is Verdict.INVALID and peer is not None:
+                self._log.warn("invalid block {index} from {peer}: {reason}",
+                               index=block.index, peer=peer, reason=result.reason)
+                peer.disconnect(f"sent invalid block {block.index}: {result.reason}",
+                                violation=True)
+        height, _ = self.heights
+        if height > self._progress_height:
+            self._progress_height = height
+            self._progress_at = self._clock.seconds()
+        if accepted and self._on_persisted is not None:
+            self._on_persisted(accepted, sender)
+        self._flush()
+        self.poke()
+
+    def _add_failed(self, failure: Failure, batch: list[tuple[Block, IPeer | None]]) -> None:
+        self._adding = False
+        for block, _ in batch:
+            self._received.pop(block.hash, None)
+        self._log.failure("writing {count} blocks failed", failure, count=len(batch))
+
+    # -- time and peers ------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """
+        Called every few seconds: re-ask quiet segments, drop the peer stalling the next block.
+        """
+        ledger = self._ledger.ledger
+        if self._stopped or ledger is None:
+            return
+        now = self._clock.seconds()
+        height = ledger.block_height
+        if height > self._progress_height:
+            self._progress_height, self._progress_at = height, now
+        next_start = height - height % SEGMENT + 1
+        for start, assignment in list(self._segments.items()):
+            if start == next_start and now - self._progress_at >= self._stall_timeout \
+                    and now - assignment.active >= self._stall_timeout:
+                del self._segments[start]
+                assignment.peer.disconnect(
+                    f"stalled block sync at {height + 1} for {now - self._progress_at:.0f} s")
+            elif now - assignment.active >= self._segment_timeout:
+                del self._segments[start]
+                self._timed_out[start] = assignment.peer
+                self._log.info("segment {start} from {peer} timed out; asking another peer",
+                               start=start, peer=assignment.peer)
+        self.poke()
+
+    def peer_lost(self, peer: IPeer) -> None:
+        for start in [s for s, a in self._segments.items() if a.peer is peer]:
+            del self._segments[start]
+        self.poke()
+
+    def stop(self) -> defer.Deferred[None]:
+        self._stopped = True
+        self._segments.clear()
+        self._received.clear()
+        return defer.succeed(None)

@@ -1,0 +1,162 @@
+# -*- test-case-name: tests.test_sync_headers -*-
+"""
+Header sync: keep our header chain up with the best peer, 2000 headers at a time.
+
+One peer at a time is asked (C{getheaders} from our highest header); its
+C{headers} reply goes to the ledger, and while that peer is still ahead the next
+batch is asked for as soon as the ledger has the previous one. A peer that does
+not answer within the timeout is dropped and another is asked. Headers nobody
+asked for are ignored: verifying them costs signatures, so an unsolicited
+C{headers} message is no way to make us work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from neo_twisted.ledger.chain import HeaderResult
+from neo_twisted.ledger.service import LedgerService
+from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
+from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.wire.uint import ZERO_UINT256
+
+#: Seconds a peer has to answer C{getheaders}.
+HEADERS_TIMEOUT = 30.0
+
+
+class HeaderSync:
+    """
+    Asks one peer at a time for the headers we lack; see the module docstring.
+
+    @ivar peer: the peer asked last and not yet answered or done with (or None).
+    """
+
+    _log = Logger()
+
+    def __init__(self, ledger: LedgerService, clock: IReactorTime,
+                 peers: Callable[[], Iterable[IPeer]], *,
+                 timeout: float = HEADERS_TIMEOUT,
+                 on_progress: Callable[[], None] | None = None) -> None:
+        """
+        @param peers: the established peers to choose from, called each time.
+        @param on_progress: called after each batch of headers the ledger appended.
+        """
+        self._ledger = ledger
+        self._clock = clock
+        self._peers = peers
+        self._timeout = timeout
+        self._on_progress = on_progress
+        self.peer: IPeer | None = None
+        self._timer: IDelayedCall | None = None
+        self._adding = False
+        #: Peers that had nothing more for us, and our header height when they said so.
+        self._exhausted: dict[IPeer, int] = {}
+        self._stopped = False
+
+    @property
+    def header_height(self) -> int:
+        ledger = self._ledger.ledger
+        return -1 if ledger is None else ledger.header_height
+
+    def poke(self) -> None:
+        """
+        Ask for headers if some peer is ahead of us and nobody is being asked already.
+        Called when a peer is established, when a peer's height rises, and on a timer.
+        """
+        if self._stopped or self.peer is not None or self._adding:
+            return
+        height = self.header_height
+        candidates = [p for p in self._peers()
+                      if p.established and p.last_block_index > height
+                      and self._exhausted.get(p) != height]
+        if not candidates:
+            return
+        # The highest peer first; outbound peers (we chose them) before inbound ones.
+        best = max(candidates, key=lambda p: (p.last_block_index, not p.inbound))
+        self._ask(best)
+
+    def _ask(self, peer: IPeer) -> None:
+        ledger = self._ledger.ledger
+        if ledger is None:
+            return
+        self.peer = peer
+        self._cancel_timer()
+        self._timer = self._clock.callLater(self._timeout, self._timed_out, peer)
+        peer.send("getheaders", GetBlocksPayload((ledger.header_tip.hash,), ZERO_UINT256))
+
+    def _timed_out(self, peer: IPeer) -> None:
+        self._timer = None
+        if self.peer is peer:
+            self.peer = None
+            peer.disconnect(f"no headers within {self._timeout:g} s")
+            self.poke()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def headers_received(self, peer: IPeer, payload: HeadersPayload) -> defer.Deferred[None]:
+        """
+        Hand the headers of the peer we asked to the ledger, then ask for more.
+        """
+        if peer is not self.peer:
+            self._log.debug("ignoring {count} unasked-for headers from {peer}",
+                            count=len(payload.headers), peer=peer)
+            return defer.succeed(None)
+        self._cancel_timer()
+        if not payload.headers:
+            self._done_with(peer)
+            return defer.succeed(None)
+        self._adding = True
+        return (self._ledger.add_headers(payload.headers)
+                .addCallback(self._added, peer, len(payload.headers))
+                .addErrback(self._failed, peer))
+
+    def _added(self, result: HeaderResult, peer: IPeer, offered: int) -> None:
+        self._adding = False
+        if self.peer is not peer:  # lost or stopped meanwhile
+            self.poke()
+            return
+        if result.problem is not None:
+            self.peer = None
+            self._log.warn("bad headers from {peer}: {problem}", peer=peer,
+                           problem=result.problem)
+            peer.disconnect(f"sent bad headers: {result.problem}", violation=True)
+            self.poke()
+            return
+        if result.added and self._on_progress is not None:
+            self._on_progress()
+        if result.added and self.header_height < peer.last_block_index:
+            self._ask(peer)
+        else:
+            self._log.debug("{peer} has no more headers ({added} of {offered} new)",
+                            peer=peer, added=result.added, offered=offered)
+            self._done_with(peer)
+
+    def _failed(self, failure: Failure, peer: IPeer) -> None:
+        self._adding = False
+        self.peer = None
+        self._log.failure("adding headers from {peer} failed", failure, peer=peer)
+
+    def _done_with(self, peer: IPeer) -> None:
+        self._exhausted[peer] = self.header_height
+        self.peer = None
+        self.poke()
+
+    def peer_lost(self, peer: IPeer) -> None:
+        self._exhausted.pop(peer, None)
+        if self.peer is peer:
+            self.peer = None
+            self._cancel_timer()
+            self.poke()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.peer = None
+        self._cancel_timer()

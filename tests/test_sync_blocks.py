@@ -1,0 +1,173 @@
+"""
+Tests for L{neo_twisted.sync.blocks.BlockSync}: segments of 500 from several peers.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from neo_twisted.core.block import Block
+from neo_twisted.network.payloads import GetBlocksPayload
+from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.sync.blocks import BlockSync
+from neo_twisted.wire.uint import ZERO_UINT256
+from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_block, make_blocks
+from tests.p2p_fakes import FakePeer, ledger_service
+
+LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
+
+
+class BlockSyncTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.ledger = ledger_service(self)
+        self.assertEqual(self.ledger.ledger.add_headers(headers_of(LONG)).added, 2100)
+        self.peers: list[FakePeer] = []
+        self.persisted: list[tuple[list[Block], IPeer | None]] = []
+        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers,
+                              on_persisted=lambda blocks, peer: self.persisted.append(
+                                  (blocks, peer)),
+                              segment_timeout=30, stall_timeout=20)
+
+    def starts(self, peer: FakePeer) -> list[int]:
+        """
+        The heights of the segments C{peer} was asked for.
+        """
+        found = []
+        for payload in peer.take("getblocks"):
+            assert isinstance(payload, GetBlocksPayload)
+            self.assertEqual(payload.hash_stop, ZERO_UINT256)
+            (start,) = payload.hash_start
+            found.append(self.ledger.ledger.get_header(start).index + 1)
+        return found
+
+    def deliver(self, peer: FakePeer | None, first: int, last: int) -> None:
+        for block in LONG[first - 1:last]:
+            self.sync.block_received(peer, block)
+
+    def test_segments_spread_over_peers_within_window(self) -> None:
+        """
+        Segments of 500 go to the least busy peers, two at most each, never beyond the
+        window above our height.
+        """
+        a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [a, b]
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [1, 1001])
+        self.assertEqual(self.starts(b), [501])
+        self.assertEqual(set(self.sync.segments), {1, 501, 1001})
+
+    def test_peer_must_have_the_segment(self) -> None:
+        """
+        A peer is only asked for segments that start at or below its height.
+        """
+        short, tall = FakePeer("10.0.0.1", 400), FakePeer("10.0.0.2", 2100)
+        self.peers = [short, tall]
+        self.sync.poke()
+        self.assertEqual(self.starts(short), [1])
+        self.assertEqual(self.starts(tall), [501, 1001])
+
+    def test_blocks_persist_in_order_and_window_moves(self) -> None:
+        """
+        Blocks arriving out of order end up persisted in order; as the height rises,
+        the next segments are asked for.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [1, 501])
+        self.deliver(a, 501, 1000)
+        self.assertEqual(self.ledger.ledger.block_height, 0)
+        self.deliver(a, 1, 500)
+        self.assertEqual(self.ledger.ledger.block_height, 1000)
+        self.assertEqual(self.starts(a), [1001, 1501])
+        accepted = [block for blocks, _ in self.persisted for block in blocks]
+        self.assertEqual(sorted(b.index for b in accepted), list(range(1, 1001)))
+        self.assertEqual(self.persisted[-1][1], a)
+
+    def test_known_and_repeated_blocks_ignored(self) -> None:
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.deliver(a, 1, 3)
+        self.deliver(a, 1, 3)
+        self.assertEqual(self.ledger.ledger.block_height, 3)
+        self.assertEqual(len(self.persisted), 3)
+        self.assertFalse(self.sync.holds(LONG[0].hash))
+
+    def test_invalid_block_is_a_violation(self) -> None:
+        """
+        A block that is not the known header at its height gets its sender dropped.
+        """
+        liar = FakePeer("10.0.0.9", 2100)
+        forged = make_block(PRIVNET_GENESIS.header, sign=False, nonce=99)
+        self.sync.block_received(liar, forged)
+        assert liar.dropped is not None
+        self.assertTrue(liar.dropped[1])
+        self.assertEqual(self.ledger.ledger.block_height, 0)
+
+    def test_quiet_segment_asked_of_another_peer(self) -> None:
+        """
+        A segment with no block for the timeout goes to another peer, while the peer
+        delivering the next blocks keeps its own.
+        """
+        a, b, c = (FakePeer(f"10.0.0.{i}", 2100) for i in (1, 2, 3))
+        self.peers = [a, b]
+        self.sync.poke()
+        self.assertEqual((self.starts(a), self.starts(b)), ([1, 1001], [501]))
+        self.peers.append(c)
+        self.deliver(a, 1, 400)
+        self.clock.advance(25)
+        self.deliver(a, 401, 450)
+        self.clock.advance(4)
+        self.sync.tick()
+        self.assertEqual(self.sync.segments[501], b)
+        self.clock.advance(1)
+        self.sync.tick()
+        self.assertEqual((a.dropped, b.dropped), (None, None))
+        # c got 1501 when the window moved at 400 and did nothing with it either
+        self.assertEqual(self.starts(c), [1501, 501])
+        self.assertEqual(self.starts(b), [1501])
+        self.assertEqual(self.sync.segments, {1: a, 501: c, 1001: a, 1501: b})
+
+    def test_stalling_peer_dropped(self) -> None:
+        """
+        The peer holding up the next block is dropped once nothing has moved for the
+        stall timeout, and its segment goes to someone else.
+        """
+        slow, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [slow, b]
+        self.sync.poke()
+        self.assertEqual(self.sync.segments[1], slow)
+        self.deliver(b, 501, 600)
+        self.clock.advance(19)
+        self.sync.tick()
+        self.assertIsNone(slow.dropped)
+        self.clock.advance(1)
+        self.sync.tick()
+        assert slow.dropped is not None
+        self.assertIn("stalled block sync at 1", slow.dropped[0])
+        self.assertFalse(slow.dropped[1])
+        self.peers.remove(slow)
+        self.sync.peer_lost(slow)
+        self.assertIs(self.sync.segments[1], b)
+
+    def test_lost_peer_segments_reassigned(self) -> None:
+        a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [a, b]
+        self.sync.poke()
+        self.starts(b)
+        self.peers.remove(a)
+        self.sync.peer_lost(a)
+        self.assertEqual(sorted(self.starts(b)), [1])
+        self.assertEqual({s: p for s, p in self.sync.segments.items()},
+                         {1: b, 501: b})
+
+    def test_stop(self) -> None:
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.successResultOf(self.sync.stop())
+        self.sync.poke()
+        self.deliver(a, 1, 3)
+        self.assertEqual(a.sent, [])
+        self.assertEqual(self.ledger.ledger.block_height, 0)

@@ -1,0 +1,162 @@
+"""
+Tests for L{neo_twisted.sync.headers.HeaderSync}: one peer at a time, 2000 headers a batch.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
+from neo_twisted.sync.headers import HeaderSync
+from neo_twisted.wire.uint import ZERO_UINT256
+from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_blocks
+from tests.p2p_fakes import FakePeer, ledger_service
+
+LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
+HEADERS = headers_of(LONG)
+
+
+class HeaderSyncTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.ledger = ledger_service(self)
+        self.peers: list[FakePeer] = []
+        self.progress = 0
+        self.sync = HeaderSync(self.ledger, self.clock, lambda: self.peers, timeout=30,
+                               on_progress=self.count_progress)
+
+    def count_progress(self) -> None:
+        self.progress += 1
+
+    def deliver(self, peer: FakePeer, first: int, end: int) -> None:
+        payload = HeadersPayload(tuple(HEADERS[first:end]))
+        self.successResultOf(self.sync.headers_received(peer, payload))
+
+    def asked(self, peer: FakePeer) -> list[GetBlocksPayload]:
+        return peer.take("getheaders")
+
+    def test_asks_the_highest_peer_from_our_tip(self) -> None:
+        """
+        C{getheaders} goes to the peer with the greatest height, from our highest header.
+        """
+        low, high = FakePeer("10.0.0.1", 5), FakePeer("10.0.0.2", 2100)
+        self.peers = [low, high]
+        self.sync.poke()
+        self.assertEqual(self.asked(low), [])
+        self.assertEqual(self.asked(high),
+                         [GetBlocksPayload((PRIVNET_GENESIS.hash,), ZERO_UINT256)])
+        self.assertIs(self.sync.peer, high)
+
+    def test_nobody_ahead(self) -> None:
+        """
+        Peers at or below our header height are not asked.
+        """
+        peer = FakePeer(height=0)
+        self.peers = [peer]
+        self.sync.poke()
+        self.assertEqual(peer.sent, [])
+
+    def test_one_request_at_a_time(self) -> None:
+        """
+        While a peer is being asked, nobody else is, however often it is poked.
+        """
+        first, second = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [first, second]
+        self.sync.poke()
+        self.sync.poke()
+        self.assertEqual(len(self.asked(first)) + len(self.asked(second)), 1)
+
+    def test_batches_until_caught_up(self) -> None:
+        """
+        Each batch goes to the ledger and the next is asked for from the new tip until
+        we reach the peer's height; then the peer is left alone.
+        """
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        self.sync.poke()
+        self.asked(peer)
+        self.deliver(peer, 0, 2000)
+        self.assertEqual(self.ledger.ledger.header_height, 2000)
+        self.assertEqual(self.asked(peer),
+                         [GetBlocksPayload((HEADERS[1999].hash,), ZERO_UINT256)])
+        self.deliver(peer, 2000, 2100)
+        self.assertEqual(self.ledger.ledger.header_height, 2100)
+        self.assertEqual(self.asked(peer), [])
+        self.assertIsNone(self.sync.peer)
+        self.assertEqual(self.progress, 2)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_unasked_headers_ignored(self) -> None:
+        """
+        Headers from a peer nobody asked do not reach the ledger.
+        """
+        asked, other = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 0)
+        self.peers = [asked, other]
+        self.sync.poke()
+        self.successResultOf(self.sync.headers_received(other, HeadersPayload(tuple(HEADERS[:5]))))
+        self.assertEqual(self.ledger.ledger.header_height, 0)
+        self.assertIs(self.sync.peer, asked)
+
+    def test_timeout_drops_peer_and_asks_another(self) -> None:
+        """
+        A peer that does not answer in time is dropped, and the next best is asked.
+        """
+        slow, other = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 100)
+        self.peers = [slow, other]
+        self.sync.poke()
+        self.clock.advance(29)
+        self.assertIsNone(slow.dropped)
+        self.clock.advance(1)
+        self.assertEqual(slow.dropped, ("no headers within 30 s", False))
+        self.peers.remove(slow)
+        self.sync.peer_lost(slow)
+        self.assertEqual(len(self.asked(other)), 1)
+        self.assertIs(self.sync.peer, other)
+
+    def test_bad_headers_are_a_violation(self) -> None:
+        """
+        Headers that do not link to our chain get the peer dropped as a violator.
+        """
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        self.sync.poke()
+        self.successResultOf(self.sync.headers_received(peer, HeadersPayload(tuple(HEADERS[5:10]))))
+        assert peer.dropped is not None
+        self.assertTrue(peer.dropped[1])
+        self.assertIn("gap", peer.dropped[0])
+        self.assertEqual(self.ledger.ledger.header_height, 0)
+
+    def test_empty_reply_ends_with_that_peer(self) -> None:
+        """
+        An empty (or all-known) reply means the peer has nothing more: it is not asked
+        again until our header height changes.
+        """
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        self.sync.poke()
+        self.asked(peer)
+        self.successResultOf(self.sync.headers_received(peer, HeadersPayload(())))
+        self.sync.poke()
+        self.assertEqual(self.asked(peer), [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_lost_peer_replaced(self) -> None:
+        """
+        When the peer being asked goes away, another one is asked at once.
+        """
+        first, second = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2000)
+        self.peers = [first, second]
+        self.sync.poke()
+        self.peers.remove(first)
+        self.sync.peer_lost(first)
+        self.assertEqual(len(self.asked(second)), 1)
+
+    def test_stop_cancels_timer(self) -> None:
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        self.sync.poke()
+        self.sync.stop()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.sync.poke()
+        self.assertEqual(len(self.asked(peer)), 1)
