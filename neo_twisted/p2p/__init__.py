@@ -1,0 +1,3 @@
+"""
+Peer-to-peer networking: connections, the handshake, addresses, inventory.
+"""

@@ -1,0 +1,129 @@
+"""
+The seams of the peer-to-peer layer: what a connection offers and what it calls.
+
+A connection (L{IPeer}, provided by L{neo_twisted.p2p.protocol.PeerProtocol})
+only frames bytes, runs the handshake and keeps the link alive. Everything a
+node decides (whom to ask, what to relay, whom to ban) lives behind
+L{IPeerListener}, which the node's policy object implements. Tests drive either
+side alone through these interfaces.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import attrs
+from zope.interface import Attribute, Interface
+
+from neo_twisted.core.serializable import Serializable
+from neo_twisted.network.payloads import Payload, VersionPayload
+
+
+@attrs.frozen(order=True)
+class Endpoint:
+    """
+    A TCP endpoint: a literal IP address (v4 or v6, never a host name) and a port.
+    """
+
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint:
+        """
+        C{"host:port"} or C{"[v6]:port"}; the host may be a name (seeds) here.
+
+        @raise ValueError: no port, or a port outside 1..65535.
+        """
+        host, sep, port_text = text.rpartition(":")
+        if not sep or not host:
+            raise ValueError(f"{text!r} is not host:port")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ValueError(f"{text!r}: port {port_text!r} is not a number") from None
+        if not 0 < port < 65536:
+            raise ValueError(f"{text!r}: port {port} is outside 1..65535")
+        return cls(host, port)
+
+    @property
+    def is_literal(self) -> bool:
+        """
+        Whether C{host} is an IP address rather than a name to resolve.
+        """
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+    def __str__(self) -> str:
+        if ":" in self.host:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"
+
+
+class IPeer(Interface):
+    """
+    One connection to another node, as the node's policy sees it.
+    """
+
+    inbound: bool = Attribute("True when the other side dialled us.")
+    remote: Endpoint = Attribute("The TCP address of the other side of the connection.")
+    version: VersionPayload | None = Attribute("The peer's version message, once received.")
+    listener: Endpoint | None = Attribute(
+        "Where the peer accepts connections: its IP and the port of its version message "
+        "(None before the version or when that port is 0).")
+    last_block_index: int = Attribute(
+        "The peer's block height: its version's StartHeight, raised by ping and pong.")
+    established: bool = Attribute("Both sides have sent and received verack.")
+
+    def send(command: str, payload: Serializable | None = None) -> None:
+        """
+        Queue one message (an empty payload when None). Ignored once disconnecting.
+        """
+
+    def disconnect(reason: str, violation: bool = False) -> None:
+        """
+        Close the connection, logging C{reason}; C{violation} marks a protocol
+        violation, which the listener may punish (a ban).
+        """
+
+
+class IPeerListener(Interface):
+    """
+    What a connection reports to the node, on the reactor thread.
+    """
+
+    def local_version(peer: IPeer) -> VersionPayload:
+        """
+        The version message to send to C{peer} (our nonce, port, height, agent).
+        """
+
+    def check_version(peer: IPeer, version: VersionPayload) -> str | None:
+        """
+        Why C{peer} must be dropped after its C{version} (self-connection, duplicate,
+        too many), or None to go on with the handshake.
+        """
+
+    def current_height() -> int:
+        """
+        Our block height, for C{pong}.
+        """
+
+    def peer_established(peer: IPeer) -> None:
+        """
+        The handshake is complete: C{peer} may now be sent anything.
+        """
+
+    def message_received(peer: IPeer, command: str, payload: Payload) -> None:
+        """
+        A decoded message from an established peer (never version, verack, ping or pong).
+        """
+
+    def peer_lost(peer: IPeer, reason: str, violation: bool) -> None:
+        """
+        The connection is gone (established or not); C{violation} as in L{IPeer.disconnect}.
+        """
