@@ -315,6 +315,22 @@ class ServingTests(SynchronousTestCase):
         self.assertEqual(headers[-1], LONG[1999].header)
         self.assertEqual(len(self.ledger.headers_after(GENESIS.hash, limit=3)), 3)
 
+    def test_header_bytes_match_headers(self) -> None:
+        """
+        The stored-bytes form of C{headers_after} is the same headers, serialized.
+        """
+        for start, stop, limit in ((GENESIS.hash, bytes(32), 2000),
+                                   (LONG[99].hash, LONG[150].hash, 2000),
+                                   (LONG[2050].hash, bytes(32), 10)):
+            self.assertEqual(self.ledger.header_bytes_after(start, stop, limit),
+                             [h.to_bytes() for h in self.ledger.headers_after(start, stop, limit)])
+        self.assertEqual(self.ledger.header_bytes_after(UInt256(b"\x05" * 32)), [])
+
+    def test_header_index(self) -> None:
+        self.assertEqual(self.ledger.header_index(LONG[1999].hash), 2000)
+        self.assertEqual(self.ledger.header_index(GENESIS.hash), 0)
+        self.assertIsNone(self.ledger.header_index(UInt256(b"\x05" * 32)))
+
     def test_headers_to_the_tip(self) -> None:
         """
         Near the tip the answer ends with the last known header; at the tip it is empty.

@@ -29,6 +29,8 @@ from neo_twisted.wire.uint import UInt256
 
 MAX_HEADERS_PER_REPLY = 2000
 MAX_BLOCK_HASHES_PER_REPLY = 500
+#: Where a stored header keeps its index: after version, previous hash, merkle root, time.
+_HEADER_INDEX_OFFSET = 4 + 32 + 32 + 4
 
 
 class ChainReads:
@@ -196,4 +198,34 @@ class ChainReads:
                 if found is None or found == stop:
                     break
                 result.append(UInt256(found))
+        return result
+
+    def header_index(self, hash_: bytes) -> int | None:
+        """
+        The height of the known header C{hash_}, read without parsing the header.
+        """
+        with self.store.read() as txn:
+            raw = fetch(txn, hash_, db=self._dbs["header"])
+        return None if raw is None else read_u32(raw, _HEADER_INDEX_OFFSET)
+
+    def header_bytes_after(self, hash_: bytes, stop: bytes = bytes(32),
+                           limit: int = MAX_HEADERS_PER_REPLY) -> list[bytes]:
+        """
+        L{headers_after} as stored bytes, each already in its C{headers} message form,
+        for serving peers without parsing anything.
+        """
+        with self.store.read() as txn:
+            start = fetch(txn, hash_, db=self._dbs["header"])
+            if start is None or hash_ == stop:
+                return []
+            first = read_u32(start, _HEADER_INDEX_OFFSET) + 1
+            result = []
+            for index in range(first, first + limit):
+                found = fetch(txn, height_key(index), db=self._dbs["height"])
+                if found is None or found == stop:
+                    break
+                raw = fetch(txn, found, db=self._dbs["header"])
+                if raw is None:
+                    raise StoreError(f"damaged store: no header {found.hex()} at {index}")
+                result.append(raw)
         return result

@@ -63,6 +63,32 @@ class EmptyPayload(Serializable):
         pass
 
 
+class RawPayload(Serializable):
+    """
+    A payload already in its wire form (a stored block or headers served to a peer).
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def write(self, writer: BinaryWriter) -> None:
+        writer.write_bytes(self.data)
+
+    def to_bytes(self) -> bytes:
+        return self.data
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawPayload) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+    def __repr__(self) -> str:
+        return f"RawPayload({len(self.data)} bytes)"
+
+
 @attrs.frozen(kw_only=True)
 class VersionPayload(Serializable):
     """
