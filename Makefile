@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' \
+		--config-settings editable_mode=compat  # a plain path entry, so twistd finds twisted/plugins
 	touch $(STAMP)
 
 ## run: decode and print the bundled mainnet genesis block (the node itself comes later)

@@ -1,0 +1,272 @@
+# -*- test-case-name: tests.test_node_policy -*-
+"""
+The node's policy: what it does with each message of an established peer.
+
+Connections (L{neo_twisted.p2p.protocol}) only frame and handshake; they report
+here through L{IPeerListener}. This object decides: whom to ask for headers and
+blocks (the sync services), which announced items to fetch (the request
+tracker: one peer at a time per hash), what to serve (L{Server}) and what to
+relay (new blocks near the tip, to every peer that did not send or announce
+them, at most once per 30 s per hash).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from neo_twisted.core.block import Block
+from neo_twisted.core.serializable import Serializable
+from neo_twisted.ledger.service import LedgerService
+from neo_twisted.network.payloads import (
+    AddrPayload,
+    GetBlocksPayload,
+    HeadersPayload,
+    InventoryType,
+    InvPayload,
+    Payload,
+    RawPayload,
+    VersionPayload,
+)
+from neo_twisted.node.serving import Server
+from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.interfaces import IPeer, IPeerListener
+from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
+from neo_twisted.sync.blocks import SEGMENT, WINDOW, BlockSync
+from neo_twisted.sync.headers import HeaderSync
+from neo_twisted.wire.uint import UInt256
+
+#: Hashes remembered per peer (what it announced to us, what we sent it).
+PEER_HASHES = 100_000
+#: Blocks within this many of the header tip are relayed when they arrive.
+RELAY_NEAR_TIP = 100
+
+
+@attrs.define
+class _Session:
+    """
+    What the node remembers about one established peer.
+    """
+
+    #: What the peer announced or sent to us: never announced back to it.
+    known: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_HASHES))
+    #: What we announced to it.
+    announced: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_HASHES))
+    #: What we served it on C{getdata}: each item once per connection.
+    served: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_HASHES))
+
+
+@implementer(IPeerListener)
+class Node:
+    """
+    The policy object every connection of one node reports to.
+    """
+
+    _log = Logger()
+
+    #: Set once, right after construction: the connections need the node and the node
+    #: needs the connections (see L{neo_twisted.node.service.make_node_service}).
+    connections: ConnectionService
+
+    def __init__(self, ledger: LedgerService, clock: IReactorTime, *, user_agent: str,
+                 seconds_per_block: int = 15, nonce: int | None = None) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.user_agent = user_agent
+        self.nonce = random.SystemRandom().randrange(1 << 31) if nonce is None else nonce
+        self._seconds_per_block = seconds_per_block
+        self.sessions: dict[IPeer, _Session] = {}
+        self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
+        self.relay_filter: RelayFilter[UInt256] = RelayFilter()
+        self.relay_cache: RelayCache[UInt256, Serializable] = RelayCache()
+        self.server = Server(ledger, self._lookup)
+        self.header_sync = HeaderSync(ledger, clock, self.established_peers,
+                                      on_progress=self._headers_added)
+        self.block_sync = BlockSync(ledger, clock, self.established_peers,
+                                    on_persisted=self._blocks_accepted)
+        self._handlers: dict[str, Callable[[IPeer, Any], None]] = {
+            "getaddr": lambda peer, _: self.connections.getaddr_received(peer),
+            "addr": self._on_addr,
+            "getheaders": self._on_getheaders,
+            "getblocks": self._on_getblocks,
+            "getdata": self._on_getdata,
+            "inv": self._on_inv,
+            "headers": self._on_headers,
+            "block": self._on_block,
+        }
+
+    # -- the chain as the policy sees it ---------------------------------------------------
+
+    @property
+    def block_height(self) -> int:
+        ledger = self.ledger.ledger
+        return 0 if ledger is None else ledger.block_height
+
+    @property
+    def header_height(self) -> int:
+        ledger = self.ledger.ledger
+        return 0 if ledger is None else ledger.header_height
+
+    def established_peers(self) -> list[IPeer]:
+        return [peer for peer in self.sessions if peer.established]
+
+    # -- IPeerListener -----------------------------------------------------------------------
+
+    def local_version(self, peer: IPeer) -> VersionPayload:
+        return VersionPayload(timestamp=int(self.clock.seconds()),
+                              port=self.connections.listening_port or 0, nonce=self.nonce,
+                              user_agent=self.user_agent, start_height=self.block_height)
+
+    def check_version(self, peer: IPeer, version: VersionPayload) -> str | None:
+        if version.nonce == self.nonce:
+            if not peer.inbound:  # one of our own endpoints: never dial it again
+                self.connections.book.add_own(peer.remote)
+            return "connected to ourselves"
+        return self.connections.check_version(peer, version)
+
+    def current_height(self) -> int:
+        return self.block_height
+
+    def peer_established(self, peer: IPeer) -> None:
+        self.sessions[peer] = _Session()
+        self.connections.peer_established(peer)
+        self.header_sync.poke()
+        self.block_sync.poke()
+
+    def message_received(self, peer: IPeer, command: str, payload: Payload) -> None:
+        handler = self._handlers.get(command)
+        if handler is not None and peer in self.sessions:
+            handler(peer, payload)
+
+    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
+        self.connections.peer_lost(peer, reason, violation)
+        if self.sessions.pop(peer, None) is None:
+            return
+        self.header_sync.peer_lost(peer)
+        self.block_sync.peer_lost(peer)
+        self._ask_again(self.requests.release_peer(peer))
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def _on_addr(self, peer: IPeer, payload: AddrPayload) -> None:
+        self.connections.addresses_received(peer, payload)
+
+    def _on_getheaders(self, peer: IPeer, payload: GetBlocksPayload) -> None:
+        self.server.getheaders(peer, payload).addErrback(self._serve_failed, peer)
+
+    def _on_getblocks(self, peer: IPeer, payload: GetBlocksPayload) -> None:
+        self.server.getblocks(peer, payload).addErrback(self._serve_failed, peer)
+
+    def _on_getdata(self, peer: IPeer, payload: InvPayload) -> None:
+        served = self.sessions[peer].served
+        (self.server.getdata(peer, payload, served.add)
+         .addErrback(self._serve_failed, peer))
+
+    def _serve_failed(self, failure: Any, peer: IPeer) -> None:
+        self._log.failure("serving {peer} failed", failure, peer=peer)
+
+    def _on_headers(self, peer: IPeer, payload: HeadersPayload) -> None:
+        self.header_sync.headers_received(peer, payload)
+
+    def _on_block(self, peer: IPeer, block: Block) -> None:
+        self.sessions[peer].known.add(block.hash)
+        self.requests.complete(block.hash)
+        self.block_sync.block_received(peer, block)
+
+    def _on_inv(self, peer: IPeer, payload: InvPayload) -> None:
+        session = self.sessions[peer]
+        fresh = [h for h in payload.hashes
+                 if session.known.add(h) and h not in session.announced]
+        if payload.type is not InventoryType.Block:
+            return  # transactions and consensus payloads come with the mempool and dBFT
+        wanted = [h for h in fresh if self._wants_block(h)]
+        if not wanted:
+            return
+        now = self.clock.seconds()
+        ask = self.requests.announce(peer, wanted, now)
+        if ask:
+            peer.send("getdata", InvPayload(InventoryType.Block, tuple(ask)))
+
+    def _wants_block(self, hash_: UInt256) -> bool:
+        """
+        A block announced to us is fetched when it is in our header chain within the sync
+        window, or, when we are at the tip, when it is new (it may extend the chain).
+        """
+        ledger = self.ledger.ledger
+        if ledger is None or self.block_sync.holds(hash_) or ledger.has_block(hash_):
+            return False
+        index = ledger.header_index(hash_)
+        if index is not None:
+            return index <= ledger.block_height + WINDOW + SEGMENT
+        return ledger.header_height - ledger.block_height <= 1
+
+    def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
+        """
+        Ask the next peer that announced each hash whose request was given up.
+        """
+        by_peer: dict[IPeer, list[UInt256]] = {}
+        for hash_, source in handed_over:
+            if source is not None and source in self.sessions:
+                by_peer.setdefault(source, []).append(hash_)
+        for peer, hashes in by_peer.items():
+            for start in range(0, len(hashes), 500):
+                peer.send("getdata", InvPayload(InventoryType.Block,
+                                                tuple(hashes[start:start + 500])))
+
+    # -- sync and relay ----------------------------------------------------------------------
+
+    def _headers_added(self) -> None:
+        self.block_sync.poke()
+
+    def _blocks_accepted(self, blocks: list[Block], sender: IPeer | None) -> None:
+        """
+        Relay the newest of the blocks just accepted, if they are near the tip.
+        """
+        keep = 2 + max(0, 15 - self._seconds_per_block)
+        tip = self.header_height
+        now = self.clock.seconds()
+        for block in blocks[-keep:]:
+            if block.index + RELAY_NEAR_TIP < tip:
+                continue
+            if not self.relay_filter.should_relay(block.hash, now):
+                continue
+            self.relay_cache.put(block.hash, RawPayload(block.to_bytes()))
+            self.relay(InventoryType.Block, block.hash, sender)
+        self.header_sync.poke()
+
+    def relay(self, kind: InventoryType, hash_: UInt256, sender: IPeer | None) -> None:
+        """
+        Announce an item to every established peer that wants relays and does not have it.
+        """
+        for peer, session in self.sessions.items():
+            if peer is sender or not peer.established:
+                continue
+            if peer.version is not None and not peer.version.relay:
+                continue
+            if hash_ in session.known or not session.announced.add(hash_):
+                continue
+            peer.send("inv", InvPayload(kind, (hash_,)))
+
+    def _lookup(self, kind: InventoryType, hash_: UInt256) -> Serializable | None:
+        return self.relay_cache.get(hash_)
+
+    def stop(self) -> None:
+        """
+        The node is stopping: ask nobody for anything more.
+        """
+        self.header_sync.stop()
+        self.block_sync.stop()
+
+    def tick(self) -> None:
+        """
+        Every few seconds: give up requests that timed out, keep both syncs moving.
+        """
+        self._ask_again(self.requests.expire(self.clock.seconds()))
+        self.header_sync.poke()
+        self.block_sync.tick()

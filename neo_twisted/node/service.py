@@ -1,0 +1,101 @@
+# -*- test-case-name: tests.test_node_service -*-
+"""
+The service tree of one node: the ledger, the connections, and the node's timer.
+
+C{twistd neonode} builds it from its options (L{neo_twisted.node.tap}); tests
+build it directly with a port of 0 and their own seeds. Children start in order
+(the ledger is open before the first peer connects) and the whole tree stops on
+SIGTERM: the syncs stop asking, C{peers.dat} is saved, every peer is dropped,
+the batch being written is committed and the store closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+from twisted.application.internet import TimerService
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred
+
+from neo_twisted.ledger.service import LedgerService
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.node.policy import Node
+from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.factory import PeerFactory
+
+#: Seconds between the node's housekeeping ticks (request expiry, sync timeouts).
+TICK_INTERVAL = 5.0
+PEERS_FILE = "peers.dat"
+
+
+@attrs.frozen
+class NodeConfig:
+    """
+    What an operator chooses about one node (the protocol file says the rest).
+
+    @ivar port: the P2P port to listen on; 0 picks a free one, None does not listen.
+    @ivar seeds: C{host:port} endpoints dialled when the address book runs dry.
+    @ivar peers_file: whether C{peers.dat} in C{datadir} is loaded and saved.
+    """
+
+    datadir: Path
+    port: int | None = 20333
+    interface: str = ""
+    seeds: Sequence[str] = ()
+    min_peers: int = 10
+    max_peers: int = 40
+    max_per_address: int = 3
+    user_agent: str = "/neo_twisted:0.1.0/"
+    peers_file: bool = True
+    tick_interval: float = TICK_INTERVAL
+
+
+class NodeService(MultiService):
+    """
+    The node's services, and the node itself (L{node}) for whoever embeds it.
+    """
+
+    def __init__(self, node: Node) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+        self.node = node
+
+    def stopService(self) -> Deferred[Any]:
+        self.node.stop()
+        stopped: Deferred[Any] = super().stopService()  # type: ignore[no-untyped-call]
+        return stopped
+
+
+def make_node_service(settings: ProtocolSettings, config: NodeConfig,
+                      reactor: Any = None, ledger: LedgerService | None = None) -> NodeService:
+    """
+    Build (without starting) the services of a node.
+
+    @param reactor: the reactor for sockets, timers and threads (default: the global one).
+    @param ledger: an already configured ledger service (tests), instead of one on
+        C{config.datadir}.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+        reactor = global_reactor
+    config.datadir.mkdir(parents=True, exist_ok=True)
+    if ledger is None:
+        ledger = LedgerService(config.datadir, settings, reactor=reactor)
+    node = Node(ledger, reactor, user_agent=config.user_agent,
+                seconds_per_block=settings.seconds_per_block)
+    factory_out = PeerFactory(node, settings.magic, reactor, inbound=False)
+    factory_in = PeerFactory(node, settings.magic, reactor, inbound=True)
+    node.connections = ConnectionService(
+        factory_out, factory_in, listen_port=config.port, listen_interface=config.interface,
+        seeds=config.seeds, peers_path=config.datadir / PEERS_FILE if config.peers_file else None,
+        min_peers=config.min_peers, max_peers=config.max_peers,
+        max_per_address=config.max_per_address, reactor=reactor)
+    top = NodeService(node)
+    ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
+    node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]
+    ticker = TimerService(config.tick_interval, node.tick)  # type: ignore[no-untyped-call]
+    ticker.clock = reactor
+    ticker.setServiceParent(top)  # type: ignore[no-untyped-call]
+    return top

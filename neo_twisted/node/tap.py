@@ -1,0 +1,100 @@
+# -*- test-case-name: tests.test_node_tap -*-
+"""
+C{twistd neonode}: the command-line options and the service tree they build.
+
+The plugin in C{twisted/plugins/neonode_plugin.py} points here. Everything an
+operator can set is an option (C{twistd neonode --help}); a bad value is a usage
+error naming the option, raised before anything is opened or bound.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.application import service
+from twisted.python import usage
+
+from neo_twisted.ledger.settings import ConfigError, load_protocol
+from neo_twisted.p2p.interfaces import Endpoint
+
+DEFAULT_PORT = 20333
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port < 65536:
+        raise ValueError(f"{port} is outside 0..65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{value} is not a positive number")
+    return value
+
+
+class Options(usage.Options):
+    """
+    Options of C{twistd neonode}.
+    """
+
+    synopsis = "[options]"
+    longdesc = ("Run a NEO 2.x node: connect to the network of the protocol file, sync "
+                "headers and blocks into the data directory, serve and relay them.")
+
+    optParameters = [
+        ["config", "c", "protocol.json", "The protocol file (neo-cli 2.x ProtocolConfiguration)."],
+        ["datadir", "d", "data", "Where the chain (LMDB) and peers.dat live."],
+        ["port", "p", DEFAULT_PORT, "The P2P port to listen on (0: any free port).", _port],
+        ["interface", "i", "", "The address to listen on (default: all)."],
+        ["min-peers", None, 10, "Outbound connections to keep.", _positive],
+        ["max-peers", None, 40, "Connections allowed in all.", _positive],
+        ["max-per-address", None, 3, "Connections allowed from one IP address.", _positive],
+        ["user-agent", None, "/neo_twisted:0.1.0/", "The user agent sent to peers."],
+    ]
+    optFlags = [
+        ["no-listen", None, "Do not accept inbound connections."],
+        ["no-peers-file", None, "Neither load nor save peers.dat."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self["seeds"] = []
+
+    def opt_seed(self, value: str) -> None:
+        """
+        A peer to start from, HOST:PORT (repeatable; replaces the protocol file's SeedList).
+        """
+        try:
+            Endpoint.parse(value)
+        except ValueError as e:
+            raise usage.UsageError(f"--seed: {e}") from None
+        self["seeds"].append(value)
+
+    def postOptions(self) -> None:
+        try:
+            self["settings"] = load_protocol(self["config"])
+        except ConfigError as e:
+            raise usage.UsageError(str(e)) from None
+        if self["min-peers"] > self["max-peers"]:
+            raise usage.UsageError(
+                f"--min-peers {self['min-peers']} exceeds --max-peers {self['max-peers']}")
+        self["datadir"] = Path(self["datadir"])
+
+
+def makeService(options: Options, reactor: Any = None) -> service.IService:
+    """
+    The node's service tree (twistd's C{IServiceMaker} entry point).
+    """
+    from neo_twisted.node.service import NodeConfig, make_node_service
+
+    settings = options["settings"]
+    seeds = tuple(options["seeds"]) or settings.seed_list
+    config = NodeConfig(
+        datadir=options["datadir"], port=None if options["no-listen"] else options["port"],
+        interface=options["interface"], seeds=seeds, min_peers=options["min-peers"],
+        max_peers=options["max-peers"], max_per_address=options["max-per-address"],
+        user_agent=options["user-agent"], peers_file=not options["no-peers-file"])
+    return make_node_service(settings, config, reactor=reactor)

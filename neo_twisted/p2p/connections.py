@@ -1,0 +1,510 @@
+# -*- test-case-name: tests.test_p2p_connections -*-
+"""
+Connection management: listening, keeping enough outbound peers, limits and bans.
+
+The node's policy (its L{IPeerListener}) forwards connection events here. Every
+5 s a tick dials L{AddressBook} candidates while fewer than C{min_peers}
+outbound connections are up or dialling; with no candidate it asks established
+peers for addresses, and dials seeds when nothing is connected or the shortage
+lasts 180 s (as the 2.8 reference does). Inbound connections over the limits or
+from banned IPs are refused at accept time, before a byte is read (a wrapping
+factory builds no protocol); C{check_version} checks the limits again, for
+connections that raced each other, and refuses duplicates (same IP and nonce).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import random
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+from twisted.application.service import Service
+from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
+from twisted.internet.error import ConnectingCancelledError
+from twisted.internet.interfaces import (
+    IAddress,
+    IListeningPort,
+    ILoggingContext,
+    IProtocol,
+    IProtocolFactory,
+)
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from neo_twisted.network.payloads import (
+    MAX_ADDRESSES,
+    AddrPayload,
+    NetworkAddressWithTime,
+    VersionPayload,
+)
+from neo_twisted.p2p.addresses import AddressBook, load_peers, normalise_host, save_peers
+from neo_twisted.p2p.interfaces import Endpoint, IPeer
+
+__all__ = ["BAN_DURATION", "GETADDR_INTERVAL", "SEEDS_WHEN_ALONE", "SEEDS_WHEN_SHORT",
+           "SEED_FALLBACK_AFTER", "ConnectionService"]
+
+#: Seconds a protocol violation bans the peer's IP (2.8 banned for the process lifetime).
+BAN_DURATION = 24 * 3600.0
+#: Seconds of shortage, while some peers are connected, before the seeds are tried too.
+SEED_FALLBACK_AFTER = 180.0
+#: Seeds dialled when nothing is connected, and when the shortage lasted too long.
+SEEDS_WHEN_ALONE = 5
+SEEDS_WHEN_SHORT = 2
+#: Seconds between two rounds of C{getaddr} to every peer while the book is empty.
+GETADDR_INTERVAL = 30.0
+
+
+@attrs.define
+class _Connection:
+    """
+    What the service knows of one connection, from TCP connect (or accept) to loss.
+    """
+
+    inbound: bool
+    host: str
+    dialled: Endpoint | None = None
+    nonce: int | None = None
+    established: bool = False
+    listener: Endpoint | None = None
+
+
+@implementer(IProtocolFactory, ILoggingContext)
+class _AcceptingFactory:
+    """
+    Wraps the inbound factory to refuse connections over the limits at accept time.
+    """
+
+    def __init__(self, service: ConnectionService, wrapped: IProtocolFactory) -> None:
+        self._service = service
+        self._wrapped = wrapped
+
+    def doStart(self) -> None:
+        self._wrapped.doStart()
+
+    def doStop(self) -> None:
+        self._wrapped.doStop()
+
+    def logPrefix(self) -> str:
+        return type(self._wrapped).__name__
+
+    def buildProtocol(self, addr: IAddress) -> IProtocol | None:
+        return self._service._accept(addr, self._wrapped)
+
+
+class ConnectionService(Service):
+    """
+    Listens, dials and keeps the peer set within its limits.
+
+    @ivar book: the address book (its idle endpoints are what C{peers.dat} keeps).
+    """
+
+    _log = Logger()
+
+    def __init__(self, factory_out: IProtocolFactory, factory_in: IProtocolFactory | None = None,
+                 *, listen_port: int | None = None, listen_interface: str = "",
+                 seeds: Sequence[str] = (), peers_path: Path | None = None,
+                 min_peers: int = 10, max_peers: int = 40, max_per_address: int = 3,
+                 max_dialling: int = 10, ask_addresses: bool = True, reactor: Any = None,
+                 maintenance_interval: float = 5.0, save_interval: float = 300.0,
+                 ban_duration: float = BAN_DURATION, dial_timeout: float = 10.0,
+                 book: AddressBook | None = None, rng: random.Random | None = None) -> None:
+        """
+        @param factory_out: builds the connections we dial (IPeer providers).
+        @param factory_in: builds accepted ones; without it or C{listen_port}, no listening.
+        @param listen_port: the P2P port; 0 picks a free one (see L{listening_port}).
+        @param listen_interface: the address to listen on; C{""}: every IPv4 one.
+        @param seeds: C{"host:port"} (the C{SeedList}); names are resolved when needed.
+        @param peers_path: C{peers.dat}, loaded at start, saved periodically and at stop.
+        @param min_peers: outbound connections to keep.
+        @param max_peers: connections in all; C{max_per_address}: with one IP.
+        @param max_dialling: dials in flight at most.
+        @param ask_addresses: send C{getaddr} to every newly established peer.
+        @param reactor: IReactorTCP, IReactorTime and IReactorCore (C{resolve}).
+        @raise ValueError: contradicting limits, or a malformed seed.
+        """
+        if not 0 < min_peers <= max_peers or max_per_address < 1 or max_dialling < 1:
+            raise ValueError("need 0 < min_peers <= max_peers, 0 < max_per_address, max_dialling")
+        if reactor is None:
+            from twisted.internet import reactor as global_reactor
+            reactor = global_reactor
+        self._reactor = reactor
+        self._factory_out = factory_out
+        self._factory_in = factory_in
+        self.listen_port = listen_port
+        self.listen_interface = listen_interface
+        self.seeds = [Endpoint.parse(seed) for seed in seeds]
+        self.peers_path = peers_path
+        self.min_peers = min_peers
+        self.max_peers = max_peers
+        self.max_per_address = max_per_address
+        self.max_dialling = max_dialling
+        self.ask_addresses = ask_addresses
+        self.maintenance_interval = maintenance_interval
+        self.save_interval = save_interval
+        self.ban_duration = ban_duration
+        self.dial_timeout = dial_timeout
+        self._rng = rng or random.Random()
+        self.book = book if book is not None else AddressBook(rng=self._rng)
+        self._connections: dict[IPeer, _Connection] = {}
+        self._dialling: dict[Endpoint, Deferred[Any]] = {}
+        self._resolving = 0
+        self._short_since: float | None = None
+        self._next_getaddr = 0.0
+        self._port: IListeningPort | None = None
+        self._loops: list[LoopingCall] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def listening_port(self) -> int | None:
+        """
+        The port we accept connections on once started (the real one when asked for 0).
+        """
+        if self._port is None:
+            return None
+        port: int = self._port.getHost().port  # type: ignore[attr-defined]
+        return port
+
+    def startService(self) -> None:
+        """
+        Load C{peers.dat} into the book, listen, and start maintenance (a first tick now).
+        """
+        if self.peers_path is not None:
+            added = self.book.add(load_peers(self.peers_path), self._now())
+            self._log.info("{count} peers loaded from {path}", count=added,
+                           path=str(self.peers_path))
+        if self._factory_in is not None and self.listen_port is not None:
+            self._port = self._reactor.listenTCP(
+                self.listen_port, _AcceptingFactory(self, self._factory_in),
+                interface=self.listen_interface)
+            port = self.listening_port
+            self.book.own_port = port
+            if self.listen_interface and port is not None:
+                self.book.add_own(Endpoint(normalise_host(self.listen_interface), port))
+            self._log.info("listening for peers on port {port}", port=port)
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+        self._start_loop(self._tick, self.maintenance_interval, now=True)
+        if self.peers_path is not None and self.save_interval > 0:
+            self._start_loop(self.save_now, self.save_interval, now=False)
+
+    def _start_loop(self, function: Any, interval: float, *, now: bool) -> None:
+        loop = LoopingCall(function)
+        loop.clock = self._reactor
+        self._loops.append(loop)
+        loop.start(interval, now=now).addErrback(
+            lambda failure: self._log.failure("a periodic task stopped", failure))
+
+    def stopService(self) -> Deferred[None]:
+        """
+        Stop the timers and dials, save C{peers.dat}, drop every peer, stop listening.
+
+        @return: fires when the listening port is closed.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+        self._loops = []
+        for dial in list(self._dialling.values()):
+            dial.cancel()
+        if self.peers_path is not None:
+            self.save_now()
+        for peer in list(self._connections):
+            peer.disconnect("node stopping")
+        port, self._port = self._port, None
+        if port is None:
+            return succeed(None)
+        return maybeDeferred(port.stopListening).addCallback(lambda _: None)
+
+    def save_now(self) -> None:
+        """
+        Write C{peers.dat}: connected peers' endpoints, those being dialled, the book.
+        """
+        if self.peers_path is None:
+            return
+        try:
+            save_peers(self.peers_path, [*self._busy_endpoints(), *self.book.snapshot()])
+        except OSError as error:
+            self._log.warn("cannot save {path}: {error}", path=str(self.peers_path),
+                           error=error)
+
+    # -- counts ------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return float(self._reactor.seconds())
+
+    @property
+    def peer_count(self) -> int:
+        """
+        Connections up (handshaking or established), inbound and outbound.
+        """
+        return len(self._connections)
+
+    @property
+    def inbound_count(self) -> int:
+        return sum(1 for c in self._connections.values() if c.inbound)
+
+    @property
+    def outbound_count(self) -> int:
+        return sum(1 for c in self._connections.values() if not c.inbound)
+
+    @property
+    def dialling_count(self) -> int:
+        return len(self._dialling)
+
+    def established_peers(self) -> list[IPeer]:
+        return [p for p, c in self._connections.items() if c.established]
+
+    def _busy_endpoints(self) -> set[Endpoint]:
+        """
+        Endpoints dialled or connected: never dialled again meanwhile.
+        """
+        busy = set(self._dialling)
+        for connection in self._connections.values():
+            busy.update(e for e in (connection.dialled, connection.listener) if e is not None)
+        return busy
+
+    def _per_host(self) -> Counter[str]:
+        return Counter([c.host for c in self._connections.values()]
+                       + [e.host for e in self._dialling])
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """
+        Dial book candidates while short of outbound peers; with none, look for more.
+        """
+        now = self._now()
+        self.book.expire_bans(now)
+        need = self.min_peers - self.outbound_count - len(self._dialling)
+        if need <= 0:
+            self._short_since = None
+            return
+        room = min(need, self.max_dialling - len(self._dialling),
+                   self.max_peers - len(self._connections) - len(self._dialling))
+        if room <= 0:
+            return
+        per_host = self._per_host()
+        full = {host for host, n in per_host.items() if n >= self.max_per_address}
+        candidates = self.book.take(room, now, exclude=self._busy_endpoints(),
+                                    exclude_hosts=full)
+        for endpoint in candidates:
+            if per_host[endpoint.host] < self.max_per_address:
+                per_host[endpoint.host] += 1
+                self._dial(endpoint)
+        if candidates:
+            self._short_since = None
+            return
+        if self._short_since is None:
+            self._short_since = now
+        established = self.established_peers()
+        if not established:
+            if not self._connections and not self._dialling:
+                self._dial_seeds(SEEDS_WHEN_ALONE)
+            return
+        if now >= self._next_getaddr:
+            self._next_getaddr = now + GETADDR_INTERVAL
+            for peer in established:
+                peer.send("getaddr")
+        if now - self._short_since >= SEED_FALLBACK_AFTER:
+            self._short_since = now
+            self._dial_seeds(SEEDS_WHEN_SHORT)
+
+    def _dial_seeds(self, count: int) -> None:
+        """
+        Resolve C{count} random seeds (literal IPs need not be) and dial them.
+        """
+        if self._resolving or not self.seeds:
+            return
+        chosen = self._rng.sample(self.seeds, min(count, len(self.seeds)))
+        self._log.info("dialling seeds {seeds}", seeds=", ".join(map(str, chosen)))
+        for seed in chosen:
+            if seed.is_literal:
+                self._dial_seed(seed.host, seed)
+                continue
+            self._resolving += 1
+            resolved: Deferred[str] = self._reactor.resolve(seed.host)
+            resolved.addCallbacks(self._dial_seed, self._resolve_failed,
+                                  callbackArgs=(seed,), errbackArgs=(seed,))
+
+    def _resolve_failed(self, failure: Failure, seed: Endpoint) -> None:
+        self._resolving -= 1
+        self._log.warn("cannot resolve seed {seed}: {error}", seed=str(seed),
+                       error=failure.getErrorMessage())
+
+    def _dial_seed(self, address: str, seed: Endpoint) -> None:
+        if not seed.is_literal:
+            self._resolving -= 1
+        endpoint = Endpoint(normalise_host(address), seed.port)
+        if (self.running and endpoint not in self._busy_endpoints()
+                and len(self._dialling) < self.max_dialling
+                and self.book.is_ready(endpoint, self._now())):
+            self._dial(endpoint)
+
+    def _dial(self, endpoint: Endpoint) -> None:
+        """
+        Connect to C{endpoint} with the outbound factory; the result feeds the book.
+        """
+        kind = TCP6ClientEndpoint if ":" in endpoint.host else TCP4ClientEndpoint
+        client = kind(self._reactor, endpoint.host, endpoint.port,
+                      timeout=self.dial_timeout)
+        self.book.mark_connected(endpoint)
+        self._log.debug("dialling {endpoint}", endpoint=str(endpoint))
+        dial: Deferred[Any] = client.connect(self._factory_out)
+        self._dialling[endpoint] = dial
+        dial.addCallbacks(self._dialled, self._dial_failed,
+                          callbackArgs=(endpoint,), errbackArgs=(endpoint,))
+
+    def _dialled(self, protocol: object, endpoint: Endpoint) -> None:
+        self._dialling.pop(endpoint, None)
+        peer = IPeer(protocol)
+        self._connections[peer] = _Connection(inbound=False, host=endpoint.host,
+                                              dialled=endpoint)
+        if not self.running:
+            peer.disconnect("node stopping")
+
+    def _dial_failed(self, failure: Failure, endpoint: Endpoint) -> None:
+        self._dialling.pop(endpoint, None)
+        cancelled = isinstance(failure.value, CancelledError | ConnectingCancelledError)
+        if cancelled and not self.running:
+            self.book.mark_disconnected(endpoint, self._now())
+            return
+        self._log.debug("dialling {endpoint} failed: {error}", endpoint=str(endpoint),
+                        error=failure.getErrorMessage())
+        self.book.mark_failed(endpoint, self._now())
+
+    # -- accepting ---------------------------------------------------------------------------
+
+    def _refusal(self, host: str, others: list[_Connection]) -> str | None:
+        """
+        Why one more connection with C{host} is refused next to C{others}, if it is.
+        """
+        if self.book.is_banned(host, self._now()):
+            return f"{host} is banned"
+        if len(others) >= self.max_peers:
+            return f"too many connections ({len(others)})"
+        if sum(1 for c in others if c.host == host) >= self.max_per_address:
+            return f"too many connections with {host}"
+        return None
+
+    def _accept(self, addr: IAddress, wrapped: IProtocolFactory) -> IProtocol | None:
+        """
+        The protocol for an accepted connection, or None to close it at once.
+        """
+        host = normalise_host(str(getattr(addr, "host", addr)))
+        reason = ("node stopping" if not self.running
+                  else self._refusal(host, list(self._connections.values())))
+        if reason is not None:
+            self._log.debug("refused connection from {host}: {reason}", host=host,
+                            reason=reason)
+            return None
+        protocol = wrapped.buildProtocol(addr)
+        if protocol is not None:
+            self._connections[IPeer(protocol)] = _Connection(inbound=True, host=host)
+        return protocol
+
+    # -- what the node's policy forwards -----------------------------------------------------
+
+    def check_version(self, peer: IPeer, version: VersionPayload) -> str | None:
+        """
+        Why C{peer} must be dropped after its version (banned, duplicate, over a
+        limit), or None; a peer let through is counted from now on.
+        """
+        connection = self._connections.get(peer)
+        if connection is None:
+            connection = _Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host))
+        others = [c for p, c in self._connections.items() if p is not peer]
+        if any(c.host == connection.host and c.nonce == version.nonce for c in others):
+            return f"already connected to node {version.nonce} at {connection.host}"
+        reason = self._refusal(connection.host, others)
+        if reason is None:
+            connection.nonce = version.nonce
+            self._connections[peer] = connection
+        return reason
+
+    def peer_established(self, peer: IPeer) -> None:
+        """
+        Count C{peer} as established, take its listener off the candidates, ask
+        it for addresses.
+        """
+        connection = self._connections.setdefault(
+            peer, _Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host)))
+        connection.established = True
+        if peer.listener is not None:
+            connection.listener = Endpoint(normalise_host(peer.listener.host),
+                                           peer.listener.port)
+            self.book.mark_connected(connection.listener)
+        self._log.info("peer {peer} established ({count} connections)",
+                       peer=str(peer.remote), count=len(self._connections))
+        if self.ask_addresses:
+            peer.send("getaddr")
+
+    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
+        """
+        Forget C{peer}; its endpoints go back to the book (after a back-off), and
+        a protocol violation bans its IP for C{ban_duration}.
+        """
+        connection = self._connections.pop(peer, None)
+        now = self._now()
+        host = (connection.host if connection is not None
+                else normalise_host(peer.remote.host))
+        if violation:
+            self.ban(host)
+            self._log.warn("banned {host} until +{duration}s: {reason}", host=host,
+                           duration=self.ban_duration, reason=reason)
+        if connection is None:
+            return
+        busy = self._busy_endpoints()
+        dialled, listener = connection.dialled, connection.listener
+        if dialled is not None and dialled not in busy:
+            if connection.established:
+                self.book.mark_disconnected(dialled, now)
+            else:
+                self.book.mark_failed(dialled, now)
+        if listener is not None and listener != dialled and listener not in busy:
+            self.book.mark_disconnected(listener, now)
+
+    def ban(self, host: str, duration: float | None = None) -> None:
+        """
+        Refuse connections with the IP C{host} (and never dial it) for a while.
+        """
+        self.book.ban(host, self._now() + (self.ban_duration if duration is None else duration))
+
+    def addresses_received(self, peer: IPeer, payload: AddrPayload) -> None:
+        """
+        Learn the endpoints of an C{addr}, minus own, banned and connected ones.
+        """
+        busy = self._busy_endpoints()
+        endpoints = [Endpoint(normalise_host(str(a.address)), a.port)
+                     for a in payload.addresses]
+        added = self.book.add([e for e in endpoints if e not in busy], self._now())
+        self._log.debug("{added} of {count} addresses from {peer} are new", added=added,
+                        count=len(endpoints), peer=str(peer.remote))
+
+    def getaddr_received(self, peer: IPeer) -> None:
+        """
+        Answer with up to 200 random established peers' listener endpoints, one per IP,
+        not the asker's; nothing at all when there are none (2.9+ drops an empty C{addr}).
+        """
+        by_host: dict[str, list[tuple[VersionPayload, Endpoint]]] = {}
+        for other in self.established_peers():
+            version, listener = other.version, other.listener
+            if other is not peer and listener is not None and version is not None:
+                by_host.setdefault(normalise_host(listener.host), []).append((version, listener))
+        hosts = self._rng.sample(sorted(by_host), min(MAX_ADDRESSES, len(by_host)))
+        entries = []
+        for host in hosts:
+            version, listener = self._rng.choice(by_host[host])
+            with contextlib.suppress(ValueError):  # not an IP: a test transport
+                entries.append(NetworkAddressWithTime(version.timestamp, version.services,
+                                                      ipaddress.ip_address(host), listener.port))
+        if entries:
+            peer.send("addr", AddrPayload(tuple(entries)))

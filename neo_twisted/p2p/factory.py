@@ -1,0 +1,91 @@
+# -*- test-case-name: tests.test_p2p_protocol -*-
+"""
+The factory of P2P connections, for listening and for dialling alike.
+
+The same class serves C{reactor.listenTCP(port, PeerFactory(..., inbound=True))}
+and C{TCP4ClientEndpoint(reactor, host, port).connect(PeerFactory(...,
+inbound=False))}: it only carries what every connection it builds shares (the
+node's listener, the network magic, the clock and the timeouts) and keeps the
+set of its live connections.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import Factory
+
+from neo_twisted.p2p.interfaces import IPeerListener
+from neo_twisted.p2p.protocol import PeerProtocol
+
+__all__ = [
+    "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_PING_INTERVAL",
+    "PeerFactory",
+]
+
+#: Seconds for the peer to complete version + verack (the 2.8- reference waits 30 s).
+DEFAULT_HANDSHAKE_TIMEOUT = 30.0
+#: Seconds of receiving nothing before we drop a peer (2.9+ drops after 60 s).
+DEFAULT_IDLE_TIMEOUT = 90.0
+#: Seconds of sending nothing before we ping, well inside the 60 s a 2.9+ peer allows.
+DEFAULT_PING_INTERVAL = 30.0
+
+
+class PeerFactory(Factory[PeerProtocol]):
+    """
+    Builds L{PeerProtocol}s wired to one listener and one configuration.
+
+    @ivar peers: the connections made and not yet lost, in no order.
+    """
+
+    noisy = False
+
+    def __init__(self, listener: IPeerListener, magic: int, clock: IReactorTime, *,
+                 inbound: bool, handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 ping_interval: float = DEFAULT_PING_INTERVAL) -> None:
+        """
+        @param listener: the node, told about every connection's events.
+        @param magic: the network magic every frame carries.
+        @param clock: where every connection's timers run.
+        @param inbound: whether the connections built were dialled by the other side.
+        @param handshake_timeout: seconds from connecting to the peer's verack.
+        @param idle_timeout: seconds of receiving nothing before dropping the peer.
+        @param ping_interval: seconds of sending nothing before a keep-alive ping.
+        @raise ValueError: a timeout or interval that is not positive.
+        """
+        for name, value in (("handshake_timeout", handshake_timeout),
+                            ("idle_timeout", idle_timeout), ("ping_interval", ping_interval)):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, not {value!r}")
+        self.listener = listener
+        self.magic = magic
+        self.clock = clock
+        self.inbound = inbound
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.ping_interval = ping_interval
+        self.peers: set[PeerProtocol] = set()
+
+    def buildProtocol(self, addr: IAddress | None) -> PeerProtocol:
+        """
+        A new connection to or from C{addr}.
+        """
+        return PeerProtocol(self, addr)
+
+    def peer_connected(self, peer: PeerProtocol) -> None:
+        """
+        C{peer}'s transport is up.
+        """
+        self.peers.add(peer)
+
+    def peer_disconnected(self, peer: PeerProtocol) -> None:
+        """
+        C{peer}'s transport is gone.
+        """
+        self.peers.discard(peer)
+
+    def __repr__(self) -> str:
+        direction = "inbound" if self.inbound else "outbound"
+        return f"<PeerFactory {direction} magic=0x{self.magic:08x} peers={len(self.peers)}>"

@@ -1,0 +1,347 @@
+# -*- test-case-name: tests.test_p2p_protocol -*-
+"""
+One P2P connection: framing, the handshake, keep-alive, and nothing else.
+
+L{PeerProtocol} turns bytes into frames and frames into payloads, feeds them to
+its L{neo_twisted.p2p.handshake} machine, answers C{ping}, and hands every
+other message of an established peer to the node's L{IPeerListener}. Timers
+(handshake, idle, keep-alive) run on the factory's injected clock.
+
+Listener exceptions are not caught here: they leave C{dataReceived}, and
+Twisted logs them and drops the connection, which is reported by C{peer_lost}.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IAddress, IDelayedCall
+from twisted.internet.protocol import Protocol, connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from neo_twisted.core.serializable import Serializable
+from neo_twisted.network.frame import HEADER_SIZE, Frame, FrameDecoder, encode_frame
+from neo_twisted.network.payloads import (
+    EmptyPayload,
+    Payload,
+    PingPayload,
+    VersionPayload,
+    decode_payload,
+)
+from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
+from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from neo_twisted.wire.errors import FormatError
+
+if TYPE_CHECKING:
+    from neo_twisted.p2p.factory import PeerFactory
+
+__all__ = ["HANDSHAKE_COMMANDS", "MAX_TX_SIZE", "PeerProtocol"]
+
+#: A C{tx} payload larger than this is ignored undecoded (2.9.1+ C{MaxTransactionSize}).
+MAX_TX_SIZE = 102_400
+
+#: Commands only the protocol itself sends, once, during the handshake.
+HANDSHAKE_COMMANDS = frozenset({"version", "verack"})
+
+_UINT32 = 0xFFFFFFFF
+
+
+def _endpoint_of(address: IAddress | None) -> Endpoint:
+    """
+    The host and port of a TCP address; port 0 for anything else (test transports).
+    """
+    if isinstance(address, IPv4Address | IPv6Address):
+        return Endpoint(address.host, address.port)
+    return Endpoint(str(address), 0)
+
+
+def _cancel(call: IDelayedCall | None) -> None:
+    if call is not None and call.active():
+        call.cancel()
+
+
+@implementer(IPeer)
+class PeerProtocol(Protocol):
+    """
+    A connection to one NEO 2.x node, inbound or outbound.
+
+    C{send} before the handshake completes queues the message; the queue is
+    flushed, in order, the moment the peer's C{verack} arrives and before the
+    listener hears of the new peer. Only C{version} and C{verack} are ever sent
+    earlier, as the reference node requires.
+
+    @ivar bytes_in: bytes received per command (headers included).
+    @ivar messages_in: messages received per command.
+    @ivar bytes_out: bytes sent per command (headers included).
+    @ivar messages_out: messages sent per command.
+    """
+
+    _log = Logger()
+
+    def __init__(self, factory: PeerFactory, address: IAddress | None = None) -> None:
+        """
+        @param factory: the configuration, clock and listener this connection uses.
+        @param address: the other side, as C{buildProtocol} was told; the
+            transport's C{getPeer()} replaces it on connection.
+        """
+        self.factory = factory
+        self._factory = factory
+        self._node = factory.listener
+        self._clock = factory.clock
+        self.inbound = factory.inbound
+        self.remote = _endpoint_of(address)
+        self.version: VersionPayload | None = None
+        self.last_block_index = 0
+        self.established = False
+        self.bytes_in: dict[str, int] = {}
+        self.messages_in: dict[str, int] = {}
+        self.bytes_out: dict[str, int] = {}
+        self.messages_out: dict[str, int] = {}
+        self._decoder = FrameDecoder(factory.magic)
+        self._handshake: Handshake | None = None
+        self._pending: list[tuple[str, Serializable | None]] = []
+        self._closing: tuple[str, bool] | None = None
+        self._lost = False
+        self._last_received = 0.0
+        self._last_sent = 0.0
+        self._handshake_timer: IDelayedCall | None = None
+        self._idle_timer: IDelayedCall | None = None
+        self._keepalive_timer: IDelayedCall | None = None
+
+    @property
+    def listener(self) -> Endpoint | None:
+        """
+        Where the peer accepts connections: its IP and its version's port.
+        """
+        version = self.version
+        if version is None or version.port <= 0:
+            return None
+        return Endpoint(self.remote.host, version.port)
+
+    @property
+    def disconnecting(self) -> bool:
+        """
+        Whether L{disconnect} was called or the connection was lost.
+        """
+        return self._closing is not None
+
+    # Twisted's side
+
+    def connectionMade(self) -> None:
+        """
+        Send our version at once and start the handshake and idle timers.
+        """
+        assert self.transport is not None
+        self.remote = _endpoint_of(self.transport.getPeer())
+        now = self._clock.seconds()
+        self._last_received = self._last_sent = now
+        self._handshake = new_handshake(HandshakeEffects(
+            check_version=self._check_version, send_verack=self._send_verack,
+            complete=self._complete, deliver=self._deliver, drop=self.disconnect))
+        self._factory.peer_connected(self)
+        self._handshake_timer = self._clock.callLater(
+            self._factory.handshake_timeout, self._handshake.timed_out)
+        self._idle_timer = self._clock.callLater(self._factory.idle_timeout, self._check_idle)
+        self._write("version", self._node.local_version(self))
+
+    def dataReceived(self, data: bytes) -> None:
+        """
+        Decode whole frames and handle them in order until one ends the connection.
+        """
+        if self._closing is not None:
+            return
+        self._last_received = self._clock.seconds()
+        try:
+            frames = self._decoder.feed(data)
+        except FormatError as error:
+            self.disconnect(f"bad frame: {error}", violation=True)
+            return
+        for frame in frames:
+            if self._closing is not None:
+                break
+            self._frame_received(frame)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """
+        Stop every timer and report the loss to the listener exactly once.
+        """
+        if self._lost:
+            return
+        self._lost = True
+        if self._closing is None:
+            self._close(f"connection closed: {reason.getErrorMessage()}", False)
+        assert self._closing is not None
+        message, violation = self._closing
+        self._stop_timers()
+        self._factory.peer_disconnected(self)
+        self._node.peer_lost(self, message, violation)
+
+    # IPeer
+
+    def send(self, command: str, payload: Serializable | None = None) -> None:
+        """
+        Send one message now, or queue it until the handshake completes.
+
+        @raise ValueError: for C{version} or C{verack}, which only the handshake sends.
+        """
+        if command in HANDSHAKE_COMMANDS:
+            raise ValueError(f"{command} is sent by the handshake only")
+        if self._closing is not None:
+            return
+        if not self.established:
+            self._pending.append((command, payload))
+            return
+        self._write(command, payload)
+
+    def disconnect(self, reason: str, violation: bool = False) -> None:
+        """
+        Close the connection once; a violation aborts it (a TCP reset) when the
+        transport can, as 2.9+ nodes do.
+        """
+        if self._closing is not None:
+            return
+        self._close(reason, violation)
+        transport = self.transport
+        if transport is None:
+            return
+        abort: Callable[[], None] | None = (
+            getattr(transport, "abortConnection", None) if violation else None)
+        if abort is not None:
+            abort()
+        else:
+            transport.loseConnection()
+
+    # Internals
+
+    def _close(self, reason: str, violation: bool) -> None:
+        """
+        Remember why we are closing, stop everything, and settle the machine.
+        """
+        self._closing = (reason, violation)
+        self.established = False
+        self._pending.clear()
+        self._stop_timers()
+        if violation:
+            self._log.warn("dropping {peer} (protocol violation): {reason}",
+                           peer=self, reason=reason)
+        else:
+            self._log.info("dropping {peer}: {reason}", peer=self, reason=reason)
+        if self._handshake is not None:
+            self._handshake.closed()
+
+    def _stop_timers(self) -> None:
+        _cancel(self._handshake_timer)
+        _cancel(self._idle_timer)
+        _cancel(self._keepalive_timer)
+        self._handshake_timer = self._idle_timer = self._keepalive_timer = None
+
+    def _frame_received(self, frame: Frame) -> None:
+        """
+        Count, decode and route one frame through the handshake machine.
+        """
+        command = frame.command
+        self.messages_in[command] = self.messages_in.get(command, 0) + 1
+        self.bytes_in[command] = (
+            self.bytes_in.get(command, 0) + HEADER_SIZE + len(frame.payload))
+        payload: Payload | None = None
+        if command != "tx" or len(frame.payload) <= MAX_TX_SIZE:
+            try:
+                payload = decode_payload(command, frame.payload)
+            except FormatError as error:
+                self.disconnect(f"bad {command} payload: {error}", violation=True)
+                return
+        handshake = self._handshake
+        assert handshake is not None
+        if isinstance(payload, VersionPayload):
+            handshake.version_received(payload)
+        elif command == "verack":
+            handshake.verack_received()
+        else:
+            handshake.message_received(command, payload)
+
+    def _write(self, command: str, payload: Serializable | None) -> None:
+        """
+        Frame and write one message, bypassing the queue.
+        """
+        if self._closing is not None or self.transport is None:
+            return
+        data = encode_frame(self._factory.magic, command,
+                            b"" if payload is None else payload.to_bytes())
+        self.transport.write(data)
+        self._last_sent = self._clock.seconds()
+        self.messages_out[command] = self.messages_out.get(command, 0) + 1
+        self.bytes_out[command] = self.bytes_out.get(command, 0) + len(data)
+
+    def _check_version(self, version: VersionPayload) -> str | None:
+        self.version = version
+        self.last_block_index = version.start_height
+        return self._node.check_version(self, version)
+
+    def _send_verack(self) -> None:
+        self._write("verack", EmptyPayload())
+
+    def _complete(self) -> None:
+        """
+        The peer acknowledged us: flush what the node queued, then tell it.
+        """
+        self.established = True
+        _cancel(self._handshake_timer)
+        self._handshake_timer = None
+        self._keepalive_timer = self._clock.callLater(
+            self._factory.ping_interval, self._keep_alive)
+        pending, self._pending = self._pending, []
+        for command, payload in pending:
+            self._write(command, payload)
+        self._node.peer_established(self)
+
+    def _deliver(self, command: str, payload: Payload | None) -> None:
+        """
+        Answer keep-alives; pass everything else that was decoded to the node.
+        """
+        if payload is None:
+            self._log.debug("ignoring {command} from {peer}", command=command, peer=self)
+        elif isinstance(payload, PingPayload) and command in ("ping", "pong"):
+            self.last_block_index = max(self.last_block_index, payload.last_block_index)
+            if command == "ping":
+                self._write("pong", PingPayload(
+                    self._node.current_height() & _UINT32, self._now32(), payload.nonce))
+        else:
+            self._node.message_received(self, command, payload)
+
+    def _now32(self) -> int:
+        return int(self._clock.seconds()) & _UINT32
+
+    def _check_idle(self) -> None:
+        """
+        Drop a peer that sent nothing for the idle timeout; otherwise look again later.
+        """
+        timeout = self._factory.idle_timeout
+        silent = self._clock.seconds() - self._last_received
+        if silent >= timeout:
+            self._idle_timer = None
+            self.disconnect(f"nothing received for {silent:.0f} s")
+        else:
+            self._idle_timer = self._clock.callLater(timeout - silent, self._check_idle)
+
+    def _keep_alive(self) -> None:
+        """
+        Ping after C{ping_interval} of our own silence, so 2.9+ peers (which drop
+        a peer silent for 60 s) keep us.
+        """
+        interval = self._factory.ping_interval
+        quiet = self._clock.seconds() - self._last_sent
+        if quiet >= interval:
+            self._write("ping", PingPayload(
+                self._node.current_height() & _UINT32, self._now32(), secrets.randbits(32)))
+            quiet = 0.0
+        self._keepalive_timer = self._clock.callLater(interval - quiet, self._keep_alive)
+
+    def __repr__(self) -> str:
+        return f"peer {self.remote} {'in' if self.inbound else 'out'}"
+
+    __str__ = __repr__

@@ -1,0 +1,669 @@
+"""
+Tests for L{neo_twisted.p2p.connections.ConnectionService}: dialling on a
+L{MemoryReactorClock}, the hooks the node's policy calls, with fake peers, and
+one real TCP connection on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.interfaces import IAddress
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
+from twisted.logger import LogLevel, globalLogPublisher
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface import implementer
+from zope.interface.verify import verifyObject
+
+from neo_twisted.core.serializable import Serializable
+from neo_twisted.network.payloads import AddrPayload, NetworkAddressWithTime, VersionPayload
+from neo_twisted.p2p.addresses import AddressBook, encode_peers, load_peers
+from neo_twisted.p2p.connections import (
+    BAN_DURATION,
+    GETADDR_INTERVAL,
+    SEED_FALLBACK_AFTER,
+    ConnectionService,
+)
+from neo_twisted.p2p.interfaces import Endpoint, IPeer
+
+
+def version(nonce: int = 1, port: int = 20333, timestamp: int = 1_500_000_000,
+            services: int = 1) -> VersionPayload:
+    return VersionPayload(services=services, timestamp=timestamp, port=port, nonce=nonce,
+                          user_agent="/test/", start_height=0)
+
+
+@implementer(IPeer)
+class FakePeer(Protocol):
+    """
+    A connection as the service sees it: records what it is sent, and reports its
+    loss to C{node} like the real protocol does.
+    """
+
+    def __init__(self, host: str, port: int = 40000, *, inbound: bool = False) -> None:
+        self.inbound = inbound
+        self.remote = Endpoint(host, port)
+        self.version: VersionPayload | None = None
+        self.listener: Endpoint | None = None
+        self.last_block_index = 0
+        self.established = False
+        self.sent: list[tuple[str, Serializable | None]] = []
+        self.dropped: tuple[str, bool] | None = None
+        self.node: ConnectionService | None = None
+        self.lost: Deferred[None] = Deferred()
+
+    def send(self, command: str, payload: Serializable | None = None) -> None:
+        self.sent.append((command, payload))
+
+    def disconnect(self, reason: str, violation: bool = False) -> None:
+        if self.dropped is None:
+            self.dropped = (reason, violation)
+            self.established = False
+            if self.transport is not None:
+                self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if self.node is not None:
+            reason_text, violation = self.dropped or ("closed", False)
+            self.node.peer_lost(self, reason_text, violation)
+        self.lost.callback(None)
+
+    def handshake(self, service: ConnectionService, nonce: int = 1, port: int = 20333,
+                  **fields: Any) -> str | None:
+        """
+        Receive a version with C{nonce} and listening C{port}; established if accepted.
+        """
+        self.version = version(nonce, port, **fields)
+        self.listener = Endpoint(self.remote.host, port) if port else None
+        reason = service.check_version(self, self.version)
+        if reason is None:
+            self.established = True
+            service.peer_established(self)
+        return reason
+
+    def commands(self) -> list[str]:
+        return [command for command, _ in self.sent]
+
+
+class PeerMaker(Factory):
+    """
+    Builds L{FakePeer}s and remembers them.
+    """
+
+    def __init__(self, *, inbound: bool = False) -> None:
+        self.inbound = inbound
+        self.node: ConnectionService | None = None
+        self.built: list[FakePeer] = []
+        self.connected: Deferred[FakePeer] = Deferred()
+
+    def buildProtocol(self, addr: IAddress | None) -> FakePeer:
+        assert isinstance(addr, IPv4Address)
+        peer = FakePeer(addr.host, addr.port, inbound=self.inbound)
+        peer.node = self.node
+        peer.factory = self
+        self.built.append(peer)
+        return peer
+
+
+class FakeReactor(MemoryReactorClock):
+    """
+    A memory reactor whose C{resolve} waits for the test to answer.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resolutions: list[tuple[str, Deferred[str]]] = []
+
+    def resolve(self, name: str, timeout: Any = 10) -> Deferred[str]:
+        d: Deferred[str] = Deferred()
+        self.resolutions.append((name, d))
+        return d
+
+
+class ServiceCase(SynchronousTestCase):
+    """
+    A service on a memory reactor; C{self.dials} are its C{connectTCP} calls.
+    """
+
+    def setUp(self) -> None:
+        self.reactor = FakeReactor()
+        self.out = PeerMaker()
+        self.inbound = PeerMaker(inbound=True)
+        self.events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+
+    def make(self, *, start: bool = True, known: Sequence[Endpoint] = (),
+             **options: Any) -> ConnectionService:
+        options.setdefault("rng", random.Random(5))
+        service = ConnectionService(self.out, options.pop("factory_in", None),
+                                    reactor=self.reactor, **options)
+        self.out.node = self.inbound.node = service
+        service.book.add(known, 0)
+        if start:
+            service.startService()
+        self.addCleanup(self.stop, service)
+        return service
+
+    def stop(self, service: ConnectionService) -> None:
+        if service.running:
+            self.successResultOf(service.stopService())
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def dials(self) -> list[Endpoint]:
+        return [Endpoint(host, port) for host, port, *_ in self.reactor.tcpClients]
+
+    def connect(self, index: int) -> FakePeer:
+        """
+        Complete dial C{index}: the outbound factory's connection is up.
+        """
+        host, port, factory, _, _ = self.reactor.tcpClients[index]
+        protocol = factory.buildProtocol(IPv4Address("TCP", host, port))
+        protocol.makeConnection(StringTransport())
+        return self.out.built[-1]
+
+    def refuse(self, index: int) -> None:
+        """
+        Fail dial C{index} as refused.
+        """
+        factory = self.reactor.tcpClients[index][2]
+        factory.clientConnectionFailed(None, Failure(ConnectionRefusedError()))
+
+    def established(self, service: ConnectionService, host: str, nonce: int = 1, *,
+                    inbound: bool = True, port: int = 20333, **fields: Any) -> FakePeer:
+        peer = FakePeer(host, inbound=inbound)
+        peer.node = service
+        self.assertIsNone(peer.handshake(service, nonce, port, **fields))
+        return peer
+
+    def peers_file(self, endpoints: list[Endpoint]) -> Path:
+        path = Path(self.mktemp())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode_peers(endpoints))
+        return path
+
+
+def many(count: int, base: str = "10.1") -> list[Endpoint]:
+    return [Endpoint(f"{base}.{i // 250}.{i % 250 + 1}", 20333) for i in range(count)]
+
+
+class LifecycleTests(ServiceCase):
+    """
+    Starting loads C{peers.dat} and listens; stopping saves, drops peers and cleans up.
+    """
+
+    def test_peersFileDialledBeforeSeeds(self) -> None:
+        """
+        The endpoints of C{peers.dat} are dialled on start; the seeds are not needed.
+        """
+        saved = many(3)
+        self.make(peers_path=self.peers_file(saved), seeds=["10.9.9.9:10333", "s.example:1"])
+        self.assertEqual(sorted(self.dials()), saved)
+        self.assertEqual(self.reactor.resolutions, [])
+        self.assertEqual({timeout for _, _, _, timeout, _ in self.reactor.tcpClients}, {10.0})
+
+    def test_listens(self) -> None:
+        """
+        With an inbound factory and a port, the service listens on the interface
+        and reports the port; our own endpoint is never dialled.
+        """
+        service = self.make(factory_in=self.inbound, listen_port=0,
+                            listen_interface="127.0.0.1")
+        [(port, _, _, interface)] = self.reactor.tcpServers
+        self.assertEqual((port, interface), (0, "127.0.0.1"))
+        self.assertEqual(service.listening_port, 0)
+        self.assertTrue(service.book.is_own(Endpoint("127.0.0.1", 0)))
+
+    def test_noListening(self) -> None:
+        """
+        Without an inbound factory (or port) nothing listens.
+        """
+        service = self.make(listen_port=20333)
+        self.assertEqual(self.reactor.tcpServers, [])
+        self.assertIsNone(service.listening_port)
+
+    def test_stopSavesAndDisconnects(self) -> None:
+        """
+        Stopping saves connected peers' listener endpoints and the book, drops every
+        peer, cancels dials and leaves no timer behind.
+        """
+        path = self.peers_file([])
+        service = self.make(peers_path=path, min_peers=2, known=many(3))
+        first = self.connect(0)
+        first.handshake(service, nonce=7, port=10333)
+        inbound = self.established(service, "10.7.0.1")
+        self.successResultOf(service.stopService())
+        self.assertEqual(first.dropped, ("node stopping", False))
+        self.assertEqual(inbound.dropped, ("node stopping", False))
+        self.assertEqual(service.dialling_count, 0)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+        saved = load_peers(path)
+        connected = {Endpoint(first.remote.host, 10333), self.dials()[0],
+                     Endpoint("10.7.0.1", 20333)}
+        self.assertEqual(set(saved[:3]), connected)
+        self.assertEqual(set(saved), connected | set(many(3)))
+        self.assertEqual(len(saved), 5)
+
+    def test_periodicSave(self) -> None:
+        """
+        C{peers.dat} is rewritten every C{save_interval} seconds.
+        """
+        path = self.peers_file([])
+        service = self.make(peers_path=path, save_interval=300, min_peers=1)
+        service.book.add(many(2, "10.3"), 0)
+        self.reactor.advance(299)
+        self.assertEqual(load_peers(path), [])
+        self.reactor.advance(1)
+        self.assertEqual(set(load_peers(path)), set(many(2, "10.3")))
+
+    def test_saveFailureLogged(self) -> None:
+        """
+        A C{peers.dat} that cannot be written is a warning, not a crash.
+        """
+        path = Path(self.mktemp()) / "missing-dir" / "peers.dat"
+        service = self.make(peers_path=path)
+        service.save_now()
+        warnings = [e for e in self.events if e["log_level"] == LogLevel.warn
+                    and "cannot save" in e["log_format"]]
+        self.assertEqual(len(warnings), 1)
+
+
+class DiallingTests(ServiceCase):
+    """
+    The maintenance tick keeps C{min_peers} outbound connections.
+    """
+
+    def test_minPeers(self) -> None:
+        """
+        No more than C{min_peers} are dialled or connected; a lost one is replaced
+        at the next tick.
+        """
+        service = self.make(min_peers=4, known=many(30))
+        self.assertEqual(len(self.dials()), 4)
+        self.assertEqual(len(set(self.dials())), 4)
+        peers = [self.connect(i) for i in range(4)]
+        for n, peer in enumerate(peers):
+            peer.handshake(service, nonce=n)
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 4)
+        self.assertEqual(service.outbound_count, 4)
+        service.peer_lost(peers[0], "closed", False)
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 5)
+        self.assertNotIn(self.dials()[4], self.dials()[:4])
+
+    def test_inFlightCap(self) -> None:
+        """
+        At most C{max_dialling} dials are in flight.
+        """
+        service = self.make(min_peers=10, max_dialling=3, known=many(30))
+        self.assertEqual(len(self.dials()), 3)
+        self.reactor.advance(5)
+        self.assertEqual(service.dialling_count, 3)
+        self.assertEqual(len(self.dials()), 3)
+        self.refuse(0)
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 4)
+
+    def test_failureBacksOff(self) -> None:
+        """
+        A refused endpoint is dialled again only after its back-off, which doubles.
+        """
+        service = self.make(min_peers=1, known=many(1))
+        base = service.book.retry_base
+        self.refuse(0)
+        self.reactor.advance(base - 1)
+        self.assertEqual(len(self.dials()), 1)
+        self.reactor.advance(5)
+        self.assertEqual(self.dials(), many(1) * 2)
+        self.refuse(1)
+        self.reactor.advance(2 * base - 1)
+        self.assertEqual(len(self.dials()), 2)
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 3)
+
+    def test_handshakeFailureBacksOff(self) -> None:
+        """
+        A dialled peer lost before its handshake completed counts as a failure; one
+        lost after it is redialled after the short delay.
+        """
+        service = self.make(min_peers=1, known=many(1))
+        peer = self.connect(0)
+        service.peer_lost(peer, "timeout", False)
+        self.assertEqual(service.book.retry_at(many(1)[0]), service.book.retry_base)
+        self.reactor.advance(service.book.retry_base)
+        peer = self.connect(1)
+        peer.handshake(service)
+        service.peer_lost(peer, "closed", False)
+        self.assertEqual(service.book.retry_at(many(1)[0]),
+                         self.reactor.seconds() + service.book.retry_base)
+
+    def test_perAddressLimitWhenDialling(self) -> None:
+        """
+        Endpoints of an IP that already has C{max_per_address} connections are not dialled.
+        """
+        same_ip = [Endpoint("10.4.0.1", port) for port in range(1000, 1005)]
+        self.make(min_peers=5, max_per_address=2, known=same_ip)
+        self.assertEqual(len(self.dials()), 2)
+
+    def test_ownEndpointNeverDialled(self) -> None:
+        """
+        Our listening endpoint, learnt after start, is not dialled.
+        """
+        service = self.make(factory_in=self.inbound, listen_port=20333, min_peers=3)
+        service.book.add([Endpoint("127.0.0.1", 20333), Endpoint("127.0.0.1", 1)], 0)
+        self.reactor.advance(5)
+        self.assertEqual(self.dials(), [Endpoint("127.0.0.1", 1)])
+
+    def test_seedsWhenAlone(self) -> None:
+        """
+        With no peers and no candidates the seeds are dialled: names once resolved.
+        """
+        self.make(seeds=["seed1.example:10333", "10.5.5.5:10333"])
+        self.assertEqual(self.dials(), [Endpoint("10.5.5.5", 10333)])
+        [(name, resolution)] = self.reactor.resolutions
+        self.assertEqual(name, "seed1.example")
+        resolution.callback("10.6.6.6")
+        self.assertEqual(self.dials()[1:], [Endpoint("10.6.6.6", 10333)])
+
+    def test_atMostFiveSeeds(self) -> None:
+        """
+        Five random seeds are dialled, and not again while dials are in flight.
+        """
+        seeds = [f"10.5.0.{i}:10333" for i in range(1, 9)]
+        self.make(seeds=seeds)
+        self.assertEqual(len(set(self.dials())), 5)
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 5)
+
+    def test_unresolvableSeed(self) -> None:
+        """
+        A seed that does not resolve is a warning; the next tick tries again.
+        """
+        self.make(seeds=["nowhere.example:1"])
+        self.reactor.resolutions[0][1].errback(Failure(OSError("no such name")))
+        self.assertTrue([e for e in self.events if "cannot resolve" in e["log_format"]])
+        self.reactor.advance(5)
+        self.assertEqual(len(self.reactor.resolutions), 2)
+
+    def test_getaddrWhenShort(self) -> None:
+        """
+        With peers connected but no candidates, every established peer is asked for
+        addresses, at most every C{GETADDR_INTERVAL} seconds; seeds are not dialled.
+        """
+        service = self.make(seeds=["10.5.5.5:1"], ask_addresses=False, start=False)
+        peers = [self.established(service, f"10.7.0.{i}", i) for i in (1, 2)]
+        service.startService()
+        self.assertEqual([p.commands() for p in peers], [["getaddr"], ["getaddr"]])
+        self.reactor.advance(5)
+        self.assertEqual([p.commands() for p in peers], [["getaddr"], ["getaddr"]])
+        self.reactor.advance(GETADDR_INTERVAL)
+        self.assertEqual(peers[0].commands(), ["getaddr", "getaddr"])
+        self.assertEqual(self.dials(), [])
+
+    def test_seedsAfterLongShortage(self) -> None:
+        """
+        A shortage lasting C{SEED_FALLBACK_AFTER} seconds with peers connected dials
+        two seeds.
+        """
+        service = self.make(seeds=[f"10.5.0.{i}:1" for i in range(1, 6)], start=False)
+        self.established(service, "10.7.0.1")
+        service.startService()
+        self.reactor.advance(SEED_FALLBACK_AFTER - 5)
+        self.assertEqual(self.dials(), [])
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 2)
+
+    def test_bannedNotDialled(self) -> None:
+        """
+        A banned IP is not dialled, even when advertised, until the ban ends.
+        """
+        service = self.make(min_peers=1, start=False)
+        service.ban("10.1.0.1")
+        service.book.add(many(1), 0)
+        service.startService()
+        self.assertEqual(self.dials(), [])
+        self.reactor.advance(BAN_DURATION)
+        service.book.add(many(1), self.reactor.seconds())
+        self.reactor.advance(5)
+        self.assertEqual(self.dials(), many(1))
+
+
+class HookTests(ServiceCase):
+    """
+    What the node's policy calls: version checks, establishment, loss, addresses.
+    """
+
+    def test_duplicate(self) -> None:
+        """
+        A second connection from the same IP with the same nonce is refused; another
+        nonce, or the same nonce from elsewhere, is not.
+        """
+        service = self.make(start=False)
+        self.established(service, "10.7.0.1", 5)
+        self.assertIn("already connected", FakePeer("10.7.0.1").handshake(service, 5))
+        self.assertIsNone(FakePeer("10.7.0.1").handshake(service, 6))
+        self.assertIsNone(FakePeer("10.7.0.2").handshake(service, 5))
+
+    def test_maxPeers(self) -> None:
+        """
+        Beyond C{max_peers} connections a version is refused.
+        """
+        service = self.make(start=False, min_peers=1, max_peers=3)
+        for i in range(3):
+            self.established(service, f"10.7.0.{i}", i)
+        self.assertIn("too many connections", FakePeer("10.7.1.1").handshake(service, 9))
+        self.assertEqual(service.peer_count, 3)
+
+    def test_maxPerAddress(self) -> None:
+        """
+        Beyond C{max_per_address} connections with one IP a version is refused.
+        """
+        service = self.make(start=False, max_per_address=2)
+        self.established(service, "10.7.0.1", 1)
+        self.established(service, "::ffff:10.7.0.1", 2)
+        self.assertIn("10.7.0.1", FakePeer("10.7.0.1").handshake(service, 3) or "")
+        self.assertEqual((service.inbound_count, service.outbound_count), (2, 0))
+
+    def test_inboundRefusedAtAccept(self) -> None:
+        """
+        The listening factory refuses connections over the limits or from banned IPs
+        before building a protocol.
+        """
+        service = self.make(factory_in=self.inbound, listen_port=0, max_peers=3,
+                            max_per_address=2, min_peers=1)
+        accepting = self.reactor.tcpServers[0][1]
+        address = IPv4Address("TCP", "10.8.0.1", 5000)
+        self.assertIsInstance(accepting.buildProtocol(address), FakePeer)
+        self.assertIsInstance(accepting.buildProtocol(address), FakePeer)
+        self.assertIsNone(accepting.buildProtocol(address))
+        service.ban("10.8.0.2")
+        self.assertIsNone(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.2", 5000)))
+        self.assertIsInstance(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.3", 1)),
+                              FakePeer)
+        self.assertIsNone(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.4", 1)))
+        self.assertEqual(service.inbound_count, 3)
+        service.peer_lost(self.inbound.built[0], "closed", False)
+        self.assertIsInstance(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.4", 1)),
+                              FakePeer)
+
+    def test_establishedAsksAddresses(self) -> None:
+        """
+        An established peer is asked for addresses and listed; its listener is no
+        longer a candidate.
+        """
+        service = self.make(start=False, known=[Endpoint("10.7.0.1", 20333)])
+        peer = self.established(service, "10.7.0.1")
+        self.assertEqual(peer.commands(), ["getaddr"])
+        self.assertEqual(service.established_peers(), [peer])
+        self.assertEqual(len(service.book), 0)
+
+    def test_lostListenerBackInBook(self) -> None:
+        """
+        The listener endpoint of a lost inbound peer goes back into the book.
+        """
+        service = self.make(start=False)
+        peer = self.established(service, "10.7.0.1", port=10333)
+        service.peer_lost(peer, "closed", False)
+        self.assertEqual(service.book.snapshot(), [Endpoint("10.7.0.1", 10333)])
+        self.assertEqual(service.peer_count, 0)
+
+    def test_violationBans(self) -> None:
+        """
+        A peer lost for a protocol violation bans its IP: refused at version and
+        accept time, its endpoint not kept, until C{ban_duration} has passed.
+        """
+        service = self.make(ban_duration=100)
+        peer = self.established(service, "10.7.0.1")
+        service.peer_lost(peer, "bad frame", True)
+        self.assertEqual(len(service.book), 0)
+        self.assertIn("banned", FakePeer("10.7.0.1").handshake(service, 2) or "")
+        self.assertIsNone(service._accept(IPv4Address("TCP", "10.7.0.1", 1), self.inbound))
+        self.assertIsNotNone(service._accept(IPv4Address("TCP", "10.7.0.2", 1), self.inbound))
+        self.reactor.advance(100)
+        self.assertIsNone(FakePeer("10.7.0.1").handshake(service, 2))
+
+    def test_addressesReceived(self) -> None:
+        """
+        Received addresses enter the book, minus own, banned and connected ones.
+        """
+        service = self.make(start=False, factory_in=self.inbound, listen_port=20333)
+        service.startService()
+        peer = self.established(service, "10.7.0.1")
+        service.ban("10.7.0.9")
+        addresses = [("10.7.0.1", 20333), ("::ffff:10.7.0.2", 1), ("10.7.0.9", 2),
+                     ("127.0.0.1", 20333), ("2001:db8::1", 3), ("10.7.0.3", 0)]
+        payload = AddrPayload(tuple(NetworkAddressWithTime(0, 1, ipaddress.ip_address(h), p)
+                                    for h, p in addresses))
+        service.addresses_received(peer, payload)
+        self.assertEqual(sorted(service.book.snapshot()),
+                         [Endpoint("10.7.0.2", 1), Endpoint("2001:db8::1", 3)])
+
+    def test_bookBounded(self) -> None:
+        """
+        Addresses beyond the book's capacity are dropped.
+        """
+        service = self.make(start=False, book=AddressBook(capacity=250))
+        peer = self.established(service, "10.7.0.1")
+        for chunk in range(2):
+            payload = AddrPayload(tuple(
+                NetworkAddressWithTime(0, 1, ipaddress.ip_address(e.host), e.port)
+                for e in many(200, f"10.{20 + chunk}")))
+            service.addresses_received(peer, payload)
+        self.assertEqual(len(service.book), 250)
+
+
+class GetaddrTests(ServiceCase):
+    """
+    C{getaddr} is answered with established peers' listener endpoints.
+    """
+
+    def addr(self, peer: FakePeer) -> list[NetworkAddressWithTime]:
+        payloads = [p for c, p in peer.sent if c == "addr"]
+        self.assertEqual(len(payloads), 1)
+        assert isinstance(payloads[0], AddrPayload)
+        peer.sent.clear()
+        return list(payloads[0].addresses)
+
+    def test_entries(self) -> None:
+        """
+        Each entry is a peer's listener endpoint with its version's timestamp and
+        services; the asker is not listed.
+        """
+        service = self.make(start=False)
+        self.established(service, "10.7.0.1", 1, port=10333, timestamp=123, services=5)
+        asker = self.established(service, "10.7.0.2", 2)
+        service.getaddr_received(asker)
+        self.assertEqual(self.addr(asker), [NetworkAddressWithTime(
+            123, 5, ipaddress.ip_address("10.7.0.1"), 10333)])
+
+    def test_neverEmpty(self) -> None:
+        """
+        With no other established peer (or none listening) nothing is sent.
+        """
+        service = self.make(start=False)
+        asker = self.established(service, "10.7.0.2", 2)
+        self.established(service, "10.7.0.3", 3, port=0)
+        handshaking = FakePeer("10.7.0.4")
+        handshaking.version = version(4)
+        handshaking.listener = Endpoint("10.7.0.4", 20333)
+        self.assertIsNone(service.check_version(handshaking, handshaking.version))
+        service.getaddr_received(asker)
+        self.assertEqual(asker.commands(), ["getaddr"])
+
+    def test_atMost200OnePerIp(self) -> None:
+        """
+        At most 200 entries, one per IP, chosen at random.
+        """
+        service = self.make(start=False, max_peers=1000, min_peers=1)
+        for n, endpoint in enumerate(many(300, "10.30")):
+            self.established(service, endpoint.host, n)
+            self.established(service, endpoint.host, n + 1000, port=1)
+        asker = self.established(service, "10.7.0.1", 5000)
+        service.getaddr_received(asker)
+        first = self.addr(asker)
+        self.assertEqual(len(first), 200)
+        self.assertEqual(len({e.address for e in first}), 200)
+        service.getaddr_received(asker)
+        second = self.addr(asker)
+        self.assertNotEqual({e.address for e in first}, {e.address for e in second})
+
+
+class RealTCPTests(TestCase):
+    """
+    Two services on the real reactor connect over 127.0.0.1.
+    """
+
+    def test_dialAndAccept(self) -> None:
+        """
+        A service dials another one listening on a free port; both count the
+        connection, and stopping both closes it.
+        """
+        from twisted.internet import reactor
+
+        server_peers = PeerMaker(inbound=True)
+        server = ConnectionService(PeerMaker(), server_peers, listen_port=0,
+                                   listen_interface="127.0.0.1", min_peers=1,
+                                   reactor=reactor)
+        server_peers.node = server
+        server.startService()
+        port = server.listening_port
+        assert port is not None
+        self.assertNotEqual(port, 0)
+        client_peers = PeerMaker()
+        client = ConnectionService(client_peers, None, min_peers=1, reactor=reactor,
+                                   book=AddressBook())
+        client_peers.node = client
+        client.book.add([Endpoint("127.0.0.1", port)], 0)
+        self.assertTrue(verifyObject(IPeer, FakePeer("1.2.3.4")))
+
+        def connected(_: object) -> Deferred[Any]:
+            [outbound] = client_peers.built
+            [inbound] = server_peers.built
+            self.assertEqual(client.outbound_count, 1)
+            self.assertEqual(server.inbound_count, 1)
+            stopped = gatherResults([client.stopService(), server.stopService(),
+                                     outbound.lost, inbound.lost])
+            return stopped.addCallback(lambda _: self.assertEqual(
+                (client.peer_count, server.peer_count), (0, 0)))
+
+        client.startService()
+        return self._both_connected(client_peers, server_peers).addCallback(connected)
+
+    def _both_connected(self, *factories: PeerMaker) -> Deferred[None]:
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        def poll() -> Deferred[None] | None:
+            if all(f.built and f.built[0].transport is not None for f in factories):
+                return None
+            return deferLater(reactor, 0.01, poll)
+
+        return deferLater(reactor, 0, poll)

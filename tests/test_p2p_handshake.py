@@ -1,0 +1,265 @@
+"""
+Tests for L{neo_twisted.p2p.handshake}: the handshake machine on its own, with
+recorded effects and no transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from neo_twisted.network.payloads import (
+    EmptyPayload,
+    InventoryType,
+    InvPayload,
+    Payload,
+    PingPayload,
+    VersionPayload,
+)
+from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
+
+VERSION = VersionPayload(timestamp=1_500_000_000, port=10333, nonce=7, user_agent="/peer/",
+                         start_height=42)
+INV = InvPayload(InventoryType.TX, ())
+PING = PingPayload(5, 1_500_000_000, 99)
+
+Event = tuple[object, ...]
+
+
+class Recorder:
+    """
+    Effects that append C{(name, args...)} tuples to one list.
+
+    @ivar refusal: what C{check_version} answers.
+    @ivar on_drop: called after recording a drop (to imitate the protocol's re-entrant close).
+    """
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.refusal: str | None = None
+        self.on_drop: Callable[[], None] | None = None
+
+    def effects(self) -> HandshakeEffects:
+        return HandshakeEffects(check_version=self.check_version, send_verack=self.send_verack,
+                                complete=self.complete, deliver=self.deliver, drop=self.drop)
+
+    def check_version(self, version: VersionPayload) -> str | None:
+        self.events.append(("check_version", version))
+        return self.refusal
+
+    def send_verack(self) -> None:
+        self.events.append(("send_verack",))
+
+    def complete(self) -> None:
+        self.events.append(("complete",))
+
+    def deliver(self, command: str, payload: Payload | None) -> None:
+        self.events.append(("deliver", command, payload))
+
+    def drop(self, reason: str, violation: bool) -> None:
+        self.events.append(("drop", reason, violation))
+        if self.on_drop is not None:
+            self.on_drop()
+
+    def take(self) -> list[Event]:
+        events, self.events = self.events, []
+        return events
+
+
+#: Ways to feed each input, by name.
+INPUTS: dict[str, Callable[[Handshake], None]] = {
+    "version": lambda machine: machine.version_received(VERSION),
+    "verack": lambda machine: machine.verack_received(),
+    "inv": lambda machine: machine.message_received("inv", INV),
+    "ping": lambda machine: machine.message_received("ping", PING),
+    "unknown": lambda machine: machine.message_received("alert", None),
+    "timed_out": lambda machine: machine.timed_out(),
+    "closed": lambda machine: machine.closed(),
+}
+
+#: The inputs that bring a fresh machine to each state.
+PREFIXES: dict[str, tuple[str, ...]] = {
+    "AwaitingVersion": (),
+    "AwaitingVerack": ("version",),
+    "Established": ("version", "verack"),
+}
+
+
+class HandshakeTests(SynchronousTestCase):
+    """
+    The legal path, and every illegal input in every state.
+    """
+
+    def setUp(self) -> None:
+        self.recorder = Recorder()
+        self.machine = new_handshake(self.recorder.effects())
+
+    def feed(self, *names: str) -> list[Event]:
+        """
+        Feed the named inputs and return (and forget) the effects they had.
+        """
+        for name in names:
+            INPUTS[name](self.machine)
+        return self.recorder.take()
+
+    def in_state(self, state: str) -> None:
+        self.feed(*PREFIXES[state])
+
+    def assert_absorbs_everything(self) -> None:
+        """
+        The machine is closed: no input has any effect any more.
+        """
+        for name in INPUTS:
+            self.assertEqual(self.feed(name), [], name)
+
+    def test_versionIsCheckedThenAcknowledged(self) -> None:
+        """
+        The peer's version is handed to C{check_version}, then acknowledged with verack.
+        """
+        self.assertEqual(self.feed("version"),
+                         [("check_version", VERSION), ("send_verack",)])
+
+    def test_refusedVersionIsNotAcknowledged(self) -> None:
+        """
+        When C{check_version} gives a reason, the peer is dropped (not as a
+        violation) and gets no verack.
+        """
+        self.recorder.refusal = "connected to self"
+        self.assertEqual(self.feed("version"),
+                         [("check_version", VERSION), ("drop", "connected to self", False)])
+
+    def test_verackCompletesTheHandshake(self) -> None:
+        """
+        verack after version completes the handshake, once.
+        """
+        self.in_state("AwaitingVerack")
+        self.assertEqual(self.feed("verack"), [("complete",)])
+
+    def test_establishedDeliversMessages(self) -> None:
+        """
+        Once established, every other message is delivered in order, including
+        undecoded ones (the protocol decides to ignore those).
+        """
+        self.in_state("Established")
+        self.assertEqual(self.feed("inv", "ping", "unknown"),
+                         [("deliver", "inv", INV), ("deliver", "ping", PING),
+                          ("deliver", "alert", None)])
+
+    def test_verackBeforeVersion(self) -> None:
+        """
+        verack as the first message is a violation, and closes the machine.
+        """
+        self.assertEqual(self.feed("verack"), [("drop", "verack before version", True)])
+        self.assert_absorbs_everything()
+
+    def test_messageBeforeVersion(self) -> None:
+        """
+        Any other message (inv, ping, an unknown command) before version is a violation.
+        """
+        for name, command in (("inv", "inv"), ("ping", "ping"), ("unknown", "alert")):
+            self.setUp()
+            self.assertEqual(self.feed(name), [("drop", f"{command} before version", True)])
+            self.assert_absorbs_everything()
+
+    def test_versionTwice(self) -> None:
+        """
+        A second version while waiting for verack is a violation.
+        """
+        self.in_state("AwaitingVerack")
+        self.assertEqual(self.feed("version"), [("drop", "version received twice", True)])
+        self.assert_absorbs_everything()
+
+    def test_messageBeforeVerack(self) -> None:
+        """
+        Any message other than verack after version is a violation.
+        """
+        for name, command in (("inv", "inv"), ("ping", "ping"), ("unknown", "alert")):
+            self.setUp()
+            self.in_state("AwaitingVerack")
+            self.assertEqual(self.feed(name), [("drop", f"{command} before verack", True)])
+            self.assert_absorbs_everything()
+
+    def test_versionAfterHandshake(self) -> None:
+        """
+        version once established is a violation.
+        """
+        self.in_state("Established")
+        self.assertEqual(self.feed("version"), [("drop", "version after the handshake", True)])
+        self.assert_absorbs_everything()
+
+    def test_verackAfterHandshake(self) -> None:
+        """
+        A second verack is a violation.
+        """
+        self.in_state("Established")
+        self.assertEqual(self.feed("verack"), [("drop", "verack after the handshake", True)])
+        self.assert_absorbs_everything()
+
+    def test_timeoutDuringHandshake(self) -> None:
+        """
+        The handshake timer drops the peer, without a violation, in either waiting state.
+        """
+        for state in ("AwaitingVersion", "AwaitingVerack"):
+            self.setUp()
+            self.in_state(state)
+            self.assertEqual(self.feed("timed_out"), [("drop", "handshake timed out", False)])
+            self.assert_absorbs_everything()
+
+    def test_lateTimeoutIgnored(self) -> None:
+        """
+        A handshake timer firing once established does nothing, and messages still flow.
+        """
+        self.in_state("Established")
+        self.assertEqual(self.feed("timed_out", "inv"), [("deliver", "inv", INV)])
+
+    def test_closedInEveryState(self) -> None:
+        """
+        Closing has no effect of its own in any state, and nothing is handled after it.
+        """
+        for state in PREFIXES:
+            self.setUp()
+            self.in_state(state)
+            self.assertEqual(self.feed("closed"), [], state)
+            self.assert_absorbs_everything()
+
+    def test_reentrantClose(self) -> None:
+        """
+        A drop that closes the machine from inside the transition (as the protocol
+        does) leaves it closed: a refused version is never followed by a handshake.
+        """
+        self.recorder.refusal = "duplicate"
+        self.recorder.on_drop = self.machine.closed
+        self.assertEqual(self.feed("version"),
+                         [("check_version", VERSION), ("drop", "duplicate", False)])
+        self.assert_absorbs_everything()
+
+    def test_everyInputHasATransitionInEveryState(self) -> None:
+        """
+        The machine is total: no input raises in any state (illegal ones are
+        declared transitions, not C{NoTransition}).
+        """
+        for state in (*PREFIXES, "Closed"):
+            for name in INPUTS:
+                self.setUp()
+                self.feed(*PREFIXES.get(state, ("closed",)))
+                self.feed(name)
+
+    def test_effectsAreNotSharedBetweenMachines(self) -> None:
+        """
+        Each connection gets its own machine: one peer's progress is not another's.
+        """
+        other = Recorder()
+        second = new_handshake(other.effects())
+        self.in_state("Established")
+        second.verack_received()
+        self.assertEqual(other.take(), [("drop", "verack before version", True)])
+        self.assertEqual(self.feed("inv"), [("deliver", "inv", INV)])
+
+    def test_emptyPayloadDeliveredAsIs(self) -> None:
+        """
+        Decoded empty payloads (getaddr, mempool) are delivered like any other.
+        """
+        self.in_state("Established")
+        self.machine.message_received("getaddr", EmptyPayload())
+        self.assertEqual(self.recorder.take(), [("deliver", "getaddr", EmptyPayload())])
