@@ -176,6 +176,8 @@ class Node:
 
     def _on_block(self, peer: IPeer, block: Block) -> None:
         self.sessions[peer].known.add(block.hash)
+        if block.index > peer.last_block_index:
+            peer.last_block_index = block.index
         self.requests.complete(block.hash)
         self.block_sync.block_received(peer, block)
 
@@ -185,6 +187,7 @@ class Node:
                  if session.known.add(h) and h not in session.announced]
         if payload.type is not InventoryType.Block:
             return  # transactions and consensus payloads come with the mempool and dBFT
+        self._learn_height(peer, fresh)
         wanted = [h for h in fresh if self._wants_block(h)]
         if not wanted:
             return
@@ -192,6 +195,25 @@ class Node:
         ask = self.requests.announce(peer, wanted, now)
         if ask:
             peer.send("getdata", InvPayload(InventoryType.Block, tuple(ask)))
+
+    def _learn_height(self, peer: IPeer, hashes: list[UInt256]) -> None:
+        """
+        A peer announcing blocks has them: raise its known height to the highest of
+        them in our header chain, and when one is not there, ask it for headers.
+        """
+        ledger = self.ledger.ledger
+        if ledger is None or not hashes:
+            return
+        unknown = False
+        for hash_ in hashes:
+            index = ledger.header_index(hash_)
+            if index is None:
+                unknown = True
+            elif index > peer.last_block_index:
+                peer.last_block_index = index
+        if unknown:
+            self.header_sync.announced(peer)
+        self.block_sync.poke()
 
     def _wants_block(self, hash_: UInt256) -> bool:
         """

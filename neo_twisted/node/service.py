@@ -51,6 +51,8 @@ class NodeConfig:
     user_agent: str = "/neo_twisted:0.1.0/"
     peers_file: bool = True
     tick_interval: float = TICK_INTERVAL
+    #: Seconds between the connection service's checks (dial when short, ask for addresses).
+    maintenance_interval: float = 5.0
 
 
 class NodeService(MultiService):
@@ -91,7 +93,8 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         factory_out, factory_in, listen_port=config.port, listen_interface=config.interface,
         seeds=config.seeds, peers_path=config.datadir / PEERS_FILE if config.peers_file else None,
         min_peers=config.min_peers, max_peers=config.max_peers,
-        max_per_address=config.max_per_address, reactor=reactor)
+        max_per_address=config.max_per_address, reactor=reactor,
+        maintenance_interval=config.maintenance_interval)
     top = NodeService(node)
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]

@@ -80,6 +80,18 @@ class HeaderSync:
         best = max(candidates, key=lambda p: (p.last_block_index, not p.inbound))
         self._ask(best)
 
+    def announced(self, peer: IPeer) -> None:
+        """
+        C{peer} announced a block we have no header for: it may be ahead of what it told
+        us, so ask it from our highest header (unless someone is being asked, or it had
+        nothing more for us at our present height).
+        """
+        if self._stopped or self.peer is not None or self._adding or not peer.established:
+            return
+        if self._exhausted.get(peer) == self.header_height:
+            return
+        self._ask(peer)
+
     def _ask(self, peer: IPeer) -> None:
         ledger = self._ledger.ledger
         if ledger is None:
