@@ -462,11 +462,15 @@ How the import works, and what the figures mean:
   every check itself; each batch is one LMDB write transaction, synced when it commits.
 - `cryptography` holds the GIL while it verifies an ECDSA signature, so threads would not
   check two at once: the verifiers are processes.
-- Peak RSS counts the pages of the store's memory map that the import has read. They are
-  clean pages of the kernel's file cache (the kernel maps up to 64 KiB around each page
-  touched), shared and reclaimable, and they grow with the store: every batch touches keys
-  spread over the whole of the transaction, spent-output and header tables. The private
-  memory (decoded batches, LMDB's dirty pages, Python itself) is what the process holds.
+- Peak RSS counts the pages of the store's memory map that the import has touched: clean
+  pages of the kernel's file cache (the kernel maps up to 64 KiB around each page read, more
+  with large folios), spread over the whole of the transaction, spent-output and header
+  tables, so left alone they grow with the store. The ledger bounds them: after each block
+  applied, every 32 headers and each commit it reads its file-backed RSS from
+  `/proc/self/statm` and, when the map holds more than 16 MiB above what it held after the
+  last release, tells the kernel (`madvise`) it may drop them; they stay in the page cache,
+  so nothing is read again from disk. The private memory (decoded batches, LMDB's dirty
+  pages, Python itself) is what the process holds.
 """
 
 

@@ -4,9 +4,11 @@ Tests for L{neo_twisted.sync.headers.HeaderSync}: one peer at a time, 2000 heade
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.ledger.chain import HeaderResult
 from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import ZERO_UINT256
@@ -160,3 +162,63 @@ class HeaderSyncTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.sync.poke()
         self.assertEqual(len(self.asked(peer)), 1)
+
+
+class PipelineTests(SynchronousTestCase):
+    """
+    A full batch is followed by the next request before the ledger has added it.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.ledger = ledger_service(self)
+        self.writes: list[tuple[list[object], Deferred[HeaderResult]]] = []
+        self.patch(self.ledger, "add_headers", self.queue_write)
+        self.peer = FakePeer("10.0.0.1", 2100)
+        self.sync = HeaderSync(self.ledger, self.clock, lambda: [self.peer], timeout=30)
+
+    def queue_write(self, headers: list[object]) -> Deferred[HeaderResult]:
+        d: Deferred[HeaderResult] = Deferred()
+        self.writes.append((headers, d))
+        return d
+
+    def finish(self, write: int) -> None:
+        headers, d = self.writes[write]
+        d.callback(self.ledger.ledger.add_headers(headers))
+
+    def test_next_batch_asked_while_adding(self) -> None:
+        self.sync.poke()
+        self.peer.take("getheaders")
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[:2000])))
+        self.assertEqual(len(self.writes), 1)
+        self.assertEqual(self.peer.take("getheaders"),
+                         [GetBlocksPayload((HEADERS[1999].hash,), ZERO_UINT256)])
+        # the second batch arrives before the first is written: it is queued behind it
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[2000:])))
+        self.assertEqual([len(h) for h, _ in self.writes], [2000, 100])
+        self.assertEqual(self.peer.take("getheaders"), [], "a short batch is the last")
+        self.finish(0)
+        self.assertEqual(self.peer.take("getheaders"), [])
+        self.finish(1)
+        self.assertEqual(self.ledger.ledger.header_height, 2100)
+        self.assertEqual(self.peer.take("getheaders"), [])
+        self.assertIsNone(self.sync.peer, "done with the peer once both are written")
+
+    def test_second_unasked_batch_ignored(self) -> None:
+        """
+        Only one reply per request: a second C{headers} while nothing is asked is ignored.
+        """
+        self.peer.last_block_index = 1500
+        self.sync.poke()
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[:1500])))
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[1500:1600])))
+        self.assertEqual(len(self.writes), 1)
+
+    def test_bad_first_batch_drops_the_peer_despite_the_request_ahead(self) -> None:
+        self.sync.poke()
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[:2000])))
+        self.writes[0][1].callback(HeaderResult(10, "header 11: witness does not verify"))
+        self.assertEqual(self.peer.dropped,
+                         ("sent bad headers: header 11: witness does not verify", True))
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[2000:])))
+        self.assertEqual(len(self.writes), 1, "nothing more is taken from it")

@@ -25,7 +25,7 @@ from twisted.python.threadpool import ThreadPool
 from neo_twisted.core.block import Block, Header
 from neo_twisted.ledger.chain import BlockResult, HeaderResult, Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.ledger.verify import Mapper, ThreadedMapper
+from neo_twisted.ledger.verify import Mapper, ProcessMapper, ThreadedMapper, witness_job
 
 T = TypeVar("T")
 RunInThread = Callable[..., "defer.Deferred[Any]"]
@@ -49,10 +49,13 @@ class LedgerService(service.Service):
     def __init__(self, datadir: str | Path, settings: ProtocolSettings,
                  reactor: Any = None, threads_count: int | None = None,
                  run_in_thread: RunInThread | None = None,
-                 mapper: Mapper | None = None) -> None:
+                 mapper: Mapper | None = None, verifier_processes: bool = False) -> None:
         """
         @param mapper: how header witnesses are checked (default: a L{ThreadedMapper}
             of C{threads_count} threads, owned and shut down by this service).
+        @param verifier_processes: check them in C{threads_count} worker processes
+            instead (a L{ProcessMapper}, owned likewise): what a syncing node needs,
+            since C{cryptography} holds the GIL while it verifies.
         """
         if reactor is None:
             from twisted.internet import reactor as global_reactor
@@ -64,15 +67,20 @@ class LedgerService(service.Service):
         self._pool: ThreadPool | None = None
         self._read_pool: ThreadPool | None = None
         self._run_override = run_in_thread
-        self._mapper: ThreadedMapper | None = None
+        self._mapper: ThreadedMapper | ProcessMapper | None = None
         self._given_mapper = mapper
+        self._verifier_processes = verifier_processes
+        #: The last header of the last batch handed to L{add_headers}, to check the
+        #: next batch's witnesses ahead (see there).
+        self._last_queued: Header | None = None
         self._write_lock = defer.DeferredLock()
         self.ledger: Ledger | None = None
 
     def startService(self) -> None:
         mapper = self._given_mapper
         if mapper is None:
-            self._mapper = ThreadedMapper(self._workers)
+            self._mapper = (ProcessMapper(self._workers) if self._verifier_processes
+                            else ThreadedMapper(self._workers))
             mapper = self._mapper
         self.ledger = Ledger.open(self._datadir, self._settings, mapper)
         if self._run_override is None:
@@ -109,8 +117,25 @@ class LedgerService(service.Service):
     def add_headers(self, headers: Sequence[Header]) -> defer.Deferred[HeaderResult]:
         """
         Verify and append headers; batches are applied in the order of the calls.
+
+        With worker processes, the witnesses of a batch that follows the previous one
+        start being checked at once, while earlier batches are still being written.
         """
-        return self._write_lock.run(self._run, self._ledger().add_headers, list(headers))
+        headers = list(headers)
+        ledger = self._ledger()
+        if headers and isinstance(self._mapper, ProcessMapper):
+            previous = self._last_queued
+            if previous is None or previous.index < ledger.header_height:
+                previous = ledger.header_tip
+            if headers[0].prev_hash == previous.hash and headers[0].index == previous.index + 1:
+                jobs = []
+                for header in headers:
+                    jobs.append(witness_job(header, previous))
+                    previous = header
+                self._mapper.prefetch(jobs)
+        if headers:
+            self._last_queued = headers[-1]
+        return self._write_lock.run(self._run, ledger.add_headers, headers)
 
     def add_blocks(self, blocks: Sequence[Block]) -> defer.Deferred[list[BlockResult]]:
         return self._write_lock.run(self._run, self._ledger().add_blocks, list(blocks))

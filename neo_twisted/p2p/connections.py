@@ -7,8 +7,8 @@ The node's policy (its L{IPeerListener}) forwards connection events here. Every
 outbound connections are up or dialling; with no candidate it asks established
 peers for addresses, and dials seeds when nothing is connected or the shortage
 lasts 180 s (as the 2.8 reference does). Inbound connections over the limits or
-from banned IPs are refused at accept time, before a byte is read (a wrapping
-factory builds no protocol); C{check_version} checks the limits again, for
+from banned IPs are refused at accept time, before a byte is read (the wrapping
+L{AcceptingFactory} builds no protocol); C{check_version} checks the limits again, for
 connections that raced each other, and refuses duplicates (same IP and nonce).
 """
 
@@ -22,22 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
 from twisted.internet.error import ConnectingCancelledError
-from twisted.internet.interfaces import (
-    IAddress,
-    IListeningPort,
-    ILoggingContext,
-    IProtocol,
-    IProtocolFactory,
-)
+from twisted.internet.interfaces import IAddress, IListeningPort, IProtocol, IProtocolFactory
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from neo_twisted.network.payloads import (
     MAX_ADDRESSES,
@@ -46,6 +38,7 @@ from neo_twisted.network.payloads import (
     VersionPayload,
 )
 from neo_twisted.p2p.addresses import AddressBook, load_peers, normalise_host, save_peers
+from neo_twisted.p2p.admission import AcceptingFactory, Connection
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 
 __all__ = ["BAN_DURATION", "GETADDR_INTERVAL", "SEEDS_WHEN_ALONE", "SEEDS_WHEN_SHORT",
@@ -60,43 +53,6 @@ SEEDS_WHEN_ALONE = 5
 SEEDS_WHEN_SHORT = 2
 #: Seconds between two rounds of C{getaddr} to every peer while the book is empty.
 GETADDR_INTERVAL = 30.0
-
-
-@attrs.define
-class _Connection:
-    """
-    What the service knows of one connection, from TCP connect (or accept) to loss.
-    """
-
-    inbound: bool
-    host: str
-    dialled: Endpoint | None = None
-    nonce: int | None = None
-    established: bool = False
-    listener: Endpoint | None = None
-
-
-@implementer(IProtocolFactory, ILoggingContext)
-class _AcceptingFactory:
-    """
-    Wraps the inbound factory to refuse connections over the limits at accept time.
-    """
-
-    def __init__(self, service: ConnectionService, wrapped: IProtocolFactory) -> None:
-        self._service = service
-        self._wrapped = wrapped
-
-    def doStart(self) -> None:
-        self._wrapped.doStart()
-
-    def doStop(self) -> None:
-        self._wrapped.doStop()
-
-    def logPrefix(self) -> str:
-        return type(self._wrapped).__name__
-
-    def buildProtocol(self, addr: IAddress) -> IProtocol | None:
-        return self._service._accept(addr, self._wrapped)
 
 
 class ConnectionService(Service):
@@ -153,7 +109,7 @@ class ConnectionService(Service):
         self.dial_timeout = dial_timeout
         self._rng = rng or random.Random()
         self.book = book if book is not None else AddressBook(rng=self._rng)
-        self._connections: dict[IPeer, _Connection] = {}
+        self._connections: dict[IPeer, Connection] = {}
         self._dialling: dict[Endpoint, Deferred[Any]] = {}
         self._resolving = 0
         self._short_since: float | None = None
@@ -183,7 +139,7 @@ class ConnectionService(Service):
                            path=str(self.peers_path))
         if self._factory_in is not None and self.listen_port is not None:
             self._port = self._reactor.listenTCP(
-                self.listen_port, _AcceptingFactory(self, self._factory_in),
+                self.listen_port, AcceptingFactory(self._factory_in, self._accept),
                 interface=self.listen_interface)
             port = self.listening_port
             self.book.own_port = port
@@ -366,8 +322,7 @@ class ConnectionService(Service):
     def _dialled(self, protocol: object, endpoint: Endpoint) -> None:
         self._dialling.pop(endpoint, None)
         peer = IPeer(protocol)
-        self._connections[peer] = _Connection(inbound=False, host=endpoint.host,
-                                              dialled=endpoint)
+        self._connections[peer] = Connection(inbound=False, host=endpoint.host, dialled=endpoint)
         if not self.running:
             peer.disconnect("node stopping")
 
@@ -383,7 +338,7 @@ class ConnectionService(Service):
 
     # -- accepting ---------------------------------------------------------------------------
 
-    def _refusal(self, host: str, others: list[_Connection]) -> str | None:
+    def _refusal(self, host: str, others: list[Connection]) -> str | None:
         """
         Why one more connection with C{host} is refused next to C{others}, if it is.
         """
@@ -408,7 +363,7 @@ class ConnectionService(Service):
             return None
         protocol = wrapped.buildProtocol(addr)
         if protocol is not None:
-            self._connections[IPeer(protocol)] = _Connection(inbound=True, host=host)
+            self._connections[IPeer(protocol)] = Connection(inbound=True, host=host)
         return protocol
 
     # -- what the node's policy forwards -----------------------------------------------------
@@ -420,7 +375,7 @@ class ConnectionService(Service):
         """
         connection = self._connections.get(peer)
         if connection is None:
-            connection = _Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host))
+            connection = Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host))
         others = [c for p, c in self._connections.items() if p is not peer]
         if any(c.host == connection.host and c.nonce == version.nonce for c in others):
             return f"already connected to node {version.nonce} at {connection.host}"
@@ -436,7 +391,7 @@ class ConnectionService(Service):
         it for addresses.
         """
         connection = self._connections.setdefault(
-            peer, _Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host)))
+            peer, Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host)))
         connection.established = True
         if peer.listener is not None:
             connection.listener = Endpoint(normalise_host(peer.listener.host),

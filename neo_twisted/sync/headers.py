@@ -23,8 +23,10 @@ from neo_twisted.ledger.chain import HeaderResult
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
 from neo_twisted.p2p.interfaces import IPeer
-from neo_twisted.wire.uint import ZERO_UINT256
+from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 
+#: Headers in a full C{headers} reply: a shorter one means the peer has no more.
+MAX_HEADERS = 2000
 #: Seconds a peer has to answer C{getheaders}.
 HEADERS_TIMEOUT = 30.0
 
@@ -53,7 +55,10 @@ class HeaderSync:
         self._on_progress = on_progress
         self.peer: IPeer | None = None
         self._timer: IDelayedCall | None = None
-        self._adding = False
+        #: Batches handed to the ledger and not yet added.
+        self._adding = 0
+        #: Whether a C{getheaders} to L{peer} is unanswered.
+        self._waiting = False
         #: Peers that had nothing more for us, and our header height when they said so.
         self._exhausted: dict[IPeer, int] = {}
         self._stopped = False
@@ -92,19 +97,24 @@ class HeaderSync:
             return
         self._ask(peer)
 
-    def _ask(self, peer: IPeer) -> None:
+    def _ask(self, peer: IPeer, after: bytes | None = None) -> None:
+        """
+        Send C{getheaders} to C{peer} from C{after} (default: our highest header).
+        """
         ledger = self._ledger.ledger
         if ledger is None:
             return
         self.peer = peer
+        self._waiting = True
         self._cancel_timer()
         self._timer = self._clock.callLater(self._timeout, self._timed_out, peer)
-        peer.send("getheaders", GetBlocksPayload((ledger.header_tip.hash,), ZERO_UINT256))
+        start = ledger.header_tip.hash if after is None else UInt256(after)
+        peer.send("getheaders", GetBlocksPayload((start,), ZERO_UINT256))
 
     def _timed_out(self, peer: IPeer) -> None:
         self._timer = None
         if self.peer is peer:
-            self.peer = None
+            self._forget_peer()
             peer.disconnect(f"no headers within {self._timeout:g} s")
             self.poke()
 
@@ -115,28 +125,36 @@ class HeaderSync:
 
     def headers_received(self, peer: IPeer, payload: HeadersPayload) -> defer.Deferred[None]:
         """
-        Hand the headers of the peer we asked to the ledger, then ask for more.
+        Hand the headers of the peer we asked to the ledger. A full batch from a peer
+        that has more is followed at once by the next request, so the next batch travels
+        while this one is verified (the ledger service takes them in order).
         """
-        if peer is not self.peer:
+        if peer is not self.peer or not self._waiting:
             self._log.debug("ignoring {count} unasked-for headers from {peer}",
                             count=len(payload.headers), peer=peer)
             return defer.succeed(None)
+        self._waiting = False
         self._cancel_timer()
-        if not payload.headers:
-            self._done_with(peer)
+        headers = payload.headers
+        if not headers:
+            if not self._adding:
+                self._done_with(peer)
             return defer.succeed(None)
-        self._adding = True
-        return (self._ledger.add_headers(payload.headers)
-                .addCallback(self._added, peer, len(payload.headers))
+        ahead = (len(headers) >= MAX_HEADERS and headers[-1].index < peer.last_block_index)
+        if ahead:
+            self._ask(peer, headers[-1].hash)
+        self._adding += 1
+        return (self._ledger.add_headers(headers)
+                .addCallback(self._added, peer, len(headers), ahead)
                 .addErrback(self._failed, peer))
 
-    def _added(self, result: HeaderResult, peer: IPeer, offered: int) -> None:
-        self._adding = False
-        if self.peer is not peer:  # lost or stopped meanwhile
+    def _added(self, result: HeaderResult, peer: IPeer, offered: int, ahead: bool) -> None:
+        self._adding -= 1
+        if self.peer is not peer:  # lost, stopped, or failed meanwhile
             self.poke()
             return
         if result.problem is not None:
-            self.peer = None
+            self._forget_peer()
             self._log.warn("bad headers from {peer}: {problem}", peer=peer,
                            problem=result.problem)
             peer.disconnect(f"sent bad headers: {result.problem}", violation=True)
@@ -144,7 +162,9 @@ class HeaderSync:
             return
         if result.added and self._on_progress is not None:
             self._on_progress()
-        if result.added and self.header_height < peer.last_block_index:
+        if self._waiting or self._adding:
+            return  # the next batch is asked for already, or on its way to the ledger
+        if ahead or (result.added and self.header_height < peer.last_block_index):
             self._ask(peer)
         else:
             self._log.debug("{peer} has no more headers ({added} of {offered} new)",
@@ -152,9 +172,15 @@ class HeaderSync:
             self._done_with(peer)
 
     def _failed(self, failure: Failure, peer: IPeer) -> None:
-        self._adding = False
-        self.peer = None
+        self._adding -= 1
+        if self.peer is peer:
+            self._forget_peer()
         self._log.failure("adding headers from {peer} failed", failure, peer=peer)
+
+    def _forget_peer(self) -> None:
+        self.peer = None
+        self._waiting = False
+        self._cancel_timer()
 
     def _done_with(self, peer: IPeer) -> None:
         self._exhausted[peer] = self.header_height
@@ -164,11 +190,9 @@ class HeaderSync:
     def peer_lost(self, peer: IPeer) -> None:
         self._exhausted.pop(peer, None)
         if self.peer is peer:
-            self.peer = None
-            self._cancel_timer()
+            self._forget_peer()
             self.poke()
 
     def stop(self) -> None:
         self._stopped = True
-        self.peer = None
-        self._cancel_timer()
+        self._forget_peer()

@@ -1,0 +1,269 @@
+"""
+Tests for L{neo_twisted.node.tap}: the options of C{twistd neonode}, the service
+tree they build, and the plugin that makes twistd find them.
+
+The tree is only built here, never started: starting the ledger opens LMDB and
+starts real thread pools (the running node is covered by the end-to-end tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.application.internet import TimerService
+from twisted.application.service import IServiceMaker, MultiService
+from twisted.internet.testing import MemoryReactorClock
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from neo_twisted.ledger.service import LedgerService
+from neo_twisted.ledger.settings import load_protocol
+from neo_twisted.node import service as node_service
+from neo_twisted.node import tap
+from neo_twisted.node.service import NodeConfig, NodeService
+from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.interfaces import Endpoint
+
+PROTOCOL = Path(__file__).parents[1] / "protocol.json"
+
+
+class OptionsTests(SynchronousTestCase):
+    """
+    Parsing and checking the command line.
+    """
+
+    def parse(self, *argv: str) -> tap.Options:
+        options = tap.Options()
+        options.parseOptions(["--config", str(PROTOCOL), *argv])
+        return options
+
+    def refused(self, *argv: str) -> str:
+        """
+        The message of the usage error C{argv} raises.
+        """
+        error = self.assertRaises(usage.UsageError, self.parse, *argv)
+        return str(error)
+
+    def test_defaults(self) -> None:
+        """
+        Without options the node reads C{protocol.json} and keeps 10 to 40 peers,
+        3 per address, listening on 20333 with a peers file.
+        """
+        self.assertEqual(tap.Options()["config"], "protocol.json")
+        options = self.parse()
+        self.assertEqual(
+            (options["port"], options["min-peers"], options["max-peers"],
+             options["max-per-address"], options["interface"], options["seeds"]),
+            (20333, 10, 40, 3, "", []))
+        self.assertEqual(options["datadir"], Path("data"))
+        self.assertFalse(options["no-listen"])
+        self.assertFalse(options["no-peers-file"])
+        self.assertEqual(options["settings"], load_protocol(PROTOCOL))
+
+    def test_values(self) -> None:
+        """
+        Every option is converted to the type the node expects.
+        """
+        options = self.parse("--port", "0", "--min-peers", "2", "--max-peers", "5",
+                             "--max-per-address", "1", "--datadir", "/srv/neo",
+                             "--interface", "127.0.0.1", "--user-agent", "/x/")
+        self.assertEqual(
+            (options["port"], options["min-peers"], options["max-peers"],
+             options["max-per-address"], options["datadir"], options["interface"],
+             options["user-agent"]),
+            (0, 2, 5, 1, Path("/srv/neo"), "127.0.0.1", "/x/"))
+
+    def test_seedsRepeatable(self) -> None:
+        """
+        C{--seed} may be given several times; the seeds are kept in order.
+        """
+        options = self.parse("--seed", "10.0.0.1:20333", "--seed", "[::1]:20334")
+        self.assertEqual(options["seeds"], ["10.0.0.1:20333", "[::1]:20334"])
+
+    def test_badSeed(self) -> None:
+        """
+        A seed that is not C{host:port} is a usage error naming C{--seed}.
+        """
+        self.assertIn("--seed", self.refused("--seed", "nonsense"))
+        self.assertIn("--seed", self.refused("--seed", "1.2.3.4:99999"))
+
+    def test_badPort(self) -> None:
+        """
+        A port outside 0..65535, or not a number, is a usage error.
+        """
+        self.assertIn("65535", self.refused("--port", "70000"))
+        self.refused("--port", "abc")
+        self.refused("--port", "-1")
+
+    def test_badPeerCounts(self) -> None:
+        """
+        Peer counts must be positive, and C{--min-peers} at most C{--max-peers}.
+        """
+        message = self.refused("--min-peers", "50")
+        self.assertIn("--min-peers 50", message)
+        self.assertIn("--max-peers 40", message)
+        self.refused("--max-peers", "0")
+        self.refused("--max-per-address", "x")
+
+    def test_missingConfig(self) -> None:
+        """
+        A protocol file that cannot be read is a usage error naming the file.
+        """
+        missing = self.mktemp()
+        options = tap.Options()
+        error = self.assertRaises(usage.UsageError, options.parseOptions,
+                                  ["--config", missing])
+        self.assertIn(missing, str(error))
+
+    def test_brokenConfig(self) -> None:
+        """
+        A protocol file that is not valid JSON is a usage error naming the file.
+        """
+        broken = Path(self.mktemp())
+        broken.write_text('{"ProtocolConfiguration": ', encoding="utf-8")
+        options = tap.Options()
+        error = self.assertRaises(usage.UsageError, options.parseOptions,
+                                  ["--config", str(broken)])
+        self.assertIn(str(broken), str(error))
+        self.assertIn("JSON", str(error))
+
+    def test_flags(self) -> None:
+        """
+        C{--no-listen} and C{--no-peers-file} are off unless given.
+        """
+        options = self.parse("--no-listen", "--no-peers-file")
+        self.assertTrue(options["no-listen"])
+        self.assertTrue(options["no-peers-file"])
+
+
+class MakeServiceTests(SynchronousTestCase):
+    """
+    The service tree built from the options (built, not started).
+    """
+
+    def setUp(self) -> None:
+        self.reactor = MemoryReactorClock()
+        self.datadir = Path(self.mktemp())
+
+    def build(self, *argv: str) -> NodeService:
+        options = tap.Options()
+        options.parseOptions(["--config", str(PROTOCOL), "--datadir", str(self.datadir),
+                              *argv])
+        top = tap.makeService(options, reactor=self.reactor)
+        assert isinstance(top, NodeService)
+        return top
+
+    def built_config(self, *argv: str) -> NodeConfig:
+        """
+        The L{NodeConfig} that C{makeService} hands to C{make_node_service}
+        (which stays replaced for the rest of the test).
+        """
+        configs: list[NodeConfig] = []
+
+        def capture(settings: Any, config: NodeConfig, reactor: Any = None) -> MultiService:
+            self.assertIs(reactor, self.reactor)
+            configs.append(config)
+            return MultiService()  # type: ignore[no-untyped-call]
+
+        self.patch(node_service, "make_node_service", capture)
+        options = tap.Options()
+        options.parseOptions(["--config", str(PROTOCOL), "--datadir", str(self.datadir),
+                              *argv])
+        tap.makeService(options, reactor=self.reactor)
+        [config] = configs
+        return config
+
+    def connections(self, top: NodeService) -> ConnectionService:
+        connections = top.node.connections
+        assert isinstance(connections, ConnectionService)
+        return connections
+
+    def test_children(self) -> None:
+        """
+        The node service is a L{MultiService} of the ledger, the connections and
+        the node's timer, in that (starting) order; the data directory exists.
+        """
+        top = self.build()
+        self.assertIsInstance(top, MultiService)
+        children = list(top)
+        self.assertEqual([type(child) for child in children],
+                         [LedgerService, ConnectionService, TimerService])
+        self.assertIs(children[1], top.node.connections)
+        self.assertFalse(top.running)
+        self.assertTrue(self.datadir.is_dir())
+
+    def test_seedsFromProtocolFile(self) -> None:
+        """
+        Without C{--seed} the node dials the protocol file's C{SeedList}.
+        """
+        seeds = load_protocol(PROTOCOL).seed_list
+        self.assertTrue(seeds)
+        self.assertEqual(self.connections(self.build()).seeds,
+                         [Endpoint.parse(seed) for seed in seeds])
+
+    def test_seedsReplaced(self) -> None:
+        """
+        C{--seed} replaces the protocol file's seeds altogether.
+        """
+        connections = self.connections(self.build("--seed", "10.1.2.3:30333",
+                                                  "--seed", "10.1.2.4:30334"))
+        self.assertEqual(connections.seeds, [Endpoint("10.1.2.3", 30333),
+                                             Endpoint("10.1.2.4", 30334)])
+
+    def test_limitsAndListening(self) -> None:
+        """
+        Limits, the port and the peers file reach the connection service.
+        """
+        connections = self.connections(self.build(
+            "--port", "0", "--interface", "127.0.0.1", "--min-peers", "2",
+            "--max-peers", "7", "--max-per-address", "1"))
+        self.assertEqual(
+            (connections.listen_port, connections.listen_interface, connections.min_peers,
+             connections.max_peers, connections.max_per_address),
+            (0, "127.0.0.1", 2, 7, 1))
+        self.assertEqual(connections.peers_path, self.datadir / "peers.dat")
+
+    def test_noListen(self) -> None:
+        """
+        C{--no-listen} builds a config with no port, and the service listens nowhere.
+        """
+        self.assertIsNone(self.connections(self.build("--no-listen")).listen_port)
+        self.assertIsNone(self.built_config("--no-listen").port)
+
+    def test_noPeersFile(self) -> None:
+        """
+        C{--no-peers-file} leaves C{peers.dat} alone.
+        """
+        self.assertIsNone(self.connections(self.build("--no-peers-file")).peers_path)
+        self.assertFalse(self.built_config("--no-peers-file").peers_file)
+
+    def test_config(self) -> None:
+        """
+        The options map one to one onto the L{NodeConfig}.
+        """
+        config = self.built_config("--port", "4000", "--user-agent", "/ua/",
+                                   "--seed", "10.0.0.9:1")
+        self.assertEqual(config, NodeConfig(
+            datadir=self.datadir, port=4000, interface="", seeds=("10.0.0.9:1",),
+            min_peers=10, max_peers=40, max_per_address=3, user_agent="/ua/",
+            peers_file=True))
+
+
+class PluginTests(SynchronousTestCase):
+    """
+    twistd finds the node through C{twisted/plugins/neonode_plugin.py}.
+    """
+
+    def test_discoverable(self) -> None:
+        """
+        A service maker named C{neonode} is among the twistd plugins, and its
+        options are L{tap.Options}.
+        """
+        makers = {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
+        self.assertIn("neonode", makers)
+        maker = makers["neonode"]
+        self.assertIs(maker.options, tap.Options)
+        self.assertIsInstance(maker.options(), tap.Options)
+        self.assertIn("NEO", maker.description)
