@@ -26,11 +26,12 @@ check-types: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench
 
-## bench: decode/hash throughput and chain import speed and memory, written to BENCHMARKS.md
-## (each script rewrites its own section; bench_import.py --quick is a short smoke run)
+## bench: decode/hash throughput, chain import speed and memory and two-node sync speed,
+## written to BENCHMARKS.md (each script rewrites its own section; --quick is a short smoke run)
 bench: $(STAMP)
 	$(PY) bench/bench_decode.py --write
 	$(PY) bench/bench_import.py --write
+	$(PY) bench/bench_sync.py --write
 
 clean:
 	rm -rf $(VENV) _trial_temp* .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -239,13 +239,17 @@ def store_size(datadir: Path) -> int:
     return sum(f.stat().st_size for f in datadir.rglob("*") if f.is_file())
 
 
-def run_import(chain: Path, blocks: int, txs_per_block: int) -> Import:
+def run_import(chain: Path, blocks: int, txs_per_block: int,
+               datadir: Path | None = None) -> Import:
     """
     C{neonode import} of C{chain} into a fresh data directory, measured; the directory
-    is removed afterwards.
+    is removed afterwards, unless it is C{datadir} (new or empty): the caller keeps that
+    one, say to serve the chain from it (bench_sync.py).
     """
-    CACHE.mkdir(parents=True, exist_ok=True)
-    datadir = Path(tempfile.mkdtemp(prefix="import-", dir=CACHE))
+    keep = datadir is not None
+    if datadir is None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        datadir = Path(tempfile.mkdtemp(prefix="import-", dir=CACHE))
     try:
         with tempfile.TemporaryFile() as errors:
             started = time.perf_counter()
@@ -273,7 +277,8 @@ def run_import(chain: Path, blocks: int, txs_per_block: int) -> Import:
                       peak_anon=sampler.anon, peak_file=sampler.file,
                       peak_workers=sampler.workers, store_size=store_size(datadir))
     finally:
-        shutil.rmtree(datadir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(datadir, ignore_errors=True)
 
 
 # -- signatures ---------------------------------------------------------------------------

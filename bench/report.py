@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / "BENCHMARKS.md"
 #: The sections, in file order: each named after the script that writes it.
-SECTIONS = ("bench_decode", "bench_import")
+SECTIONS = ("bench_decode", "bench_import", "bench_sync")
 
 HEADER = """# Benchmarks
 

@@ -104,7 +104,7 @@ class Cluster:
 
 
 @defer.inlineCallbacks
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0,
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0,
                interval: float = 0.02, describe: Callable[[], str] | None = None) -> Any:
     """
     Poll C{condition} on the reactor until it is true; fail after C{timeout} seconds

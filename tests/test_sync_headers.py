@@ -222,3 +222,20 @@ class PipelineTests(SynchronousTestCase):
                          ("sent bad headers: header 11: witness does not verify", True))
         self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[2000:])))
         self.assertEqual(len(self.writes), 1, "nothing more is taken from it")
+
+    def test_at_most_two_batches_wait_for_the_ledger(self) -> None:
+        """
+        With two batches queued, the next request waits until one of them is written.
+        """
+        self.peer.last_block_index = 100_000
+        self.sync.poke()
+        self.peer.take("getheaders")
+        full = HeadersPayload(tuple(HEADERS[:2000]))
+        self.sync.headers_received(self.peer, full)
+        self.assertEqual(len(self.peer.take("getheaders")), 1)
+        self.sync.headers_received(self.peer, full)
+        self.assertEqual(len(self.writes), 2)
+        self.assertEqual(self.peer.take("getheaders"), [], "two batches wait already")
+        self.finish(0)
+        self.assertEqual(self.peer.take("getheaders"),
+                         [GetBlocksPayload((HEADERS[1999].hash,), ZERO_UINT256)])

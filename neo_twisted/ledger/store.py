@@ -110,13 +110,21 @@ _MADVISE = _find_madvise()
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+_statm: int | None = None
+
+
 def _file_resident() -> int | None:
     """
     Bytes of this process's resident set backed by files (statm's third field).
+
+    Asked after every block applied, so the file stays open and is read with
+    C{pread} (one system call instead of three).
     """
+    global _statm
     try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[2]) * _PAGE
+        if _statm is None:
+            _statm = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        return int(os.pread(_statm, 128, 0).split()[2]) * _PAGE
     except (OSError, IndexError, ValueError):
         return None
 

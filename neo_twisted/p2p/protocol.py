@@ -255,6 +255,10 @@ class PeerProtocol(Protocol):
             except FormatError as error:
                 self.disconnect(f"bad {command} payload: {error}", violation=True)
                 return
+        if self.established and command != "version" and command != "verack":
+            # the machine's established state only delivers: skip it on the hot path
+            self._deliver(command, payload)
+            return
         handshake = self._handshake
         assert handshake is not None
         if isinstance(payload, VersionPayload):

@@ -125,6 +125,8 @@ class BlockSync:
                 if previous is None:
                     break
                 self._segments[start] = _Assignment(peer, self._clock.seconds())
+                self._log.debug("asking {peer} for blocks {start} to {end}", peer=peer,
+                                start=start, end=start + SEGMENT - 1)
                 load[peer] = load.get(peer, 0) + 1
                 peer.send("getblocks", GetBlocksPayload((previous,), ZERO_UINT256))
             start += SEGMENT

@@ -27,6 +27,9 @@ from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 
 #: Headers in a full C{headers} reply: a shorter one means the peer has no more.
 MAX_HEADERS = 2000
+#: Batches of headers handed to the ledger and not yet added, at most: one being
+#: written, one being verified ahead (see L{LedgerService.add_headers}).
+PIPELINE = 2
 #: Seconds a peer has to answer C{getheaders}.
 HEADERS_TIMEOUT = 30.0
 
@@ -59,6 +62,8 @@ class HeaderSync:
         self._adding = 0
         #: Whether a C{getheaders} to L{peer} is unanswered.
         self._waiting = False
+        #: The last hash of a full batch whose successor is not asked for yet.
+        self._more: UInt256 | None = None
         #: Peers that had nothing more for us, and our header height when they said so.
         self._exhausted: dict[IPeer, int] = {}
         self._stopped = False
@@ -125,9 +130,10 @@ class HeaderSync:
 
     def headers_received(self, peer: IPeer, payload: HeadersPayload) -> defer.Deferred[None]:
         """
-        Hand the headers of the peer we asked to the ledger. A full batch from a peer
-        that has more is followed at once by the next request, so the next batch travels
-        while this one is verified (the ledger service takes them in order).
+        Hand the headers of the peer we asked to the ledger. After a full batch from a
+        peer that has more, the next one is asked for at once, so it travels while this
+        one is verified; at most L{PIPELINE} batches wait for the ledger, so the headers
+        held in memory stay bounded however long the chain.
         """
         if peer is not self.peer or not self._waiting:
             self._log.debug("ignoring {count} unasked-for headers from {peer}",
@@ -137,18 +143,27 @@ class HeaderSync:
         self._cancel_timer()
         headers = payload.headers
         if not headers:
+            self._more = None
             if not self._adding:
                 self._done_with(peer)
             return defer.succeed(None)
-        ahead = (len(headers) >= MAX_HEADERS and headers[-1].index < peer.last_block_index)
-        if ahead:
-            self._ask(peer, headers[-1].hash)
+        full = len(headers) >= MAX_HEADERS and headers[-1].index < peer.last_block_index
+        self._more = headers[-1].hash if full else None
         self._adding += 1
+        self._ask_ahead(peer)
         return (self._ledger.add_headers(headers)
-                .addCallback(self._added, peer, len(headers), ahead)
+                .addCallback(self._added, peer, len(headers))
                 .addErrback(self._failed, peer))
 
-    def _added(self, result: HeaderResult, peer: IPeer, offered: int, ahead: bool) -> None:
+    def _ask_ahead(self, peer: IPeer) -> None:
+        """
+        Ask for the batch after the last one received, if there is room in the pipeline.
+        """
+        if self._more is not None and not self._waiting and self._adding < PIPELINE:
+            after, self._more = self._more, None
+            self._ask(peer, after)
+
+    def _added(self, result: HeaderResult, peer: IPeer, offered: int) -> None:
         self._adding -= 1
         if self.peer is not peer:  # lost, stopped, or failed meanwhile
             self.poke()
@@ -162,9 +177,10 @@ class HeaderSync:
             return
         if result.added and self._on_progress is not None:
             self._on_progress()
+        self._ask_ahead(peer)
         if self._waiting or self._adding:
             return  # the next batch is asked for already, or on its way to the ledger
-        if ahead or (result.added and self.header_height < peer.last_block_index):
+        if result.added and self.header_height < peer.last_block_index:
             self._ask(peer)
         else:
             self._log.debug("{peer} has no more headers ({added} of {offered} new)",
@@ -180,6 +196,7 @@ class HeaderSync:
     def _forget_peer(self) -> None:
         self.peer = None
         self._waiting = False
+        self._more = None
         self._cancel_timer()
 
     def _done_with(self, peer: IPeer) -> None:

@@ -1,0 +1,629 @@
+"""
+Two-node sync: headers/s, blocks/s, time to full sync and peak memory of a node catching up.
+
+Node A serves a generated chain of the bundled privnet (its 4 validators, so M = 3
+signatures per header, and 5 transfers per block; the chain of bench_import.py, cached
+in bench/.cache/). Node B starts empty with A as its only seed. Both are real
+C{twistd neonode} processes on loopback, run exactly as an operator runs them. A's
+data directory is made by C{neonode import} of the chain, and that import is also the
+rate B's block sync is compared with. The figures, next to their bounds:
+
+  - header sync (headers/s) against the signature bound: the single-core rate of
+    C{neo_twisted.crypto.ecdsa.verify_signature} on P-256, times the cores, over M;
+  - block sync (blocks/s) against the import rate of the same chain, in the same run;
+  - B's peak resident set (VmHWM), and its verifier processes' total.
+
+Usage::
+
+    python bench/bench_sync.py            # print the results
+    python bench/bench_sync.py --write    # also rewrite its section of BENCHMARKS.md
+                                          # and its figures in bench/results.json
+    python bench/bench_sync.py --quick    # a small smoke run (never written)
+
+Standard library and L{neo_twisted} only. Delete bench/.cache/ to regenerate the chains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from neo_twisted.crypto.scripts import bft_threshold
+from neo_twisted.ledger.check import store_info
+from neo_twisted.ledger.settings import load_protocol
+from neo_twisted.ledger.store import StoreError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_import  # bench/bench_import.py, next to this script: the chains and the import
+import report  # bench/report.py
+
+PROTOCOL = bench_import.PROTOCOL
+CACHE = bench_import.CACHE
+RESULTS = report.ROOT / "bench" / "results.json"
+COMMAND = "make bench"
+MIB = bench_import.MIB
+#: Block sync should reach this share of the import rate of the same chain.
+TARGET_BLOCK_SHARE = 0.80
+#: Header sync should reach this share of the signature bound.
+TARGET_HEADER_SHARE = 0.75
+#: B's peak resident set should stay below this many bytes (200 MB).
+TARGET_RSS = 200_000_000
+#: Seconds between two looks at B's log, waiting for its first peer: the start of the clock.
+LOG_EVERY = 0.02
+#: Seconds between two looks at B's heights (and its verifier processes' memory).
+POLL_EVERY = 0.1
+#: Seconds a node may take to start listening, or B to connect to A.
+START_TIMEOUT = 60.0
+#: Seconds B's heights may stay still before the run is given up.
+STALL_TIMEOUT = 120.0
+#: Seconds a node may take to stop after SIGTERM before it is killed.
+STOP_TIMEOUT = 60.0
+LISTENING = re.compile(r"listening for peers on port (\d+)")
+ESTABLISHED = re.compile(r"\bestablished\b")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """
+    What one run of this script measures.
+    """
+
+    blocks: int  # the chain, after genesis
+    runs: int  # syncs of B from A
+    import_runs: int  # imports of the chain (the first makes A)
+    txs_per_block: int
+    seed: int
+    verify_passes: int
+    verify_per_pass: int
+
+
+FULL = Settings(blocks=50_000, runs=3, import_runs=1, txs_per_block=5, seed=1,
+                verify_passes=7, verify_per_pass=3_000)
+QUICK = Settings(blocks=5_000, runs=1, import_runs=1, txs_per_block=5, seed=1,
+                 verify_passes=3, verify_per_pass=500)
+
+
+@dataclass(frozen=True)
+class Sync:
+    """
+    One sync of an empty node B from A, as measured.
+
+    Times are seconds from B's first established peer (t0), which leaves out twistd's
+    start-up and the handshake; C{spawn} is from starting B's process to t0.
+
+    @ivar blocks_at_headers: B's block height when its header height reached the tip.
+    @ivar peak_rss: VmHWM of B's process just before it was stopped, in bytes.
+    @ivar end_rss: VmRSS of B's process then.
+    @ivar peak_workers: the largest sum of B's verifier processes' resident sets seen.
+    @ivar workers: how many verifier processes B had.
+    @ivar stop: how B stopped: "clean", "exit N" or "killed".
+    """
+
+    blocks: int
+    spawn: float
+    header_seconds: float
+    block_seconds: float
+    blocks_at_headers: int
+    peak_rss: int
+    end_rss: int
+    peak_workers: int
+    workers: int
+    stop: str
+
+    @property
+    def header_rate(self) -> float:
+        return self.blocks / self.header_seconds
+
+    @property
+    def block_rate(self) -> float:
+        return self.blocks / self.block_seconds
+
+    @property
+    def after_headers_rate(self) -> float | None:
+        """
+        Blocks/s once the headers were all in: block sync no longer shares the node.
+        """
+        seconds = self.block_seconds - self.header_seconds
+        if seconds <= 0:
+            return None  # both seen in the same look
+        return (self.blocks - self.blocks_at_headers) / seconds
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+def _start_time(pid: int) -> int | None:
+    """
+    When C{pid} started (in clock ticks since boot), to tell it from a later one with its id.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return int(f.read().rpartition(")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _kill_leftovers(processes: dict[int, int | None], grace: float) -> None:
+    """
+    Kill those of C{processes} (pid: start time) still running after C{grace} seconds.
+
+    The verifier processes stop by themselves when their node's pipe closes; this is
+    for a node that had to be killed, so that a run never leaves a process behind.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        alive = [pid for pid, started in processes.items()
+                 if started is not None and _start_time(pid) == started]
+        if not alive:
+            return
+        if time.monotonic() >= deadline:
+            for pid in alive:
+                with contextlib.suppress(OSError):  # it may have just exited
+                    os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+
+
+class Node:
+    """
+    A C{twistd neonode} child process, logging to a file read while it runs.
+    """
+
+    def __init__(self, name: str, datadir: Path, workdir: Path, seed: str) -> None:
+        self.name = name
+        self.log = workdir / f"{name}.log"
+        self._output_path = workdir / f"{name}.out"
+        twistd = Path(sys.executable).with_name("twistd")
+        command = [str(twistd), "--nodaemon", "--pidfile=", f"--logfile={self.log}", "neonode",
+                   "--config", str(PROTOCOL), "--datadir", str(datadir), "--port", "0",
+                   "--interface", "127.0.0.1", "--seed", seed, "--min-peers", "1",
+                   "--max-per-address", "10"]
+        self._output: IO[bytes] = open(self._output_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.started = time.perf_counter()
+        try:
+            self.process = subprocess.Popen(command, stdout=self._output,
+                                            stderr=subprocess.STDOUT, cwd=workdir,
+                                            env=bench_import.environment())
+        except BaseException:
+            self._output.close()
+            raise
+        self.pid = self.process.pid
+
+    def text(self) -> str:
+        try:
+            return self.log.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def failure(self, what: str) -> RuntimeError:
+        """
+        An error saying C{what} went wrong, with the end of the node's log and output.
+        """
+        self._output.flush()
+        output = self._output_path.read_text(encoding="utf-8", errors="replace")
+        tail = "\n".join((self.text() + output).splitlines()[-30:])
+        return RuntimeError(f"node {self.name}: {what}\n{tail}")
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+        """
+        The first match of C{pattern} in the log, looking every L{LOG_EVERY} seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            match = pattern.search(self.text())
+            if match is not None:
+                return match
+            if self.process.poll() is not None:
+                raise self.failure(f"exited ({self.process.returncode}) before logging "
+                                   f"{pattern.pattern!r}")
+            if time.monotonic() >= deadline:
+                raise self.failure(f"did not log {pattern.pattern!r} within {timeout:.0f} s")
+            time.sleep(LOG_EVERY)
+
+    def stop(self) -> str:
+        """
+        Stop the node as an operator does (SIGTERM), killing it if it takes too long.
+
+        twistd re-raises the signal once the services have stopped, so a clean stop
+        exits with 0 or -SIGTERM.
+        """
+        children = {pid: _start_time(pid) for pid in bench_import._children(self.pid)}
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+                    return "killed"
+            code = self.process.returncode
+            return "clean" if code in (0, -signal.SIGTERM) else f"exit {code}"
+        finally:
+            self._output.close()
+            _kill_leftovers(children, grace=5.0)
+
+
+def _heights(datadir: Path) -> tuple[int, int] | None:
+    """
+    B's header and block heights, read from its store while it runs (None before it exists).
+    """
+    try:
+        info = store_info(datadir)
+    except (StoreError, OSError):
+        return None
+    return info["header_height"], info["block_height"]
+
+
+def _workers_rss(pids: list[int]) -> int:
+    return sum(bench_import._status(pid).get("VmRSS", 0) for pid in pids)
+
+
+def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
+    """
+    Start an empty node B with A as its seed and measure it until it holds every block.
+    """
+    b = Node(datadir.name, datadir, workdir, seed=f"127.0.0.1:{a_port}")
+    stop = "not stopped"
+    try:
+        b.wait_for(ESTABLISHED, START_TIMEOUT)
+        t0 = time.perf_counter()
+        t_headers = t_blocks = None
+        blocks_at_headers = 0
+        children: list[int] = []
+        peak_workers = looks = 0
+        last, moved = (-1, -1), t0
+        while t_blocks is None:
+            time.sleep(POLL_EVERY)
+            heights = _heights(datadir)
+            now = time.perf_counter()
+            if b.process.poll() is not None:
+                raise b.failure(f"exited ({b.process.returncode}) while syncing")
+            if looks % 10 == 0:  # the verifier processes start with the first headers
+                children = bench_import._children(b.pid)
+            looks += 1
+            peak_workers = max(peak_workers, _workers_rss(children))
+            if heights is None:
+                continue
+            header_height, block_height = heights
+            if t_headers is None and header_height >= blocks:
+                t_headers, blocks_at_headers = now, block_height
+            if block_height >= blocks:
+                t_blocks = now
+            if heights != last:
+                last, moved = heights, now
+            elif now - moved > STALL_TIMEOUT:
+                raise b.failure(f"stuck at headers {header_height}, blocks {block_height} "
+                                f"for {STALL_TIMEOUT:.0f} s")
+        assert t_headers is not None
+        status = bench_import._status(b.pid)
+        children = bench_import._children(b.pid)
+        peak_workers = max(peak_workers, _workers_rss(children))
+        stop = b.stop()
+        return Sync(blocks=blocks, spawn=t0 - b.started, header_seconds=t_headers - t0,
+                    block_seconds=t_blocks - t0, blocks_at_headers=blocks_at_headers,
+                    peak_rss=status.get("VmHWM", 0), end_rss=status.get("VmRSS", 0),
+                    peak_workers=peak_workers, workers=len(children), stop=stop)
+    finally:
+        if stop == "not stopped":
+            b.stop()
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Results:
+    settings: Settings
+    syncs: list[Sync]
+    imports: list[bench_import.Import]
+    verify_rate: float
+    validators: int
+    signatures: int
+    pressure: tuple[str, str]
+
+    @property
+    def cores(self) -> int:
+        return os.cpu_count() or 1
+
+    @property
+    def import_rate(self) -> float:
+        return statistics.median(run.rate for run in self.imports)
+
+    @property
+    def signature_bound(self) -> float:
+        """
+        Headers/s all cores could verify, if checking signatures were all header sync did.
+        """
+        return self.cores * self.verify_rate / self.signatures
+
+    def median(self, figure: Callable[[Sync], float | None]) -> float | None:
+        values = [value for value in map(figure, self.syncs) if value is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def header_rate(self) -> float:
+        return statistics.median(run.header_rate for run in self.syncs)
+
+    @property
+    def block_rate(self) -> float:
+        return statistics.median(run.block_rate for run in self.syncs)
+
+    @property
+    def peak_rss(self) -> int:
+        """
+        The largest of the runs: the target is a ceiling, so the worst run is the one to judge.
+        """
+        return max(run.peak_rss for run in self.syncs)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _runs(r: Results) -> str:
+    return f"median of {len(r.syncs)} syncs" if len(r.syncs) > 1 else "1 sync"
+
+
+def verdicts(r: Results) -> str:
+    block_share = r.block_rate / r.import_rate
+    header_share = r.header_rate / r.signature_bound
+    imports = f"median of {len(r.imports)} imports" if len(r.imports) > 1 else "1 import"
+    return (
+        f"**Target: block sync >= {TARGET_BLOCK_SHARE:.0%} of the import rate: "
+        f"{_met(block_share >= TARGET_BLOCK_SHARE)}** ({_runs(r)}: {r.block_rate:,.0f} blocks/s; "
+        f"import of the same chain ({imports}): {r.import_rate:,.0f} blocks/s; "
+        f"{block_share:.0%}).\n\n"
+        f"**Target: header sync >= {TARGET_HEADER_SHARE:.0%} of the signature bound: "
+        f"{_met(header_share >= TARGET_HEADER_SHARE)}** ({_runs(r)}: {r.header_rate:,.0f} "
+        f"headers/s; bound: {r.cores} cores x {r.verify_rate:,.0f} verifications/s / "
+        f"{r.signatures} = {r.signature_bound:,.0f} headers/s; {header_share:.0%}).\n\n"
+        f"**Target: B's peak RSS < {TARGET_RSS / 1e6:,.0f} MB: "
+        f"{_met(r.peak_rss < TARGET_RSS)}** (largest of {len(r.syncs)}: "
+        f"{r.peak_rss / 1e6:,.0f} MB = {bench_import.mib(r.peak_rss)}, the node process's "
+        f"VmHWM; its {r.syncs[0].workers} verifier processes held "
+        f"{bench_import.mib(max(run.peak_workers for run in r.syncs))} more at most).")
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def sync_table(r: Results) -> str:
+    mib = bench_import.mib
+    lines = [
+        "| sync | headers s | headers/s | full sync s | blocks/s | blocks/s after headers "
+        "| start-up s | peak RSS B | RSS B at end | verifier processes | stop |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for i, run in enumerate(r.syncs):
+        lines.append(
+            f"| {i + 1} of {len(r.syncs)} | {run.header_seconds:.2f} | {run.header_rate:,.0f} "
+            f"| {run.block_seconds:.2f} | {run.block_rate:,.0f} | {_rate(run.after_headers_rate)} "
+            f"| {run.spawn:.2f} | {mib(run.peak_rss)} | {mib(run.end_rss)} "
+            f"| {mib(run.peak_workers)} | {run.stop} |")
+    if len(r.syncs) > 1:
+        def med(figure: Callable[[Sync], float | None], form: str = ",.0f") -> str:
+            value = r.median(figure)
+            return "-" if value is None else format(value, form)
+        lines.append(
+            f"| median | {med(lambda s: s.header_seconds, '.2f')} | {med(lambda s: s.header_rate)} "
+            f"| {med(lambda s: s.block_seconds, '.2f')} | {med(lambda s: s.block_rate)} "
+            f"| {med(lambda s: s.after_headers_rate)} | {med(lambda s: s.spawn, '.2f')} "
+            f"| {mib(r.median(lambda s: s.peak_rss) or 0)} "
+            f"| {mib(r.median(lambda s: s.end_rss) or 0)} "
+            f"| {mib(r.median(lambda s: s.peak_workers) or 0)} | |")
+    return "\n".join(lines)
+
+
+def bounds_table(r: Results) -> str:
+    s = r.settings
+    imports = f"median of {len(r.imports)}" if len(r.imports) > 1 else "1 import"
+    return "\n".join([
+        "| measurement | value |",
+        "|---|---:|",
+        f"| `neonode import` of the same chain ({imports}, "
+        f"{statistics.median(run.seconds for run in r.imports):.2f} s) "
+        f"| {r.import_rate:,.0f} blocks/s |",
+        f"| `verify_signature` (P-256), one core, median of {s.verify_passes} passes "
+        f"of {s.verify_per_pass:,} | {r.verify_rate:,.0f} /s |",
+        f"| signatures per header (M of {r.validators} validators) | {r.signatures} |",
+        f"| signature bound: {r.cores} cores x rate / {r.signatures} "
+        f"| {r.signature_bound:,.0f} headers/s |",
+        f"| block sync / import ({_runs(r)}) | {r.block_rate / r.import_rate:.0%} |",
+        f"| header sync / signature bound ({_runs(r)}) "
+        f"| {r.header_rate / r.signature_bound:.0%} |",
+    ])
+
+
+def report_section(r: Results) -> str:
+    s = r.settings
+    return f"""## Two-node sync
+
+An empty node syncing a generated chain from another over loopback
+(`bench/bench_sync.py --write`).
+
+- Date: {report.now()}
+- Machine: {report.machine()}. It is shared: CPU pressure (the share of the last minute
+  in which work waited for a core, `/proc/pressure/cpu` avg60) was {r.pressure[0]} before the
+  run and {r.pressure[1]} after it. Both nodes run on it, so they share its cores.
+- Command: `{COMMAND}` (runs `.venv/bin/python bench/bench_sync.py --write`)
+- Chain: {s.blocks:,} blocks after genesis on the privnet of `protocol.json`, each signed by
+  M = {r.signatures} of its {r.validators} validators (`devkeys/privnet.json`), with
+  {s.txs_per_block} ContractTransactions plus the MinerTransaction, seed {s.seed}; the chain
+  of `bench/bench_import.py`, made by `neonode makechain` once and cached in `bench/.cache/`.
+- Method: node A's data directory is made by `neonode import` of the chain (every witness
+  verified); that import is the import rate below. A and B are `twistd --nodaemon neonode`
+  processes listening on 127.0.0.1 (port 0), A seeded with a closed port, B with A alone,
+  each data directory in `bench/.cache/`. The clock starts (t0) when B's log first says a
+  peer is established (read every {LOG_EVERY * 1000:.0f} ms), so twistd's start-up and the
+  handshake are left out (*start-up s*: from starting B to t0). B's header and block heights
+  are read from its store (`neo_twisted.ledger.check.store_info`, read-only) every
+  {POLL_EVERY * 1000:.0f} ms: *headers s* runs from t0 to the first look finding all
+  {s.blocks:,} headers, *full sync s* to the first finding all the blocks (the time to full
+  sync; *blocks/s* is the chain over it); *blocks/s after headers* counts the
+  blocks still missing when the headers were done. *Peak RSS B* is VmHWM of B's process just
+  before it is stopped with SIGTERM; the verifier processes it starts (one per core) are
+  counted apart: the largest total of their VmRSS seen. Each of {s.runs} syncs starts a fresh
+  B from the same A; rates are medians.
+
+{verdicts(r)}
+
+{sync_table(r)}
+
+{bounds_table(r)}
+"""
+
+
+def results_json(r: Results) -> dict[str, Any]:
+    """
+    The medians and their bounds, for bench/results.json.
+    """
+    block_share = r.block_rate / r.import_rate
+    header_share = r.header_rate / r.signature_bound
+    return {
+        "date": report.now(),
+        "blocks": r.settings.blocks,
+        "txs_per_block": r.settings.txs_per_block,
+        "runs": len(r.syncs),
+        "cores": r.cores,
+        "header_seconds": r.median(lambda s: s.header_seconds),
+        "header_rate": r.header_rate,
+        "block_seconds": r.median(lambda s: s.block_seconds),
+        "block_rate": r.block_rate,
+        "block_rate_after_headers": r.median(lambda s: s.after_headers_rate),
+        "startup_seconds": r.median(lambda s: s.spawn),
+        "peak_rss": r.median(lambda s: s.peak_rss),
+        "peak_rss_max": r.peak_rss,
+        "end_rss": r.median(lambda s: s.end_rss),
+        "verifier_processes_rss": r.median(lambda s: s.peak_workers),
+        "import_rate": r.import_rate,
+        "verify_rate": r.verify_rate,
+        "signatures_per_header": r.signatures,
+        "signature_bound": r.signature_bound,
+        "block_sync_share_of_import": block_share,
+        "header_sync_share_of_bound": header_share,
+        "targets": {
+            "block_sync_share_of_import": {"target": TARGET_BLOCK_SHARE,
+                                           "met": block_share >= TARGET_BLOCK_SHARE},
+            "header_sync_share_of_bound": {"target": TARGET_HEADER_SHARE,
+                                           "met": header_share >= TARGET_HEADER_SHARE},
+            "peak_rss_bytes": {"target": TARGET_RSS, "met": r.peak_rss < TARGET_RSS},
+        },
+    }
+
+
+def write_results(figures: dict[str, Any], path: Path = RESULTS) -> None:
+    """
+    Set the "bench_sync" key of C{path}, keeping what the other scripts wrote there.
+    """
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data["bench_sync"] = figures
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def measure(s: Settings, progress: Callable[[str], None]) -> Results:
+    pressure_before = bench_import.cpu_pressure()
+    chain = bench_import.chain_file(s.blocks, s.txs_per_block, s.seed, progress)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="sync-", dir=CACHE))
+    a: Node | None = None
+    try:
+        served = workdir / "a"
+        imports = []
+        for i in range(s.import_runs):
+            progress(f"import {i + 1} of {s.import_runs}: {s.blocks:,} blocks"
+                     + (" (node A's data directory)" if i == 0 else ""))
+            imports.append(bench_import.run_import(chain, s.blocks, s.txs_per_block,
+                                                   datadir=served if i == 0 else None))
+            progress(f"  {imports[-1].rate:,.0f} blocks/s")
+        progress("signature verification")  # before the nodes start, alone on the machine
+        first = next(bench_import.headers(chain, 1))
+        rate = bench_import.verify_rate(first.unsigned_bytes(), s.verify_passes,
+                                        s.verify_per_pass)
+        progress(f"  {rate:,.0f} /s on one core")
+        a = Node("a", served, workdir, seed="127.0.0.1:1")
+        a_port = int(a.wait_for(LISTENING, START_TIMEOUT).group(1))
+        progress(f"node A serves {s.blocks:,} blocks on port {a_port}")
+        syncs = []
+        for i in range(s.runs):
+            progress(f"sync {i + 1} of {s.runs}")
+            datadir = workdir / f"b{i + 1}"
+            try:
+                syncs.append(run_sync(a_port, datadir, workdir, s.blocks))
+            finally:
+                shutil.rmtree(datadir, ignore_errors=True)
+            run = syncs[-1]
+            progress(f"  headers {run.header_rate:,.0f}/s, blocks {run.block_rate:,.0f}/s, "
+                     f"peak RSS {bench_import.mib(run.peak_rss)}")
+        a_stop, a = a.stop(), None
+        if a_stop != "clean":
+            progress(f"node A did not stop cleanly: {a_stop}")
+    finally:
+        if a is not None:
+            a.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    validators = len(load_protocol(PROTOCOL).standby_validators)
+    return Results(settings=s, syncs=syncs, imports=imports, verify_rate=rate,
+                   validators=validators, signatures=bft_threshold(validators),
+                   pressure=(pressure_before, bench_import.cpu_pressure()))
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so that the nodes are stopped and the files removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--write", action="store_true",
+                        help="rewrite this script's section of BENCHMARKS.md and its key "
+                             "of bench/results.json")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a smoke run: {QUICK.blocks:,} blocks, one sync")
+    parser.add_argument("--runs", type=int, help=f"syncs of B from A ({FULL.runs})")
+    parser.add_argument("--import-runs", type=int,
+                        help=f"imports of the chain ({FULL.import_runs})")
+    args = parser.parse_args(argv)
+    if args.quick and args.write:
+        parser.error("a --quick run is a smoke test: it is never written to BENCHMARKS.md")
+    settings = QUICK if args.quick else FULL
+    if args.runs is not None:
+        settings = replace(settings, runs=max(1, args.runs))
+    if args.import_runs is not None:
+        settings = replace(settings, import_runs=max(1, args.import_runs))
+    signal.signal(signal.SIGTERM, _terminate)
+    results = measure(settings, lambda text: print(f"... {text}", file=sys.stderr))
+    print(sync_table(results))
+    print()
+    print(bounds_table(results))
+    print()
+    print(verdicts(results))
+    if args.write:
+        report.write_section("bench_sync", report_section(results))
+        write_results(results_json(results))
+        print(f"wrote its section of {report.PATH} and its figures to {RESULTS}",
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
