@@ -11,9 +11,10 @@ $(STAMP): setup.cfg pyproject.toml
 		--config-settings editable_mode=compat  # a plain path entry, so twistd finds twisted/plugins
 	touch $(STAMP)
 
-## run: decode and print the bundled mainnet genesis block (the node itself comes later)
+## run: a local network of three nodes on loopback (bundled privnet): the first gets a generated
+## chain, the others sync it from their seeds; a table of heights until Ctrl-C (data kept in run/)
 run: $(STAMP)
-	$(VENV)/bin/neonode decode block - < examples/mainnet-genesis.hex
+	$(VENV)/bin/neonode localnet --dir run
 
 ## test: the trial suite, then mypy --strict and ruff; non-zero on any failure
 test: $(STAMP)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from neo_twisted.cli import chain, decode
+from neo_twisted.cli import chain, decode, localnet
 from neo_twisted.cli.errors import CommandError
 
 __all__ = ["CommandError", "main"]
@@ -25,6 +25,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     decode.add_parser(commands)
     chain.add_parsers(commands)
+    localnet.add_parser(commands)
     return parser
 
 
