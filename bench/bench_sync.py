@@ -9,7 +9,8 @@ data directory is made by C{neonode import} of the chain, and that import is als
 rate B's block sync is compared with. The figures, next to their bounds:
 
   - header sync (headers/s) against the signature bound: the single-core rate of
-    C{neo_twisted.crypto.ecdsa.verify_signature} on P-256, times the cores, over M;
+    C{neo_twisted.crypto.ecdsa.verify_signature} on P-256, times the cores, over M; and
+    beside it over the calls per header measured on the chain (CHECKMULTISIG makes more);
   - block sync (blocks/s) against the import rate of the same chain, in the same run;
   - B's peak resident set (VmHWM), and its verifier processes' total.
 
@@ -26,29 +27,25 @@ Standard library and L{neo_twisted} only. Delete bench/.cache/ to regenerate the
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from neo_twisted.crypto.scripts import bft_threshold
-from neo_twisted.ledger.check import store_info
 from neo_twisted.ledger.settings import load_protocol
-from neo_twisted.ledger.store import StoreError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_import  # bench/bench_import.py, next to this script: the chains and the import
+import nodes  # bench/nodes.py: the twistd neonode processes
 import report  # bench/report.py
 
 PROTOCOL = bench_import.PROTOCOL
@@ -62,18 +59,12 @@ TARGET_BLOCK_SHARE = 0.80
 TARGET_HEADER_SHARE = 0.75
 #: B's peak resident set should stay below this many bytes (200 MB).
 TARGET_RSS = 200_000_000
-#: Seconds between two looks at B's log, waiting for its first peer: the start of the clock.
-LOG_EVERY = 0.02
+#: Headers of the chain whose witnesses' C{verify_signature} calls are counted.
+CALLS_HEADERS = 2_000
 #: Seconds between two looks at B's heights (and its verifier processes' memory).
 POLL_EVERY = 0.1
-#: Seconds a node may take to start listening, or B to connect to A.
-START_TIMEOUT = 60.0
 #: Seconds B's heights may stay still before the run is given up.
 STALL_TIMEOUT = 120.0
-#: Seconds a node may take to stop after SIGTERM before it is killed.
-STOP_TIMEOUT = 60.0
-LISTENING = re.compile(r"listening for peers on port (\d+)")
-ESTABLISHED = re.compile(r"\bestablished\b")
 
 
 @dataclass(frozen=True)
@@ -143,144 +134,14 @@ class Sync:
         return (self.blocks - self.blocks_at_headers) / seconds
 
 
-# -- processes ----------------------------------------------------------------------------
-
-
-def _start_time(pid: int) -> int | None:
-    """
-    When C{pid} started (in clock ticks since boot), to tell it from a later one with its id.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return int(f.read().rpartition(")")[2].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _kill_leftovers(processes: dict[int, int | None], grace: float) -> None:
-    """
-    Kill those of C{processes} (pid: start time) still running after C{grace} seconds.
-
-    The verifier processes stop by themselves when their node's pipe closes; this is
-    for a node that had to be killed, so that a run never leaves a process behind.
-    """
-    deadline = time.monotonic() + grace
-    while True:
-        alive = [pid for pid, started in processes.items()
-                 if started is not None and _start_time(pid) == started]
-        if not alive:
-            return
-        if time.monotonic() >= deadline:
-            for pid in alive:
-                with contextlib.suppress(OSError):  # it may have just exited
-                    os.kill(pid, signal.SIGKILL)
-            return
-        time.sleep(0.05)
-
-
-class Node:
-    """
-    A C{twistd neonode} child process, logging to a file read while it runs.
-    """
-
-    def __init__(self, name: str, datadir: Path, workdir: Path, seed: str) -> None:
-        self.name = name
-        self.log = workdir / f"{name}.log"
-        self._output_path = workdir / f"{name}.out"
-        twistd = Path(sys.executable).with_name("twistd")
-        command = [str(twistd), "--nodaemon", "--pidfile=", f"--logfile={self.log}", "neonode",
-                   "--config", str(PROTOCOL), "--datadir", str(datadir), "--port", "0",
-                   "--interface", "127.0.0.1", "--seed", seed, "--min-peers", "1",
-                   "--max-per-address", "10"]
-        self._output: IO[bytes] = open(self._output_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.started = time.perf_counter()
-        try:
-            self.process = subprocess.Popen(command, stdout=self._output,
-                                            stderr=subprocess.STDOUT, cwd=workdir,
-                                            env=bench_import.environment())
-        except BaseException:
-            self._output.close()
-            raise
-        self.pid = self.process.pid
-
-    def text(self) -> str:
-        try:
-            return self.log.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def failure(self, what: str) -> RuntimeError:
-        """
-        An error saying C{what} went wrong, with the end of the node's log and output.
-        """
-        self._output.flush()
-        output = self._output_path.read_text(encoding="utf-8", errors="replace")
-        tail = "\n".join((self.text() + output).splitlines()[-30:])
-        return RuntimeError(f"node {self.name}: {what}\n{tail}")
-
-    def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
-        """
-        The first match of C{pattern} in the log, looking every L{LOG_EVERY} seconds.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            match = pattern.search(self.text())
-            if match is not None:
-                return match
-            if self.process.poll() is not None:
-                raise self.failure(f"exited ({self.process.returncode}) before logging "
-                                   f"{pattern.pattern!r}")
-            if time.monotonic() >= deadline:
-                raise self.failure(f"did not log {pattern.pattern!r} within {timeout:.0f} s")
-            time.sleep(LOG_EVERY)
-
-    def stop(self) -> str:
-        """
-        Stop the node as an operator does (SIGTERM), killing it if it takes too long.
-
-        twistd re-raises the signal once the services have stopped, so a clean stop
-        exits with 0 or -SIGTERM.
-        """
-        children = {pid: _start_time(pid) for pid in bench_import._children(self.pid)}
-        try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(STOP_TIMEOUT)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
-                    return "killed"
-            code = self.process.returncode
-            return "clean" if code in (0, -signal.SIGTERM) else f"exit {code}"
-        finally:
-            self._output.close()
-            _kill_leftovers(children, grace=5.0)
-
-
-def _heights(datadir: Path) -> tuple[int, int] | None:
-    """
-    B's header and block heights, read from its store while it runs (None before it exists).
-    """
-    try:
-        info = store_info(datadir)
-    except (StoreError, OSError):
-        return None
-    return info["header_height"], info["block_height"]
-
-
-def _workers_rss(pids: list[int]) -> int:
-    return sum(bench_import._status(pid).get("VmRSS", 0) for pid in pids)
-
-
 def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
     """
     Start an empty node B with A as its seed and measure it until it holds every block.
     """
-    b = Node(datadir.name, datadir, workdir, seed=f"127.0.0.1:{a_port}")
+    b = nodes.Node(datadir.name, datadir, workdir, seed=f"127.0.0.1:{a_port}")
     stop = "not stopped"
     try:
-        b.wait_for(ESTABLISHED, START_TIMEOUT)
+        b.wait_for(nodes.ESTABLISHED, nodes.START_TIMEOUT)
         t0 = time.perf_counter()
         t_headers = t_blocks = None
         blocks_at_headers = 0
@@ -289,14 +150,14 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
         last, moved = (-1, -1), t0
         while t_blocks is None:
             time.sleep(POLL_EVERY)
-            heights = _heights(datadir)
+            heights = nodes.heights(datadir)
             now = time.perf_counter()
             if b.process.poll() is not None:
                 raise b.failure(f"exited ({b.process.returncode}) while syncing")
             if looks % 10 == 0:  # the verifier processes start with the first headers
                 children = bench_import._children(b.pid)
             looks += 1
-            peak_workers = max(peak_workers, _workers_rss(children))
+            peak_workers = max(peak_workers, nodes.workers_rss(children))
             if heights is None:
                 continue
             header_height, block_height = heights
@@ -312,7 +173,7 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
         assert t_headers is not None
         status = bench_import._status(b.pid)
         children = bench_import._children(b.pid)
-        peak_workers = max(peak_workers, _workers_rss(children))
+        peak_workers = max(peak_workers, nodes.workers_rss(children))
         stop = b.stop()
         return Sync(blocks=blocks, spawn=t0 - b.started, header_seconds=t_headers - t0,
                     block_seconds=t_blocks - t0, blocks_at_headers=blocks_at_headers,
@@ -334,6 +195,8 @@ class Results:
     verify_rate: float
     validators: int
     signatures: int
+    calls_per_header: float  # verify_signature calls, measured on the chain
+    calls_headers: int  # the headers they were counted on
     pressure: tuple[str, str]
 
     @property
@@ -350,6 +213,13 @@ class Results:
         Headers/s all cores could verify, if checking signatures were all header sync did.
         """
         return self.cores * self.verify_rate / self.signatures
+
+    @property
+    def calls_bound(self) -> float:
+        """
+        The same, with the C{verify_signature} calls a header's witness measurably takes.
+        """
+        return self.cores * self.verify_rate / self.calls_per_header
 
     def median(self, figure: Callable[[Sync], float | None]) -> float | None:
         values = [value for value in map(figure, self.syncs) if value is not None]
@@ -444,14 +314,21 @@ def bounds_table(r: Results) -> str:
         f"| signatures per header (M of {r.validators} validators) | {r.signatures} |",
         f"| signature bound: {r.cores} cores x rate / {r.signatures} "
         f"| {r.signature_bound:,.0f} headers/s |",
+        f"| `verify_signature` calls per header, measured on {r.calls_headers:,} headers of "
+        f"the chain (CHECKMULTISIG walk) | {r.calls_per_header:.2f} |",
+        f"| bound with the measured calls: {r.cores} cores x rate / {r.calls_per_header:.2f} "
+        f"| {r.calls_bound:,.0f} headers/s |",
         f"| block sync / import ({_runs(r)}) | {r.block_rate / r.import_rate:.0%} |",
         f"| header sync / signature bound ({_runs(r)}) "
         f"| {r.header_rate / r.signature_bound:.0%} |",
+        f"| header sync / bound with the measured calls ({_runs(r)}) "
+        f"| {r.header_rate / r.calls_bound:.0%} |",
     ])
 
 
 def report_section(r: Results) -> str:
-    s = r.settings
+    s, m, n = r.settings, r.signatures, r.validators
+    expected = m + (n - m) * m / (m + 1)  # each non-signer before the last signer: 1 call more
     return f"""## Two-node sync
 
 An empty node syncing a generated chain from another over loopback
@@ -470,7 +347,7 @@ An empty node syncing a generated chain from another over loopback
   verified); that import is the import rate below. A and B are `twistd --nodaemon neonode`
   processes listening on 127.0.0.1 (port 0), A seeded with a closed port, B with A alone,
   each data directory in `bench/.cache/`. The clock starts (t0) when B's log first says a
-  peer is established (read every {LOG_EVERY * 1000:.0f} ms), so twistd's start-up and the
+  peer is established (read every {nodes.LOG_EVERY * 1000:.0f} ms), so twistd's start-up and the
   handshake are left out (*start-up s*: from starting B to t0). B's header and block heights
   are read from its store (`neo_twisted.ledger.check.store_info`, read-only) every
   {POLL_EVERY * 1000:.0f} ms: *headers s* runs from t0 to the first look finding all
@@ -480,6 +357,12 @@ An empty node syncing a generated chain from another over loopback
   before it is stopped with SIGTERM; the verifier processes it starts (one per core) are
   counted apart: the largest total of their VmRSS seen. Each of {s.runs} syncs starts a fresh
   B from the same A; rates are medians.
+- Bounds: the target's is the issue's, cores x the single-core rate / M. But a witness takes
+  more `verify_signature` calls than M: CHECKMULTISIG walks the keys in order, trying each
+  signature against the next key until one matches, so a validator that did not sign costs a
+  failed call unless it comes after the last signer ({expected:.2f} calls per header for a
+  random {m} of {n}; {r.calls_per_header:.2f} on the chain's first {r.calls_headers:,} headers).
+  The bound with the measured calls is given beside the issue's.
 
 {verdicts(r)}
 
@@ -515,8 +398,11 @@ def results_json(r: Results) -> dict[str, Any]:
         "verify_rate": r.verify_rate,
         "signatures_per_header": r.signatures,
         "signature_bound": r.signature_bound,
+        "calls_per_header": r.calls_per_header,
+        "header_bound_calls": r.calls_bound,
         "block_sync_share_of_import": block_share,
         "header_sync_share_of_bound": header_share,
+        "header_sync_share_of_bound_calls": r.header_rate / r.calls_bound,
         "targets": {
             "block_sync_share_of_import": {"target": TARGET_BLOCK_SHARE,
                                            "met": block_share >= TARGET_BLOCK_SHARE},
@@ -546,7 +432,7 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
     chain = bench_import.chain_file(s.blocks, s.txs_per_block, s.seed, progress)
     CACHE.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="sync-", dir=CACHE))
-    a: Node | None = None
+    a: nodes.Node | None = None
     try:
         served = workdir / "a"
         imports = []
@@ -561,8 +447,11 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
         rate = bench_import.verify_rate(first.unsigned_bytes(), s.verify_passes,
                                         s.verify_per_pass)
         progress(f"  {rate:,.0f} /s on one core")
-        a = Node("a", served, workdir, seed="127.0.0.1:1")
-        a_port = int(a.wait_for(LISTENING, START_TIMEOUT).group(1))
+        calls_headers = min(s.blocks, CALLS_HEADERS)
+        calls = bench_import.verifications_per_block(chain, calls_headers)
+        progress(f"  {calls:.2f} calls per header ({calls_headers:,} headers)")
+        a = nodes.Node("a", served, workdir, seed="127.0.0.1:1")
+        a_port = int(a.wait_for(nodes.LISTENING, nodes.START_TIMEOUT).group(1))
         progress(f"node A serves {s.blocks:,} blocks on port {a_port}")
         syncs = []
         for i in range(s.runs):
@@ -585,6 +474,7 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
     validators = len(load_protocol(PROTOCOL).standby_validators)
     return Results(settings=s, syncs=syncs, imports=imports, verify_rate=rate,
                    validators=validators, signatures=bft_threshold(validators),
+                   calls_per_header=calls, calls_headers=calls_headers,
                    pressure=(pressure_before, bench_import.cpu_pressure()))
 
 

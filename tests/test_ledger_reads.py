@@ -388,3 +388,22 @@ class ServingTests(SynchronousTestCase):
         An unknown start hash gets no hashes.
         """
         self.assertEqual(self.ledger.block_hashes_after(UInt256(b"\x42" * 32)), [])
+
+
+class HeaderIndexesTests(SynchronousTestCase):
+    """
+    L{Ledger.header_indexes}: an C{inv}'s hashes to heights in one read.
+    """
+
+    def test_consecutive_scattered_and_unknown(self) -> None:
+        ledger = open_ledger(self, self.mktemp(), mapper=accept_all)
+        blocks = make_blocks(PRIVNET_GENESIS.header, 30, sign=False)
+        self.assertEqual(ledger.add_headers(headers_of(blocks)).added, 30)
+        hashes = [b.hash for b in blocks]
+        self.assertEqual(ledger.header_indexes(hashes[4:9]), [5, 6, 7, 8, 9])
+        unknown = UInt256(bytes(range(32)))
+        self.assertEqual(
+            ledger.header_indexes([hashes[20], unknown, hashes[2], hashes[3], hashes[29]]),
+            [21, None, 3, 4, 30])
+        self.assertEqual(ledger.header_indexes([]), [])
+        self.assertEqual(ledger.header_indexes([PRIVNET_GENESIS.hash, hashes[0]]), [0, 1])

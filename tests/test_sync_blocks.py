@@ -171,3 +171,40 @@ class BlockSyncTests(SynchronousTestCase):
         self.deliver(a, 1, 3)
         self.assertEqual(a.sent, [])
         self.assertEqual(self.ledger.ledger.block_height, 0)
+
+
+class TipTests(SynchronousTestCase):
+    """
+    At the header tip there is no segment to ask for, and none is left to time out.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.ledger = ledger_service(self)
+        self.peer = FakePeer("10.0.0.1", 10)
+        self.sync = BlockSync(self.ledger, self.clock, lambda: [self.peer],
+                              segment_timeout=30, stall_timeout=20)
+
+    def test_nothing_asked_at_the_tip(self) -> None:
+        blocks = make_blocks(PRIVNET_GENESIS.header, 10, sign=False)
+        self.ledger.ledger.add_blocks(blocks)
+        self.sync.poke()
+        self.assertEqual(self.peer.take("getblocks"), [])
+
+    def test_last_segment_done_at_the_header_tip(self) -> None:
+        """
+        A segment reaching past the header tip is done once the tip's block is stored:
+        its peer is not dropped as stalling afterwards.
+        """
+        blocks = make_blocks(PRIVNET_GENESIS.header, 10, sign=False)
+        self.ledger.ledger.add_headers(headers_of(blocks))
+        self.sync.poke()
+        self.assertEqual(len(self.peer.take("getblocks")), 1)
+        for block in blocks:
+            self.sync.block_received(self.peer, block)
+        self.assertEqual(self.ledger.ledger.block_height, 10)
+        self.assertEqual(self.sync.segments, {})
+        for _ in range(10):
+            self.clock.advance(5)
+            self.sync.tick()
+        self.assertIsNone(self.peer.dropped)

@@ -8,6 +8,7 @@ never wait for (nor hold up) the writer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import lmdb
@@ -207,6 +208,32 @@ class ChainReads:
         with self.store.read() as txn:
             raw = fetch(txn, hash_, db=self._dbs["header"])
         return None if raw is None else read_u32(raw, _HEADER_INDEX_OFFSET)
+
+    def header_indexes(self, hashes: Sequence[bytes]) -> list[int | None]:
+        """
+        L{header_index} of many hashes, in one read transaction.
+
+        An C{inv} lists consecutive blocks: once one hash is found at height i, the
+        next is first compared with the height index at i + 1, a lookup by height
+        (neighbouring keys, neighbouring pages) rather than by hash (a random page
+        of the header table each, and the map's resident size with it).
+        """
+        found: list[int | None] = []
+        heights, headers = self._dbs["height"], self._dbs["header"]
+        with self.store.read() as txn:
+            previous: int | None = None
+            for hash_ in hashes:
+                index = None
+                if previous is not None and fetch(txn, height_key(previous + 1),
+                                                  db=heights) == hash_:
+                    index = previous + 1
+                else:
+                    raw = fetch(txn, hash_, db=headers)
+                    if raw is not None:
+                        index = read_u32(raw, _HEADER_INDEX_OFFSET)
+                found.append(index)
+                previous = index
+        return found
 
     def header_bytes_after(self, hash_: bytes, stop: bytes = bytes(32),
                            limit: int = MAX_HEADERS_PER_REPLY) -> list[bytes]:

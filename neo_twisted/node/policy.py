@@ -82,6 +82,7 @@ class Node:
         self.nonce = random.SystemRandom().randrange(1 << 31) if nonce is None else nonce
         self._seconds_per_block = seconds_per_block
         self.sessions: dict[IPeer, _Session] = {}
+        self._stopped = False
         self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
         self.relay_filter: RelayFilter[UInt256] = RelayFilter()
         self.relay_cache: RelayCache[UInt256, Serializable] = RelayCache()
@@ -150,7 +151,7 @@ class Node:
             return
         self.header_sync.peer_lost(peer)
         self.block_sync.peer_lost(peer)
-        self._ask_again(self.requests.release_peer(peer))
+        self._ask_again(self.requests.release_peer(peer, self.clock.seconds()))
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -187,8 +188,15 @@ class Node:
                  if session.known.add(h) and h not in session.announced]
         if payload.type is not InventoryType.Block:
             return  # transactions and consensus payloads come with the mempool and dBFT
-        self._learn_height(peer, fresh)
-        wanted = [h for h in fresh if self._wants_block(h)]
+        if self._stopped:
+            return
+        ledger = self.ledger.ledger
+        if ledger is None or not fresh:
+            return
+        indexes = ledger.header_indexes(fresh)
+        self._learn_height(peer, indexes)
+        wanted = [h for h, index in zip(fresh, indexes, strict=True)
+                  if self._wants_block(h, index)]
         if not wanted:
             return
         now = self.clock.seconds()
@@ -196,42 +204,37 @@ class Node:
         if ask:
             peer.send("getdata", InvPayload(InventoryType.Block, tuple(ask)))
 
-    def _learn_height(self, peer: IPeer, hashes: list[UInt256]) -> None:
+    def _learn_height(self, peer: IPeer, indexes: list[int | None]) -> None:
         """
         A peer announcing blocks has them: raise its known height to the highest of
         them in our header chain, and when one is not there, ask it for headers.
         """
-        ledger = self.ledger.ledger
-        if ledger is None or not hashes:
-            return
-        unknown = False
-        for hash_ in hashes:
-            index = ledger.header_index(hash_)
-            if index is None:
-                unknown = True
-            elif index > peer.last_block_index:
-                peer.last_block_index = index
-        if unknown:
+        known = [index for index in indexes if index is not None]
+        if known and max(known) > peer.last_block_index:
+            peer.last_block_index = max(known)
+        if len(known) < len(indexes):
             self.header_sync.announced(peer)
         self.block_sync.poke()
 
-    def _wants_block(self, hash_: UInt256) -> bool:
+    def _wants_block(self, hash_: UInt256, index: int | None) -> bool:
         """
         A block announced to us is fetched when it is in our header chain within the sync
-        window, or, when we are at the tip, when it is new (it may extend the chain).
+        window and not stored yet, or, when we are at the tip, when it is new (it may
+        extend the chain). C{index} is its height in our header chain, if it is there.
         """
         ledger = self.ledger.ledger
-        if ledger is None or self.block_sync.holds(hash_) or ledger.has_block(hash_):
+        if ledger is None or self.block_sync.holds(hash_):
             return False
-        index = ledger.header_index(hash_)
-        if index is not None:
-            return index <= ledger.block_height + WINDOW + SEGMENT
+        if index is not None:  # stored exactly when at or below the block height
+            return ledger.block_height < index <= ledger.block_height + WINDOW + SEGMENT
         return ledger.header_height - ledger.block_height <= 1
 
     def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
         """
         Ask the next peer that announced each hash whose request was given up.
         """
+        if self._stopped:
+            return
         by_peer: dict[IPeer, list[UInt256]] = {}
         for hash_, source in handed_over:
             if source is not None and source in self.sessions:
@@ -282,6 +285,7 @@ class Node:
         """
         The node is stopping: ask nobody for anything more.
         """
+        self._stopped = True
         self.header_sync.stop()
         self.block_sync.stop()
 

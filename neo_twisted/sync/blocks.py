@@ -112,7 +112,9 @@ class BlockSync:
         if self._stopped or ledger is None:
             return
         height, header_height = ledger.block_height, ledger.header_height
-        self._forget_done(height)
+        self._forget_done(height, header_height)
+        if header_height <= height:
+            return  # at the tip: new blocks come by relay, not by segments
         last = min(header_height, height + self._window)
         start = height - height % SEGMENT + 1
         load = self._load()
@@ -149,10 +151,16 @@ class BlockSync:
         slow = self._timed_out.get(start)
         return min(candidates, key=lambda p: (p is slow, load.get(p, 0), p.inbound))
 
-    def _forget_done(self, height: int) -> None:
-        for start in [s for s in self._segments if s + SEGMENT - 1 <= height]:
+    def _forget_done(self, height: int, header_height: int) -> None:
+        """
+        Drop the segments whose blocks are all stored (up to the header tip, for the last).
+        """
+        def done(start: int) -> bool:
+            return min(start + SEGMENT - 1, header_height) <= height
+
+        for start in [s for s in self._segments if done(s)]:
             del self._segments[start]
-        for start in [s for s in self._timed_out if s + SEGMENT - 1 <= height]:
+        for start in [s for s in self._timed_out if done(s)]:
             del self._timed_out[start]
 
     # -- receiving -----------------------------------------------------------------------

@@ -1,0 +1,455 @@
+"""
+Tests for L{neo_twisted.node.policy.Node}: what the node does with each message of an
+established peer (requests, relay, routing, versions, syncs), with fake peers and a clock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import attrs
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from neo_twisted.network.payloads import (
+    AddrPayload,
+    EmptyPayload,
+    GetBlocksPayload,
+    HeadersPayload,
+    InventoryType,
+    InvPayload,
+    NetworkAddressWithTime,
+    RawPayload,
+    decode_payload,
+)
+from neo_twisted.node.policy import Node
+from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from neo_twisted.wire.uint import ZERO_UINT256, UInt256
+from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_blocks
+from tests.p2p_fakes import FakePeer, ledger_service
+
+LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
+UNKNOWN = UInt256(b"\x07" * 32)
+
+
+class FakeBook:
+    def __init__(self) -> None:
+        self.own: list[Endpoint] = []
+
+    def add_own(self, endpoint: Endpoint) -> None:
+        self.own.append(endpoint)
+
+
+class FakeConnections:
+    """
+    Stands in for the node's L{neo_twisted.p2p.connections.ConnectionService}: records
+    what the policy forwards to it and refuses versions with L{verdict}.
+    """
+
+    def __init__(self, listening_port: int | None = 20333) -> None:
+        self.listening_port = listening_port
+        self.book = FakeBook()
+        self.verdict: str | None = None
+        self.calls: list[tuple[Any, ...]] = []
+
+    def named(self, name: str) -> list[tuple[Any, ...]]:
+        return [call[1:] for call in self.calls if call[0] == name]
+
+    def check_version(self, peer: IPeer, version: object) -> str | None:
+        self.calls.append(("check_version", peer, version))
+        return self.verdict
+
+    def peer_established(self, peer: IPeer) -> None:
+        self.calls.append(("peer_established", peer))
+
+    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
+        self.calls.append(("peer_lost", peer, reason, violation))
+
+    def addresses_received(self, peer: IPeer, payload: AddrPayload) -> None:
+        self.calls.append(("addresses_received", peer, payload))
+
+    def getaddr_received(self, peer: IPeer) -> None:
+        self.calls.append(("getaddr_received", peer))
+
+
+class NodeCase(SynchronousTestCase):
+    """
+    A node on a fresh privnet ledger holding C{HEADERS} headers and C{BLOCKS} blocks.
+    """
+
+    HEADERS = 0
+    BLOCKS = 0
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.node, self.connections = self.make_node(self.HEADERS, self.BLOCKS)
+
+    def make_node(self, headers: int, blocks: int) -> tuple[Node, FakeConnections]:
+        ledger = ledger_service(self)
+        chain = ledger.ledger
+        assert chain is not None
+        self.assertEqual(chain.add_headers(headers_of(LONG[:headers])).added, headers)
+        chain.add_blocks(LONG[:blocks])
+        self.assertEqual((chain.header_height, chain.block_height), (headers, blocks))
+        node = Node(ledger, self.clock, user_agent="/t/", nonce=7)
+        connections = FakeConnections()
+        node.connections = connections  # type: ignore[assignment]
+        return node, connections
+
+    def join(self, *peers: FakePeer, node: Node | None = None) -> None:
+        for peer in peers:
+            (node or self.node).peer_established(peer)
+
+    def inv(self, peer: FakePeer, *items: UInt256,
+            kind: InventoryType = InventoryType.Block) -> None:
+        self.node.message_received(peer, "inv", InvPayload(kind, items))
+
+    def getdata(self, peer: FakePeer) -> list[tuple[UInt256, ...]]:
+        """
+        The hashes of each C{getdata} C{peer} was sent, forgetting them.
+        """
+        found = []
+        for payload in peer.take("getdata"):
+            self.assertIsInstance(payload, InvPayload)
+            self.assertIs(payload.type, InventoryType.Block)
+            found.append(payload.hashes)
+        return found
+
+    def invs(self, peer: FakePeer) -> list[tuple[UInt256, ...]]:
+        return [payload.hashes for payload in peer.take("inv")]
+
+
+class RequestTests(NodeCase):
+    """
+    Announced blocks are asked of one announcer at a time (the node is at its tip).
+    """
+
+    def test_one_announcer_at_a_time(self) -> None:
+        """
+        A block announced by three peers is asked of the first; when it is lost the next
+        announcer is asked, when that one times out the third; once it arrives, nobody.
+        """
+        a, b, c = (FakePeer(f"10.0.0.{i}", nonce=i) for i in (1, 2, 3))
+        self.join(a, b, c)
+        wanted = LONG[0]
+        for peer in (a, b, c):
+            self.inv(peer, wanted.hash)
+        self.assertEqual([self.getdata(p) for p in (a, b, c)], [[(wanted.hash,)], [], []])
+
+        self.node.peer_lost(a, "gone", False)
+        self.assertEqual(self.connections.named("peer_lost"), [(a, "gone", False)])
+        self.assertEqual([self.getdata(p) for p in (b, c)], [[(wanted.hash,)], []])
+
+        self.clock.advance(59)
+        self.node.tick()
+        self.assertEqual([self.getdata(p) for p in (b, c)], [[], []])
+        self.clock.advance(2)
+        self.node.tick()
+        self.assertEqual([self.getdata(p) for p in (b, c)], [[], [(wanted.hash,)]])
+
+        self.node.message_received(c, "block", wanted)
+        self.assertEqual(self.node.block_height, 1)
+        self.clock.advance(61)
+        self.node.tick()
+        self.node.peer_lost(c, "gone", False)
+        self.inv(b, wanted.hash)
+        self.assertEqual([self.getdata(p) for p in (b, c)], [[], []])
+
+    def test_hand_over_gets_a_full_timeout(self) -> None:
+        """
+        The announcer a lost peer's request is handed to has the whole timeout from the
+        moment it is asked, however long ago the hash was announced.
+        """
+        a, b, c = (FakePeer(f"10.0.0.{i}", nonce=i) for i in (1, 2, 3))
+        self.join(a, b, c)
+        for peer in (a, b, c):
+            self.inv(peer, LONG[0].hash)
+        self.getdata(a)
+        self.clock.advance(50)
+        self.node.peer_lost(a, "gone", False)
+        self.assertEqual(self.getdata(b), [(LONG[0].hash,)])
+        self.clock.advance(59)
+        self.node.tick()
+        self.assertEqual(self.getdata(c), [])
+        self.clock.advance(1)
+        self.node.tick()
+        self.assertEqual(self.getdata(c), [(LONG[0].hash,)])
+
+    def test_handed_over_requests_in_batches_of_500(self) -> None:
+        """
+        The requests of a lost peer go to the other announcer in getdata of 500 at most.
+        """
+        a, b = FakePeer("10.0.0.1", nonce=1), FakePeer("10.0.0.2", nonce=2)
+        self.join(a, b)
+        many = [UInt256(i.to_bytes(32, "big")) for i in range(1, 601)]
+        for peer in (a, b):
+            self.inv(peer, *many[:300])
+            self.inv(peer, *many[300:])
+        self.assertEqual(self.getdata(a), [tuple(many[:300]), tuple(many[300:])])
+        self.assertEqual(self.getdata(b), [])
+        self.node.peer_lost(a, "gone", False)
+        self.assertEqual(self.getdata(b), [tuple(many[:500]), tuple(many[500:])])
+
+    def test_repeats_and_transactions_ignored(self) -> None:
+        """
+        A block announced again by the same peer is not asked for again; transaction
+        and consensus announcements are not fetched (no mempool yet), nor make the node
+        ask for headers.
+        """
+        a = FakePeer("10.0.0.1")
+        self.join(a)
+        for kind in (InventoryType.TX, InventoryType.Consensus):
+            self.inv(a, UNKNOWN, kind=kind)
+        self.assertEqual(a.sent, [])
+        self.inv(a, LONG[0].hash)
+        self.inv(a, LONG[0].hash)
+        self.assertEqual(self.getdata(a), [(LONG[0].hash,)])
+
+
+class UnwantedTests(NodeCase):
+    """
+    A node far behind its header chain only fetches blocks of that chain near its height.
+    """
+
+    HEADERS = 2100
+    BLOCKS = 5
+
+    def test_unknown_hash_not_asked_when_behind(self) -> None:
+        """
+        A block that is not in the header chain is not asked for while the node is more
+        than one block behind its headers; the announcer is asked for headers instead.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        a.take()
+        self.inv(a, UNKNOWN)
+        self.assertEqual(self.getdata(a), [])
+        [request] = a.take("getheaders")
+        self.assertEqual(request.hash_start, (LONG[2099].hash,))
+
+    def test_stored_block_not_asked(self) -> None:
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.inv(a, LONG[2].hash, PRIVNET_GENESIS.hash)
+        self.assertEqual(self.getdata(a), [])
+
+    def test_only_headers_within_window_asked(self) -> None:
+        """
+        Blocks of the header chain are fetched up to 2000 above our height, not beyond;
+        the announcer's height rises to the highest of them.
+        """
+        a = FakePeer("10.0.0.1", 0)
+        self.join(a)
+        self.inv(a, LONG[5].hash, LONG[2004].hash, LONG[2005].hash)
+        self.assertEqual(self.getdata(a), [(LONG[5].hash, LONG[2004].hash)])
+        self.assertEqual(a.last_block_index, 2006)
+
+
+class RelayTests(NodeCase):
+    """
+    Blocks accepted near the tip are announced to the peers that lack them.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.sender, self.plain, self.quiet, self.announcer = (
+            FakePeer(f"10.0.0.{i}", nonce=i) for i in (1, 2, 3, 4))
+        assert self.quiet.version is not None
+        self.quiet.version = attrs.evolve(self.quiet.version, relay=False)
+        self.join(self.sender, self.plain, self.quiet, self.announcer)
+        self.block = LONG[0]
+        self.inv(self.sender, self.block.hash)
+        self.inv(self.announcer, self.block.hash)
+        self.assertEqual(self.getdata(self.sender), [(self.block.hash,)])
+        self.node.message_received(self.sender, "block", self.block)
+        self.assertEqual(self.node.block_height, 1)
+
+    def test_relayed_to_peers_that_lack_it(self) -> None:
+        """
+        Not to the sender, nor to a peer that does not want relays, nor to one that
+        announced the block to us.
+        """
+        self.assertEqual(self.invs(self.plain), [(self.block.hash,)])
+        for peer in (self.sender, self.quiet, self.announcer):
+            self.assertEqual(self.invs(peer), [], peer)
+
+    def test_not_relayed_twice_within_30_s(self) -> None:
+        """
+        A block accepted again is not relayed again for 30 s, and never twice to a peer.
+        """
+        self.invs(self.plain)
+        late = FakePeer("10.0.0.5", nonce=5)
+        self.join(late)
+        self.clock.advance(30)
+        self.node._blocks_accepted([self.block], None)
+        self.assertEqual((self.invs(late), self.invs(self.plain)), ([], []))
+        self.clock.advance(0.5)
+        self.node._blocks_accepted([self.block], None)
+        self.assertEqual(self.invs(late), [(self.block.hash,)])
+        self.assertEqual(self.invs(self.plain), [])
+
+    def test_relayed_block_served(self) -> None:
+        """
+        getdata for the relayed block gets it (from the relay cache), and a stored block
+        from the store, each once per connection.
+        """
+        self.assertIn(self.block.hash, self.node.relay_cache)
+        request = InvPayload(InventoryType.Block, (self.block.hash, PRIVNET_GENESIS.hash))
+        self.node.message_received(self.plain, "getdata", request)
+        self.node.message_received(self.plain, "getdata", request)
+        self.assertEqual(self.plain.take("block"), [RawPayload(self.block.to_bytes()),
+                                                    RawPayload(PRIVNET_GENESIS.to_bytes())])
+
+
+class NearTipTests(NodeCase):
+    HEADERS = 150
+
+    def test_only_blocks_near_the_tip_relayed(self) -> None:
+        """
+        Of blocks persisted through the block path, only those within 100 of the header
+        tip are relayed.
+        """
+        a, b = FakePeer("10.0.0.1", 150, nonce=1), FakePeer("10.0.0.2", 150, nonce=2)
+        self.join(a, b)
+        for block in LONG[:60]:
+            self.node.message_received(a, "block", block)
+        self.assertEqual(self.node.block_height, 60)
+        relayed = [h for hashes_ in self.invs(b) for h in hashes_]
+        self.assertEqual(relayed, [block.hash for block in LONG[49:60]])
+        self.assertEqual(self.invs(a), [])
+
+    def test_only_newest_of_a_batch_relayed(self) -> None:
+        a, b = FakePeer("10.0.0.1", 150, nonce=1), FakePeer("10.0.0.2", 150, nonce=2)
+        self.join(a, b)
+        self.node._blocks_accepted(LONG[140:150], a)
+        self.assertEqual(self.invs(b), [(LONG[148].hash,), (LONG[149].hash,)])
+        self.assertEqual(self.invs(a), [])
+
+
+class RoutingTests(NodeCase):
+    BLOCKS = HEADERS = 5
+
+    def test_addresses_go_to_connections(self) -> None:
+        a = FakePeer("10.0.0.1")
+        self.join(a)
+        addr = AddrPayload((NetworkAddressWithTime(
+            1, 1, ipaddress.IPv4Address("10.1.2.3"), 20333),))
+        self.node.message_received(a, "getaddr", EmptyPayload())
+        self.node.message_received(a, "addr", addr)
+        self.assertEqual([c[0] for c in self.connections.calls],
+                         ["peer_established", "getaddr_received", "addresses_received"])
+        self.assertEqual(self.connections.named("getaddr_received"), [(a,)])
+        self.assertEqual(self.connections.named("addresses_received"), [(a, addr)])
+
+    def test_unknown_peer_ignored(self) -> None:
+        """
+        Messages of a peer the node was not told is established do nothing; a lost
+        peer's loss still reaches the connections.
+        """
+        stranger = FakePeer("10.0.0.9")
+        for command, payload in (
+                ("getaddr", EmptyPayload()),
+                ("inv", InvPayload(InventoryType.Block, (LONG[5].hash,))),
+                ("getheaders", GetBlocksPayload((PRIVNET_GENESIS.hash,))),
+                ("getdata", InvPayload(InventoryType.Block, (LONG[0].hash,)))):
+            self.node.message_received(stranger, command, payload)
+        self.assertEqual((stranger.sent, self.connections.calls), ([], []))
+        self.node.peer_lost(stranger, "refused", True)
+        self.assertEqual(self.connections.calls, [("peer_lost", stranger, "refused", True)])
+
+    def test_getheaders_and_getblocks_answered(self) -> None:
+        a = FakePeer("10.0.0.1", 5)
+        self.join(a)
+        a.take()
+        start = GetBlocksPayload((LONG[1].hash,), ZERO_UINT256)
+        self.node.message_received(a, "getheaders", start)
+        self.node.message_received(a, "getblocks", start)
+        [raw] = a.take("headers")
+        headers = decode_payload("headers", raw.to_bytes())
+        assert isinstance(headers, HeadersPayload)
+        self.assertEqual(list(headers.headers), headers_of(LONG[2:5]))
+        self.assertEqual(self.invs(a), [tuple(block.hash for block in LONG[2:5])])
+        self.assertEqual(a.sent, [])
+
+
+class VersionTests(NodeCase):
+    BLOCKS = HEADERS = 5
+
+    def test_self_connection_outbound(self) -> None:
+        """
+        Our own nonce: refused, and the endpoint we dialled is recorded as our own.
+        """
+        me = FakePeer("10.0.0.1", nonce=7)
+        assert me.version is not None
+        self.assertIsNotNone(self.node.check_version(me, me.version))
+        self.assertEqual(self.connections.book.own, [me.remote])
+        self.assertEqual(self.connections.calls, [])
+
+    def test_self_connection_inbound(self) -> None:
+        me = FakePeer("10.0.0.1", nonce=7, inbound=True)
+        assert me.version is not None
+        self.assertIsNotNone(self.node.check_version(me, me.version))
+        self.assertEqual((self.connections.book.own, self.connections.calls), ([], []))
+
+    def test_other_nonce_delegated(self) -> None:
+        other = FakePeer("10.0.0.1", nonce=8)
+        assert other.version is not None
+        self.assertIsNone(self.node.check_version(other, other.version))
+        self.connections.verdict = "too many"
+        self.assertEqual(self.node.check_version(other, other.version), "too many")
+        self.assertEqual(self.connections.named("check_version"),
+                         [(other, other.version)] * 2)
+        self.assertEqual(self.connections.book.own, [])
+
+    def test_local_version(self) -> None:
+        self.clock.advance(1234.5)
+        version = self.node.local_version(FakePeer())
+        self.assertEqual((version.nonce, version.user_agent, version.port,
+                          version.start_height, version.timestamp, version.relay),
+                         (7, "/t/", 20333, 5, 1234, True))
+        self.assertEqual(self.node.current_height(), 5)
+        self.connections.listening_port = None
+        self.assertEqual(self.node.local_version(FakePeer()).port, 0)
+
+
+class SyncTests(NodeCase):
+    HEADERS = 20
+
+    def test_taller_peer_asked_for_headers(self) -> None:
+        """
+        A peer above our header height is asked for headers from our header tip; one
+        that is not, is not.
+        """
+        low = FakePeer("10.0.0.1", 20, nonce=1)
+        self.join(low)
+        self.assertEqual(low.take("getheaders"), [])
+        tall = FakePeer("10.0.0.2", 30, nonce=2)
+        self.join(tall)
+        self.assertEqual(tall.take("getheaders"),
+                         [GetBlocksPayload((LONG[19].hash,), ZERO_UINT256)])
+        self.assertEqual(self.connections.named("peer_established"), [(low,), (tall,)])
+
+    def test_stop(self) -> None:
+        """
+        After C{stop} nobody is asked for headers, blocks or announced items, not even
+        when a peer holding a request is lost or a request times out.
+        """
+        node, _ = self.make_node(20, 0)
+        a, b = FakePeer("10.0.0.1", 30, nonce=1), FakePeer("10.0.0.2", 30, nonce=2)
+        self.join(a, b, node=node)
+        self.assertEqual({c for c, _ in a.sent}, {"getheaders", "getblocks"})
+        for peer in (a, b):
+            node.message_received(peer, "inv", InvPayload(InventoryType.Block, (LONG[3].hash,)))
+        self.assertEqual(self.getdata(a), [(LONG[3].hash,)])
+        a.take()
+        b.take()
+        node.stop()
+        late = FakePeer("10.0.0.3", 30, nonce=3)
+        self.join(late, node=node)
+        for peer in (b, late):
+            node.message_received(peer, "inv", InvPayload(InventoryType.Block, (LONG[4].hash,)))
+        node.peer_lost(a, "gone", False)
+        self.clock.advance(100)
+        node.tick()
+        self.assertEqual((b.sent, late.sent), ([], []))
