@@ -12,7 +12,9 @@ checked in parallel by a L{ThreadedMapper}.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,6 +75,8 @@ class LedgerService(service.Service):
         #: The last header of the last batch handed to L{add_headers}, to check the
         #: next batch's witnesses ahead (see there).
         self._last_queued: Header | None = None
+        #: Fires when the last batch of headers has taken its turn for the write lock.
+        self._headers_turn: defer.Deferred[Any] = defer.succeed(None)
         self._write_lock = defer.DeferredLock()
         self.ledger: Ledger | None = None
 
@@ -119,10 +123,13 @@ class LedgerService(service.Service):
         Verify and append headers; batches are applied in the order of the calls.
 
         With worker processes, the witnesses of a batch that follows the previous one
-        start being checked at once, while earlier batches are still being written.
+        start being checked at once, and the batch waits for them before it takes its
+        turn to write: block writes go ahead meanwhile instead of queueing behind
+        signature checks.
         """
         headers = list(headers)
         ledger = self._ledger()
+        checked: defer.Deferred[None] = defer.succeed(None)
         if headers and isinstance(self._mapper, ProcessMapper):
             previous = self._last_queued
             if previous is None or previous.index < ledger.header_height:
@@ -133,9 +140,44 @@ class LedgerService(service.Service):
                     jobs.append(witness_job(header, previous))
                     previous = header
                 self._mapper.prefetch(jobs)
+                checked = self._when_done(self._mapper.pending(jobs))
         if headers:
             self._last_queued = headers[-1]
-        return self._write_lock.run(self._run, ledger.add_headers, headers)
+        # in call order: a batch takes its turn once the one before it has taken its own
+        turn = defer.gatherResults([self._headers_turn, checked], consumeErrors=True)
+        result: defer.Deferred[HeaderResult] = defer.Deferred()
+
+        def write(_: object) -> None:
+            if self.ledger is not ledger:
+                result.errback(RuntimeError("the ledger service stopped"))
+                return
+            self._write_lock.run(self._run, ledger.add_headers, headers).chainDeferred(result)
+
+        turn.addCallback(write)
+        self._headers_turn = turn
+        return result
+
+    def _when_done(self, futures: list[Future[list[bool]]]) -> defer.Deferred[None]:
+        """
+        Fires on the reactor once every one of C{futures} (worker requests) is done,
+        whatever its outcome (the mapper checks failed requests' jobs itself).
+        """
+        if not futures:
+            return defer.succeed(None)
+        done: defer.Deferred[None] = defer.Deferred()
+        left = [len(futures)]
+        lock = threading.Lock()
+
+        def one_done(_: Future[list[bool]]) -> None:
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                self._reactor.callFromThread(done.callback, None)
+
+        for future in futures:
+            future.add_done_callback(one_done)
+        return done
 
     def add_blocks(self, blocks: Sequence[Block]) -> defer.Deferred[list[BlockResult]]:
         return self._write_lock.run(self._run, self._ledger().add_blocks, list(blocks))

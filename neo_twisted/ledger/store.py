@@ -175,6 +175,8 @@ class ChainStore:
             raise StoreError(f"{datadir}: damaged or foreign chain store: {e}") from None
         self._page_size = int(self.env.stat()["psize"])
         self._file_resident: int | None = None
+        #: The map size and the address ranges of data.mdb in this process for it.
+        self._mapped: tuple[int, list[tuple[int, int]]] | None = None
 
     def close(self) -> None:
         self.env.close()
@@ -221,16 +223,23 @@ class ChainStore:
         """
         if _MADVISE is None:
             return
-        data_file = str((self.path / "data.mdb").resolve())
-        try:
-            with open("/proc/self/maps") as maps:
-                ranges = [line.split(None, 1)[0] for line in maps
-                          if line.rstrip("\n").endswith(data_file)]
-        except OSError:
-            return
-        for span in ranges:
-            start, end = (int(part, 16) for part in span.split("-"))
-            _MADVISE(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_DONTNEED)
+        map_size = self.env.info()["map_size"]
+        if self._mapped is None or self._mapped[0] != map_size:
+            # where the map is only changes when it grows: look it up once per size
+            data_file = str((self.path / "data.mdb").resolve())
+            try:
+                with open("/proc/self/maps") as maps:
+                    spans = [line.split(None, 1)[0] for line in maps
+                             if line.rstrip("\n").endswith(data_file)]
+            except OSError:
+                return
+            ranges = []
+            for span in spans:
+                start, end = (int(part, 16) for part in span.split("-"))
+                ranges.append((start, end - start))
+            self._mapped = (map_size, ranges)
+        for start, length in self._mapped[1]:
+            _MADVISE(ctypes.c_void_p(start), ctypes.c_size_t(length), _MADV_DONTNEED)
         self._file_resident = _file_resident()
 
     def trim_mapped_pages(self, budget: int = MAPPED_PAGES_BUDGET) -> bool:

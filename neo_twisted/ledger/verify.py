@@ -296,6 +296,18 @@ class ProcessMapper:
         while len(self._prefetched) > self._max_prefetched:
             del self._prefetched[next(iter(self._prefetched))]
 
+    def pending(self, jobs: Sequence[WitnessJob]) -> list[Future[list[bool]]]:
+        """
+        The requests checking the prefetched ones among C{jobs} (to wait for them
+        without holding anything else up).
+        """
+        found: dict[int, Future[list[bool]]] = {}
+        for job in jobs:
+            entry = self._prefetched.get(job)
+            if entry is not None:
+                found[id(entry[0])] = entry[0]
+        return list(found.values())
+
     def __call__(self, check: Callable[[WitnessJob], bool],
                  jobs: Sequence[WitnessJob]) -> list[bool]:
         if check is not check_witness:

@@ -38,7 +38,7 @@ from neo_twisted.node.serving import Server
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
-from neo_twisted.sync.blocks import SEGMENT, WINDOW, BlockSync
+from neo_twisted.sync.blocks import BATCH, SEGMENT, WINDOW, BlockSync
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import UInt256
 
@@ -90,7 +90,7 @@ class Node:
         self.header_sync = HeaderSync(ledger, clock, self.established_peers,
                                       on_progress=self._headers_added)
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
-                                    on_persisted=self._blocks_accepted)
+                                    on_persisted=self._blocks_accepted, batch=BATCH)
         self._handlers: dict[str, Callable[[IPeer, Any], None]] = {
             "getaddr": lambda peer, _: self.connections.getaddr_received(peer),
             "addr": self._on_addr,

@@ -191,7 +191,8 @@ class HeaderSync:
         self._adding -= 1
         if self.peer is peer:
             self._forget_peer()
-        self._log.failure("adding headers from {peer} failed", failure, peer=peer)
+        if not self._stopped:
+            self._log.failure("adding headers from {peer} failed", failure, peer=peer)
 
     def _forget_peer(self) -> None:
         self.peer = None
