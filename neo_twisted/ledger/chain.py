@@ -48,7 +48,7 @@ from neo_twisted.wire.uint import UInt256
 #: Blocks that arrive ahead of the next height wait here, up to this many.
 MAX_PENDING_BLOCKS = 2000
 #: Headers written between two looks at the store's resident map (a block looks once).
-TRIM_EVERY_HEADERS = 32
+TRIM_EVERY_HEADERS = 16
 
 
 class Verdict(enum.Enum):
@@ -184,11 +184,14 @@ class Ledger(ChainReads):
             return
 
         def batch(txn: lmdb.Transaction) -> None:
-            for header in headers:
+            for count, header in enumerate(headers, 1):
                 self._put_header(txn, header)
+                if count % TRIM_EVERY_HEADERS == 0:  # random keys: see _write
+                    self.store.trim_mapped_pages()
             txn.put(b"header_height", u32(headers[-1].index), db=self._dbs["meta"])
 
         self.store.write(batch)
+        self.store.trim_mapped_pages()
         self._tip = headers[-1]
         self.header_height = headers[-1].index
 

@@ -42,6 +42,7 @@ class ChainReads:
     store: ChainStore
     _dbs: dict[str, Any]
     block_height: int
+    header_height: int
 
     def read_header_at(self, txn: lmdb.Transaction, index: int) -> Header | None:
         hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
@@ -227,12 +228,17 @@ class ChainReads:
                 if previous is not None and fetch(txn, height_key(previous + 1),
                                                   db=heights) == hash_:
                     index = previous + 1
+                elif previous is not None and previous >= self.header_height:
+                    pass  # past our highest header: unknown, no need to look
                 else:
                     raw = fetch(txn, hash_, db=headers)
                     if raw is not None:
                         index = read_u32(raw, _HEADER_INDEX_OFFSET)
                 found.append(index)
                 previous = index
+        # random lookups map pages of the header table on the reactor's thread: they
+        # count against the same bound as the writer's
+        self.store.trim_mapped_pages()
         return found
 
     def header_bytes_after(self, hash_: bytes, stop: bytes = bytes(32),
