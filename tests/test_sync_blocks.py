@@ -48,7 +48,7 @@ class BlockSyncTests(SynchronousTestCase):
 
     def test_segments_spread_over_peers_within_window(self) -> None:
         """
-        Segments of 500 go to the least busy peers, two at most each, never beyond the
+        Segments of 500 go to the least busy peers, three at most each, never beyond the
         window above our height.
         """
         a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
@@ -76,12 +76,12 @@ class BlockSyncTests(SynchronousTestCase):
         a = FakePeer("10.0.0.1", 2100)
         self.peers = [a]
         self.sync.poke()
-        self.assertEqual(self.starts(a), [1, 501])
+        self.assertEqual(self.starts(a), [1, 501, 1001])
         self.deliver(a, 501, 1000)
         self.assertEqual(self.ledger.ledger.block_height, 0)
         self.deliver(a, 1, 500)
         self.assertEqual(self.ledger.ledger.block_height, 1000)
-        self.assertEqual(self.starts(a), [1001, 1501])
+        self.assertEqual(self.starts(a), [1501, 2001])
         accepted = [block for blocks, _ in self.persisted for block in blocks]
         self.assertEqual(sorted(b.index for b in accepted), list(range(1, 1001)))
         self.assertEqual(self.persisted[-1][1], a)
@@ -159,9 +159,9 @@ class BlockSyncTests(SynchronousTestCase):
         self.starts(b)
         self.peers.remove(a)
         self.sync.peer_lost(a)
-        self.assertEqual(sorted(self.starts(b)), [1])
+        self.assertEqual(sorted(self.starts(b)), [1, 1001])
         self.assertEqual({s: p for s, p in self.sync.segments.items()},
-                         {1: b, 501: b})
+                         {1: b, 501: b, 1001: b})
 
     def test_stop(self) -> None:
         a = FakePeer("10.0.0.1", 2100)
