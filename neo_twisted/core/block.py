@@ -39,6 +39,16 @@ class Header(Verifiable):
     next_consensus: UInt160
     witness: Witness = attrs.field(factory=Witness)
     _hash_cache: UInt256 | None = attrs.field(init=False, default=None, eq=False, repr=False)
+    #: The signed bytes, kept: each header's witness check asks for them again.
+    _unsigned_cache: bytes | None = attrs.field(init=False, default=None, eq=False,
+                                                repr=False)
+
+    def unsigned_bytes(self) -> bytes:
+        cached = self._unsigned_cache
+        if cached is None:
+            cached = super().unsigned_bytes()
+            object.__setattr__(self, "_unsigned_cache", cached)
+        return cached
 
     def write_unsigned(self, writer: BinaryWriter) -> None:
         """
@@ -89,6 +99,7 @@ class Header(Verifiable):
                      timestamp=timestamp, index=index, consensus_data=consensus_data,
                      next_consensus=next_consensus, witness=Witness.read(reader))
         header.set_hash_from(data)
+        object.__setattr__(header, "_unsigned_cache", data)  # the fixed layout is canonical
         return header
 
     @classmethod
