@@ -26,7 +26,6 @@ Standard library and L{neo_twisted} only. Delete bench/.cache/ to regenerate the
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -55,11 +54,10 @@ from neo_twisted.ledger.verify import check_witness, witness_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # bench/report.py, next to this script
+from common import CACHE, PROTOCOL, child_pids, environment, neonode, proc_status, scratch_directory
 
 ROOT = report.ROOT
-PROTOCOL = ROOT / "protocol.json"
 KEYS = ROOT / "devkeys" / "privnet.json"
-CACHE = ROOT / "bench" / ".cache"
 #: What the chains are made from: a change to any of these makes new ones.
 CHAIN_SOURCES = (PROTOCOL, KEYS, ROOT / "neo_twisted" / "ledger" / "generator.py",
                  ROOT / "neo_twisted" / "ledger" / "genesis.py")
@@ -70,7 +68,6 @@ TARGET_RATE = 2_000
 TARGET_RSS_SPREAD = 30
 #: Seconds between two looks at /proc while an import runs.
 SAMPLE_EVERY = 0.05
-MIB = 1024 * 1024
 
 
 @attrs.frozen
@@ -162,49 +159,6 @@ def headers(chain: Path, count: int) -> Iterator[Header]:
 # -- imports ------------------------------------------------------------------------------
 
 
-def neonode(*args: object) -> list[str]:
-    return [sys.executable, "-m", "neo_twisted.cli", *map(str, args)]
-
-
-def environment() -> dict[str, str]:
-    """
-    Ours, with this checkout first on the path, whatever is installed.
-    """
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), path) if p)}
-
-
-def _status(pid: int) -> dict[str, int]:
-    """
-    The memory lines of /proc/<pid>/status, in bytes (empty once the process is gone).
-    """
-    values = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-                    values[key] = int(rest.split()[0]) * 1024
-    except (OSError, ValueError):
-        return {}
-    return values
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat.rpartition(")")[2].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
 class _Sampler:
     """
     Looks at an import's memory every L{SAMPLE_EVERY} seconds until it exits.
@@ -221,14 +175,14 @@ class _Sampler:
         children: list[int] = []
         looks = 0
         while not self._done.wait(SAMPLE_EVERY):
-            main = _status(self.pid)
+            main = proc_status(self.pid)
             self.anon = max(self.anon, main.get("RssAnon", 0))
             self.file = max(self.file, main.get("RssFile", 0))
             if looks % 5 == 0:  # the verifier processes start with the first batch
-                children = _children(self.pid)
+                children = child_pids(self.pid)
             looks += 1
             self.workers = max(self.workers,
-                               sum(_status(child).get("VmRSS", 0) for child in children))
+                               sum(proc_status(child).get("VmRSS", 0) for child in children))
 
     def stop(self) -> None:
         self._done.set()
@@ -248,8 +202,7 @@ def run_import(chain: Path, blocks: int, txs_per_block: int,
     """
     keep = datadir is not None
     if datadir is None:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        datadir = Path(tempfile.mkdtemp(prefix="import-", dir=CACHE))
+        datadir = scratch_directory("import-")
     try:
         with tempfile.TemporaryFile() as errors:
             started = time.perf_counter()
@@ -282,6 +235,14 @@ def run_import(chain: Path, blocks: int, txs_per_block: int,
 
 
 # -- signatures ---------------------------------------------------------------------------
+
+
+def signers() -> tuple[int, int]:
+    """
+    The validators of the privnet, and the signatures (M of them) each block carries.
+    """
+    validators = len(load_protocol(PROTOCOL).standby_validators)
+    return validators, bft_threshold(validators)
 
 
 def verify_rate(message: bytes, passes: int, per_pass: int) -> float:
@@ -336,22 +297,6 @@ def verifications_per_block(chain: Path, count: int) -> float:
 # -- report -------------------------------------------------------------------------------
 
 
-def cpu_pressure() -> str:
-    """
-    The share of the last minute other work kept runnable tasks waiting for a CPU.
-    """
-    try:
-        with open("/proc/pressure/cpu", encoding="ascii") as f:
-            fields = dict(item.split("=") for item in f.readline().split()[1:])
-        return f"{float(fields['avg60']):.0f}%"
-    except (OSError, ValueError, KeyError):
-        return "unknown"
-
-
-def mib(value: float) -> str:
-    return f"{value / MIB:,.0f} MiB"
-
-
 @attrs.frozen
 class Results:
     settings: Settings
@@ -377,11 +322,12 @@ class Results:
 
 def verdicts(r: Results) -> str:
     median, short, long = r.median, r.short_peak, r.long
-    rate_met = "met" if median.rate >= TARGET_RATE else "NOT met"
+    mib = report.mib
+    rate_met = report.met(median.rate >= TARGET_RATE)
     spread = abs(long.peak_rss - short.peak_rss)
-    rss_met = "met" if spread <= TARGET_RSS_SPREAD * MIB else "NOT met"
+    rss_met = report.met(spread <= TARGET_RSS_SPREAD * report.MIB)
     anon_spread = abs(long.peak_anon - short.peak_anon)
-    anon_met = "met" if anon_spread <= TARGET_RSS_SPREAD * MIB else "NOT met"
+    anon_met = report.met(anon_spread <= TARGET_RSS_SPREAD * report.MIB)
     runs = f"{len(r.speed)} imports" if len(r.speed) > 1 else "1 import"
     return (
         f"**Target: >= {TARGET_RATE:,} blocks/s on this {os.cpu_count()}-core machine: "
@@ -395,6 +341,7 @@ def verdicts(r: Results) -> str:
 
 
 def import_table(r: Results) -> str:
+    mib = report.mib
     lines = [
         "| import | run | seconds | blocks/s | tx/s | wall s | CPU s (all processes) "
         "| peak RSS | private / map (sampled) | verifier processes | store |",
@@ -438,9 +385,7 @@ def report_section(r: Results) -> str:
 (`bench/bench_import.py --write`).
 
 - Date: {report.now()}
-- Machine: {report.machine()}. It is shared: CPU pressure (the share of the last minute
-  in which work waited for a core, `/proc/pressure/cpu` avg60) was {r.pressure[0]} before the
-  run and {r.pressure[1]} after it.
+- Machine: {report.shared_machine(r.pressure)}
 - Command: `{COMMAND}` (runs `.venv/bin/python bench/bench_import.py --write`)
 - Chains: the privnet of `protocol.json`, blocks signed by M = {r.signatures} of its
   validators (`devkeys/privnet.json`), {s.txs_per_block} ContractTransactions per block plus
@@ -483,48 +428,38 @@ How the import works, and what the figures mean:
 
 
 def measure(s: Settings, progress: Callable[[str], None]) -> Results:
-    pressure_before = cpu_pressure()
+    pressure_before = report.cpu_pressure()
     short_chain = chain_file(s.blocks, s.txs_per_block, s.seed, progress)
     long_chain = chain_file(s.long_blocks, s.txs_per_block, s.seed, progress)
     speed = []
     for i in range(s.runs):
         progress(f"import {i + 1} of {s.runs}: {s.blocks:,} blocks")
         speed.append(run_import(short_chain, s.blocks, s.txs_per_block))
-        progress(f"  {speed[-1].rate:,.0f} blocks/s, peak RSS {mib(speed[-1].peak_rss)}")
+        progress(f"  {speed[-1].rate:,.0f} blocks/s, peak RSS {report.mib(speed[-1].peak_rss)}")
     progress(f"import of {s.long_blocks:,} blocks")
     long = run_import(long_chain, s.long_blocks, s.txs_per_block)
-    progress(f"  {long.rate:,.0f} blocks/s, peak RSS {mib(long.peak_rss)}")
+    progress(f"  {long.rate:,.0f} blocks/s, peak RSS {report.mib(long.peak_rss)}")
     progress("signature verification")
-    settings = load_protocol(PROTOCOL)
     first = next(headers(short_chain, 1))
     rate = verify_rate(first.unsigned_bytes(), s.verify_passes, s.verify_per_pass)
     calls = verifications_per_block(short_chain, min(s.blocks, 2_000))
-    validators = len(settings.standby_validators)
+    validators, signatures = signers()
     return Results(settings=s, speed=speed, long=long, verify_rate=rate, validators=validators,
-                   signatures=bft_threshold(validators),
-                   calls_per_block=calls, pressure=(pressure_before, cpu_pressure()))
+                   signatures=signatures,
+                   calls_per_block=calls, pressure=(pressure_before, report.cpu_pressure()))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--write", action="store_true",
-                        help="rewrite this script's section of BENCHMARKS.md")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"a smoke run: {QUICK.blocks:,} and {QUICK.long_blocks:,} blocks, "
-                             "one import each")
+    parser = report.command_line(
+        __doc__, write="rewrite this script's section of BENCHMARKS.md",
+        quick=f"a smoke run: {QUICK.blocks:,} and {QUICK.long_blocks:,} blocks, one import each")
     parser.add_argument("--runs", type=int, help=f"imports of the speed chain ({FULL.runs})")
-    args = parser.parse_args(argv)
-    if args.quick and args.write:
-        parser.error("a --quick run is a smoke test: it is never written to BENCHMARKS.md")
+    args = report.arguments(parser, argv)
     settings = QUICK if args.quick else FULL
     if args.runs is not None:
         settings = attrs.evolve(settings, runs=max(1, args.runs))
     results = measure(settings, lambda text: print(f"... {text}", file=sys.stderr))
-    print(import_table(results))
-    print()
-    print(signature_table(results))
-    print()
-    print(verdicts(results))
+    print(import_table(results), signature_table(results), verdicts(results), sep="\n\n")
     if args.write:
         report.write_section("bench_import", report_section(results))
         print(f"wrote its section of {report.PATH}", file=sys.stderr)

@@ -26,33 +26,24 @@ Standard library and L{neo_twisted} only. Delete bench/.cache/ to regenerate the
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from neo_twisted.crypto.scripts import bft_threshold
-from neo_twisted.ledger.settings import load_protocol
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_import  # bench/bench_import.py, next to this script: the chains and the import
 import nodes  # bench/nodes.py: the twistd neonode processes
 import report  # bench/report.py
+from common import child_pids, proc_status, scratch_directory  # bench/common.py
 
-PROTOCOL = bench_import.PROTOCOL
-CACHE = bench_import.CACHE
-RESULTS = report.ROOT / "bench" / "results.json"
 COMMAND = "make bench"
-MIB = bench_import.MIB
 #: Block sync should reach this share of the import rate of the same chain.
 TARGET_BLOCK_SHARE = 0.80
 #: Header sync should reach this share of the signature bound.
@@ -155,7 +146,7 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
             if b.process.poll() is not None:
                 raise b.failure(f"exited ({b.process.returncode}) while syncing")
             if looks % 10 == 0:  # the verifier processes start with the first headers
-                children = bench_import._children(b.pid)
+                children = child_pids(b.pid)
             looks += 1
             peak_workers = max(peak_workers, nodes.workers_rss(children))
             if heights is None:
@@ -171,8 +162,8 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
                 raise b.failure(f"stuck at headers {header_height}, blocks {block_height} "
                                 f"for {STALL_TIMEOUT:.0f} s")
         assert t_headers is not None
-        status = bench_import._status(b.pid)
-        children = bench_import._children(b.pid)
+        status = proc_status(b.pid)
+        children = child_pids(b.pid)
         peak_workers = max(peak_workers, nodes.workers_rss(children))
         stop = b.stop()
         return Sync(blocks=blocks, spawn=t0 - b.started, header_seconds=t_headers - t0,
@@ -241,10 +232,6 @@ class Results:
         return max(run.peak_rss for run in self.syncs)
 
 
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
 def _runs(r: Results) -> str:
     return f"median of {len(r.syncs)} syncs" if len(r.syncs) > 1 else "1 sync"
 
@@ -253,28 +240,25 @@ def verdicts(r: Results) -> str:
     block_share = r.block_rate / r.import_rate
     header_share = r.header_rate / r.signature_bound
     imports = f"median of {len(r.imports)} imports" if len(r.imports) > 1 else "1 import"
+    met, mib = report.met, report.mib
     return (
         f"**Target: block sync >= {TARGET_BLOCK_SHARE:.0%} of the import rate: "
-        f"{_met(block_share >= TARGET_BLOCK_SHARE)}** ({_runs(r)}: {r.block_rate:,.0f} blocks/s; "
+        f"{met(block_share >= TARGET_BLOCK_SHARE)}** ({_runs(r)}: {r.block_rate:,.0f} blocks/s; "
         f"import of the same chain ({imports}): {r.import_rate:,.0f} blocks/s; "
         f"{block_share:.0%}).\n\n"
         f"**Target: header sync >= {TARGET_HEADER_SHARE:.0%} of the signature bound: "
-        f"{_met(header_share >= TARGET_HEADER_SHARE)}** ({_runs(r)}: {r.header_rate:,.0f} "
+        f"{met(header_share >= TARGET_HEADER_SHARE)}** ({_runs(r)}: {r.header_rate:,.0f} "
         f"headers/s; bound: {r.cores} cores x {r.verify_rate:,.0f} verifications/s / "
         f"{r.signatures} = {r.signature_bound:,.0f} headers/s; {header_share:.0%}).\n\n"
         f"**Target: B's peak RSS < {TARGET_RSS / 1e6:,.0f} MB: "
-        f"{_met(r.peak_rss < TARGET_RSS)}** (largest of {len(r.syncs)}: "
-        f"{r.peak_rss / 1e6:,.0f} MB = {bench_import.mib(r.peak_rss)}, the node process's "
+        f"{met(r.peak_rss < TARGET_RSS)}** (largest of {len(r.syncs)}: "
+        f"{r.peak_rss / 1e6:,.0f} MB = {mib(r.peak_rss)}, the node process's "
         f"VmHWM; its {r.syncs[0].workers} verifier processes held "
-        f"{bench_import.mib(max(run.peak_workers for run in r.syncs))} more at most).")
-
-
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+        f"{mib(max(run.peak_workers for run in r.syncs))} more at most).")
 
 
 def sync_table(r: Results) -> str:
-    mib = bench_import.mib
+    mib, figure = report.mib, report.figure
     lines = [
         "| sync | headers s | headers/s | full sync s | blocks/s | blocks/s after headers "
         "| start-up s | peak RSS B | RSS B at end | verifier processes | stop |",
@@ -283,13 +267,12 @@ def sync_table(r: Results) -> str:
     for i, run in enumerate(r.syncs):
         lines.append(
             f"| {i + 1} of {len(r.syncs)} | {run.header_seconds:.2f} | {run.header_rate:,.0f} "
-            f"| {run.block_seconds:.2f} | {run.block_rate:,.0f} | {_rate(run.after_headers_rate)} "
+            f"| {run.block_seconds:.2f} | {run.block_rate:,.0f} | {figure(run.after_headers_rate)} "
             f"| {run.spawn:.2f} | {mib(run.peak_rss)} | {mib(run.end_rss)} "
             f"| {mib(run.peak_workers)} | {run.stop} |")
     if len(r.syncs) > 1:
-        def med(figure: Callable[[Sync], float | None], form: str = ",.0f") -> str:
-            value = r.median(figure)
-            return "-" if value is None else format(value, form)
+        def med(statistic: Callable[[Sync], float | None], form: str = ",.0f") -> str:
+            return figure(r.median(statistic), form)
         lines.append(
             f"| median | {med(lambda s: s.header_seconds, '.2f')} | {med(lambda s: s.header_rate)} "
             f"| {med(lambda s: s.block_seconds, '.2f')} | {med(lambda s: s.block_rate)} "
@@ -335,9 +318,7 @@ An empty node syncing a generated chain from another over loopback
 (`bench/bench_sync.py --write`).
 
 - Date: {report.now()}
-- Machine: {report.machine()}. It is shared: CPU pressure (the share of the last minute
-  in which work waited for a core, `/proc/pressure/cpu` avg60) was {r.pressure[0]} before the
-  run and {r.pressure[1]} after it. Both nodes run on it, so they share its cores.
+- Machine: {report.shared_machine(r.pressure)} Both nodes run on it, so they share its cores.
 - Command: `{COMMAND}` (runs `.venv/bin/python bench/bench_sync.py --write`)
 - Chain: {s.blocks:,} blocks after genesis on the privnet of `protocol.json`, each signed by
   M = {r.signatures} of its {r.validators} validators (`devkeys/privnet.json`), with
@@ -413,25 +394,13 @@ def results_json(r: Results) -> dict[str, Any]:
     }
 
 
-def write_results(figures: dict[str, Any], path: Path = RESULTS) -> None:
-    """
-    Set the "bench_sync" key of C{path}, keeping what the other scripts wrote there.
-    """
-    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data["bench_sync"] = figures
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
 # -- main ---------------------------------------------------------------------------------
 
 
 def measure(s: Settings, progress: Callable[[str], None]) -> Results:
-    pressure_before = bench_import.cpu_pressure()
+    pressure_before = report.cpu_pressure()
     chain = bench_import.chain_file(s.blocks, s.txs_per_block, s.seed, progress)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="sync-", dir=CACHE))
+    workdir = scratch_directory("sync-")
     a: nodes.Node | None = None
     try:
         served = workdir / "a"
@@ -463,7 +432,7 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
                 shutil.rmtree(datadir, ignore_errors=True)
             run = syncs[-1]
             progress(f"  headers {run.header_rate:,.0f}/s, blocks {run.block_rate:,.0f}/s, "
-                     f"peak RSS {bench_import.mib(run.peak_rss)}")
+                     f"peak RSS {report.mib(run.peak_rss)}")
         a_stop, a = a.stop(), None
         if a_stop != "clean":
             progress(f"node A did not stop cleanly: {a_stop}")
@@ -471,11 +440,11 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
         if a is not None:
             a.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    validators = len(load_protocol(PROTOCOL).standby_validators)
+    validators, signatures = bench_import.signers()
     return Results(settings=s, syncs=syncs, imports=imports, verify_rate=rate,
-                   validators=validators, signatures=bft_threshold(validators),
+                   validators=validators, signatures=signatures,
                    calls_per_header=calls, calls_headers=calls_headers,
-                   pressure=(pressure_before, bench_import.cpu_pressure()))
+                   pressure=(pressure_before, report.cpu_pressure()))
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -483,18 +452,13 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--write", action="store_true",
-                        help="rewrite this script's section of BENCHMARKS.md and its key "
-                             "of bench/results.json")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"a smoke run: {QUICK.blocks:,} blocks, one sync")
+    parser = report.command_line(__doc__, write="rewrite this script's section of BENCHMARKS.md "
+                                 "and its key of bench/results.json",
+                                 quick=f"a smoke run: {QUICK.blocks:,} blocks, one sync")
     parser.add_argument("--runs", type=int, help=f"syncs of B from A ({FULL.runs})")
     parser.add_argument("--import-runs", type=int,
                         help=f"imports of the chain ({FULL.import_runs})")
-    args = parser.parse_args(argv)
-    if args.quick and args.write:
-        parser.error("a --quick run is a smoke test: it is never written to BENCHMARKS.md")
+    args = report.arguments(parser, argv)
     settings = QUICK if args.quick else FULL
     if args.runs is not None:
         settings = replace(settings, runs=max(1, args.runs))
@@ -502,15 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, import_runs=max(1, args.import_runs))
     signal.signal(signal.SIGTERM, _terminate)
     results = measure(settings, lambda text: print(f"... {text}", file=sys.stderr))
-    print(sync_table(results))
-    print()
-    print(bounds_table(results))
-    print()
-    print(verdicts(results))
+    print(sync_table(results), bounds_table(results), verdicts(results), sep="\n\n")
     if args.write:
         report.write_section("bench_sync", report_section(results))
-        write_results(results_json(results))
-        print(f"wrote its section of {report.PATH} and its figures to {RESULTS}",
+        report.write_results("bench_sync", results_json(results))
+        print(f"wrote its section of {report.PATH} and its figures to {report.RESULTS}",
               file=sys.stderr)
     return 0
 

@@ -23,9 +23,8 @@ from neo_twisted.ledger.check import store_info
 from neo_twisted.ledger.store import StoreError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_import  # bench/bench_import.py, next to this module: the environment, /proc
+from common import PROTOCOL, child_pids, environment, proc_status  # bench/common.py
 
-PROTOCOL = bench_import.PROTOCOL
 #: Seconds between two looks at a node's log (L{Node.wait_for}); for B's first peer, that is
 #: the start of the clock.
 LOG_EVERY = 0.02
@@ -90,7 +89,7 @@ class Node:
         try:
             self.process = subprocess.Popen(command, stdout=self._output,
                                             stderr=subprocess.STDOUT, cwd=workdir,
-                                            env=bench_import.environment())
+                                            env=environment())
         except BaseException:
             self._output.close()
             raise
@@ -134,7 +133,7 @@ class Node:
         twistd re-raises the signal once the services have stopped, so a clean stop
         exits with 0 or -SIGTERM.
         """
-        children = {pid: _start_time(pid) for pid in bench_import._children(self.pid)}
+        children = {pid: _start_time(pid) for pid in child_pids(self.pid)}
         try:
             if self.process.poll() is None:
                 self.process.send_signal(signal.SIGTERM)
@@ -167,4 +166,4 @@ def workers_rss(pids: list[int]) -> int:
     """
     The sum of the resident sets (VmRSS) of C{pids}: a node's verifier processes.
     """
-    return sum(bench_import._status(pid).get("VmRSS", 0) for pid in pids)
+    return sum(proc_status(pid).get("VmRSS", 0) for pid in pids)

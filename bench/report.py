@@ -4,20 +4,29 @@ BENCHMARKS.md, shared by the benchmark scripts: each one owns a marked section.
 A script rewrites only the text between its own markers, so running one never
 clobbers what another wrote. Sections keep the order of L{SECTIONS} whatever
 order the scripts run in; text outside the markers is rebuilt from L{HEADER}.
+Likewise each script that writes bench/results.json owns a key of it.
+
+Also what the scripts share to write their reports: their command line, the
+machine and how busy it was, figures in MiB, verdicts.
 
 Standard library only.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import json
 import os
 import platform
 import re
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / "BENCHMARKS.md"
+RESULTS = ROOT / "bench" / "results.json"
+MIB = 1024 * 1024
 #: The sections, in file order: each named after the script that writes it.
 SECTIONS = ("bench_decode", "bench_import", "bench_sync")
 
@@ -86,3 +95,72 @@ def machine() -> str:
     """
     return (f"{platform.platform()}; CPU: {cpu_model()}; {os.cpu_count()} cores; Python "
             f"{platform.python_implementation()} {platform.python_version()}")
+
+
+def shared_machine(pressure: tuple[str, str]) -> str:
+    """
+    L{machine}, and the CPU pressure before and after a run (L{cpu_pressure}): the text
+    of a Markdown list item, its lines after the first indented.
+    """
+    return (f"{machine()}. It is shared: CPU pressure (the share of the last minute\n"
+            f"  in which work waited for a core, `/proc/pressure/cpu` avg60) was {pressure[0]} "
+            f"before the\n  run and {pressure[1]} after it.")
+
+
+def cpu_pressure() -> str:
+    """
+    The share of the last minute other work kept runnable tasks waiting for a CPU.
+    """
+    try:
+        with open("/proc/pressure/cpu", encoding="ascii") as f:
+            fields = dict(item.split("=") for item in f.readline().split()[1:])
+        return f"{float(fields['avg60']):.0f}%"
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+
+
+def mib(value: float) -> str:
+    return f"{value / MIB:,.0f} MiB"
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def figure(value: float | None, form: str = ",.0f") -> str:
+    """
+    C{value} formatted, or "-" for none.
+    """
+    return "-" if value is None else format(value, form)
+
+
+def command_line(doc: str | None, write: str, quick: str) -> argparse.ArgumentParser:
+    """
+    A script's parser: described by the first paragraph of C{doc}, with C{--write} and
+    C{--quick}, helped by C{write} and C{quick}; the script adds its own options after them.
+    """
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help=write)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    return parser
+
+
+def arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """
+    C{argv} parsed by C{parser} (from L{command_line}): a --quick run is never written.
+    """
+    args = parser.parse_args(argv)
+    if args.quick and args.write:
+        parser.error("a --quick run is a smoke test: it is never written to BENCHMARKS.md")
+    return args
+
+
+def write_results(name: str, figures: dict[str, Any], path: Path = RESULTS) -> None:
+    """
+    Set the C{name} key of C{path}, keeping what the other scripts wrote there.
+    """
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[name] = figures
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)

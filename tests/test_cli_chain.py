@@ -1,143 +1,34 @@
 """
 Tests for the chain commands of C{neonode} (L{neo_twisted.cli.chain}), run in-process:
-genesis, makechain, import, export, check and info on small generated privnet chains.
+genesis, makechain, import and export on small generated privnet chains. Bad input and
+the damage C{check} finds are in L{tests.test_cli_chain_errors}.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from twisted.trial.unittest import SynchronousTestCase
-
-from neo_twisted.cli import main
-from neo_twisted.core.block import Block
 from neo_twisted.ledger.chainacc import read_chain_records
-from neo_twisted.ledger.store import ChainStore, height_key
-from tests.store_compare import StoreDump, dump_store, heights, store_differences
-
-ROOT = Path(__file__).resolve().parents[1]
-PRIVNET = str(ROOT / "protocol.json")
-MAINNET = str(ROOT / "protocol.mainnet.json")
-TESTNET = str(ROOT / "protocol.testnet.json")
-KEYS = str(ROOT / "devkeys" / "privnet.json")
-PRIVNET_GENESIS = "0x996e37358dc369912041f966f8c5d8d3a8255ba5dcbd3447f8a82b55db869099"
-MAINNET_GENESIS = "0xd42561e3d30e15be6400b6df2f328e02d2bf6354c41dce433bc57687c82144bf"
-TESTNET_GENESIS = "0xb3181718ef6167105b70920e4a8fbbd0a0a56aacf460d70e10ba6fa1668f1fef"
-PRIVNET_MAGIC = 56753
-#: The shared chain: blocks after genesis, transfers per block, seed.
-BLOCKS, TXS, SEED = 300, 3, 7
-
-_cache: dict[str, Any] = {}
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    """Run C{neonode argv} in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), stdin=io.StringIO(), stdout=out, stderr=err)
-    return status, out.getvalue(), err.getvalue()
-
-
-def _workdir() -> Path:
-    if "dir" not in _cache:
-        # removed by the object's finalizer when the test process exits
-        _cache["dir"] = tempfile.TemporaryDirectory(prefix="neonode-cli-chain-")
-    return Path(_cache["dir"].name)
-
-
-def chain_file() -> Path:
-    """The shared C{chain.acc} (genesis and L{BLOCKS} blocks), made once per test run."""
-    path = _workdir() / "made" / "chain.acc"
-    if not path.exists():
-        path.parent.mkdir()
-        status, _, err = run("makechain", "--config", PRIVNET, "--keys", KEYS, "--blocks",
-                             str(BLOCKS), "--txs-per-block", str(TXS), "--seed", str(SEED),
-                             str(path))
-        assert status == 0, err
-    return path
-
-
-def reference() -> Path:
-    """The data directory of a clean import of L{chain_file}; only read, never written."""
-    datadir = _workdir() / "reference"
-    if "reference" not in _cache:
-        status, _, err = run("import", "--datadir", str(datadir), "--config", PRIVNET,
-                             str(chain_file()))
-        assert status == 0, err
-        _cache["reference"] = dump_store(datadir)
-    return datadir
-
-
-def reference_dump() -> StoreDump:
-    """The store contents of L{reference}."""
-    reference()
-    dump: StoreDump = _cache["reference"]
-    return dump
-
-
-def flip_witness_byte(path: Path, height: int) -> None:
-    """Flip one byte inside the first signature of the block at C{height} of a chain.acc file."""
-    _, records = read_chain_records(path)
-    [record] = [r for r in records if r.height == height]
-    invocation = Block.from_bytes(record.data).header.witness.invocation_script
-    at = record.offset + 4 + record.data.index(invocation) + 10
-    data = bytearray(path.read_bytes())
-    data[at] ^= 0x01
-    path.write_bytes(bytes(data))
-
-
-class ChainCommandCase(SynchronousTestCase):
-    """Helpers to run the commands and to check their outcome."""
-
-    def ok(self, *argv: str) -> str:
-        """Run a command that must succeed silently on stderr; its output."""
-        status, out, err = run(*argv)
-        self.assertEqual((status, err), (0, ""), f"neonode {' '.join(argv)}")
-        return out
-
-    def fails(self, *argv: str) -> str:
-        """Run a command that must fail with one error line and no output; the line."""
-        status, out, err = run(*argv)
-        self.assertEqual((status, out), (1, ""))
-        self.assertTrue(err.startswith("neonode: error: "), err)
-        self.assertEqual(err.count("\n"), 1, err)
-        self.assertNotIn("Traceback", err)
-        return err
-
-    def import_(self, datadir: Path | str, *files: Path | str) -> Any:
-        return json.loads(self.ok("import", "--datadir", str(datadir), "--config", PRIVNET,
-                                  *map(str, files)))
-
-    def info(self, datadir: Path | str) -> Any:
-        return json.loads(self.ok("info", "--datadir", str(datadir)))
-
-    def export(self, datadir: Path | str, file: Path, *options: str) -> Any:
-        return json.loads(self.ok("export", "--datadir", str(datadir), "--config", PRIVNET,
-                                  *options, str(file)))
-
-    def imported(self) -> Path:
-        """A fresh data directory holding the whole shared chain."""
-        datadir = Path(self.mktemp())
-        self.import_(datadir, chain_file())
-        return datadir
-
-    def assertSameStore(self, datadir: Path | str, expected: StoreDump | None = None) -> None:
-        expected = reference_dump() if expected is None else expected
-        self.assertEqual(store_differences(dump_store(datadir), expected), [])
-
-    def assertChecks(self, datadir: Path | str) -> None:
-        out = self.ok("check", "--datadir", str(datadir), "--config", PRIVNET)
-        self.assertTrue(out.startswith("ok: "), out)
-
-    def files_dir(self) -> Path:
-        path = Path(self.mktemp())
-        path.mkdir()
-        return path
+from tests.cli_chain_helpers import (
+    BLOCKS,
+    KEYS,
+    MAINNET,
+    MAINNET_GENESIS,
+    PRIVNET,
+    PRIVNET_GENESIS,
+    PRIVNET_MAGIC,
+    TESTNET,
+    TESTNET_GENESIS,
+    ChainCommandCase,
+    chain_file,
+    reference,
+    run,
+)
+from tests.store_compare import dump_store, heights
 
 
 class GenesisTests(ChainCommandCase):
@@ -316,197 +207,3 @@ class ImportTests(ChainCommandCase):
                            "--start", "5", str(files / "chain.7.acc"))
         self.assertIn("chain.7.acc", error)
         self.assertEqual(os.listdir(files), [])
-
-
-class BadInputTests(ChainCommandCase):
-    """
-    Bad input is one error line with exit status 1, and leaves the store as it was.
-    """
-
-    def test_missing_config(self) -> None:
-        """
-        A config file that does not exist is named in the error; nothing is created.
-        """
-        missing = str(Path(self.mktemp()) / "protocol.json")
-        datadir = self.imported()
-        fresh = Path(self.mktemp())
-        for argv in [("genesis",), ("check", "--datadir", str(datadir)),
-                     ("import", "--datadir", str(datadir), str(chain_file())),
-                     ("import", "--datadir", str(fresh), str(chain_file())),
-                     ("export", "--datadir", str(datadir), str(self.files_dir() / "chain.acc")),
-                     ("makechain", "--blocks", "5", str(self.files_dir() / "chain.acc"))]:
-            error = self.fails(*argv, "--config", missing)
-            self.assertIn(missing, error)
-        self.assertSameStore(datadir)
-        self.assertFalse(fresh.exists())
-
-    def test_malformed_config(self) -> None:
-        """
-        A config that is not JSON, or lacks what a network needs, is an error naming the file.
-        """
-        files = self.files_dir()
-        datadir = self.imported()
-        for name, text in [("broken.json", '{"ProtocolConfiguration": {'),
-                           ("empty.json", "{}"),
-                           ("nomagic.json", '{"ProtocolConfiguration": {"AddressVersion": 23}}')]:
-            config = str(files / name)
-            Path(config).write_text(text)
-            self.assertIn(config, self.fails("genesis", "--config", config))
-            self.assertIn(config, self.fails("import", "--datadir", str(datadir), "--config",
-                                             config, str(chain_file())))
-            self.assertIn(config, self.fails("check", "--datadir", str(datadir), "--config",
-                                             config))
-        self.assertSameStore(datadir)
-
-    def test_foreign_data_directory(self) -> None:
-        """
-        A privnet store opened with the mainnet config is refused as another network's.
-        """
-        datadir = self.imported()
-        for command, *extra in [("import", str(chain_file())), ("check",),
-                                ("export", str(self.files_dir() / "chain.acc"))]:
-            error = self.fails(command, "--datadir", str(datadir), "--config", MAINNET, *extra)
-            self.assertIn("another network", error)
-        self.assertSameStore(datadir)
-        self.assertEqual(self.info(datadir)["magic"], PRIVNET_MAGIC)
-
-    def test_nonexistent_chain_file(self) -> None:
-        """
-        A chain file that does not exist is named in the error; the store is untouched.
-        """
-        datadir = self.imported()
-        missing = Path(self.mktemp()) / "chain.acc"
-        self.assertIn(str(missing), self.fails("import", "--datadir", str(datadir), "--config",
-                                               PRIVNET, str(missing)))
-        self.assertSameStore(datadir)
-
-    def test_no_chain_file_name(self) -> None:
-        """
-        Files whose names are not chain file names are an error, not a silent success.
-        """
-        other = self.files_dir() / "blocks.bin"
-        other.write_bytes(chain_file().read_bytes())
-        self.assertIn("no chain files", self.fails(
-            "import", "--datadir", self.mktemp(), "--config", PRIVNET, str(other)))
-
-    def test_truncated_file(self) -> None:
-        """
-        A file cut inside a record: the error names the record, the blocks before it stay.
-        """
-        cut_at = 200
-        path = self.files_dir() / "chain.acc"
-        _, records = read_chain_records(chain_file())
-        [record] = [r for r in records if r.height == cut_at]
-        path.write_bytes(chain_file().read_bytes()[:record.offset + 4 + len(record.data) // 2])
-        datadir = Path(self.mktemp())
-        error = self.fails("import", "--datadir", str(datadir), "--config", PRIVNET, str(path))
-        self.assertIn(f"record {cut_at}", error)
-        self.assertIn("truncated", error)
-        self.assertEqual(self.info(datadir)["block_height"], cut_at - 1)
-        self.assertChecks(datadir)
-
-    def test_truncated_file_resumes(self) -> None:
-        """
-        After a truncated file, importing the whole file completes the same store.
-        """
-        path = self.files_dir() / "chain.acc"
-        path.write_bytes(chain_file().read_bytes()[:-100])
-        datadir = Path(self.mktemp())
-        self.assertIn(f"record {BLOCKS}", self.fails(
-            "import", "--datadir", str(datadir), "--config", PRIVNET, str(path)))
-        self.assertChecks(datadir)
-        self.import_(datadir, chain_file())
-        self.assertSameStore(datadir)
-
-    def test_corrupted_block_witness(self) -> None:
-        """
-        A flipped byte in a block's signature rejects that block; the blocks before it stay.
-        """
-        bad_at = 200
-        path = self.files_dir() / "chain.acc"
-        path.write_bytes(chain_file().read_bytes())
-        flip_witness_byte(path, bad_at)
-        datadir = Path(self.mktemp())
-        error = self.fails("import", "--datadir", str(datadir), "--config", PRIVNET, str(path))
-        self.assertIn(f"block {bad_at} rejected", error)
-        self.assertIn("witness", error)
-        info = self.info(datadir)
-        self.assertEqual((info["header_height"], info["block_height"]), (bad_at - 1, bad_at - 1))
-        self.assertChecks(datadir)
-        before = dump_store(datadir)
-        self.fails("import", "--datadir", str(datadir), "--config", PRIVNET, str(path))
-        self.assertSameStore(datadir, before)
-        self.import_(datadir, chain_file())
-        self.assertSameStore(datadir)
-
-
-class CheckTests(ChainCommandCase):
-    """
-    C{check} finds damage that a direct write to the store left behind.
-    """
-
-    def damage(self, datadir: Path, database: str, change: Any) -> None:
-        """Call C{change(txn, db, key, value)} on the middle entry of C{database}, and commit."""
-        entries = reference_dump()[database]
-        key, value = entries[len(entries) // 2]
-        store = ChainStore(datadir)
-        try:
-            store.write(lambda txn: change(txn, store.dbs[database], key, value))
-        finally:
-            store.close()
-
-    def problems(self, datadir: Path) -> list[str]:
-        status, out, err = run("check", "--datadir", str(datadir), "--config", PRIVNET)
-        self.assertEqual((status, err), (1, ""))
-        lines = out.splitlines()
-        self.assertTrue(lines)
-        self.assertTrue(all(line.startswith("problem: ") for line in lines), out)
-        return lines
-
-    def test_missing_unspent_output(self) -> None:
-        """
-        An unspent output deleted from the store is reported against C{unspent}, every time.
-        """
-        datadir = self.imported()
-        self.damage(datadir, "unspent", lambda txn, db, key, value: txn.delete(key, db=db))
-        before = dump_store(datadir)
-        problems = self.problems(datadir)
-        self.assertEqual([line.split(":")[1].strip() for line in problems], ["unspent"])
-        self.assertEqual(self.problems(datadir), problems)
-        self.assertSameStore(datadir, before)
-
-    def test_changed_balance(self) -> None:
-        """
-        A balance changed in the store is reported against C{balance}, naming the key.
-        """
-        datadir = self.imported()
-        changed = []
-
-        def change(txn: Any, db: Any, key: bytes, value: bytes) -> None:
-            changed.append(key.hex())
-            txn.put(key, (int.from_bytes(value, "little", signed=True) + 1).to_bytes(
-                8, "little", signed=True), db=db)
-
-        self.damage(datadir, "balance", change)
-        [problem] = self.problems(datadir)
-        self.assertIn("balance", problem)
-        self.assertIn(changed[0], problem)
-
-    def test_missing_header(self) -> None:
-        """
-        A header missing from the height index is reported with its height.
-        """
-        datadir = self.imported()
-        self.damage(datadir, "height", lambda txn, db, key, value: txn.delete(height_key(150),
-                                                                              db=db))
-        self.assertIn("problem: header 150 is missing", self.problems(datadir))
-
-    def test_no_store(self) -> None:
-        """
-        On a directory without a chain store, info and check are errors that create nothing.
-        """
-        datadir = Path(self.mktemp())
-        self.assertIn("no chain store", self.fails("info", "--datadir", str(datadir)))
-        self.assertIn(str(datadir), self.fails("check", "--datadir", str(datadir), "--config",
-                                               PRIVNET))
-        self.assertFalse(datadir.exists())

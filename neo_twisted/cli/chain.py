@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_chain -*-
+# -*- test-case-name: tests.test_cli_chain,tests.test_cli_chain_errors -*-
 """
 The chain commands: C{genesis}, C{import}, C{export}, C{makechain}, C{check}, C{info}.
 

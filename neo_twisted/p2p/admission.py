@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_connections -*-
+# -*- test-case-name: tests.test_p2p_connections,tests.test_p2p_dialling -*-
 """
 Admission of connections, for L{neo_twisted.p2p.connections.ConnectionService}.
 
