@@ -11,8 +11,6 @@ the next batch are checked while the current one is written.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import os
 import time
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neo_twisted.cli.errors import CommandError
+from neo_twisted.collector import few_collections
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.jsonify import block_json
 from neo_twisted.ledger.chain import Ledger, Verdict
@@ -40,8 +39,6 @@ from neo_twisted.ledger.verify import ProcessMapper, witness_job
 
 #: Blocks per write transaction (and per verification batch) when importing.
 IMPORT_BATCH = 1000
-#: Allocations between two runs of the garbage collector's youngest generation, importing.
-GC_THRESHOLD = 100_000
 _FAILURES = (ConfigError, StoreError, ChainFileError, OSError)
 
 
@@ -81,25 +78,6 @@ def _genesis(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     settings = _settings(args)
     _json(block_json(genesis_block(settings.standby_validators), settings.address_version,
                      settings.system_fees), stdout)
-
-
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """
-    Run the cyclic garbage collector seldom, as an import allocates millions of objects.
-
-    They are freed by reference counting (blocks hold no cycles), so the collector's
-    frequent passes over the batches in flight only cost time: a tenth of it with
-    the default thresholds. What exists before the import is left out of them too.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(thresholds[0], GC_THRESHOLD), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 class _Importer:
@@ -184,7 +162,7 @@ def _import(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     done = 0
     started = time.monotonic()
     try:
-        with _few_collections():
+        with few_collections():
             for info in files:
                 if info.start > ledger.block_height + 1:
                     args.stderr.write(f"neonode: stopping before {info.path}: it starts at "

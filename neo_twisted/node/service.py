@@ -11,6 +11,7 @@ the batch being written is committed and the store closed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 
+from neo_twisted.collector import few_collections
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.node.policy import Node
@@ -63,11 +65,21 @@ class NodeService(MultiService):
     def __init__(self, node: Node) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
         self.node = node
+        self._collector = contextlib.ExitStack()
+
+    def startService(self) -> None:
+        # blocks stream through a syncing node as through an import
+        self._collector.enter_context(few_collections())
+        super().startService()  # type: ignore[no-untyped-call]
 
     def stopService(self) -> Deferred[Any]:
         self.node.stop()
         stopped: Deferred[Any] = super().stopService()  # type: ignore[no-untyped-call]
-        return stopped
+        return stopped.addBoth(self._restore_collector)
+
+    def _restore_collector(self, result: Any) -> Any:
+        self._collector.close()
+        return result
 
 
 def make_node_service(settings: ProtocolSettings, config: NodeConfig,
