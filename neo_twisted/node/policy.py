@@ -46,6 +46,9 @@ from neo_twisted.wire.uint import UInt256
 PEER_HASHES = 100_000
 #: Blocks within this many of the header tip are relayed when they arrive.
 RELAY_NEAR_TIP = 100
+#: Of the blocks one ledger write accepted, the newest this many are relayed: a peer
+#: that lacks older ones asks for them by header and block sync.
+RELAY_NEWEST = 2
 
 
 @attrs.define
@@ -75,12 +78,11 @@ class Node:
     connections: ConnectionService
 
     def __init__(self, ledger: LedgerService, clock: IReactorTime, *, user_agent: str,
-                 seconds_per_block: int = 15, nonce: int | None = None) -> None:
+                 nonce: int | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.user_agent = user_agent
         self.nonce = random.SystemRandom().randrange(1 << 31) if nonce is None else nonce
-        self._seconds_per_block = seconds_per_block
         self.sessions: dict[IPeer, _Session] = {}
         self._stopped = False
         self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
@@ -253,7 +255,7 @@ class Node:
         """
         Relay the newest of the blocks just accepted, if they are near the tip.
         """
-        keep = 2 + max(0, 15 - self._seconds_per_block)
+        keep = RELAY_NEWEST
         tip = self.header_height
         now = self.clock.seconds()
         for block in blocks[-keep:]:

@@ -97,8 +97,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     config.datadir.mkdir(parents=True, exist_ok=True)
     if ledger is None:
         ledger = LedgerService(config.datadir, settings, reactor=reactor, verifier_processes=True)
-    node = Node(ledger, reactor, user_agent=config.user_agent,
-                seconds_per_block=settings.seconds_per_block)
+    node = Node(ledger, reactor, user_agent=config.user_agent)
     factory_out = PeerFactory(node, settings.magic, reactor, inbound=False)
     factory_in = PeerFactory(node, settings.magic, reactor, inbound=True)
     node.connections = ConnectionService(
