@@ -246,6 +246,36 @@ class UnwantedTests(NodeCase):
         self.assertEqual(a.last_block_index, 2006)
 
 
+class UnrequestedBlockTests(NodeCase):
+    """
+    A block nobody asked for is taken only when it may extend the chain.
+    """
+
+    HEADERS = 2100
+    BLOCKS = 5
+
+    def test_next_block_taken(self) -> None:
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.node.message_received(a, "block", LONG[5])
+        self.clock.advance(1)  # far behind its headers, the node waits to fill a batch
+        self.assertEqual(self.node.block_height, 6)
+
+    def test_far_ahead_block_ignored(self) -> None:
+        """
+        A block beyond the sync window is dropped unread: it never reaches the ledger's
+        early-block buffer.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.node.message_received(a, "block", LONG[2050])
+        ledger = self.node.ledger.ledger
+        assert ledger is not None
+        self.assertFalse(self.node.block_sync.holds(LONG[2050].hash))
+        self.assertFalse(ledger.is_pending(LONG[2050].hash, 2051))
+        self.assertEqual(a.last_block_index, 2100)
+
+
 class RelayTests(NodeCase):
     """
     Blocks accepted near the tip are announced to the peers that lack them.

@@ -179,10 +179,26 @@ class Node:
 
     def _on_block(self, peer: IPeer, block: Block) -> None:
         self.sessions[peer].known.add(block.hash)
+        if self.requests.requested_from(block.hash) is None and not self._may_push(block):
+            # Nobody was asked for it, and it cannot be next: checking it would be
+            # work a peer could make us do at will.
+            self._log.debug("ignoring unrequested block {index} from {peer}",
+                            index=block.index, peer=peer)
+            return
         if block.index > peer.last_block_index:
             peer.last_block_index = block.index
         self.requests.complete(block.hash)
         self.block_sync.block_received(peer, block)
+
+    def _may_push(self, block: Block) -> bool:
+        """
+        Whether a block sent without being asked for is taken all the same: as the
+        reference node takes them, when it may extend our chain (the next one after
+        our highest header, or one our headers are waiting for within the sync window).
+        """
+        height = self.block_height
+        return height < block.index <= min(self.header_height + 1,
+                                           height + WINDOW + SEGMENT)
 
     def _on_inv(self, peer: IPeer, payload: InvPayload) -> None:
         session = self.sessions[peer]
