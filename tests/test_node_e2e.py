@@ -53,10 +53,11 @@ class SyncTests(TestCase):
         b = cluster.start("b", seeds=[a], min_peers=1)
         yield wait_until(lambda: heights(b)[1] >= 300, "B to pass block 300")
         yield cluster.stop("b")
+        # what the stopped node committed, read from its store as the next start finds it
         b = cluster.start("b", seeds=[a], min_peers=1)
-        stopped_at = heights(b)[1]
-        self.assertGreaterEqual(stopped_at, 300)
-        self.assertEqual(heights(b)[0], CHAIN_LENGTH, "the headers were all synced")
+        headers_at_stop, blocks_at_stop = heights(b)
+        self.assertGreaterEqual(blocks_at_stop, 300)
+        self.assertGreaterEqual(headers_at_stop, blocks_at_stop)
         yield wait_until(lambda: heights(b) == (CHAIN_LENGTH, CHAIN_LENGTH),
                          "B to finish after its restart")
         self.same_chain(a, b, CHAIN_LENGTH)
