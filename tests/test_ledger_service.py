@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import HeaderResult, Ledger, Verdict
 from neo_twisted.ledger.generator import generate_chain, load_dev_keys
-from neo_twisted.ledger.service import LedgerService, _WriteLock, synchronous
+from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.settings import load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,38 +147,3 @@ class ThreadPoolTests(TestCase):
         finally:
             yield service.stopService()
 
-
-class WriteLockTests(SynchronousTestCase):
-    """
-    The ledger's write lock: one write at a time; header batches go first.
-    """
-
-    def test_urgent_writes_go_ahead_of_waiting_ones_in_their_order(self) -> None:
-        lock = _WriteLock()
-        order: list[str] = []
-        gates: dict[str, defer.Deferred[None]] = {}
-
-        def work(name: str) -> defer.Deferred[None]:
-            order.append(name)
-            gates[name] = defer.Deferred()
-            return gates[name]
-
-        lock.run(work, "block 1")
-        lock.run(work, "block 2")
-        lock.run_first(work, "headers 1")
-        lock.run_first(work, "headers 2")
-        lock.run(work, "block 3")
-        for name in ["block 1", "headers 1", "headers 2", "block 2", "block 3"]:
-            self.assertEqual(order[-1], name)
-            gates[name].callback(None)
-        self.assertFalse(lock.locked)
-
-    def test_urgent_runs_at_once_when_free_and_failures_release(self) -> None:
-        lock = _WriteLock()
-
-        def fail() -> defer.Deferred[None]:
-            return defer.fail(ValueError("no"))
-
-        self.failureResultOf(lock.run_first(fail), ValueError)
-        self.assertFalse(lock.locked)
-        self.assertEqual(self.successResultOf(lock.run_first(lambda: defer.succeed(3))), 3)

@@ -40,43 +40,6 @@ def synchronous(function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]
     return defer.maybeDeferred(function, *args)
 
 
-class _WriteLock(defer.DeferredLock):
-    """
-    One ledger write at a time, in call order, except that header batches go ahead of
-    the block batches waiting: while headers sync, each one unblocks more blocks, and
-    a header batch held up behind block writes leaves the verifier processes idle.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._urgent: set[defer.Deferred[Any]] = set()
-
-    def run_first(self, function: Callable[..., defer.Deferred[T]],
-                  *args: Any) -> defer.Deferred[T]:
-        """
-        L{run}, queued behind the other urgent waiters only.
-        """
-        if not self.locked:
-            return self.run(function, *args)
-        waiter: defer.Deferred[Any] = defer.Deferred()
-        self.waiting.insert(sum(1 for w in self.waiting if w in self._urgent), waiter)
-        self._urgent.add(waiter)
-
-        def execute(_: object) -> defer.Deferred[T]:
-            return defer.maybeDeferred(function, *args).addBoth(self._release_with)
-
-        return waiter.addCallback(execute)
-
-    def _release_with(self, result: T) -> T:
-        self.release()
-        return result
-
-    def release(self) -> None:
-        if self.waiting:
-            self._urgent.discard(self.waiting[0])
-        super().release()
-
-
 class LedgerService(service.Service):
     """
     Owns the L{Ledger} of one data directory, its thread pool and its verifier threads.
@@ -114,7 +77,7 @@ class LedgerService(service.Service):
         self._last_queued: Header | None = None
         #: Fires when the last batch of headers has taken its turn for the write lock.
         self._headers_turn: defer.Deferred[Any] = defer.succeed(None)
-        self._write_lock = _WriteLock()
+        self._write_lock = defer.DeferredLock()
         self.ledger: Ledger | None = None
 
     def startService(self) -> None:
@@ -188,8 +151,7 @@ class LedgerService(service.Service):
             if self.ledger is not ledger:
                 result.errback(RuntimeError("the ledger service stopped"))
                 return
-            (self._write_lock.run_first(self._run, ledger.add_headers, headers)
-             .chainDeferred(result))
+            self._write_lock.run(self._run, ledger.add_headers, headers).chainDeferred(result)
 
         turn.addCallback(write)
         self._headers_turn = turn

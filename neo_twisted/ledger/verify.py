@@ -301,12 +301,8 @@ class ProcessMapper:
         The requests checking the prefetched ones among C{jobs} (to wait for them
         without holding anything else up).
         """
-        found: dict[int, Future[list[bool]]] = {}
-        for job in jobs:
-            entry = self._prefetched.get(job)
-            if entry is not None:
-                found[id(entry[0])] = entry[0]
-        return list(found.values())
+        entries = (self._prefetched.get(job) for job in jobs)
+        return list({entry[0] for entry in entries if entry is not None})
 
     def __call__(self, check: Callable[[WitnessJob], bool],
                  jobs: Sequence[WitnessJob]) -> list[bool]:

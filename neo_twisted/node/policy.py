@@ -25,6 +25,7 @@ from neo_twisted.core.block import Block
 from neo_twisted.core.serializable import Serializable
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.network.payloads import (
+    MAX_INV_HASHES,
     AddrPayload,
     GetBlocksPayload,
     HeadersPayload,
@@ -38,7 +39,7 @@ from neo_twisted.node.serving import Server
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
-from neo_twisted.sync.blocks import BATCH, SEGMENT, WINDOW, BlockSync
+from neo_twisted.sync.blocks import SEGMENT, WINDOW, BlockSync
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import UInt256
 
@@ -92,7 +93,7 @@ class Node:
         self.header_sync = HeaderSync(ledger, clock, self.established_peers,
                                       on_progress=self._headers_added)
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
-                                    on_persisted=self._blocks_accepted, batch=BATCH)
+                                    on_persisted=self._blocks_accepted)
         self._handlers: dict[str, Callable[[IPeer, Any], None]] = {
             "getaddr": lambda peer, _: self.connections.getaddr_received(peer),
             "addr": self._on_addr,
@@ -258,9 +259,9 @@ class Node:
             if source is not None and source in self.sessions:
                 by_peer.setdefault(source, []).append(hash_)
         for peer, hashes in by_peer.items():
-            for start in range(0, len(hashes), 500):
+            for start in range(0, len(hashes), MAX_INV_HASHES):
                 peer.send("getdata", InvPayload(InventoryType.Block,
-                                                tuple(hashes[start:start + 500])))
+                                                tuple(hashes[start:start + MAX_INV_HASHES])))
 
     # -- sync and relay ----------------------------------------------------------------------
 
@@ -271,10 +272,9 @@ class Node:
         """
         Relay the newest of the blocks just accepted, if they are near the tip.
         """
-        keep = RELAY_NEWEST
         tip = self.header_height
         now = self.clock.seconds()
-        for block in blocks[-keep:]:
+        for block in blocks[-RELAY_NEWEST:]:
             if block.index + RELAY_NEAR_TIP < tip:
                 continue
             if not self.relay_filter.should_relay(block.hash, now):

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 from twisted.internet import defer
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -38,10 +38,6 @@ SEGMENT = 500
 WINDOW = 1500
 #: Segments one peer may hold at once.
 SEGMENTS_PER_PEER = 3
-#: Blocks per ledger write while far behind (see L{BlockSync}'s C{batch}).
-BATCH = 250
-#: Seconds received blocks may wait for a batch to fill.
-BATCH_DELAY = 0.05
 #: Seconds a segment may go without a block before someone else is asked.
 SEGMENT_TIMEOUT = 30.0
 #: Seconds the next block may keep us waiting before its peer is dropped.
@@ -66,12 +62,9 @@ class BlockSync:
                  peers: Callable[[], Iterable[IPeer]], *,
                  on_persisted: Callable[[list[Block], IPeer | None], None] | None = None,
                  window: int = WINDOW, segment_timeout: float = SEGMENT_TIMEOUT,
-                 stall_timeout: float = STALL_TIMEOUT, batch: int = 1,
-                 batch_delay: float = BATCH_DELAY) -> None:
+                 stall_timeout: float = STALL_TIMEOUT) -> None:
         """
         @param peers: the established peers to choose from, called each time.
-        @param batch: while more than this many blocks are missing, write them in
-            batches of at least this many, or what came within C{batch_delay} seconds.
         @param on_persisted: called with the blocks of each write that the ledger accepted,
             and the peer that sent the last of them (for relaying them onwards).
         """
@@ -87,10 +80,6 @@ class BlockSync:
         self._timed_out: dict[int, IPeer] = {}
         self._received: dict[UInt256, tuple[Block, IPeer | None]] = {}
         self._adding = False
-        self._batch = max(1, batch)
-        self._batch_delay = batch_delay
-        self._batch_timer: IDelayedCall | None = None
-        self._batch_due = False
         self._progress_at = clock.seconds()
         self._progress_height = -1
         self._stopped = False
@@ -197,29 +186,11 @@ class BlockSync:
     def _flush(self) -> None:
         if self._adding or not self._received or self._stopped:
             return
-        if len(self._received) < self._batch and not self._batch_due:
-            # Far behind, blocks stream in: a write of a few of them would cost a commit
-            # (and a copy of the B-tree paths it touches) for little.
-            _, header_height = self.heights
-            if header_height - min(b.index for b, _ in self._received.values()) >= self._batch:
-                if self._batch_timer is None or not self._batch_timer.active():
-                    self._batch_timer = self._clock.callLater(self._batch_delay,
-                                                              self._batch_timed_out)
-                return
-        self._batch_due = False
-        if self._batch_timer is not None and self._batch_timer.active():
-            self._batch_timer.cancel()
-        self._batch_timer = None
         batch = sorted(self._received.values(), key=lambda item: item[0].index)
         self._adding = True
         d = self._ledger.add_blocks([block for block, _ in batch])
         d.addCallback(self._added, batch)
         d.addErrback(self._add_failed, batch)
-
-    def _batch_timed_out(self) -> None:
-        self._batch_timer = None
-        self._batch_due = True
-        self._flush()
 
     def _added(self, results: list[BlockResult], batch: list[tuple[Block, IPeer | None]]) -> None:
         self._adding = False
@@ -284,9 +255,6 @@ class BlockSync:
 
     def stop(self) -> defer.Deferred[None]:
         self._stopped = True
-        if self._batch_timer is not None and self._batch_timer.active():
-            self._batch_timer.cancel()
-        self._batch_timer = None
         self._segments.clear()
         self._received.clear()
         return defer.succeed(None)

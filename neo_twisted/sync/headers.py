@@ -21,12 +21,10 @@ from twisted.python.failure import Failure
 
 from neo_twisted.ledger.chain import HeaderResult
 from neo_twisted.ledger.service import LedgerService
-from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
+from neo_twisted.network.payloads import MAX_HEADERS, GetBlocksPayload, HeadersPayload
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 
-#: Headers in a full C{headers} reply: a shorter one means the peer has no more.
-MAX_HEADERS = 2000
 #: Batches of headers handed to the ledger and not yet added, at most: one being
 #: written, one being verified ahead (see L{LedgerService.add_headers}).
 PIPELINE = 2
@@ -102,7 +100,7 @@ class HeaderSync:
             return
         self._ask(peer)
 
-    def _ask(self, peer: IPeer, after: bytes | None = None) -> None:
+    def _ask(self, peer: IPeer, after: UInt256 | None = None) -> None:
         """
         Send C{getheaders} to C{peer} from C{after} (default: our highest header).
         """
@@ -113,7 +111,7 @@ class HeaderSync:
         self._waiting = True
         self._cancel_timer()
         self._timer = self._clock.callLater(self._timeout, self._timed_out, peer)
-        start = ledger.header_tip.hash if after is None else UInt256(after)
+        start = ledger.header_tip.hash if after is None else after
         peer.send("getheaders", GetBlocksPayload((start,), ZERO_UINT256))
 
     def _timed_out(self, peer: IPeer) -> None:
@@ -147,6 +145,7 @@ class HeaderSync:
             if not self._adding:
                 self._done_with(peer)
             return defer.succeed(None)
+        # a full reply (MAX_HEADERS, as many as a peer sends) from a peer that has more
         full = len(headers) >= MAX_HEADERS and headers[-1].index < peer.last_block_index
         self._more = headers[-1].hash if full else None
         self._adding += 1
