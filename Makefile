@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_decode.py --write
 	$(PY) bench/bench_import.py --write
 	$(PY) bench/bench_sync.py --write
+	$(PY) bench/bench_mempool.py --write
 
 clean:
 	rm -rf $(VENV) _trial_temp* .mypy_cache .ruff_cache .hypothesis *.egg-info

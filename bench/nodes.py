@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -75,7 +76,8 @@ class Node:
     A C{twistd neonode} child process, logging to a file read while it runs.
     """
 
-    def __init__(self, name: str, datadir: Path, workdir: Path, seed: str) -> None:
+    def __init__(self, name: str, datadir: Path, workdir: Path, seed: str,
+                 extra: Sequence[str] = ()) -> None:
         self.name = name
         self.log = workdir / f"{name}.log"
         self._output_path = workdir / f"{name}.out"
@@ -83,7 +85,7 @@ class Node:
         command = [str(twistd), "--nodaemon", "--pidfile=", f"--logfile={self.log}", "neonode",
                    "--config", str(PROTOCOL), "--datadir", str(datadir), "--port", "0",
                    "--interface", "127.0.0.1", "--seed", seed, "--min-peers", "1",
-                   "--max-per-address", "10"]
+                   "--max-per-address", "10", *extra]
         self._output: IO[bytes] = open(self._output_path, "wb")  # noqa: SIM115 (closed in stop)
         self.started = time.perf_counter()
         try:

@@ -25,6 +25,8 @@ from tests.ledger_samples import DEV_KEYS, PRIVNET
 
 #: Blocks of the chain the first node of an end-to-end test holds.
 CHAIN_LENGTH = 2500
+#: The generator seed of every chain template (to rebuild its accounts' coins).
+CHAIN_SEED = 7
 _templates: dict[int, Path] = {}
 
 
@@ -38,7 +40,7 @@ def chain_template(blocks: int = CHAIN_LENGTH) -> Path:
         ledger = Ledger.open(datadir, PRIVNET)
         try:
             batch = []
-            for block in generate_chain(PRIVNET, DEV_KEYS, blocks, 1, seed=7):
+            for block in generate_chain(PRIVNET, DEV_KEYS, blocks, 1, seed=CHAIN_SEED):
                 batch.append(block)
                 if len(batch) == 500:
                     ledger.add_blocks(batch)

@@ -20,11 +20,14 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import load_protocol
+from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node import service as node_service
 from neo_twisted.node import tap
 from neo_twisted.node.service import NodeConfig, NodeService
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.interfaces import Endpoint
+from neo_twisted.rpc.service import RpcService
+from tests.tls_samples import make_test_ca
 
 PROTOCOL = Path(__file__).parents[1] / "protocol.json"
 
@@ -129,6 +132,47 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn(str(broken), str(error))
         self.assertIn("JSON", str(error))
 
+    def test_mempoolAndRpcDefaults(self) -> None:
+        """
+        The pool holds 50,000 with a thread per core; no RPC unless a port is given,
+        and then on loopback only, over HTTP.
+        """
+        options = self.parse()
+        self.assertEqual(
+            (options["mempool-size"], options["verify-threads"], options["rpc-port"],
+             options["rpc-bind"], options["rpc-tls-cert"], options["rpc-tls-key"]),
+            (50_000, 0, None, "127.0.0.1", None, None))
+
+    def test_badMempoolAndRpcValues(self) -> None:
+        """
+        Sizes, thread counts and the RPC port are checked like the others.
+        """
+        self.refused("--mempool-size", "0")
+        self.assertIn("negative", self.refused("--verify-threads", "-1"))
+        self.assertIn("65535", self.refused("--rpc-port", "70000"))
+        self.refused("--rpc-port", "http")
+
+    def test_tlsOptions(self) -> None:
+        """
+        HTTPS needs a certificate and its key, both loadable, and an RPC port.
+        """
+        cert, key = make_test_ca().write(Path(self.mktemp()))
+        options = self.parse("--rpc-port", "0", "--rpc-tls-cert", str(cert),
+                             "--rpc-tls-key", str(key))
+        self.assertEqual(options["rpc-tls-cert"], str(cert))
+        self.assertIn("go together", self.refused("--rpc-port", "1", "--rpc-tls-cert",
+                                                  str(cert)))
+        self.assertIn("needs --rpc-port", self.refused("--rpc-tls-cert", str(cert),
+                                                       "--rpc-tls-key", str(key)))
+        missing = self.refused("--rpc-port", "1", "--rpc-tls-cert", str(cert) + ".nope",
+                               "--rpc-tls-key", str(key))
+        self.assertIn("cannot read", missing)
+        other_cert, _ = make_test_ca().write(Path(self.mktemp()))
+        self.assertIn("is not the key of", self.refused(
+            "--rpc-port", "1", "--rpc-tls-cert", str(other_cert), "--rpc-tls-key", str(key)))
+        self.assertIn("no PEM certificate", self.refused(
+            "--rpc-port", "1", "--rpc-tls-cert", str(key), "--rpc-tls-key", str(key)))
+
     def test_flags(self) -> None:
         """
         C{--no-listen} and C{--no-peers-file} are off unless given.
@@ -182,15 +226,18 @@ class MakeServiceTests(SynchronousTestCase):
 
     def test_children(self) -> None:
         """
-        The node service is a L{MultiService} of the ledger, the connections and
-        the node's timer, in that (starting) order; the data directory exists.
+        The node service is a L{MultiService} of the ledger, the memory pool, the
+        connections and the node's timer, in that (starting) order; the data
+        directory exists.
         """
         top = self.build()
         self.assertIsInstance(top, MultiService)
         children = list(top)
         self.assertEqual([type(child) for child in children],
-                         [LedgerService, ConnectionService, TimerService])
-        self.assertIs(children[1], top.node.connections)
+                         [LedgerService, MempoolService, ConnectionService, TimerService])
+        self.assertIs(children[2], top.node.connections)
+        self.assertIs(children[1], top.node.mempool)
+        self.assertIsNone(top.rpc)
         self.assertFalse(top.running)
         self.assertTrue(self.datadir.is_dir())
 
@@ -224,6 +271,33 @@ class MakeServiceTests(SynchronousTestCase):
              connections.max_peers, connections.max_per_address),
             (0, "127.0.0.1", 2, 7, 1))
         self.assertEqual(connections.peers_path, self.datadir / "peers.dat")
+
+    def test_rpc(self) -> None:
+        """
+        C{--rpc-port} adds the RPC server, after the connections (it reads from them).
+        """
+        top = self.build("--rpc-port", "0", "--rpc-bind", "0.0.0.0")
+        children = list(top)
+        self.assertEqual([type(child) for child in children],
+                         [LedgerService, MempoolService, ConnectionService, RpcService,
+                          TimerService])
+        self.assertIs(children[3], top.rpc)
+        self.assertEqual(top.rpc.scheme, "http")  # type: ignore[union-attr]
+        cert, key = make_test_ca().write(Path(self.mktemp()))
+        top = self.build("--rpc-port", "0", "--rpc-tls-cert", str(cert), "--rpc-tls-key",
+                         str(key))
+        self.assertEqual(top.rpc.scheme, "https")  # type: ignore[union-attr]
+
+    def test_mempoolAndRpcConfig(self) -> None:
+        """
+        The pool and RPC options reach the L{NodeConfig}; 0 threads means one per core.
+        """
+        config = self.built_config("--mempool-size", "10", "--verify-threads", "3",
+                                   "--rpc-port", "10332", "--rpc-bind", "::1")
+        self.assertEqual((config.mempool_capacity, config.verify_threads, config.rpc_port,
+                          config.rpc_bind, config.rpc_tls_cert),
+                         (10, 3, 10332, "::1", None))
+        self.assertIsNone(self.built_config().verify_threads)
 
     def test_noListen(self) -> None:
         """

@@ -63,7 +63,7 @@ class ContractParameterType(IntEnum):
     Void = 0xFF
 
 
-def _enum_name(enum: type[IntEnum], value: int) -> str | int:
+def enum_name(enum: type[IntEnum], value: int) -> str | int:
     """
     The member name, or the bare number for a value the enum does not define (as .NET prints it).
     """
@@ -82,12 +82,12 @@ def _input_json(ref: CoinReference) -> JSON:
     return {"txid": str(ref.prev_hash), "vout": ref.prev_index}
 
 
-def _output_json(n: int, output: TransactionOutput, version: int) -> JSON:
+def output_json(n: int, output: TransactionOutput, version: int) -> JSON:
     return {"n": n, "asset": str(output.asset_id), "value": format_fixed8(output.value),
             "address": address_from_script_hash(output.script_hash, version)}
 
 
-def _asset_name(name: str) -> Any:
+def asset_name_json(name: str) -> Any:
     """
     Asset names are JSON text (a list of {lang, name}); show them parsed when they parse.
     """
@@ -108,8 +108,8 @@ def _exclusive_json(tx: Transaction, version: int) -> JSON:
         return {"pubkey": tx.public_key.encode().hex()}
     if isinstance(tx, RegisterTransaction):
         return {"asset": {
-            "type": _enum_name(AssetType, tx.asset_type),
-            "name": _asset_name(tx.name),
+            "type": enum_name(AssetType, tx.asset_type),
+            "name": asset_name_json(tx.name),
             "amount": format_fixed8(tx.amount),
             "precision": tx.precision,
             "owner": tx.owner.encode().hex(),
@@ -124,8 +124,8 @@ def _exclusive_json(tx: Transaction, version: int) -> JSON:
             "code": {
                 "hash": str(script_hash(tx.script)),
                 "script": tx.script.hex(),
-                "parameters": [_enum_name(ContractParameterType, p) for p in tx.parameter_list],
-                "returntype": _enum_name(ContractParameterType, tx.return_type),
+                "parameters": [enum_name(ContractParameterType, p) for p in tx.parameter_list],
+                "returntype": enum_name(ContractParameterType, tx.return_type),
             },
             "needstorage": tx.need_storage,
             "name": tx.name,
@@ -149,10 +149,10 @@ def transaction_json(tx: Transaction, address_version: int = ADDRESS_VERSION,
         "size": tx.size,
         "type": tx.type_name,
         "version": tx.version,
-        "attributes": [{"usage": _enum_name(AttributeUsage, a.usage), "data": a.data.hex()}
+        "attributes": [{"usage": enum_name(AttributeUsage, a.usage), "data": a.data.hex()}
                        for a in tx.attributes],
         "vin": [_input_json(i) for i in tx.inputs],
-        "vout": [_output_json(n, o, address_version) for n, o in enumerate(tx.outputs)],
+        "vout": [output_json(n, o, address_version) for n, o in enumerate(tx.outputs)],
         "sys_fee": format_fixed8(system_fee(tx, fees)),
         "scripts": [witness_json(w) for w in tx.witnesses],
     }

@@ -222,6 +222,16 @@ class ChainGenerator:
         self._prev = signed
         return Block(signed, tuple(transactions))
 
+    def coins(self) -> list[tuple[CoinReference, int, KeyPair]]:
+        """
+        The confirmed, unspent outputs of the blocks produced so far that one generated
+        account can spend: (where, raw value, its key). Spending them in transactions
+        of one's own (L{signed_transfer}) gives valid transactions for a mempool.
+        """
+        return [(ref, value, signer.keys[0]) for ref, value, signer in self._pool
+                if len(signer.keys) == 1 and signer.verification == signer.keys[0]
+                .verification_script]
+
     # -- transfers ------------------------------------------------------------------------
 
     def _transfers(self) -> list[Transaction]:
@@ -332,3 +342,16 @@ def generate_chain(settings: ProtocolSettings, validator_keys: Sequence[KeyPair]
     generator = ChainGenerator(settings, validator_keys, txs_per_block, seed, start_timestamp,
                                accounts)  # built now, so bad arguments fail at the call
     return (generator.next_block() for _ in range(blocks))
+
+
+def signed_transfer(inputs: Sequence[CoinReference], outputs: Sequence[TransactionOutput],
+                    keys: Sequence[KeyPair],
+                    attributes: Sequence[TransactionAttribute] = ()) -> Transaction:
+    """
+    A ContractTransaction signed by single-signature accounts C{keys} (one witness each,
+    in script-hash order, as verification wants them).
+    """
+    by_hash = {key.script_hash: _Signer(key.verification_script, (key,)) for key in keys}
+    return ChainGenerator._signed(signers=[by_hash[h] for h in sorted(by_hash)],
+                                  attributes=tuple(attributes), inputs=tuple(inputs),
+                                  outputs=tuple(outputs))

@@ -17,13 +17,17 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from neo_twisted.core.block import Block
 from neo_twisted.core.serializable import Serializable
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.ledger.chain import BlockResult, Verdict
 from neo_twisted.ledger.service import LedgerService
+from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import (
     MAX_INV_HASHES,
     AddrPayload,
@@ -36,6 +40,7 @@ from neo_twisted.network.payloads import (
     VersionPayload,
 )
 from neo_twisted.node.serving import Server
+from neo_twisted.node.transactions import TransactionRelay
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
@@ -79,8 +84,12 @@ class Node:
     connections: ConnectionService
 
     def __init__(self, ledger: LedgerService, clock: IReactorTime, *, user_agent: str,
-                 nonce: int | None = None) -> None:
+                 nonce: int | None = None, mempool: MempoolService | None = None) -> None:
+        """
+        @param mempool: the memory pool; without one, transactions are ignored.
+        """
         self.ledger = ledger
+        self.mempool = mempool
         self.clock = clock
         self.user_agent = user_agent
         self.nonce = random.SystemRandom().randrange(1 << 31) if nonce is None else nonce
@@ -94,6 +103,7 @@ class Node:
                                       on_progress=self._headers_added)
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
                                     on_persisted=self._blocks_accepted)
+        self.transactions = None if mempool is None else TransactionRelay(self, mempool)
         self._handlers: dict[str, Callable[[IPeer, Any], None]] = {
             "getaddr": lambda peer, _: self.connections.getaddr_received(peer),
             "addr": self._on_addr,
@@ -103,6 +113,8 @@ class Node:
             "inv": self._on_inv,
             "headers": self._on_headers,
             "block": self._on_block,
+            "tx": self._on_tx,
+            "mempool": self._on_mempool,
         }
 
     # -- the chain as the policy sees it ---------------------------------------------------
@@ -154,6 +166,8 @@ class Node:
             return
         self.header_sync.peer_lost(peer)
         self.block_sync.peer_lost(peer)
+        if self.transactions is not None:
+            self.transactions.peer_lost(peer)
         self._ask_again(self.requests.release_peer(peer, self.clock.seconds()))
 
     # -- messages ----------------------------------------------------------------------------
@@ -191,6 +205,15 @@ class Node:
         self.requests.complete(block.hash)
         self.block_sync.block_received(peer, block)
 
+    def _on_tx(self, peer: IPeer, tx: Transaction) -> None:
+        self.sessions[peer].known.add(tx.hash)
+        if self.transactions is not None and not self._stopped:
+            self.transactions.tx_received(peer, tx)
+
+    def _on_mempool(self, peer: IPeer, _: object) -> None:
+        if self.transactions is not None:
+            self.transactions.mempool_requested(peer)
+
     def _may_push(self, block: Block) -> bool:
         """
         Whether a block sent without being asked for is taken all the same: as the
@@ -205,10 +228,14 @@ class Node:
         session = self.sessions[peer]
         fresh = [h for h in payload.hashes
                  if session.known.add(h) and h not in session.announced]
-        if payload.type is not InventoryType.Block:
-            return  # transactions and consensus payloads come with the mempool and dBFT
         if self._stopped:
             return
+        if payload.type is InventoryType.TX:
+            if self.transactions is not None:
+                self.transactions.inv_received(peer, fresh)
+            return
+        if payload.type is not InventoryType.Block:
+            return  # consensus payloads come with dBFT
         ledger = self.ledger.ledger
         if ledger is None or not fresh:
             return
@@ -281,7 +308,20 @@ class Node:
                 continue
             self.relay_cache.put(block.hash, RawPayload(block.to_bytes()))
             self.relay(InventoryType.Block, block.hash, sender)
+        if self.mempool is not None:
+            self.mempool.blocks_persisted(blocks)
         self.header_sync.poke()
+
+    def submit_block(self, block: Block) -> defer.Deferred[BlockResult]:
+        """
+        A block from ourselves (RPC C{submitblock}): add it, and relay it when accepted.
+        """
+        def added(results: list[BlockResult]) -> BlockResult:
+            if results[0].verdict is Verdict.ACCEPTED:
+                self._blocks_accepted([block], None)
+            return results[0]
+
+        return self.ledger.add_blocks([block]).addCallback(added)
 
     def relay(self, kind: InventoryType, hash_: UInt256, sender: IPeer | None) -> None:
         """
@@ -297,6 +337,8 @@ class Node:
             peer.send("inv", InvPayload(kind, (hash_,)))
 
     def _lookup(self, kind: InventoryType, hash_: UInt256) -> Serializable | None:
+        if kind is InventoryType.TX:
+            return None if self.transactions is None else self.transactions.lookup(hash_)
         return self.relay_cache.get(hash_)
 
     def stop(self) -> None:
@@ -312,5 +354,7 @@ class Node:
         Every few seconds: give up requests that timed out, keep both syncs moving.
         """
         self._ask_again(self.requests.expire(self.clock.seconds()))
+        if self.transactions is not None:
+            self.transactions.tick()
         self.header_sync.poke()
         self.block_sync.tick()

@@ -24,9 +24,14 @@ from twisted.internet.defer import Deferred
 from neo_twisted.collector import few_collections
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.mempool.pool import DEFAULT_CAPACITY
+from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.factory import PeerFactory
+from neo_twisted.rpc.methods import NodeRpc
+from neo_twisted.rpc.server import JsonRpcResource, make_site
+from neo_twisted.rpc.service import RpcService
 
 #: Seconds between the node's housekeeping ticks (request expiry, sync timeouts).
 TICK_INTERVAL = 5.0
@@ -55,6 +60,15 @@ class NodeConfig:
     tick_interval: float = TICK_INTERVAL
     #: Seconds between the connection service's checks (dial when short, ask for addresses).
     maintenance_interval: float = 5.0
+    #: Transactions the memory pool holds, and its verification threads (None: one per core).
+    mempool_capacity: int = DEFAULT_CAPACITY
+    verify_threads: int | None = None
+    #: JSON-RPC: the port (None: no RPC, 0: any free one), the address, and for HTTPS
+    #: the PEM certificate and key.
+    rpc_port: int | None = None
+    rpc_bind: str = "127.0.0.1"
+    rpc_tls_cert: Path | None = None
+    rpc_tls_key: Path | None = None
 
 
 class NodeService(MultiService):
@@ -65,6 +79,8 @@ class NodeService(MultiService):
     def __init__(self, node: Node) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
         self.node = node
+        #: The JSON-RPC server, when the node serves one.
+        self.rpc: RpcService | None = None
         self._collector = contextlib.ExitStack()
 
     def startService(self) -> None:
@@ -82,6 +98,18 @@ class NodeService(MultiService):
         return result
 
 
+def make_rpc_service(settings: ProtocolSettings, config: NodeConfig, ledger: LedgerService,
+                     node: Node, mempool: MempoolService, reactor: Any) -> RpcService:
+    """
+    The JSON-RPC server of a node: its methods, over HTTP or (with a certificate) HTTPS.
+    """
+    assert config.rpc_port is not None
+    methods = NodeRpc(ledger, node, mempool, settings).methods()
+    return RpcService(make_site(JsonRpcResource(methods), reactor=reactor), port=config.rpc_port,
+                      bind=config.rpc_bind, tls_cert=config.rpc_tls_cert,
+                      tls_key=config.rpc_tls_key, reactor=reactor)
+
+
 def make_node_service(settings: ProtocolSettings, config: NodeConfig,
                       reactor: Any = None, ledger: LedgerService | None = None) -> NodeService:
     """
@@ -97,7 +125,9 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     config.datadir.mkdir(parents=True, exist_ok=True)
     if ledger is None:
         ledger = LedgerService(config.datadir, settings, reactor=reactor, verifier_processes=True)
-    node = Node(ledger, reactor, user_agent=config.user_agent)
+    mempool = MempoolService(ledger, settings, capacity=config.mempool_capacity,
+                             threads_count=config.verify_threads, reactor=reactor)
+    node = Node(ledger, reactor, user_agent=config.user_agent, mempool=mempool)
     factory_out = PeerFactory(node, settings.magic, reactor, inbound=False)
     factory_in = PeerFactory(node, settings.magic, reactor, inbound=True)
     node.connections = ConnectionService(
@@ -108,7 +138,11 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         maintenance_interval=config.maintenance_interval)
     top = NodeService(node)
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
+    mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
     node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]
+    if config.rpc_port is not None:
+        top.rpc = make_rpc_service(settings, config, ledger, node, mempool, reactor)
+        top.rpc.setServiceParent(top)  # type: ignore[no-untyped-call]
     ticker = TimerService(config.tick_interval, node.tick)  # type: ignore[no-untyped-call]
     ticker.clock = reactor
     ticker.setServiceParent(top)  # type: ignore[no-untyped-call]

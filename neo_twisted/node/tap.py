@@ -28,6 +28,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _count(text: str) -> int:
+    """
+    A number that may be 0 (meaning: the default, one per core).
+    """
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"{value} is negative")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -53,6 +63,14 @@ class Options(usage.Options):
         ["max-peers", None, 40, "Connections allowed in all.", _positive],
         ["max-per-address", None, 3, "Connections allowed from one IP address.", _positive],
         ["user-agent", None, "/neo_twisted:0.1.0/", "The user agent sent to peers."],
+        ["mempool-size", None, 50_000, "Transactions the memory pool holds.", _positive],
+        ["verify-threads", None, 0,
+         "Threads verifying transactions for the memory pool (0: one per core).", _count],
+        ["rpc-port", None, None,
+         "Serve JSON-RPC on this port (default: no RPC; 0: any free port).", _port],
+        ["rpc-bind", None, "127.0.0.1", "The address JSON-RPC listens on."],
+        ["rpc-tls-cert", None, None, "Serve JSON-RPC over HTTPS with this PEM certificate."],
+        ["rpc-tls-key", None, None, "The PEM private key of --rpc-tls-cert."],
     ]
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
@@ -82,6 +100,23 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--min-peers {self['min-peers']} exceeds --max-peers {self['max-peers']}")
         self["datadir"] = Path(self["datadir"])
+        self._check_rpc()
+
+    def _check_rpc(self) -> None:
+        """
+        TLS needs both files, and both must load (checked now, not when binding).
+        """
+        cert, key = self["rpc-tls-cert"], self["rpc-tls-key"]
+        if (cert is None) != (key is None):
+            raise usage.UsageError("--rpc-tls-cert and --rpc-tls-key go together")
+        if cert is not None and self["rpc-port"] is None:
+            raise usage.UsageError("--rpc-tls-cert needs --rpc-port")
+        if cert is not None:
+            from neo_twisted.rpc.service import load_tls_options
+            try:
+                load_tls_options(Path(cert), Path(key))
+            except ValueError as e:
+                raise usage.UsageError(str(e)) from None
 
 
 def makeService(options: Options, reactor: Any = None) -> service.IService:
@@ -96,5 +131,10 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
         datadir=options["datadir"], port=None if options["no-listen"] else options["port"],
         interface=options["interface"], seeds=seeds, min_peers=options["min-peers"],
         max_peers=options["max-peers"], max_per_address=options["max-per-address"],
-        user_agent=options["user-agent"], peers_file=not options["no-peers-file"])
+        user_agent=options["user-agent"], peers_file=not options["no-peers-file"],
+        mempool_capacity=options["mempool-size"],
+        verify_threads=options["verify-threads"] or None, rpc_port=options["rpc-port"],
+        rpc_bind=options["rpc-bind"],
+        rpc_tls_cert=None if options["rpc-tls-cert"] is None else Path(options["rpc-tls-cert"]),
+        rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]))
     return make_node_service(settings, config, reactor=reactor)

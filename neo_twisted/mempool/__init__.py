@@ -1,0 +1,3 @@
+"""
+The memory pool: transactions verified against the chain, waiting for a block.
+"""

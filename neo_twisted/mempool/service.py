@@ -1,0 +1,305 @@
+# -*- test-case-name: tests.test_mempool_service -*-
+"""
+The memory pool as a service: verification in a bounded thread pool, the pool on the reactor.
+
+A transaction handed to L{MempoolService.submit} (by RPC or by the node for a
+peer's C{tx}) is first checked against the pool on the reactor (already there,
+already being verified, an input another pool transaction spends), then
+verified against one snapshot of the chain in the service's own threads
+(L{neo_twisted.mempool.rules}), and finally added on the reactor, where the
+rules that involve the other pool transactions run again: two transactions
+verified at the same time can never both spend one output. Should a block
+have been persisted since the snapshot, the verification runs again on the
+newer chain.
+
+After each persisted block the transactions it holds, and those that conflict
+with it, leave the pool; the others are verified again, in the same threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer, threads
+from twisted.internet.interfaces import IReactorFromThreads
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+from neo_twisted.core.block import Block
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.core.transactions import MinerTransaction
+from neo_twisted.ledger.chain import Ledger
+from neo_twisted.ledger.service import LedgerService, RunInThread
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.view import ledger_view
+from neo_twisted.mempool.outcome import Outcome, Refusal, refused
+from neo_twisted.mempool.pool import DEFAULT_CAPACITY, MemoryPool, PoolEntry
+from neo_twisted.mempool.rules import ChainCheck, check_against_chain
+from neo_twisted.wire.uint import UInt256
+
+#: Transactions verified in one thread job: enough to make the hop to the thread cheap.
+CHUNK = 64
+#: Transactions being verified at once, at most; more are refused as the pool being full.
+MAX_VERIFYING = 20_000
+
+#: Called with each transaction the pool accepts and who sent it (None: ourselves).
+AcceptListener = Callable[[Transaction, Any], None]
+_Verified = tuple[int, list["ChainCheck | None"]]
+
+
+def _check_chunk(ledger: Ledger, settings: ProtocolSettings,
+                 txs: Sequence[Transaction]) -> _Verified:
+    """
+    Verify C{txs} against one snapshot (in a pool thread); None for one already confirmed.
+    """
+    checks: list[ChainCheck | None] = []
+    with ledger_view(ledger) as view:
+        for tx in txs:
+            checks.append(None if view.has_transaction(tx.hash)
+                          else check_against_chain(tx, view, settings))
+        return view.height, checks
+
+
+class MempoolService(service.Service):
+    """
+    Owns the L{MemoryPool} and the threads that verify for it.
+
+    @ivar pool: the verified transactions.
+    """
+
+    _log = Logger()
+    name = "mempool"
+
+    def __init__(self, ledger: LedgerService, settings: ProtocolSettings, *,
+                 capacity: int = DEFAULT_CAPACITY, threads_count: int | None = None,
+                 reactor: Any = None, run_in_thread: RunInThread | None = None,
+                 max_verifying: int = MAX_VERIFYING) -> None:
+        """
+        @param threads_count: verification threads (default: one per core).
+        @param run_in_thread: runs a verification job (tests: L{synchronous}); by
+            default the service's own thread pool.
+        """
+        if reactor is None:
+            from twisted.internet import reactor as global_reactor
+            reactor = global_reactor
+        self._reactor = reactor
+        self._ledger = ledger
+        self._settings = settings
+        self._workers = threads_count or os.cpu_count() or 1
+        self._threads: ThreadPool | None = None
+        self._run_override = run_in_thread
+        self._max_verifying = max_verifying
+        self.pool = MemoryPool(capacity)
+        #: Transactions being verified, by hash, with what their submitter waits on.
+        self._verifying: dict[UInt256, defer.Deferred[Outcome]] = {}
+        self._listeners: list[AcceptListener] = []
+        #: Whether a re-verification of the pool is running, and whether another is due.
+        self._reverifying = False
+        self._reverify_again = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        if self._run_override is None:
+            self._threads = ThreadPool(minthreads=0, maxthreads=self._workers, name="mempool")
+            self._threads.start()
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+
+    def stopService(self) -> defer.Deferred[None]:
+        super().stopService()  # type: ignore[no-untyped-call]
+        if self._threads is not None:
+            self._threads.stop()  # waits for the jobs running, which are short
+            self._threads = None
+        return defer.succeed(None)
+
+    def _run(self, function: Callable[..., _Verified], *args: Any) -> defer.Deferred[_Verified]:
+        ledger = self._ledger.ledger
+        if ledger is None:
+            return defer.fail(RuntimeError("the ledger is not open"))
+        if self._run_override is not None:
+            return self._run_override(function, ledger, *args)
+        if self._threads is None:
+            return defer.fail(RuntimeError("the mempool service is not running"))
+        reactor: IReactorFromThreads = self._reactor
+        return threads.deferToThreadPool(reactor, self._threads, function, ledger, *args)
+
+    # -- what others read ----------------------------------------------------------------
+
+    def add_listener(self, listener: AcceptListener) -> None:
+        """
+        Call C{listener(tx, sender)} for every transaction accepted from now on.
+        """
+        self._listeners.append(listener)
+
+    def get(self, txid: bytes) -> Transaction | None:
+        return self.pool.get(txid)
+
+    def txids(self) -> list[UInt256]:
+        return self.pool.txids()
+
+    def __len__(self) -> int:
+        return len(self.pool)
+
+    def __contains__(self, txid: object) -> bool:
+        return txid in self.pool
+
+    def is_verifying(self, txid: bytes) -> bool:
+        return txid in self._verifying
+
+    def verifying_txids(self) -> list[UInt256]:
+        """
+        The transactions being verified now (C{getrawmempool}'s "unverified").
+        """
+        return list(self._verifying)
+
+    @property
+    def verifying(self) -> int:
+        """
+        How many transactions are being verified (the verification queue).
+        """
+        return len(self._verifying)
+
+    # -- submitting ----------------------------------------------------------------------
+
+    def submit(self, tx: Transaction, sender: Any = None) -> defer.Deferred[Outcome]:
+        """
+        Verify C{tx} and add it to the pool; fires with the outcome (never fails).
+
+        @param sender: the peer it came from (None: RPC), given to the listeners.
+        """
+        return self.submit_many([tx], sender).addCallback(lambda outcomes: outcomes[0])
+
+    def submit_many(self, txs: Iterable[Transaction],
+                    sender: Any = None) -> defer.Deferred[list[Outcome]]:
+        """
+        L{submit} for several transactions at once, verified in chunks; outcomes in order.
+        """
+        waiting: list[defer.Deferred[Outcome]] = []
+        fresh: list[Transaction] = []
+        for tx in txs:
+            done = self._precheck(tx)
+            if done is not None:
+                waiting.append(defer.succeed(done))
+                continue
+            d: defer.Deferred[Outcome] = defer.Deferred()
+            waiting.append(d)
+            self._verifying[tx.hash] = d
+            fresh.append(tx)
+        for start in range(0, len(fresh), CHUNK):
+            self._verify(fresh[start:start + CHUNK], sender)
+        return defer.gatherResults(waiting, consumeErrors=True)
+
+    def _precheck(self, tx: Transaction) -> Outcome | None:
+        """
+        What can be said at once, on the reactor, without the chain (None: verify it).
+        """
+        txid = tx.hash
+        if txid in self.pool:
+            return refused(Refusal.ALREADY_EXISTS, f"transaction {txid} is in the pool")
+        if txid in self._verifying:
+            return refused(Refusal.ALREADY_EXISTS, f"transaction {txid} is being verified")
+        if isinstance(tx, MinerTransaction):
+            return refused(Refusal.INVALID, "a MinerTransaction is made by consensus only")
+        problem = self.pool.conflict(tx)
+        if problem is not None:
+            return refused(Refusal.INVALID, problem)
+        if len(self._verifying) >= self._max_verifying:
+            return refused(Refusal.OUT_OF_MEMORY, f"{len(self._verifying)} transactions are "
+                                                  "being verified already")
+        return None
+
+    def _verify(self, txs: list[Transaction], sender: Any) -> None:
+        d = self._run(_check_chunk, self._settings, txs)
+        d.addCallbacks(self._verified, self._verify_failed, callbackArgs=(txs, sender),
+                       errbackArgs=(txs,))
+
+    def _verified(self, result: _Verified, txs: list[Transaction], sender: Any) -> None:
+        height, checks = result
+        ledger = self._ledger.ledger
+        current = height if ledger is None else ledger.block_height
+        again: list[Transaction] = []
+        for tx, check in zip(txs, checks, strict=True):
+            if check is None:
+                self._settle(tx, refused(Refusal.ALREADY_EXISTS,
+                                         f"transaction {tx.hash} is already in a block"), sender)
+            elif check.problem is not None:
+                self._settle(tx, refused(check.refusal, check.problem), sender)
+            elif current != height:
+                again.append(tx)  # a block came in meanwhile: check against it
+            else:
+                outcome, evicted = self.pool.add(PoolEntry(tx, tx.size, check.network_fee,
+                                                           check.issues))
+                for entry in evicted:
+                    self._log.debug("pool full: {txid} evicted", txid=entry.tx.hash)
+                self._settle(tx, outcome, sender)
+        if again:
+            self._verify(again, sender)
+
+    def _verify_failed(self, failure: Failure, txs: list[Transaction]) -> None:
+        self._log.failure("verifying {count} transactions failed", failure, count=len(txs))
+        for tx in txs:
+            self._settle(tx, refused(Refusal.UNKNOWN, "verification failed unexpectedly"), None)
+
+    def _settle(self, tx: Transaction, outcome: Outcome, sender: Any) -> None:
+        d = self._verifying.pop(tx.hash, None)
+        if d is not None:
+            d.callback(outcome)
+        if outcome.accepted:
+            for listener in self._listeners:
+                listener(tx, sender)
+        else:
+            self._log.debug("transaction {txid} refused: {reason}", txid=tx.hash,
+                            reason=outcome.reason)
+
+    # -- blocks --------------------------------------------------------------------------
+
+    def blocks_persisted(self, blocks: Sequence[Block]) -> None:
+        """
+        Blocks were persisted: their transactions and those conflicting with them
+        leave the pool, and the rest is verified again against the new chain.
+        """
+        for block in blocks:
+            self.pool.remove_for_block(block)
+        if self._reverifying:
+            self._reverify_again = True
+        elif len(self.pool):
+            self._reverify()
+
+    def _reverify(self) -> None:
+        """
+        Verify every pooled transaction again, a chunk per job; drop those now invalid.
+        """
+        self._reverifying = True
+        self._reverify_again = False
+        entries = list(self.pool)
+        jobs = []
+        for start in range(0, len(entries), CHUNK):
+            chunk = entries[start:start + CHUNK]
+            d = self._run(_check_chunk, self._settings, [entry.tx for entry in chunk])
+            jobs.append(d.addCallback(self._reverified, chunk))
+        done = defer.gatherResults(jobs, consumeErrors=True)
+        done.addErrback(self._reverify_failed)
+        done.addBoth(self._reverify_done)
+
+    def _reverified(self, result: _Verified, entries: list[PoolEntry]) -> None:
+        _, checks = result
+        for entry, check in zip(entries, checks, strict=True):
+            if check is not None and check.problem is None:
+                continue
+            if self.pool.entry(entry.tx.hash) is entry:
+                self.pool.remove(entry.tx.hash)
+                self._log.debug("transaction {txid} left the pool: {reason}",
+                                txid=entry.tx.hash,
+                                reason="in a block" if check is None else check.problem)
+
+    def _reverify_failed(self, failure: Failure) -> None:
+        self._log.failure("verifying the pool again failed", failure)
+
+    def _reverify_done(self, _: object) -> None:
+        self._reverifying = False
+        if self._reverify_again and len(self.pool):
+            self._reverify()

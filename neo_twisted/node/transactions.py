@@ -1,0 +1,147 @@
+# -*- test-case-name: tests.test_node_transactions -*-
+"""
+The node's transaction policy: which announced transactions to fetch, what a
+peer's C{tx} becomes, and what is relayed.
+
+An C{inv} of transactions turns into a C{getdata} for the ones we have not
+seen (each asked of one peer at a time, as blocks are), unless we are far
+behind the tip, when transactions are ignored (we could not verify them). A
+received C{tx} is verified in the background by the memory pool while its
+hash waits in a pending set; once accepted it is announced to every peer but
+its sender and those that announced it, at most once per 30 s. A peer that
+keeps sending invalid transactions is dropped. C{getdata} for a transaction is
+served from the pool, and C{mempool} is answered with C{inv}s of the pool.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.mempool.outcome import Outcome, Refusal
+from neo_twisted.mempool.service import MempoolService
+from neo_twisted.network.payloads import MAX_INV_HASHES, InventoryType, InvPayload
+from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.p2p.inventory import RequestTracker
+from neo_twisted.wire.uint import UInt256
+
+if TYPE_CHECKING:
+    from neo_twisted.node.policy import Node
+
+#: Invalid transactions a peer may send within L{INVALID_WINDOW} before it is dropped.
+MAX_INVALID = 10
+INVALID_WINDOW = 60.0
+#: Peer transactions waiting for verification, at most; more are dropped unverified.
+MAX_PENDING = 10_000
+#: Transaction C{inv}s are ignored while the chain is more than this far below the headers.
+FAR_BEHIND = 1
+
+
+class TransactionRelay:
+    """
+    Everything one node does with transactions that come and go over P2P.
+    """
+
+    _log = Logger()
+
+    def __init__(self, node: Node, mempool: MempoolService) -> None:
+        self._node = node
+        self.mempool = mempool
+        self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
+        #: Peer transactions being verified (so neither asked for nor taken again).
+        self.pending: set[UInt256] = set()
+        #: When each peer last sent invalid transactions (the newest L{MAX_INVALID}).
+        self._invalid: dict[IPeer, deque[float]] = {}
+        mempool.add_listener(self._accepted)
+
+    def _now(self) -> float:
+        return self._node.clock.seconds()
+
+    def far_behind(self) -> bool:
+        node = self._node
+        return node.header_height - node.block_height > FAR_BEHIND
+
+    # -- messages ------------------------------------------------------------------------
+
+    def inv_received(self, peer: IPeer, hashes: list[UInt256]) -> None:
+        """
+        C{hashes}: transactions C{peer} announced that it had not announced before.
+        """
+        if self.far_behind() or not hashes:
+            return
+        mempool = self.mempool
+        wanted = [h for h in hashes
+                  if h not in mempool and h not in self.pending and not mempool.is_verifying(h)]
+        ask = self.requests.announce(peer, wanted, self._now())
+        for start in range(0, len(ask), MAX_INV_HASHES):
+            peer.send("getdata", InvPayload(InventoryType.TX,
+                                            tuple(ask[start:start + MAX_INV_HASHES])))
+
+    def tx_received(self, peer: IPeer, tx: Transaction) -> None:
+        txid = tx.hash
+        self.requests.complete(txid)
+        if txid in self.pending or txid in self.mempool:
+            return
+        if len(self.pending) >= MAX_PENDING:
+            self._log.debug("too many transactions waiting: {txid} from {peer} dropped",
+                            txid=txid, peer=peer)
+            return
+        self.pending.add(txid)
+        d = self.mempool.submit(tx, peer)
+        d.addCallback(self._settled, peer, txid)
+
+    def _settled(self, outcome: Outcome, peer: IPeer, txid: UInt256) -> None:
+        self.pending.discard(txid)
+        if outcome.refusal is Refusal.INVALID:
+            self._invalid_from(peer, txid, outcome.reason)
+
+    def _invalid_from(self, peer: IPeer, txid: UInt256, reason: str) -> None:
+        now = self._now()
+        times = self._invalid.setdefault(peer, deque(maxlen=MAX_INVALID))
+        times.append(now)
+        self._log.debug("invalid transaction {txid} from {peer}: {reason}",
+                        txid=txid, peer=peer, reason=reason)
+        if len(times) == MAX_INVALID and now - times[0] <= INVALID_WINDOW:
+            peer.disconnect(f"sent {MAX_INVALID} invalid transactions within "
+                            f"{INVALID_WINDOW:.0f} s (the last: {reason})", violation=True)
+
+    def mempool_requested(self, peer: IPeer) -> None:
+        """
+        C{mempool}: announce the whole pool, in C{inv}s of at most 500.
+        """
+        txids = self.mempool.txids()
+        for start in range(0, len(txids), MAX_INV_HASHES):
+            peer.send("inv", InvPayload(InventoryType.TX,
+                                        tuple(txids[start:start + MAX_INV_HASHES])))
+
+    def lookup(self, txid: UInt256) -> Transaction | None:
+        return self.mempool.get(txid)
+
+    # -- relay ---------------------------------------------------------------------------
+
+    def _accepted(self, tx: Transaction, sender: Any) -> None:
+        node = self._node
+        if node.relay_filter.should_relay(tx.hash, self._now()):
+            node.relay(InventoryType.TX, tx.hash, sender)
+
+    # -- peers and time ------------------------------------------------------------------
+
+    def peer_lost(self, peer: IPeer) -> None:
+        self._invalid.pop(peer, None)
+        self._ask_again(self.requests.release_peer(peer, self._now()))
+
+    def tick(self) -> None:
+        self._ask_again(self.requests.expire(self._now()))
+
+    def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
+        by_peer: dict[IPeer, list[UInt256]] = {}
+        for txid, source in handed_over:
+            if source is not None and source in self._node.sessions:
+                by_peer.setdefault(source, []).append(txid)
+        for peer, txids in by_peer.items():
+            for start in range(0, len(txids), MAX_INV_HASHES):
+                peer.send("getdata", InvPayload(InventoryType.TX,
+                                                tuple(txids[start:start + MAX_INV_HASHES])))

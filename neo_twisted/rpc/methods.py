@@ -1,0 +1,302 @@
+# -*- test-case-name: tests.test_rpc_methods -*-
+"""
+The node's JSON-RPC methods, with the reference node's parameters, results and codes.
+
+Parameters are checked here (a wrong one is -32602 with the reason in C{data});
+store reads run on the ledger's read threads, so a slow one never holds up the
+reactor; transactions go through the memory pool, blocks through the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer
+
+from neo_twisted.core.block import Block
+from neo_twisted.core.jsonify import output_json
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.crypto.keys import script_hash_from_address
+from neo_twisted.ledger.chain import BlockResult, Ledger, Verdict
+from neo_twisted.ledger.service import LedgerService
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.mempool.outcome import Outcome, Refusal
+from neo_twisted.mempool.service import MempoolService
+from neo_twisted.node.policy import Node
+from neo_twisted.rpc import shapes
+from neo_twisted.rpc.errors import RpcError, invalid_params, unknown
+from neo_twisted.rpc.server import Method
+from neo_twisted.wire.errors import FormatError
+from neo_twisted.wire.fixed8 import FIXED8_ONE
+from neo_twisted.wire.uint import UInt256
+
+_BLOCK_REFUSALS = {
+    Verdict.ALREADY_EXISTS: Refusal.ALREADY_EXISTS,
+    Verdict.UNABLE_TO_VERIFY: Refusal.UNABLE_TO_VERIFY,
+    Verdict.INVALID: Refusal.INVALID,
+}
+
+
+# -- parameters ------------------------------------------------------------------------------
+
+def _param(params: list[Any], position: int, name: str) -> Any:
+    if position >= len(params):
+        raise invalid_params(f"parameter {position} ({name}) is missing")
+    return params[position]
+
+
+def _index(params: list[Any], position: int, name: str) -> int:
+    """
+    A block index: a JSON number, or its decimal string (C{uint.Parse} takes either).
+    """
+    value = _param(params, position, name)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 32:
+        raise invalid_params(f"{name} must be a block index, not {value!r}")
+    return value
+
+
+def _hash(params: list[Any], position: int, name: str) -> UInt256:
+    value = _param(params, position, name)
+    if not isinstance(value, str):
+        raise invalid_params(f"{name} must be a hash string, not {value!r}")
+    try:
+        return UInt256.from_string(value)
+    except ValueError as e:
+        raise invalid_params(f"{name}: {e}") from None
+
+
+def _hash_or_index(params: list[Any], name: str) -> bytes | int:
+    """
+    C{getblock}'s first parameter: a number is an index, a string a hash.
+    """
+    value = _param(params, 0, name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _index(params, 0, name)
+    return _hash(params, 0, name)
+
+
+def _flag(params: list[Any], position: int) -> bool:
+    """
+    An optional verbose flag: true, or a non-zero number (C{AsBoolean}).
+    """
+    if position >= len(params) or params[position] is None:
+        return False
+    value = params[position]
+    if isinstance(value, (bool, int, float)):
+        return bool(value)
+    raise invalid_params(f"parameter {position} must be a boolean, not {value!r}")
+
+
+def _hex(params: list[Any], position: int, name: str) -> bytes:
+    value = _param(params, position, name)
+    if not isinstance(value, str):
+        raise invalid_params(f"{name} must be a hex string")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise invalid_params(f"{name} is not hex") from None
+
+
+def _decoded(kind: Callable[[bytes], Any], data: bytes, name: str) -> Any:
+    try:
+        return kind(data)
+    except FormatError as e:
+        raise invalid_params(f"{name} does not decode: {e}") from None
+
+
+def _refusal_error(refusal: Refusal, reason: str) -> RpcError:
+    return RpcError(refusal.code, refusal.message, reason or None)
+
+
+class NodeRpc:
+    """
+    The methods of one node, bound to its ledger, connections and pool.
+    """
+
+    def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
+                 settings: ProtocolSettings) -> None:
+        self._ledger = ledger
+        self._node = node
+        self._mempool = mempool
+        self._settings = settings
+
+    def methods(self) -> dict[str, Method]:
+        return {name: getattr(self, name) for name in (
+            "getbestblockhash", "getblock", "getblockcount", "getblockhash", "getblockheader",
+            "getblocksysfee", "getconnectioncount", "getpeers", "getrawmempool",
+            "getrawtransaction", "gettxout", "getversion", "sendrawtransaction",
+            "submitblock", "validateaddress", "getaccountstate", "getassetstate")}
+
+    def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
+        return self._ledger.read(function, *args)
+
+    @property
+    def _height(self) -> int:
+        ledger = self._ledger.ledger
+        if ledger is None:
+            raise RuntimeError("the ledger is not open")
+        return ledger.block_height
+
+    # -- chain -------------------------------------------------------------------------------
+
+    def getblockcount(self, params: list[Any]) -> int:
+        return self._height + 1
+
+    def getbestblockhash(self, params: list[Any]) -> defer.Deferred[str]:
+        def best(ledger: Ledger) -> str:
+            return str(ledger.get_block_hash(ledger.block_height))
+        return self._read(best)
+
+    def getblockhash(self, params: list[Any]) -> defer.Deferred[str]:
+        index = _index(params, 0, "index")
+        if index > self._height:
+            raise unknown("Invalid Height")
+        return self._read(lambda ledger: str(ledger.get_block_hash(index)))
+
+    def getblock(self, params: list[Any]) -> defer.Deferred[Any]:
+        key, verbose = _hash_or_index(params, "hash or index"), _flag(params, 1)
+        return self._read(shapes.block_result, self._settings, key, verbose).addCallback(
+            _found, "Unknown block")
+
+    def getblockheader(self, params: list[Any]) -> defer.Deferred[Any]:
+        key, verbose = _hash_or_index(params, "hash or index"), _flag(params, 1)
+        return self._read(shapes.header_result, self._settings, key, verbose).addCallback(
+            _found, "Unknown block")
+
+    def getblocksysfee(self, params: list[Any]) -> defer.Deferred[str]:
+        """
+        The system fees of blocks 0..index, in whole GAS, as a string.
+        """
+        index = _index(params, 0, "index")
+        if index > self._height:
+            raise unknown("Invalid Height")
+        return self._read(lambda ledger: str(ledger.system_fee_total(index) // FIXED8_ONE))
+
+    # -- transactions and state --------------------------------------------------------------
+
+    def getrawtransaction(self, params: list[Any]) -> defer.Deferred[Any]:
+        txid, verbose = _hash(params, 0, "txid"), _flag(params, 1)
+        entry = self._mempool.pool.entry(txid)
+        settings = self._settings
+
+        def look(ledger: Ledger) -> Any:
+            if entry is not None:
+                tx, height, fee = entry.tx, None, entry.network_fee
+            else:
+                found = ledger.get_transaction(txid)
+                if found is None:
+                    return None
+                (tx, height), fee = found, None
+            if not verbose:
+                return tx.to_bytes().hex()
+            return shapes.transaction_result(ledger, settings, tx, height, fee)
+
+        return self._read(look).addCallback(_found, "Unknown transaction")
+
+    def gettxout(self, params: list[Any]) -> defer.Deferred[Any]:
+        txid, n = _hash(params, 0, "txid"), _index(params, 1, "n")
+        if n > 0xFFFF:
+            raise invalid_params(f"output index {n} is over 65535")
+        version = self._settings.address_version
+
+        def look(ledger: Ledger) -> Any:
+            output = ledger.get_unspent(txid, n)
+            if output is None:
+                return None
+            return output_json(n, output, version)
+
+        return self._read(look)
+
+    def getaccountstate(self, params: list[Any]) -> defer.Deferred[Any]:
+        address = _param(params, 0, "address")
+        if not isinstance(address, str):
+            raise invalid_params("the address must be a string")
+        try:
+            script_hash = script_hash_from_address(address, self._settings.address_version)
+        except ValueError as e:
+            raise invalid_params(f"{address!r} is not an address: {e}") from None
+        return self._read(shapes.account_result, script_hash)
+
+    def getassetstate(self, params: list[Any]) -> defer.Deferred[Any]:
+        asset_id = _hash(params, 0, "asset id")
+        version = self._settings.address_version
+
+        def look(ledger: Ledger) -> Any:
+            state = ledger.get_asset(asset_id)
+            return None if state is None else shapes.asset_result(state, version)
+
+        return self._read(look).addCallback(_found, "Unknown asset")
+
+    def validateaddress(self, params: list[Any]) -> dict[str, Any]:
+        address = _param(params, 0, "address")
+        if not isinstance(address, str):
+            raise invalid_params("the address must be a string")
+        try:
+            script_hash_from_address(address, self._settings.address_version)
+        except ValueError:
+            valid = False
+        else:
+            valid = True
+        return {"address": address, "isvalid": valid}
+
+    # -- the pool and relay ------------------------------------------------------------------
+
+    def getrawmempool(self, params: list[Any]) -> Any:
+        verified = [str(txid) for txid in self._mempool.txids()]
+        if not _flag(params, 0):
+            return verified
+        return {"height": self._height, "verified": verified,
+                "unverified": [str(txid) for txid in self._mempool.verifying_txids()]}
+
+    def sendrawtransaction(self, params: list[Any]) -> defer.Deferred[bool]:
+        tx: Transaction = _decoded(Transaction.from_bytes, _hex(params, 0, "transaction"),
+                                   "the transaction")
+
+        def answer(outcome: Outcome) -> bool:
+            if outcome.refusal is not None:
+                raise _refusal_error(outcome.refusal, outcome.reason)
+            return True
+
+        return self._mempool.submit(tx).addCallback(answer)
+
+    def submitblock(self, params: list[Any]) -> defer.Deferred[bool]:
+        block: Block = _decoded(Block.from_bytes, _hex(params, 0, "block"), "the block")
+
+        def answer(result: BlockResult) -> bool:
+            if result.verdict is Verdict.ACCEPTED:
+                return True
+            refusal = _BLOCK_REFUSALS.get(result.verdict, Refusal.UNKNOWN)
+            raise _refusal_error(refusal, result.reason)
+
+        return self._node.submit_block(block).addCallback(answer)
+
+    # -- the node ----------------------------------------------------------------------------
+
+    def getconnectioncount(self, params: list[Any]) -> int:
+        return self._node.connections.peer_count
+
+    def getpeers(self, params: list[Any]) -> dict[str, Any]:
+        connections = self._node.connections
+        connected = []
+        for peer in connections.established_peers():
+            port = peer.listener.port if peer.listener is not None else peer.remote.port
+            connected.append({"address": peer.remote.host, "port": port})
+        return {
+            "unconnected": [{"address": e.host, "port": e.port}
+                            for e in connections.book.snapshot()],
+            "bad": [],
+            "connected": connected,
+        }
+
+    def getversion(self, params: list[Any]) -> dict[str, Any]:
+        return {"port": self._node.connections.listening_port or 0,
+                "nonce": self._node.nonce, "useragent": self._node.user_agent}
+
+
+def _found(result: Any, what: str) -> Any:
+    if result is None:
+        raise unknown(what)
+    return result

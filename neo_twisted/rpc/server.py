@@ -1,0 +1,335 @@
+# -*- test-case-name: tests.test_rpc_server -*-
+"""
+JSON-RPC 2.0 over HTTP on C{twisted.web}, as the NEO 2 reference node serves it.
+
+POST carries one request or a batch; GET carries one in its query (C{method},
+C{params} as Base64 or plain JSON, C{id}). Every response has the reference's
+CORS headers and C{Content-Type: application/json-rpc}, and may be gzipped.
+
+Nothing a client sends can hang a connection or show a traceback: bodies over
+the limit get a 413 at once (before they are read), batches and concurrent
+requests are bounded, every malformed request gets its JSON-RPC error, and an
+exception in a method is logged here and answered with -32603.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+from collections.abc import Callable, Mapping
+from io import BytesIO
+from typing import Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import http, resource, server
+from twisted.web.iweb import IRequest
+
+from neo_twisted.rpc.errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    SERVER_BUSY,
+    RpcError,
+)
+from neo_twisted.wire.errors import FormatError
+
+#: A method: positional params in, a JSON-able result (or a Deferred of one) out.
+Method = Callable[[list[Any]], Any]
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_MAX_BATCH = 1000
+DEFAULT_MAX_CONCURRENT = 64
+#: Seconds a connection may stay idle (or drip a request) before it is closed.
+DEFAULT_TIMEOUT = 30.0
+
+CONTENT_TYPE = b"application/json-rpc"
+CORS_HEADERS = (
+    (b"Access-Control-Allow-Origin", b"*"),
+    (b"Access-Control-Allow-Methods", b"GET, POST"),
+    (b"Access-Control-Allow-Headers", b"Content-Type"),
+    (b"Access-Control-Max-Age", b"31536000"),
+)
+#: What a bad parameter raises inside a method: answered with -32602, as 2.9+ does.
+PARAM_ERRORS = (ValueError, IndexError, FormatError)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(data: bytes) -> Any:
+    """
+    Strict JSON (no NaN or Infinity); ValueError for anything else, however deep.
+    """
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, RecursionError) as e:
+        raise ValueError(str(e)) from None
+
+
+def _encode(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def error_response(id_: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": id_, "error": error.to_json()}
+
+
+class JsonRpcResource(resource.Resource):
+    """
+    Dispatches JSON-RPC requests to C{methods} by name.
+
+    @ivar active: HTTP requests being answered now (at most C{max_concurrent}).
+    """
+
+    isLeaf = True
+    _log = Logger()
+
+    def __init__(self, methods: Mapping[str, Method], *, max_batch: int = DEFAULT_MAX_BATCH,
+                 max_concurrent: int = DEFAULT_MAX_CONCURRENT) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.methods = dict(methods)
+        self.max_batch = max_batch
+        self.max_concurrent = max_concurrent
+        self.active = 0
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def render_OPTIONS(self, request: server.Request) -> bytes:
+        """
+        A CORS preflight: the headers say it all.
+        """
+        _set_headers(request)
+        return b""
+
+    def render_POST(self, request: server.Request) -> Any:
+        assert request.content is not None
+        try:
+            document = parse_json(request.content.read())
+        except ValueError as e:
+            return self._answer_now(request, error_response(
+                None, RpcError(PARSE_ERROR, data=str(e))))
+        return self._serve(request, document)
+
+    def render_GET(self, request: server.Request) -> Any:
+        """
+        The query form: C{?jsonrpc=2.0&method=getblock&params=[1]&id=1} (C{params} may be
+        Base64 of the JSON). Without a method and params it is a parse error, as there.
+        """
+        args = request.args or {}
+
+        def arg(name: bytes) -> bytes | None:
+            values = args.get(name)
+            return values[0] if values else None
+
+        method, params = arg(b"method"), arg(b"params")
+        if not method or not params:
+            return self._answer_now(request, error_response(
+                None, RpcError(PARSE_ERROR, data="the query needs method and params")))
+        with contextlib.suppress(binascii.Error, ValueError):  # not Base64: plain JSON
+            params = base64.b64decode(params, validate=True)
+        try:
+            document: dict[str, Any] = {"method": method.decode("utf-8"),
+                                        "params": parse_json(params)}
+            id_ = arg(b"id")
+            document["id"] = None if id_ is None else id_.decode("utf-8")
+            jsonrpc = arg(b"jsonrpc")
+            if jsonrpc is not None:
+                document["jsonrpc"] = jsonrpc.decode("utf-8")
+        except ValueError as e:
+            return self._answer_now(request, error_response(
+                None, RpcError(PARSE_ERROR, data=str(e))))
+        return self._serve(request, document)
+
+    def _answer_now(self, request: server.Request, response: Any,
+                    code: int = http.OK) -> bytes:
+        _set_headers(request)
+        request.setResponseCode(code)
+        return _encode(response)
+
+    def _serve(self, request: server.Request, document: Any) -> Any:
+        if self.active >= self.max_concurrent:
+            busy = RpcError(SERVER_BUSY, data=f"{self.active} requests are being answered")
+            return self._answer_now(request, error_response(None, busy),
+                                    http.SERVICE_UNAVAILABLE)
+        self.active += 1
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+        d = self.handle(document)
+
+        def write(body: bytes | None) -> None:
+            if gone:
+                return  # the client left: nobody to answer
+            _set_headers(request)
+            if body is not None:
+                request.write(body)  # type: ignore[no-untyped-call]
+            request.finish()  # type: ignore[no-untyped-call]
+
+        def done(result: Any) -> Any:
+            self.active -= 1
+            return result
+
+        d.addCallback(write).addBoth(done).addErrback(
+            lambda f: self._log.failure("answering an RPC request failed", f))
+        return server.NOT_DONE_YET
+
+    # -- JSON-RPC ----------------------------------------------------------------------------
+
+    def handle(self, document: Any) -> defer.Deferred[bytes | None]:
+        """
+        The encoded response to a decoded request or batch (None: nothing to send, as for
+        notifications); never fails.
+        """
+        if not isinstance(document, list):
+            return self._one(document)
+        if not document:
+            return defer.succeed(_encode(error_response(
+                None, RpcError(INVALID_REQUEST, data="the batch is empty"))))
+        if len(document) > self.max_batch:
+            return defer.succeed(_encode(error_response(None, RpcError(
+                INVALID_REQUEST,
+                data=f"a batch of {len(document)} requests exceeds {self.max_batch}"))))
+        answers = defer.gatherResults([self._one(item) for item in document])
+
+        def join(parts: list[bytes | None]) -> bytes | None:
+            kept = [part for part in parts if part is not None]
+            return b"[" + b",".join(kept) + b"]" if kept else None
+
+        return answers.addCallback(join)
+
+    def _one(self, request: Any) -> defer.Deferred[bytes | None]:
+        if not isinstance(request, dict):
+            return defer.succeed(_encode(error_response(
+                None, RpcError(INVALID_REQUEST, data="a request is a JSON object"))))
+        notification = "id" not in request
+        id_ = request.get("id")
+        problem = _request_problem(request)
+        if problem is not None:
+            if not isinstance(id_, (str, int, float)) or isinstance(id_, bool):
+                id_ = None
+            return defer.succeed(None if notification else _encode(
+                error_response(id_, RpcError(INVALID_REQUEST, data=problem))))
+        method = self.methods.get(request["method"])
+        if method is None:
+            error = RpcError(METHOD_NOT_FOUND, data=f"no method {request['method']!r}")
+            return defer.succeed(None if notification else _encode(error_response(id_, error)))
+        d = defer.maybeDeferred(method, request["params"])
+        d.addCallbacks(lambda result: {"jsonrpc": "2.0", "id": id_, "result": result},
+                       self._error, errbackArgs=(id_, request["method"]))
+        d.addCallback(self._encode_answer, id_, request["method"])
+        if notification:
+            d.addCallback(lambda _: None)
+        return d
+
+    def _error(self, failure: Failure, id_: Any, method: str) -> dict[str, Any]:
+        if failure.check(RpcError):  # type: ignore[no-untyped-call]
+            error: RpcError = failure.value  # type: ignore[assignment]
+        elif failure.check(*PARAM_ERRORS):  # type: ignore[no-untyped-call]
+            error = RpcError(INVALID_PARAMS, data=str(failure.value))
+        else:
+            self._log.failure("RPC method {method} failed", failure, method=method)
+            error = RpcError(INTERNAL_ERROR)
+        return error_response(id_, error)
+
+    def _encode_answer(self, response: dict[str, Any], id_: Any, method: str) -> bytes:
+        try:
+            return _encode(response)
+        except (TypeError, ValueError):
+            self._log.failure("RPC method {method} returned what JSON cannot hold",
+                              method=method)
+            return _encode(error_response(id_, RpcError(INTERNAL_ERROR)))
+
+
+def _request_problem(request: dict[str, Any]) -> str | None:
+    """
+    What makes a request object invalid (None: nothing); the reference needs C{params}.
+    """
+    id_ = request.get("id")
+    if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int, float))):
+        return "id must be a string, a number or null"
+    if not isinstance(request.get("method"), str):
+        return "method must be a string"
+    if not isinstance(request.get("params"), list):
+        return "params must be an array"
+    return None
+
+
+def _set_headers(request: IRequest) -> None:
+    request.setHeader(b"Content-Type", CONTENT_TYPE)  # type: ignore[no-untyped-call]
+    for name, value in CORS_HEADERS:
+        request.setHeader(name, value)  # type: ignore[no-untyped-call]
+
+
+class LimitedRequest(server.Request):
+    """
+    A request whose body may not exceed L{max_body}: a longer one is answered with 413
+    and the connection closed, before (or as soon as) the excess arrives, so that it
+    never fills memory or disk.
+    """
+
+    max_body = DEFAULT_MAX_BODY
+    _received = 0
+    _refused = False
+
+    def gotLength(self, length: int | None) -> None:
+        if length is not None and length > self.max_body:
+            self.content = BytesIO()
+            self._refuse()
+            return
+        super().gotLength(length)  # type: ignore[no-untyped-call]
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._received += len(data)
+        if self._received > self.max_body:
+            self._refuse()
+            return
+        super().handleContentChunk(data)  # type: ignore[no-untyped-call]
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if not self._refused:
+            super().requestReceived(command, path, version)  # type: ignore[no-untyped-call]
+
+    def _refuse(self) -> None:
+        """
+        Answer on the raw transport (the request is not parsed yet), then hang up.
+        """
+        self._refused = True
+        body = _encode(error_response(None, RpcError(
+            INVALID_REQUEST, data=f"the request body exceeds {self.max_body} bytes")))
+        head = [b"HTTP/1.1 413 Payload Too Large", b"Content-Type: " + CONTENT_TYPE,
+                b"Content-Length: %d" % len(body), b"Connection: close"]
+        head += [name + b": " + value for name, value in CORS_HEADERS]
+        assert self.channel is not None
+        assert self.channel.transport is not None
+        self.channel.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        self.channel.loseConnection()  # type: ignore[no-untyped-call]
+
+
+class RpcSite(server.Site):
+    """
+    A site without an access log: a busy RPC client would flood the node's log.
+    """
+
+    def log(self, request: Any) -> None:
+        pass
+
+
+def make_site(rpc: JsonRpcResource, *, reactor: Any = None,
+              timeout: float = DEFAULT_TIMEOUT, max_body: int = DEFAULT_MAX_BODY) -> RpcSite:
+    """
+    The HTTP site of C{rpc}: every path serves it, gzip when asked, bodies bounded.
+    """
+    request_type = type("LimitedRequest", (LimitedRequest,), {"max_body": max_body})
+    wrapped = resource.EncodingResourceWrapper(  # type: ignore[no-untyped-call]
+        rpc, [server.GzipEncoderFactory()])
+    site = RpcSite(wrapped, requestFactory=request_type,  # type: ignore[no-untyped-call]
+                   timeout=timeout, reactor=reactor)
+    return site
