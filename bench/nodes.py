@@ -82,7 +82,11 @@ class Node:
         self.log = workdir / f"{name}.log"
         self._output_path = workdir / f"{name}.out"
         twistd = Path(sys.executable).with_name("twistd")
-        command = [str(twistd), "--nodaemon", "--pidfile=", f"--logfile={self.log}", "neonode",
+        profile = os.environ.get("NEO_BENCH_PROFILE")  # a directory: cProfile each node
+        profiling = ([f"--profile={Path(profile) / (name + '.prof')}", "--profiler=cprofile",
+                      "--savestats"] if profile else [])
+        command = [str(twistd), "--nodaemon", "--pidfile=", f"--logfile={self.log}", *profiling,
+                   "neonode",
                    "--config", str(PROTOCOL), "--datadir", str(datadir), "--port", "0",
                    "--interface", "127.0.0.1", "--seed", seed, "--min-peers", "1",
                    "--max-per-address", "10", *extra]

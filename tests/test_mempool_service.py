@@ -78,14 +78,23 @@ class MempoolServiceTests(SynchronousTestCase):
 
     def test_valid_accepted_and_announced(self) -> None:
         mempool = self.mempool()
-        heard: list[tuple[Transaction, object]] = []
-        mempool.add_listener(lambda tx, sender: heard.append((tx, sender)))
+        heard: list[tuple[list[Transaction], object]] = []
+        mempool.add_listener(lambda txs, sender: heard.append((list(txs), sender)))
         tx = self.spend(0)
         self.assertTrue(self.outcome(mempool.submit(tx, "peer")).accepted)
         self.assertIn(tx.hash, mempool)
         self.assertIs(mempool.get(tx.hash), tx)
         self.assertEqual(mempool.txids(), [tx.hash])
-        self.assertEqual(heard, [(tx, "peer")])
+        self.assertEqual(heard, [([tx], "peer")])
+
+    def test_accepted_together_announced_together(self) -> None:
+        mempool = self.mempool()
+        heard: list[tuple[list[Transaction], object]] = []
+        mempool.add_listener(lambda txs, sender: heard.append((list(txs), sender)))
+        txs = [self.spend(0), self.spend(1), self.spend(0, tag=1)]
+        outcomes = self.successResultOf(mempool.submit_many(txs))
+        self.assertEqual([o.accepted for o in outcomes], [True, True, False])
+        self.assertEqual(heard, [(txs[:2], None)])
 
     def test_again_already_exists(self) -> None:
         mempool = self.mempool()

@@ -59,14 +59,17 @@ class MethodsTestCase(SynchronousTestCase):
         self.book = AddressBook()
         self.node.connections = ConnectionService(
             object(), reactor=self.clock, book=self.book)  # type: ignore[arg-type]
-        self.methods = NodeRpc(self.ledger_service, self.node, self.mempool, PRIVNET).methods()
+        self.methods = NodeRpc(self.ledger_service, self.node, self.mempool, PRIVNET,
+                               self.clock).methods()
 
     def call(self, method: str, *params: Any) -> Any:
         d = defer.maybeDeferred(self.methods[method], list(params))
+        self.clock.advance(0)  # transactions are handed to the pool a turn later
         return self.successResultOf(d)
 
     def error(self, method: str, *params: Any) -> RpcError:
         d = defer.maybeDeferred(self.methods[method], list(params))
+        self.clock.advance(0)
         error = self.failureResultOf(d, RpcError).value
         assert isinstance(error, RpcError)
         return error

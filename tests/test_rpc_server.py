@@ -205,6 +205,57 @@ class RequestTests(ServerTestCase):
         self.assertFalse(transport.disconnecting)
 
 
+class Turns:
+    """
+    A clock whose C{callLater(0)} calls run at the next L{turn}, as a reactor's next
+    iteration would (L{MemoryReactorClock} runs those scheduled while it advances).
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Any, tuple[Any, ...]]] = []
+
+    def callLater(self, delay: float, f: Any, *args: Any) -> Any:
+        self.pending.append((f, args))
+        return self
+
+    def cancel(self) -> None:
+        pass
+
+    def turn(self) -> None:
+        calls, self.pending = self.pending, []
+        for f, args in calls:
+            f(*args)
+
+
+class SlicedBatchTests(SynchronousTestCase):
+    def test_long_batch_started_in_slices(self) -> None:
+        """
+        With a clock, a long batch is started a slice at a time, one reactor turn each
+        (here a slice of no time: one request per turn), and answered in order.
+        """
+        clock = Turns()
+        started: list[int] = []
+        resource = JsonRpcResource({"n": lambda params: started.append(params[0]) or params[0]},
+                                   clock=clock, slice_seconds=0)  # type: ignore[arg-type]
+        d = resource.handle([call("n", (i,), i) for i in range(60)])
+        self.assertEqual(started, [])
+        clock.turn()
+        self.assertEqual(started, [0])
+        clock.turn()
+        self.assertEqual(started, [0, 1])
+        for _ in range(60):
+            clock.turn()
+        self.assertEqual(started, list(range(60)))
+        answers = json.loads(self.successResultOf(d) or b"")
+        self.assertEqual([a["result"] for a in answers], list(range(60)))
+
+    def test_short_batch_at_once(self) -> None:
+        resource = JsonRpcResource({"n": lambda params: params[0]}, clock=MemoryReactorClock(),
+                                   slice_seconds=0)
+        d = resource.handle([call("n", (i,), i) for i in range(50)])
+        self.assertEqual(len(json.loads(self.successResultOf(d) or b"")), 50)
+
+
 class GetFormTests(ServerTestCase):
     def test_plain_params(self) -> None:
         response = self.get("jsonrpc=2.0&method=add&params=" + quote("[4,5]") + "&id=9")

@@ -113,6 +113,14 @@ class LedgerService(service.Service):
         reactor: IReactorFromThreads = self._reactor
         return threads.deferToThreadPool(reactor, self._read_pool, function, *args)
 
+    @property
+    def signature_processes(self) -> ProcessMapper | None:
+        """
+        The verifier processes, when this service runs them, for others to check
+        signatures in (the memory pool).
+        """
+        return self._mapper if isinstance(self._mapper, ProcessMapper) else None
+
     def _ledger(self) -> Ledger:
         if self.ledger is None:
             raise RuntimeError("the ledger service is not running")

@@ -71,6 +71,13 @@ def check_witness(job: WitnessJob) -> bool:
     return verify_witness(job.message, job.invocation, job.verification, job.expected_hash)
 
 
+def check_serially(jobs: Sequence[WitnessJob]) -> list[bool]:
+    """
+    The plain L{SignatureChecker}.
+    """
+    return [check_witness(job) for job in jobs]
+
+
 def serial_map(check: Callable[[WitnessJob], bool], jobs: Sequence[WitnessJob]) -> list[bool]:
     """
     The plain, single-threaded L{Mapper}.
@@ -263,6 +270,9 @@ class ProcessMapper:
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._pool: list[_Worker] = []
         self._cannot_start = False
+        #: Held while starting the workers and while touching L{_prefetched}: the
+        #: ledger's thread and the memory pool's threads share this mapper.
+        self._lock = threading.RLock()
         #: Results asked for ahead: the request holding each job, and its place in it.
         self._prefetched: dict[WitnessJob, tuple[Future[list[bool]], int]] = {}
 
@@ -270,14 +280,35 @@ class ProcessMapper:
         """
         Whether the workers run, starting them if need be (never again once that failed).
         """
-        if not self._pool and not self._cannot_start:
-            try:
-                for _ in range(self.workers):
-                    self._pool.append(_Worker(self._requests))
-            except OSError:
-                self._cannot_start = True  # the checks run on the calling thread instead
-                self.shutdown()
-        return bool(self._pool)
+        with self._lock:
+            if not self._pool and not self._cannot_start:
+                try:
+                    for _ in range(self.workers):
+                        self._pool.append(_Worker(self._requests))
+                except OSError:
+                    self._cannot_start = True  # the checks run on the calling thread instead
+                    self.shutdown()
+            return bool(self._pool)
+
+    def submit(self, jobs: Sequence[WitnessJob]
+               ) -> list[tuple[Sequence[WitnessJob], Future[list[bool]]]] | None:
+        """
+        Start checking C{jobs} in the workers now, however few, split evenly between
+        them (the memory pool's chunks are small and come often); None when the
+        workers cannot run. Each part's future fails with L{WorkerError} when its
+        worker dies.
+        """
+        if not jobs or not self._start():
+            return None
+        size = -(-len(jobs) // self.workers)
+        requests: list[tuple[Sequence[WitnessJob], Future[list[bool]]]] = []
+        for start in range(0, len(jobs), size):
+            chunk = jobs[start:start + size]
+            future: Future[list[bool]] = Future()
+            self._requests.put(([(job.message, job.invocation, job.verification,
+                                  job.expected_hash) for job in chunk], future))
+            requests.append((chunk, future))
+        return requests
 
     def prefetch(self, jobs: Sequence[WitnessJob]) -> None:
         """
@@ -286,22 +317,24 @@ class ProcessMapper:
         """
         if len(jobs) < self._min_jobs or not self._start():
             return
-        for start in range(0, len(jobs), JOBS_PER_REQUEST):
-            chunk = jobs[start:start + JOBS_PER_REQUEST]
-            future: Future[list[bool]] = Future()
-            self._requests.put(([(job.message, job.invocation, job.verification, job.expected_hash)
-                                 for job in chunk], future))
-            for i, job in enumerate(chunk):
-                self._prefetched[job] = (future, i)
-        while len(self._prefetched) > self._max_prefetched:
-            del self._prefetched[next(iter(self._prefetched))]
+        with self._lock:
+            for start in range(0, len(jobs), JOBS_PER_REQUEST):
+                chunk = jobs[start:start + JOBS_PER_REQUEST]
+                future: Future[list[bool]] = Future()
+                self._requests.put(([(job.message, job.invocation, job.verification,
+                                      job.expected_hash) for job in chunk], future))
+                for i, job in enumerate(chunk):
+                    self._prefetched[job] = (future, i)
+            while len(self._prefetched) > self._max_prefetched:
+                del self._prefetched[next(iter(self._prefetched))]
 
     def pending(self, jobs: Sequence[WitnessJob]) -> list[Future[list[bool]]]:
         """
         The requests checking the prefetched ones among C{jobs} (to wait for them
         without holding anything else up).
         """
-        entries = (self._prefetched.get(job) for job in jobs)
+        with self._lock:
+            entries = [self._prefetched.get(job) for job in jobs]
         return list({entry[0] for entry in entries if entry is not None})
 
     def __call__(self, check: Callable[[WitnessJob], bool],
@@ -309,10 +342,11 @@ class ProcessMapper:
         if check is not check_witness:
             return serial_map(check, jobs)
         prefetched = self._prefetched
-        self.prefetch([job for job in jobs if job not in prefetched])
+        with self._lock:
+            self.prefetch([job for job in jobs if job not in prefetched])
+            entries = [prefetched.pop(job, None) for job in jobs]
         results = []
-        for job in jobs:
-            entry = prefetched.pop(job, None)
+        for job, entry in zip(jobs, entries, strict=True):
             if entry is None:
                 results.append(check(job))
                 continue
@@ -327,7 +361,8 @@ class ProcessMapper:
         """
         Stop the workers; the requests they have not started on are dropped.
         """
-        self._prefetched.clear()
+        with self._lock:
+            self._prefetched.clear()
         while True:
             try:
                 request = self._requests.get_nowait()

@@ -26,11 +26,16 @@ from neo_twisted.wire.binary import BinaryReader
 class LedgerView:
     """
     L{neo_twisted.mempool.view.ChainView} over one read transaction of a ledger.
+
+    Asset states are kept once read: a chunk of transactions asks for the same few
+    (NEO, GAS) over and over, and every LMDB read lets go of the GIL, which a
+    thread then waits to get back while the reactor runs.
     """
 
     def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
         self._txn = txn
         self._dbs = dbs
+        self._assets: dict[bytes, AssetState | None] = {}
         self._height = read_u32(fetch(txn, b"block_height", db=dbs["meta"]) or bytes(4))
 
     @property
@@ -45,8 +50,10 @@ class LedgerView:
         return fetch(self._txn, txid, db=self._dbs["tx"]) is not None
 
     def asset(self, asset_id: bytes) -> AssetState | None:
-        raw = fetch(self._txn, asset_id, db=self._dbs["asset"])
-        return None if raw is None else AssetState.from_bytes(raw)
+        if asset_id not in self._assets:
+            raw = fetch(self._txn, asset_id, db=self._dbs["asset"])
+            self._assets[asset_id] = None if raw is None else AssetState.from_bytes(raw)
+        return self._assets[asset_id]
 
     def unclaimed(self, txid: bytes, index: int) -> SpentCoin | None:
         raw = fetch(self._txn, coin_key(txid, index), db=self._dbs["spent"])

@@ -47,8 +47,8 @@ from neo_twisted.crypto.scripts import (
     script_hash,
     signature_redeem_script,
 )
-from neo_twisted.crypto.witness import verify_witness
 from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.verify import WitnessJob, check_witness
 from neo_twisted.mempool.claims import calculate_bonus
 from neo_twisted.mempool.outcome import Refusal
 from neo_twisted.mempool.view import ChainView, SpentCoin
@@ -74,6 +74,8 @@ class ChainCheck:
     @ivar network_fee: raw Fixed8 GAS left to the validators.
     @ivar issues: for an C{IssueTransaction}, per limited asset, (amount issued,
         what the chain still allows), for the pool to check against its other issues.
+    @ivar signatures: the witnesses left for the caller to check, one per witness in
+        order, when asked to (L{check_against_chain}'s C{verify_signatures} false).
     """
 
     problem: str | None = None
@@ -81,6 +83,14 @@ class ChainCheck:
     network_fee: int = 0
     system_fee: int = 0
     issues: Mapping[UInt256, tuple[int, int]] = attrs.field(factory=dict)
+    signatures: tuple[WitnessJob, ...] = ()
+
+
+def signature_problem(index: int, job: WitnessJob) -> str:
+    """
+    Why a transaction whose witness C{index} (the job C{job}) does not verify is refused.
+    """
+    return f"witness {index} for {UInt160(job.expected_hash)}: the signatures do not verify"
 
 
 class _RefusedError(Exception):
@@ -90,13 +100,17 @@ class _RefusedError(Exception):
         self.refusal = refusal
 
 
-def check_against_chain(tx: Transaction, view: ChainView,
-                        settings: ProtocolSettings) -> ChainCheck:
+def check_against_chain(tx: Transaction, view: ChainView, settings: ProtocolSettings, *,
+                        verify_signatures: bool = True) -> ChainCheck:
     """
     Verify C{tx} as the pool must before accepting it; never raises for a bad transaction.
+
+    @param verify_signatures: false leaves the signature checks (the costly part) to
+        the caller, in the result's C{signatures}, so that it can spread them over
+        processes; everything else, scripts included, is checked here.
     """
     try:
-        return _Verification(tx, view, settings).run()
+        return _Verification(tx, view, settings, verify_signatures).run()
     except _RefusedError as refusal:
         return ChainCheck(refusal.problem, refusal.refusal)
 
@@ -106,10 +120,12 @@ class _Verification:
     One transaction's verification; the rules in the order the reference node applies them.
     """
 
-    def __init__(self, tx: Transaction, view: ChainView, settings: ProtocolSettings) -> None:
+    def __init__(self, tx: Transaction, view: ChainView, settings: ProtocolSettings,
+                 verify_signatures: bool) -> None:
         self.tx = tx
         self.view = view
         self.settings = settings
+        self.verify_signatures = verify_signatures
         #: The outputs the inputs spend, in input order.
         self.references: list[TransactionOutput] = []
         #: Per asset, inputs minus outputs (positive: destroyed, negative: issued).
@@ -124,7 +140,7 @@ class _Verification:
             raise _RefusedError(f"{tx.type_name} is obsolete: the pool does not accept it")
         if tx.size > MAX_TRANSACTION_SIZE:
             raise _RefusedError(f"the transaction is {tx.size} bytes, more than "
-                           f"{MAX_TRANSACTION_SIZE}")
+                                f"{MAX_TRANSACTION_SIZE}")
         self._inputs()
         self._outputs()
         fee = system_fee(tx, self.settings.system_fees)
@@ -132,11 +148,12 @@ class _Verification:
         if sum(1 for a in tx.attributes if a.usage in _ECDH) > 1:
             raise _RefusedError("more than one ECDH attribute")
         issues = self._type_rules()
-        self._witnesses()
+        signatures = self._witnesses()
         network_fee = 0
         if not isinstance(tx, ClaimTransaction):
             network_fee = self.results.get(GAS_ASSET_ID, 0) - fee
-        return ChainCheck(network_fee=network_fee, system_fee=fee, issues=issues)
+        return ChainCheck(network_fee=network_fee, system_fee=fee, issues=issues,
+                          signatures=signatures)
 
     # -- coins -------------------------------------------------------------------------------
 
@@ -152,9 +169,9 @@ class _Verification:
             if output is None:
                 if view.has_transaction(ref.prev_hash):
                     raise _RefusedError(f"input {ref.prev_hash}:{ref.prev_index} is already spent "
-                                   "(or that transaction has no such output)")
+                                        "(or that transaction has no such output)")
                 raise _RefusedError(f"input {ref.prev_hash}:{ref.prev_index} is not a confirmed "
-                               "output: its transaction is unknown or still unconfirmed")
+                                    "output: its transaction is unknown or still unconfirmed")
             self.references.append(output)
 
     def _outputs(self) -> None:
@@ -173,7 +190,7 @@ class _Verification:
             unit = 10 ** max(0, 8 - asset.precision)
             if output.value % unit:
                 raise _RefusedError(f"output value {output.value} of asset {asset_id} is finer "
-                               f"than its precision of {asset.precision} decimals")
+                                    f"than its precision of {asset.precision} decimals")
 
     def _results(self, fee: int) -> None:
         results = self.results
@@ -184,10 +201,10 @@ class _Verification:
         destroyed = [asset for asset, amount in results.items() if amount > 0]
         if len(destroyed) > 1 or (destroyed and destroyed[0] != GAS_ASSET_ID):
             raise _RefusedError("inputs exceed outputs in an asset other than GAS: only GAS may "
-                           "be left as fees")
+                                "be left as fees")
         if fee > 0 and results.get(GAS_ASSET_ID, 0) < fee:
             raise _RefusedError(f"the system fee is {fee / FIXED8_ONE} GAS, but the inputs leave "
-                           f"only {max(0, results.get(GAS_ASSET_ID, 0)) / FIXED8_ONE}")
+                                f"only {max(0, results.get(GAS_ASSET_ID, 0)) / FIXED8_ONE}")
         issued = [asset for asset, amount in results.items() if amount < 0]
         tx = self.tx
         if isinstance(tx, ClaimTransaction):
@@ -198,7 +215,7 @@ class _Verification:
                 raise _RefusedError("an IssueTransaction may not create GAS")
         elif issued:
             raise _RefusedError(f"outputs exceed inputs in asset {issued[0]}: a {tx.type_name} "
-                           "creates nothing")
+                                "creates nothing")
 
     # -- per type ----------------------------------------------------------------------------
 
@@ -222,7 +239,7 @@ class _Verification:
             coin = self.view.unclaimed(claim.prev_hash, claim.prev_index)
             if coin is None:
                 raise _RefusedError(f"claim {claim.prev_hash}:{claim.prev_index} is not a spent, "
-                               "unclaimed NEO output")
+                                    "unclaimed NEO output")
             self.claimed.append(coin)
         claimed = -self.results.get(GAS_ASSET_ID, 0)
         if claimed <= 0:
@@ -230,7 +247,7 @@ class _Verification:
         bonus = calculate_bonus(self.claimed, self.view.system_fee_total)
         if bonus != claimed:
             raise _RefusedError(f"the claim creates {claimed / FIXED8_ONE} GAS, but "
-                           f"{bonus / FIXED8_ONE} is claimable")
+                                f"{bonus / FIXED8_ONE} is claimable")
 
     def _issues(self) -> dict[UInt256, tuple[int, int]]:
         issues: dict[UInt256, tuple[int, int]] = {}
@@ -244,7 +261,7 @@ class _Verification:
             allowed = asset.amount - asset.available
             if -amount > allowed:
                 raise _RefusedError(f"issuing {-amount / FIXED8_ONE} of asset {asset_id} exceeds "
-                               f"the {allowed / FIXED8_ONE} left to issue")
+                                    f"the {allowed / FIXED8_ONE} left to issue")
             issues[UInt256(asset_id)] = (-amount, allowed)
         return issues
 
@@ -265,7 +282,7 @@ class _Verification:
         for candidate in candidates:
             if candidate not in standby:
                 raise _RefusedError(f"vote for {candidate}, which is not a standby validator "
-                               "(this node does not track validator registrations)")
+                                    "(this node does not track validator registrations)")
 
     # -- witnesses ---------------------------------------------------------------------------
 
@@ -291,29 +308,36 @@ class _Verification:
                 hashes.add(_descriptor_signer(descriptor))
         return sorted(UInt160(h) for h in hashes)
 
-    def _witnesses(self) -> None:
+    def _witnesses(self) -> tuple[WitnessJob, ...]:
+        """
+        Check the witnesses; their signatures too unless left to the caller (returned).
+        """
         tx = self.tx
         hashes = self._script_hashes()
         if len(hashes) != len(tx.witnesses):
             raise _RefusedError(f"{len(hashes)} script hashes must sign, but the transaction has "
-                           f"{len(tx.witnesses)} witnesses")
+                                f"{len(tx.witnesses)} witnesses")
         message = tx.unsigned_bytes()
+        jobs = []
         for i, (expected, witness) in enumerate(zip(hashes, tx.witnesses, strict=True)):
             verification = witness.verification_script
             if not verification:
                 raise _RefusedError(f"witness {i} names deployed contract {expected}, whose "
-                               "verification needs a VM, which this node does not run",
-                               Refusal.UNABLE_TO_VERIFY)
+                                    "verification needs a VM, which this node does not run",
+                                    Refusal.UNABLE_TO_VERIFY)
             if script_hash(verification) != expected:
                 raise _RefusedError(f"witness {i}'s verification script does not hash to "
-                               f"{expected}")
+                                    f"{expected}")
             if not (is_signature_contract(verification)
                     or parse_multisig_contract(verification) is not None):
                 raise _RefusedError(f"witness {i} for {expected} has a non-standard verification "
-                               "script, which needs a VM, which this node does not run",
-                               Refusal.UNABLE_TO_VERIFY)
-            if not verify_witness(message, witness.invocation_script, verification, expected):
-                raise _RefusedError(f"witness {i} for {expected}: the signatures do not verify")
+                                    "script, which needs a VM, which this node does not run",
+                                    Refusal.UNABLE_TO_VERIFY)
+            job = WitnessJob(message, witness.invocation_script, verification, expected)
+            if self.verify_signatures and not check_witness(job):
+                raise _RefusedError(signature_problem(i, job))
+            jobs.append(job)
+        return () if self.verify_signatures else tuple(jobs)
 
 
 def _votes(value: bytes) -> list[ECPoint]:

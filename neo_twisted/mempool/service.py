@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.application import service
 from twisted.internet import defer, threads
@@ -32,36 +32,24 @@ from twisted.python.threadpool import ThreadPool
 from neo_twisted.core.block import Block
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import MinerTransaction
-from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.service import LedgerService, RunInThread
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.ledger.view import ledger_view
 from neo_twisted.mempool.outcome import Outcome, Refusal, refused
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY, MemoryPool, PoolEntry
-from neo_twisted.mempool.rules import ChainCheck, check_against_chain
+from neo_twisted.mempool.signatures import ProcessSignatures, Verified, check_chunk
 from neo_twisted.wire.uint import UInt256
+
+T = TypeVar("T")
 
 #: Transactions verified in one thread job: enough to make the hop to the thread cheap.
 CHUNK = 64
 #: Transactions being verified at once, at most; more are refused as the pool being full.
 MAX_VERIFYING = 20_000
 
-#: Called with each transaction the pool accepts and who sent it (None: ourselves).
-AcceptListener = Callable[[Transaction, Any], None]
-_Verified = tuple[int, list["ChainCheck | None"]]
-
-
-def _check_chunk(ledger: Ledger, settings: ProtocolSettings,
-                 txs: Sequence[Transaction]) -> _Verified:
-    """
-    Verify C{txs} against one snapshot (in a pool thread); None for one already confirmed.
-    """
-    checks: list[ChainCheck | None] = []
-    with ledger_view(ledger) as view:
-        for tx in txs:
-            checks.append(None if view.has_transaction(tx.hash)
-                          else check_against_chain(tx, view, settings))
-        return view.height, checks
+#: Called with the transactions the pool accepted from one verification job (in the
+#: order they came) and who sent them (None: ourselves); so a relay can announce them
+#: in one C{inv}.
+AcceptListener = Callable[[Sequence[Transaction], Any], None]
 
 
 class MempoolService(service.Service):
@@ -116,22 +104,34 @@ class MempoolService(service.Service):
             self._threads = None
         return defer.succeed(None)
 
-    def _run(self, function: Callable[..., _Verified], *args: Any) -> defer.Deferred[_Verified]:
-        ledger = self._ledger.ledger
-        if ledger is None:
-            return defer.fail(RuntimeError("the ledger is not open"))
+    def _in_thread(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
         if self._run_override is not None:
-            return self._run_override(function, ledger, *args)
+            return self._run_override(function, *args)
         if self._threads is None:
             return defer.fail(RuntimeError("the mempool service is not running"))
         reactor: IReactorFromThreads = self._reactor
-        return threads.deferToThreadPool(reactor, self._threads, function, ledger, *args)
+        return threads.deferToThreadPool(reactor, self._threads, function, *args)
+
+    def _check(self, txs: list[Transaction]) -> defer.Deferred[Verified]:
+        """
+        Verify C{txs} against the chain on a pool thread, and their signatures there
+        too, or in the verifier processes when the ledger runs them.
+        """
+        ledger = self._ledger.ledger
+        if ledger is None:
+            return defer.fail(RuntimeError("the ledger is not open"))
+        processes = self._ledger.signature_processes
+        d = self._in_thread(check_chunk, ledger, self._settings, processes is None, txs)
+        if processes is not None:
+            signatures = ProcessSignatures(processes, self._reactor, self._in_thread)
+            d.addCallback(signatures.check_pending)
+        return d
 
     # -- what others read ----------------------------------------------------------------
 
     def add_listener(self, listener: AcceptListener) -> None:
         """
-        Call C{listener(tx, sender)} for every transaction accepted from now on.
+        Call C{listener(txs, sender)} for the transactions accepted from now on.
         """
         self._listeners.append(listener)
 
@@ -178,6 +178,13 @@ class MempoolService(service.Service):
         """
         L{submit} for several transactions at once, verified in chunks; outcomes in order.
         """
+        return defer.gatherResults(self.submit_each(txs, sender), consumeErrors=True)
+
+    def submit_each(self, txs: Iterable[Transaction],
+                    sender: Any = None) -> list[defer.Deferred[Outcome]]:
+        """
+        L{submit_many}, with each transaction's outcome as soon as its chunk is verified.
+        """
         waiting: list[defer.Deferred[Outcome]] = []
         fresh: list[Transaction] = []
         for tx in txs:
@@ -191,7 +198,7 @@ class MempoolService(service.Service):
             fresh.append(tx)
         for start in range(0, len(fresh), CHUNK):
             self._verify(fresh[start:start + CHUNK], sender)
-        return defer.gatherResults(waiting, consumeErrors=True)
+        return waiting
 
     def _precheck(self, tx: Transaction) -> Outcome | None:
         """
@@ -213,15 +220,16 @@ class MempoolService(service.Service):
         return None
 
     def _verify(self, txs: list[Transaction], sender: Any) -> None:
-        d = self._run(_check_chunk, self._settings, txs)
+        d = self._check(txs)
         d.addCallbacks(self._verified, self._verify_failed, callbackArgs=(txs, sender),
                        errbackArgs=(txs,))
 
-    def _verified(self, result: _Verified, txs: list[Transaction], sender: Any) -> None:
+    def _verified(self, result: Verified, txs: list[Transaction], sender: Any) -> None:
         height, checks = result
         ledger = self._ledger.ledger
         current = height if ledger is None else ledger.block_height
         again: list[Transaction] = []
+        accepted: list[Transaction] = []
         for tx, check in zip(txs, checks, strict=True):
             if check is None:
                 self._settle(tx, refused(Refusal.ALREADY_EXISTS,
@@ -236,6 +244,11 @@ class MempoolService(service.Service):
                 for entry in evicted:
                     self._log.debug("pool full: {txid} evicted", txid=entry.tx.hash)
                 self._settle(tx, outcome, sender)
+                if outcome.accepted:
+                    accepted.append(tx)
+        if accepted:
+            for listener in self._listeners:
+                listener(accepted, sender)
         if again:
             self._verify(again, sender)
 
@@ -248,10 +261,7 @@ class MempoolService(service.Service):
         d = self._verifying.pop(tx.hash, None)
         if d is not None:
             d.callback(outcome)
-        if outcome.accepted:
-            for listener in self._listeners:
-                listener(tx, sender)
-        else:
+        if not outcome.accepted:
             self._log.debug("transaction {txid} refused: {reason}", txid=tx.hash,
                             reason=outcome.reason)
 
@@ -279,13 +289,13 @@ class MempoolService(service.Service):
         jobs = []
         for start in range(0, len(entries), CHUNK):
             chunk = entries[start:start + CHUNK]
-            d = self._run(_check_chunk, self._settings, [entry.tx for entry in chunk])
+            d = self._check([entry.tx for entry in chunk])
             jobs.append(d.addCallback(self._reverified, chunk))
         done = defer.gatherResults(jobs, consumeErrors=True)
         done.addErrback(self._reverify_failed)
         done.addBoth(self._reverify_done)
 
-    def _reverified(self, result: _Verified, entries: list[PoolEntry]) -> None:
+    def _reverified(self, result: Verified, entries: list[PoolEntry]) -> None:
         _, checks = result
         for entry, check in zip(entries, checks, strict=True):
             if check is not None and check.problem is None:

@@ -13,7 +13,7 @@ them, at most once per 30 s per hash).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -327,14 +327,21 @@ class Node:
         """
         Announce an item to every established peer that wants relays and does not have it.
         """
+        self.relay_many(kind, (hash_,), sender)
+
+    def relay_many(self, kind: InventoryType, hashes: Sequence[UInt256],
+                   sender: IPeer | None) -> None:
+        """
+        L{relay} for several items at once: one C{inv} per peer (of at most 500 hashes).
+        """
         for peer, session in self.sessions.items():
             if peer is sender or not peer.established:
                 continue
             if peer.version is not None and not peer.version.relay:
                 continue
-            if hash_ in session.known or not session.announced.add(hash_):
-                continue
-            peer.send("inv", InvPayload(kind, (hash_,)))
+            news = tuple(h for h in hashes if h not in session.known and session.announced.add(h))
+            for start in range(0, len(news), MAX_INV_HASHES):
+                peer.send("inv", InvPayload(kind, news[start:start + MAX_INV_HASHES]))
 
     def _lookup(self, kind: InventoryType, hash_: UInt256) -> Serializable | None:
         if kind is InventoryType.TX:

@@ -16,6 +16,7 @@ served from the pool, and C{mempool} is answered with C{inv}s of the pool.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
@@ -122,10 +123,11 @@ class TransactionRelay:
 
     # -- relay ---------------------------------------------------------------------------
 
-    def _accepted(self, tx: Transaction, sender: Any) -> None:
-        node = self._node
-        if node.relay_filter.should_relay(tx.hash, self._now()):
-            node.relay(InventoryType.TX, tx.hash, sender)
+    def _accepted(self, txs: Sequence[Transaction], sender: Any) -> None:
+        node, now = self._node, self._now()
+        fresh = [tx.hash for tx in txs if node.relay_filter.should_relay(tx.hash, now)]
+        if fresh:
+            node.relay_many(InventoryType.TX, fresh, sender)
 
     # -- peers and time ------------------------------------------------------------------
 

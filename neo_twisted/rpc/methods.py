@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 from neo_twisted.core.block import Block
 from neo_twisted.core.jsonify import output_json
@@ -117,11 +118,18 @@ class NodeRpc:
     """
 
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
-                 settings: ProtocolSettings) -> None:
+                 settings: ProtocolSettings, clock: IReactorTime) -> None:
+        """
+        @param clock: schedules the hand-over of the transactions of one reactor turn
+            (a batch) to the pool together, so that they are verified in chunks.
+        """
         self._ledger = ledger
         self._node = node
         self._mempool = mempool
         self._settings = settings
+        self._clock = clock
+        self._queued: list[tuple[Transaction, defer.Deferred[Outcome]]] = []
+        self._flush_call: IDelayedCall | None = None
 
     def methods(self) -> dict[str, Method]:
         return {name: getattr(self, name) for name in (
@@ -260,7 +268,18 @@ class NodeRpc:
                 raise _refusal_error(outcome.refusal, outcome.reason)
             return True
 
-        return self._mempool.submit(tx).addCallback(answer)
+        d: defer.Deferred[Outcome] = defer.Deferred()
+        self._queued.append((tx, d))
+        if self._flush_call is None:
+            self._flush_call = self._clock.callLater(0, self._submit_queued)
+        return d.addCallback(answer)
+
+    def _submit_queued(self) -> None:
+        self._flush_call = None
+        queued, self._queued = self._queued, []
+        outcomes = self._mempool.submit_each([tx for tx, _ in queued])
+        for (_, waiting), outcome in zip(queued, outcomes, strict=True):
+            outcome.chainDeferred(waiting)
 
     def submitblock(self, params: list[Any]) -> defer.Deferred[bool]:
         block: Block = _decoded(Block.from_bytes, _hex(params, 0, "block"), "the block")

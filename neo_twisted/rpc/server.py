@@ -18,11 +18,13 @@ import base64
 import binascii
 import contextlib
 import json
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from io import BytesIO
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, resource, server
@@ -45,6 +47,9 @@ Method = Callable[[list[Any]], Any]
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 1000
 DEFAULT_MAX_CONCURRENT = 64
+#: Batches longer than this are started in slices of at most SLICE_SECONDS each.
+BATCH_SLICE = 50
+SLICE_SECONDS = 0.002
 #: Seconds a connection may stay idle (or drip a request) before it is closed.
 DEFAULT_TIMEOUT = 30.0
 
@@ -92,12 +97,21 @@ class JsonRpcResource(resource.Resource):
     _log = Logger()
 
     def __init__(self, methods: Mapping[str, Method], *, max_batch: int = DEFAULT_MAX_BATCH,
-                 max_concurrent: int = DEFAULT_MAX_CONCURRENT) -> None:
+                 max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+                 clock: IReactorTime | None = None,
+                 slice_seconds: float = SLICE_SECONDS) -> None:
+        """
+        @param clock: where long batches are started slice by slice, each taking
+            about C{slice_seconds} (without a clock, a batch is started at once).
+        """
         super().__init__()  # type: ignore[no-untyped-call]
         self.methods = dict(methods)
         self.max_batch = max_batch
         self.max_concurrent = max_concurrent
         self.active = 0
+        self._cooperator = None if clock is None else task.Cooperator(
+            terminationPredicateFactory=lambda: _time_slice(slice_seconds),
+            scheduler=_next_turn(clock))
 
     # -- HTTP --------------------------------------------------------------------------------
 
@@ -195,13 +209,25 @@ class JsonRpcResource(resource.Resource):
             return defer.succeed(_encode(error_response(None, RpcError(
                 INVALID_REQUEST,
                 data=f"a batch of {len(document)} requests exceeds {self.max_batch}"))))
-        answers = defer.gatherResults([self._one(item) for item in document])
+        started: list[defer.Deferred[bytes | None]] = []
+
+        def start_all() -> Iterator[None]:
+            for item in document:
+                started.append(self._one(item))
+                yield None
 
         def join(parts: list[bytes | None]) -> bytes | None:
             kept = [part for part in parts if part is not None]
             return b"[" + b",".join(kept) + b"]" if kept else None
 
-        return answers.addCallback(join)
+        if self._cooperator is None or len(document) <= BATCH_SLICE:
+            for _ in start_all():
+                pass
+            return defer.gatherResults(started).addCallback(join)
+        # a long batch is started a slice at a time, so that other requests (and
+        # peers) are served in between
+        d = self._cooperator.cooperate(start_all()).whenDone()
+        return d.addCallback(lambda _: defer.gatherResults(started)).addCallback(join)
 
     def _one(self, request: Any) -> defer.Deferred[bytes | None]:
         if not isinstance(request, dict):
@@ -244,6 +270,18 @@ class JsonRpcResource(resource.Resource):
             self._log.failure("RPC method {method} returned what JSON cannot hold",
                               method=method)
             return _encode(error_response(id_, RpcError(INTERNAL_ERROR)))
+
+
+def _time_slice(seconds: float) -> Callable[[], bool]:
+    """
+    A L{task.Cooperator} budget: a slice of a batch stops after C{seconds}.
+    """
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() >= deadline
+
+
+def _next_turn(clock: IReactorTime) -> Callable[[Callable[[], None]], IDelayedCall]:
+    return lambda work: clock.callLater(0, work)
 
 
 def _request_problem(request: dict[str, Any]) -> str | None:

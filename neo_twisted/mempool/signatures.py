@@ -1,0 +1,132 @@
+# -*- test-case-name: tests.test_mempool_service -*-
+"""
+The signature checks of the pool's transactions, apart from the chain rules.
+
+Signatures are most of a transaction's verification, and C{cryptography} holds
+the GIL while it checks one, so threads cannot check them in parallel. In a
+node the ledger runs verifier processes (L{ProcessMapper}); a chunk's chain
+rules run on a pool thread, then its signatures go to those processes without
+holding the thread, so the next chunk's rules run meanwhile and every core
+checks signatures. Without processes (tests, tools) the thread checks them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorFromThreads
+
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.ledger.chain import Ledger
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.verify import ProcessMapper, WitnessJob, WorkerError, check_serially
+from neo_twisted.ledger.view import ledger_view
+from neo_twisted.mempool.rules import ChainCheck, check_against_chain, signature_problem
+
+#: What a verification job yields: the height checked against, and per transaction
+#: its check (None: already in a block).
+Verified = tuple[int, list[ChainCheck | None]]
+
+
+def check_chunk(ledger: Ledger, settings: ProtocolSettings, with_signatures: bool,
+                txs: Sequence[Transaction]) -> Verified:
+    """
+    Verify C{txs} against one snapshot (on a pool thread); None for one already
+    confirmed. Without C{with_signatures}, the checks that passed carry their
+    signatures, for L{check_pending}.
+    """
+    checks: list[ChainCheck | None] = []
+    with ledger_view(ledger) as view:
+        for tx in txs:
+            checks.append(None if view.has_transaction(tx.hash) else check_against_chain(
+                tx, view, settings, verify_signatures=with_signatures))
+        return view.height, checks
+
+
+def _pending(checks: Sequence[ChainCheck | None]) -> tuple[list[WitnessJob],
+                                                            list[tuple[int, int]]]:
+    """
+    The signatures still to check, and for each (which check, which witness).
+    """
+    jobs: list[WitnessJob] = []
+    owners: list[tuple[int, int]] = []
+    for n, check in enumerate(checks):
+        if check is not None and check.problem is None:
+            jobs.extend(check.signatures)
+            owners.extend((n, i) for i in range(len(check.signatures)))
+    return jobs, owners
+
+
+def _settle(checks: list[ChainCheck | None], jobs: Sequence[WitnessJob],
+            owners: Sequence[tuple[int, int]], results: Sequence[bool]) -> None:
+    """
+    Refuse each transaction at its first witness that did not verify.
+    """
+    for ok, job, (n, i) in zip(results, jobs, owners, strict=True):
+        check = checks[n]
+        if not ok and check is not None and check.problem is None:
+            checks[n] = ChainCheck(signature_problem(i, job))
+
+
+def _from_future(reactor: IReactorFromThreads, future: Future[Any]) -> defer.Deferred[Any]:
+    """
+    A Deferred that fires on the reactor thread with the result of C{future}.
+    """
+    d: defer.Deferred[Any] = defer.Deferred()
+
+    def fire(done: Future[Any]) -> None:
+        if done.cancelled():
+            d.errback(CancelledError())
+            return
+        error = done.exception()
+        if error is not None:
+            d.errback(error)
+        else:
+            d.callback(done.result())
+
+    future.add_done_callback(lambda done: reactor.callFromThread(fire, done))
+    return d
+
+
+class ProcessSignatures:
+    """
+    Checks the pending signatures of verified chunks in the verifier processes.
+    """
+
+    def __init__(self, processes: ProcessMapper, reactor: IReactorFromThreads,
+                 in_thread: Callable[..., defer.Deferred[Any]]) -> None:
+        """
+        @param in_thread: runs a function on a pool thread: where the checks of a
+            worker that failed are redone.
+        """
+        self._processes = processes
+        self._reactor = reactor
+        self._in_thread = in_thread
+
+    def check_pending(self, verified: Verified) -> defer.Deferred[Verified]:
+        height, checks = verified
+        jobs, owners = _pending(checks)
+        if not jobs:
+            return defer.succeed(verified)
+        requests = self._processes.submit(jobs)
+        if requests is None:  # the processes cannot run: check them on a thread
+            results = self._in_thread(check_serially, jobs)
+        else:
+            parts = [_from_future(self._reactor, future).addErrback(self._redo, chunk)
+                     for chunk, future in requests]
+            results = defer.gatherResults(parts, consumeErrors=True).addCallback(
+                lambda lists: [ok for part in lists for ok in part])
+
+        def settle(results: list[bool]) -> Verified:
+            _settle(checks, jobs, owners, results)
+            return height, checks
+
+        return results.addCallback(settle)
+
+    def _redo(self, failure: Any, chunk: Sequence[WitnessJob]) -> defer.Deferred[list[bool]]:
+        failure.trap(WorkerError, CancelledError)
+        return self._in_thread(check_serially, chunk)
+
