@@ -180,20 +180,25 @@ class MempoolService(service.Service):
         """
         return defer.gatherResults(self.submit_each(txs, sender), consumeErrors=True)
 
-    def submit_each(self, txs: Iterable[Transaction],
-                    sender: Any = None) -> list[defer.Deferred[Outcome]]:
+    def submit_each(self, txs: Iterable[Transaction], sender: Any = None,
+                    waiters: Iterable[defer.Deferred[Outcome]] | None = None
+                    ) -> list[defer.Deferred[Outcome]]:
         """
         L{submit_many}, with each transaction's outcome as soon as its chunk is verified.
+
+        @param waiters: the Deferreds to fire with the outcomes (one per transaction),
+            when the caller has them already; by default new ones.
         """
         waiting: list[defer.Deferred[Outcome]] = []
         fresh: list[Transaction] = []
+        given = iter(waiters) if waiters is not None else None
         for tx in txs:
+            d: defer.Deferred[Outcome] = defer.Deferred() if given is None else next(given)
+            waiting.append(d)
             done = self._precheck(tx)
             if done is not None:
-                waiting.append(defer.succeed(done))
+                d.callback(done)
                 continue
-            d: defer.Deferred[Outcome] = defer.Deferred()
-            waiting.append(d)
             self._verifying[tx.hash] = d
             fresh.append(tx)
         for start in range(0, len(fresh), CHUNK):

@@ -277,9 +277,8 @@ class NodeRpc:
     def _submit_queued(self) -> None:
         self._flush_call = None
         queued, self._queued = self._queued, []
-        outcomes = self._mempool.submit_each([tx for tx, _ in queued])
-        for (_, waiting), outcome in zip(queued, outcomes, strict=True):
-            outcome.chainDeferred(waiting)
+        self._mempool.submit_each([tx for tx, _ in queued],
+                                  waiters=[waiting for _, waiting in queued])
 
     def submitblock(self, params: list[Any]) -> defer.Deferred[bool]:
         block: Block = _decoded(Block.from_bytes, _hex(params, 0, "block"), "the block")
