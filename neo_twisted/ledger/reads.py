@@ -20,12 +20,12 @@ from neo_twisted.ledger.state import AssetState, read_i64
 from neo_twisted.ledger.store import (
     ChainStore,
     StoreError,
-    coin_key,
     fetch,
     height_key,
     read_u32,
 )
-from neo_twisted.wire.binary import BinaryReader, encode_var_int
+from neo_twisted.ledger.view import LedgerView
+from neo_twisted.wire.binary import encode_var_int
 from neo_twisted.wire.uint import UInt256
 
 MAX_HEADERS_PER_REPLY = 2000
@@ -133,8 +133,7 @@ class ChainReads:
 
     def get_unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
         with self.store.read() as txn:
-            raw = fetch(txn, coin_key(txid, index), db=self._dbs["unspent"])
-        return None if raw is None else TransactionOutput.read(BinaryReader(raw))
+            return LedgerView(txn, self._dbs).unspent(txid, index)
 
     def get_balances(self, script_hash: bytes) -> dict[UInt256, int]:
         """
@@ -152,18 +151,14 @@ class ChainReads:
 
     def get_asset(self, asset_id: bytes) -> AssetState | None:
         with self.store.read() as txn:
-            raw = fetch(txn, asset_id, db=self._dbs["asset"])
-        return None if raw is None else AssetState.from_bytes(raw)
+            return LedgerView(txn, self._dbs).asset(asset_id)
 
     def system_fee_total(self, index: int) -> int:
         """
         The system fees of blocks 0..C{index}, summed (C{getblocksysfee}).
         """
         with self.store.read() as txn:
-            raw = fetch(txn, height_key(index), db=self._dbs["sysfee"])
-        if raw is None:
-            raise KeyError(index)
-        return read_i64(raw)
+            return LedgerView(txn, self._dbs).system_fee_total(index)
 
     def headers_after(self, hash_: bytes, stop: bytes = bytes(32),
                       limit: int = MAX_HEADERS_PER_REPLY) -> list[Header]:

@@ -73,7 +73,7 @@ def check_witness(job: WitnessJob) -> bool:
 
 def check_serially(jobs: Sequence[WitnessJob]) -> list[bool]:
     """
-    The plain L{SignatureChecker}.
+    Check C{jobs} one after the other on the calling thread.
     """
     return [check_witness(job) for job in jobs]
 
@@ -301,14 +301,17 @@ class ProcessMapper:
         if not jobs or not self._start():
             return None
         size = -(-len(jobs) // self.workers)
-        requests: list[tuple[Sequence[WitnessJob], Future[list[bool]]]] = []
-        for start in range(0, len(jobs), size):
-            chunk = jobs[start:start + size]
-            future: Future[list[bool]] = Future()
-            self._requests.put(([(job.message, job.invocation, job.verification,
-                                  job.expected_hash) for job in chunk], future))
-            requests.append((chunk, future))
-        return requests
+        return [(jobs[start:start + size], self._put(jobs[start:start + size]))
+                for start in range(0, len(jobs), size)]
+
+    def _put(self, jobs: Sequence[WitnessJob]) -> Future[list[bool]]:
+        """
+        Queue one request for the next free worker; its future gets the results.
+        """
+        future: Future[list[bool]] = Future()
+        self._requests.put(([(job.message, job.invocation, job.verification, job.expected_hash)
+                             for job in jobs], future))
+        return future
 
     def prefetch(self, jobs: Sequence[WitnessJob]) -> None:
         """
@@ -320,9 +323,7 @@ class ProcessMapper:
         with self._lock:
             for start in range(0, len(jobs), JOBS_PER_REQUEST):
                 chunk = jobs[start:start + JOBS_PER_REQUEST]
-                future: Future[list[bool]] = Future()
-                self._requests.put(([(job.message, job.invocation, job.verification,
-                                      job.expected_hash) for job in chunk], future))
+                future = self._put(chunk)
                 for i, job in enumerate(chunk):
                     self._prefetched[job] = (future, i)
             while len(self._prefetched) > self._max_prefetched:

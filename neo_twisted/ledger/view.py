@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import lmdb
 
 from neo_twisted.core.components import TransactionOutput
-from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.state import AssetState, read_i64
 from neo_twisted.ledger.store import coin_key, fetch, height_key, read_u32
 from neo_twisted.mempool.view import SpentCoin
 from neo_twisted.wire.binary import BinaryReader
+
+if TYPE_CHECKING:
+    from neo_twisted.ledger.chain import Ledger
 
 
 class LedgerView:
@@ -36,11 +39,10 @@ class LedgerView:
         self._txn = txn
         self._dbs = dbs
         self._assets: dict[bytes, AssetState | None] = {}
-        self._height = read_u32(fetch(txn, b"block_height", db=dbs["meta"]) or bytes(4))
 
-    @property
+    @cached_property
     def height(self) -> int:
-        return self._height
+        return read_u32(fetch(self._txn, b"block_height", db=self._dbs["meta"]) or bytes(4))
 
     def unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
         raw = fetch(self._txn, coin_key(txid, index), db=self._dbs["unspent"])

@@ -31,7 +31,6 @@ from twisted.python.threadpool import ThreadPool
 
 from neo_twisted.core.block import Block
 from neo_twisted.core.transaction import Transaction
-from neo_twisted.core.transactions import MinerTransaction
 from neo_twisted.ledger.service import LedgerService, RunInThread
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.outcome import Outcome, Refusal, refused
@@ -214,8 +213,6 @@ class MempoolService(service.Service):
             return refused(Refusal.ALREADY_EXISTS, f"transaction {txid} is in the pool")
         if txid in self._verifying:
             return refused(Refusal.ALREADY_EXISTS, f"transaction {txid} is being verified")
-        if isinstance(tx, MinerTransaction):
-            return refused(Refusal.INVALID, "a MinerTransaction is made by consensus only")
         problem = self.pool.conflict(tx)
         if problem is not None:
             return refused(Refusal.INVALID, problem)
