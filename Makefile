@@ -11,8 +11,9 @@ $(STAMP): setup.cfg pyproject.toml
 		--config-settings editable_mode=compat  # a plain path entry, so twistd finds twisted/plugins
 	touch $(STAMP)
 
-## run: a local network of three nodes on loopback (bundled privnet): the first gets a generated
-## chain, the others sync it from their seeds; a table of heights until Ctrl-C (data kept in run/)
+## run: a local network of four validators on loopback (bundled privnet): the first gets a generated
+## chain, the others sync it from their seeds, then dBFT makes a block every 15 s; a table of
+## heights until Ctrl-C (data kept in run/)
 run: $(STAMP)
 	$(VENV)/bin/neonode localnet --dir run
 

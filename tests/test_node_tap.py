@@ -18,6 +18,8 @@ from twisted.plugin import getPlugins
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.consensus.service import ConsensusService
+from neo_twisted.ledger.generator import account_keys
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.mempool.service import MempoolService
@@ -30,6 +32,7 @@ from neo_twisted.rpc.service import RpcService
 from tests.tls_samples import make_test_ca
 
 PROTOCOL = Path(__file__).parents[1] / "protocol.json"
+DEVKEYS = Path(__file__).parents[1] / "devkeys"
 
 
 class OptionsTests(SynchronousTestCase):
@@ -152,6 +155,34 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("65535", self.refused("--rpc-port", "70000"))
         self.refused("--rpc-port", "http")
 
+    def test_validatorKey(self) -> None:
+        """
+        --validator-key loads a WIF file holding one of the protocol's validators.
+        """
+        options = self.parse("--validator-key", str(DEVKEYS / "privnet-validator-2.wif"))
+        self.assertEqual(options["validator"].public_key.encode().hex(),
+                         "02103a7f7dd016558597f7960d27c516a4394fd968b9e65155eb4b013e4040406e")
+        self.assertIsNone(self.parse()["validator"])
+
+    def test_badValidatorKey(self) -> None:
+        """
+        A missing file, one that holds no WIF, and a key that is no validator's are
+        each refused with the reason.
+        """
+        directory = Path(self.mktemp())
+        directory.mkdir()
+        self.assertIn("cannot read", self.refused("--validator-key", str(directory / "none")))
+        garbage = directory / "garbage.wif"
+        garbage.write_text("not a key\n")
+        self.assertIn("not a WIF", self.refused("--validator-key", str(garbage)))
+        stranger = directory / "stranger.wif"
+        stranger.write_text(account_keys(5, 1)[0].to_wif())
+        self.assertIn("is not one of the 4 validators",
+                      self.refused("--validator-key", str(stranger)))
+        binary = directory / "binary.wif"
+        binary.write_bytes(b"\xff\xfe")
+        self.assertIn("one WIF", self.refused("--validator-key", str(binary)))
+
     def test_tlsOptions(self) -> None:
         """
         HTTPS needs a certificate and its key, both loadable, and an RPC port.
@@ -240,6 +271,17 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIsNone(top.rpc)
         self.assertFalse(top.running)
         self.assertTrue(self.datadir.is_dir())
+
+    def test_validator(self) -> None:
+        """
+        A validator's tree adds the consensus service, after the connections.
+        """
+        top = self.build("--validator-key", str(DEVKEYS / "privnet-validator-1.wif"))
+        self.assertEqual([type(child) for child in top],
+                         [LedgerService, MempoolService, ConnectionService, ConsensusService,
+                          TimerService])
+        self.assertIs(list(top)[3], top.consensus)
+        self.assertIsNone(self.build().consensus)
 
     def test_seedsFromProtocolFile(self) -> None:
         """

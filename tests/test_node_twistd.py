@@ -26,19 +26,25 @@ TWISTD = Path(sys.executable).with_name("twistd")
 _LISTENING = re.compile(r"listening for peers on port (\d+)")
 
 
-class TwistdTests(TestCase):
+class TwistdCase(TestCase):
+    """
+    Runs C{twistd neonode} processes (the tests are in subclasses).
+    """
+
     timeout = 180
+    config = ROOT / "protocol.json"
 
     def spawn(self, name: str, datadir: Path, *options: str) -> tuple[subprocess.Popen[bytes],
                                                                         Path]:
         """
-        Start C{twistd neonode} in the foreground, logging to a file of the test.
+        Start C{twistd neonode} on C{self.config} in the foreground, logging to a file of
+        the test.
         """
         log = Path(self.mktemp() + f"-{name}.log").resolve()
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         process = subprocess.Popen(
             [str(TWISTD), "--nodaemon", "--pidfile=", f"--logfile={log}", "neonode",
-             "--config", str(ROOT / "protocol.json"), "--datadir", str(datadir),
+             "--config", str(self.config), "--datadir", str(datadir),
              "--port", "0", "--interface", "127.0.0.1", "--min-peers", "1",
              "--max-per-address", "10", *options],
             env=env, cwd=str(datadir.parent), stdout=subprocess.DEVNULL,
@@ -81,6 +87,8 @@ class TwistdTests(TestCase):
         self.assertIn(process.returncode, (0, -signal.SIGTERM), self.text(log)[-2000:])
         self.assertIn("Server Shut Down", self.text(log))
 
+
+class TwistdTests(TwistdCase):
     @defer.inlineCallbacks
     def test_two_processes_sync_and_stop_cleanly(self) -> None:
         """

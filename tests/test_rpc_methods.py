@@ -13,7 +13,9 @@ from twisted.internet import defer
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.components import TransactionOutput
+from neo_twisted.core.consensus import ChangeView
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import GAS_ASSET_ID, NEO_ASSET_ID, ContractTransaction
 from neo_twisted.crypto.keys import address_from_script_hash
@@ -28,7 +30,8 @@ from neo_twisted.rpc.errors import RpcError
 from neo_twisted.rpc.methods import NodeRpc
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt256
-from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, make_block
+from tests.consensus_samples import signed_payload
+from tests.ledger_samples import DEV_KEYS, PRIVNET, PRIVNET_GENESIS, make_block
 from tests.mempool_samples import GAS_KEY, ISSUER, PAYEE, sample_chain, signed
 
 ONE = FIXED8_ONE
@@ -301,6 +304,36 @@ class NodeMethodTests(MethodsTestCase):
     def test_getversion(self) -> None:
         self.assertEqual(self.call("getversion"),
                          {"port": 0, "nonce": 1234, "useragent": "/neo_twisted:test/"})
+
+    def test_getconsensusstate_of_a_relay(self) -> None:
+        """
+        A node that is no validator shows the height being agreed and the payloads
+        it relayed for it.
+        """
+        tip = self.ledger.get_header(TIP)
+        assert tip is not None
+        payload = signed_payload(1, ChangeView(view_number=0, new_view_number=1),
+                                 block_index=TIP + 1, prev_hash=tip.hash)
+        self.assertIsNone(self.node.consensus.problem(payload))
+        self.node.consensus.send_own(payload)
+        self.assertEqual(self.call("getconsensusstate"), {
+            "validator": False, "height": TIP + 1,
+            "seen": [{"validator": 1, "type": "ChangeView", "view": 0, "newview": 1}]})
+
+    def test_getconsensusstate_of_a_validator(self) -> None:
+        consensus = ConsensusService(self.node, DEV_KEYS[2], self.clock)
+        consensus.startService()
+        self.addCleanup(consensus.stopService)
+        methods = NodeRpc(self.ledger_service, self.node, self.mempool, PRIVNET, self.clock,
+                          consensus).methods()
+        state = self.successResultOf(defer.maybeDeferred(methods["getconsensusstate"], []))
+        self.assertEqual({k: state[k] for k in ("validator", "index", "height", "view",
+                                                 "primary", "state", "signatures", "needed")},
+                         {"validator": True, "index": 2, "height": TIP + 1, "view": 0,
+                          "primary": (TIP + 1) % 4, "state": ["backup"], "signatures": 0,
+                          "needed": 3})
+        self.assertEqual(state["timeoutin"], 30.0)
+        self.assertEqual(state["seen"], [])
 
     def test_getpeers_and_count(self) -> None:
         self.book.add([Endpoint("10.0.0.1", 20333), Endpoint("10.0.0.2", 20334)], 0.0)

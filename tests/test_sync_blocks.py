@@ -152,6 +152,24 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync.peer_lost(slow)
         self.assertIs(self.sync.segments[1], b)
 
+    def test_relayed_blocks_do_not_keep_a_segment(self) -> None:
+        """
+        A peer that answered part of its segment and then only relays blocks beyond
+        the window (a live chain's new blocks) loses the segment to another peer.
+        """
+        a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [1, 501, 1001])
+        self.deliver(a, 1, 1)
+        self.peers.append(b)
+        for step in range(30):
+            self.clock.advance(1)
+            self.sync.block_received(a, LONG[2000 + step])  # new blocks, far ahead
+            self.sync.tick()
+        self.assertIsNot(self.sync.segments.get(1), a)
+        self.assertIn(1, self.starts(b))
+
     def test_lost_peer_segments_reassigned(self) -> None:
         a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
         self.peers = [a, b]

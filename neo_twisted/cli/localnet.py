@@ -1,14 +1,18 @@
 # -*- test-case-name: tests.test_cli_localnet -*-
 """
-C{neonode localnet}: a local network of C{twistd neonode} processes that syncs.
+C{neonode localnet}: a local network of C{twistd neonode} processes that syncs
+and makes new blocks.
 
 The first node gets a generated chain of the bundled privnet (made once and kept
 in the run directory); the others start empty a moment later, find their peers
 through the protocol file's seeds (each node listens on one seed's port) and
-C{getaddr}, and catch up by header and block sync. A table of every node's
-heights is printed each second until Ctrl-C (or, with C{--until-synced}, until
-all hold the whole chain); then every node is stopped with SIGTERM. Data
-directories are kept: a second run resumes from them.
+C{getaddr}, and catch up by header and block sync. Node I runs consensus with
+the I-th development key of C{--keys} (written to its data directory as
+C{validator.wif}), so once three of the four validators hold the chain, a block
+follows every SecondsPerBlock; nodes beyond the validators only relay. A table
+of every node's heights is printed each second until Ctrl-C (or, with
+C{--until-synced}, until all hold the same chain); then every node is stopped
+with SIGTERM. Data directories are kept: a second run resumes from them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import attrs
 
 from neo_twisted.cli.errors import CommandError
 from neo_twisted.ledger.check import store_info
+from neo_twisted.ledger.generator import load_dev_keys
 from neo_twisted.ledger.settings import ConfigError, load_protocol
 from neo_twisted.ledger.store import StoreError
 from neo_twisted.p2p.interfaces import Endpoint
@@ -44,6 +49,7 @@ class _Node:
     port: int
     process: subprocess.Popen[bytes] | None = None
     last_blocks: int = 0
+    key_file: Path | None = None
 
     def heights(self) -> tuple[int, int] | None:
         try:
@@ -80,6 +86,21 @@ def _prepare_chain(args: argparse.Namespace, first: _Node) -> None:
     _run(_neonode("import", "--config", args.config, "--datadir", first.datadir, chain), "import")
 
 
+def _validator_keys(args: argparse.Namespace, nodes: list[_Node], settings: Any) -> None:
+    """
+    Give node I the I-th development key (the others, if any, only relay).
+    """
+    try:
+        keys = load_dev_keys(args.keys, settings)
+    except ConfigError as e:
+        raise CommandError(str(e)) from None
+    for node, key in zip(nodes, keys, strict=False):
+        node.key_file = node.datadir / "validator.wif"
+        node.datadir.mkdir(parents=True, exist_ok=True)
+        node.key_file.touch(mode=0o600)
+        node.key_file.write_text(key.to_wif() + "\n")
+
+
 def _start(args: argparse.Namespace, node: _Node, seeds: list[str]) -> None:
     log = args.dir / f"{node.name}.log"
     command = [str(Path(sys.executable).with_name("twistd")), "--nodaemon", "--pidfile=",
@@ -89,6 +110,8 @@ def _start(args: argparse.Namespace, node: _Node, seeds: list[str]) -> None:
                "--max-per-address", str(4 * len(seeds))]
     for seed in seeds:
         command += ["--seed", seed]
+    if node.key_file is not None:
+        command += ["--validator-key", str(node.key_file)]
     node.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -125,10 +148,11 @@ def _table(nodes: list[_Node], started: float, out: TextIO) -> bool:
         node.last_blocks = blocks
         rows.append((node, str(headers), str(blocks), f"{rate:,.0f}", state))
     out.write(f"\n{time.monotonic() - started:6.1f} s  node      port  headers   blocks  "
-              f"blocks/s  state\n")
+              f"blocks/s  state    role\n")
     for node, headers_text, blocks_text, rate_text, state in rows:
+        role = "relay" if node.key_file is None else "validator"
         out.write(f"         {node.name:<8} {node.port:>5} {headers_text:>8} {blocks_text:>8} "
-                  f"{rate_text:>9}  {state}\n")
+                  f"{rate_text:>9}  {state:<8} {role}\n")
     out.flush()
     tips = [node.heights() for node in nodes]
     return all(t is not None and t == tips[0] and t[1] > 0 for t in tips)
@@ -148,6 +172,8 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     nodes = [_Node(f"node{i + 1}", args.dir / f"node{i + 1}", Endpoint.parse(seeds[i]).port)
              for i in range(args.nodes)]
     _prepare_chain(args, nodes[0])
+    if not args.no_consensus:
+        _validator_keys(args, nodes, settings)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     for node in nodes:
         node.last_blocks = (node.heights() or (0, 0))[1]
@@ -162,6 +188,10 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             synced = _table(nodes, started, stdout)
             if args.until_synced and synced:
                 stdout.write("every node holds the whole chain\n")
+                return 0
+            if args.until_height and all((node.heights() or (0, 0))[1] >= args.until_height
+                                         for node in nodes):
+                stdout.write(f"every node holds block {args.until_height}\n")
                 return 0
             if args.timeout and time.monotonic() - started > args.timeout:
                 raise CommandError(f"not synced after {args.timeout} s (logs in {args.dir})")
@@ -200,17 +230,22 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--config", default="protocol.json", type=Path,
                         help="protocol.json of the network (default: ./protocol.json)")
     parser.add_argument("--keys", default=Path("devkeys/privnet.json"), type=Path,
-                        help="the validators' development keys, to generate the chain")
+                        help="the validators' development keys, to generate the chain and "
+                             "run consensus")
     parser.add_argument("--dir", default=Path("run"), type=Path,
                         help="where the data directories and logs live (default: ./run)")
-    parser.add_argument("--nodes", default=3, type=int, choices=range(2, 9), metavar="N",
-                        help="nodes to run, 2 to 8 (default: 3)")
+    parser.add_argument("--nodes", default=4, type=int, choices=range(2, 9), metavar="N",
+                        help="nodes to run, 2 to 8 (default: 4, one per validator)")
+    parser.add_argument("--no-consensus", action="store_true",
+                        help="run no validator: the nodes only sync the generated chain")
     parser.add_argument("--blocks", default=3000, type=int,
                         help="blocks of the first node's generated chain (default: 3000)")
     parser.add_argument("--ports", type=_ports,
                         help="listening ports, comma-separated (default: the config's seeds)")
     parser.add_argument("--until-synced", action="store_true",
                         help="stop once every node holds the whole chain")
+    parser.add_argument("--until-height", type=int, default=0, metavar="N",
+                        help="stop once every node holds block N (made by consensus)")
     parser.add_argument("--timeout", type=float, default=0,
                         help="give up after this many seconds (default: never)")
     parser.set_defaults(run=_localnet_guarded)

@@ -123,6 +123,10 @@ class ChainReads:
         with self.store.read() as txn:
             return fetch(txn, hash_, db=self._dbs["header"]) is not None
 
+    def has_transaction(self, txid: bytes) -> bool:
+        with self.store.read() as txn:
+            return fetch(txn, txid, db=self._dbs["tx"]) is not None
+
     def get_transaction(self, txid: bytes) -> tuple[Transaction, int] | None:
         """
         A confirmed transaction and the height of its block.

@@ -114,6 +114,10 @@ class LedgerService(service.Service):
         return threads.deferToThreadPool(reactor, self._read_pool, function, *args)
 
     @property
+    def settings(self) -> ProtocolSettings:
+        return self._settings
+
+    @property
     def signature_processes(self) -> ProcessMapper | None:
         """
         The verifier processes, when this service runs them, for others to check

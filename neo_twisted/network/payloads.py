@@ -10,7 +10,7 @@ know decode to None: the reference node ignores them, and so do we.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import TypeAlias
 
@@ -229,6 +229,14 @@ class InvPayload(Serializable):
     def write(self, writer: BinaryWriter) -> None:
         writer.write_u8(self.type)
         writer.write_hashes(self.hashes)
+
+
+def inv_groups(kind: InventoryType, hashes: Sequence[UInt256]) -> list[InvPayload]:
+    """
+    C{InvPayload.CreateGroup}: C{hashes} in order, in payloads of at most 500.
+    """
+    return [InvPayload(kind, tuple(hashes[start:start + MAX_INV_HASHES]))
+            for start in range(0, len(hashes), MAX_INV_HASHES)]
 
 
 @attrs.frozen

@@ -7,7 +7,8 @@ here through L{IPeerListener}. This object decides: whom to ask for headers and
 blocks (the sync services), which announced items to fetch (the request
 tracker: one peer at a time per hash), what to serve (L{Server}) and what to
 relay (new blocks near the tip, to every peer that did not send or announce
-them, at most once per 30 s per hash).
+them, at most once per 30 s per hash). Transactions and consensus payloads
+have policy objects of their own (L{TransactionRelay}, L{ConsensusRelay}).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from neo_twisted.core.block import Block
+from neo_twisted.core.consensus import ConsensusPayload
 from neo_twisted.core.serializable import Serializable
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.chain import BlockResult, Verdict
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import (
-    MAX_INV_HASHES,
     AddrPayload,
     GetBlocksPayload,
     HeadersPayload,
@@ -38,7 +39,9 @@ from neo_twisted.network.payloads import (
     Payload,
     RawPayload,
     VersionPayload,
+    inv_groups,
 )
+from neo_twisted.node.consensus import ConsensusRelay
 from neo_twisted.node.serving import Server
 from neo_twisted.node.transactions import TransactionRelay
 from neo_twisted.p2p.connections import ConnectionService
@@ -55,6 +58,9 @@ RELAY_NEAR_TIP = 100
 #: Of the blocks one ledger write accepted, the newest this many are relayed: a peer
 #: that lacks older ones asks for them by header and block sync.
 RELAY_NEWEST = 2
+
+#: Called on the reactor with the blocks one ledger write just persisted.
+BlocksListener = Callable[[list[Block]], None]
 
 
 @attrs.define
@@ -104,6 +110,8 @@ class Node:
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
                                     on_persisted=self._blocks_accepted)
         self.transactions = None if mempool is None else TransactionRelay(self, mempool)
+        self.consensus = ConsensusRelay(self, ledger.settings)
+        self._block_listeners: list[BlocksListener] = []
         self._handlers: dict[str, Callable[[IPeer, Any], None]] = {
             "getaddr": lambda peer, _: self.connections.getaddr_received(peer),
             "addr": self._on_addr,
@@ -115,6 +123,7 @@ class Node:
             "block": self._on_block,
             "tx": self._on_tx,
             "mempool": self._on_mempool,
+            "consensus": self._on_consensus,
         }
 
     # -- the chain as the policy sees it ---------------------------------------------------
@@ -128,6 +137,15 @@ class Node:
     def header_height(self) -> int:
         ledger = self.ledger.ledger
         return 0 if ledger is None else ledger.header_height
+
+    @property
+    def syncing(self) -> bool:
+        """
+        Whether a chain is known, or being asked for, beyond our blocks: validated
+        headers past them, or a header request to a peer that claims a higher height
+        (bounded by the request's timeout, so a peer's claim alone holds nothing up long).
+        """
+        return self.header_height > self.block_height or self.header_sync.busy
 
     def established_peers(self) -> list[IPeer]:
         return [peer for peer in self.sessions if peer.established]
@@ -152,6 +170,7 @@ class Node:
     def peer_established(self, peer: IPeer) -> None:
         self.sessions[peer] = _Session()
         self.connections.peer_established(peer)
+        self.consensus.peer_established(peer)
         self.header_sync.poke()
         self.block_sync.poke()
 
@@ -168,6 +187,7 @@ class Node:
         self.block_sync.peer_lost(peer)
         if self.transactions is not None:
             self.transactions.peer_lost(peer)
+        self.consensus.peer_lost(peer)
         self._ask_again(self.requests.release_peer(peer, self.clock.seconds()))
 
     # -- messages ----------------------------------------------------------------------------
@@ -210,6 +230,11 @@ class Node:
         if self.transactions is not None and not self._stopped:
             self.transactions.tx_received(peer, tx)
 
+    def _on_consensus(self, peer: IPeer, payload: ConsensusPayload) -> None:
+        self.sessions[peer].known.add(payload.hash)
+        if not self._stopped:
+            self.consensus.payload_received(peer, payload)
+
     def _on_mempool(self, peer: IPeer, _: object) -> None:
         if self.transactions is not None:
             self.transactions.mempool_requested(peer)
@@ -234,8 +259,11 @@ class Node:
             if self.transactions is not None:
                 self.transactions.inv_received(peer, fresh)
             return
+        if payload.type is InventoryType.Consensus:
+            self.consensus.inv_received(peer, fresh)
+            return
         if payload.type is not InventoryType.Block:
-            return  # consensus payloads come with dBFT
+            return
         ledger = self.ledger.ledger
         if ledger is None or not fresh:
             return
@@ -286,9 +314,8 @@ class Node:
             if source is not None and source in self.sessions:
                 by_peer.setdefault(source, []).append(hash_)
         for peer, hashes in by_peer.items():
-            for start in range(0, len(hashes), MAX_INV_HASHES):
-                peer.send("getdata", InvPayload(InventoryType.Block,
-                                                tuple(hashes[start:start + MAX_INV_HASHES])))
+            for group in inv_groups(InventoryType.Block, hashes):
+                peer.send("getdata", group)
 
     # -- sync and relay ----------------------------------------------------------------------
 
@@ -310,7 +337,15 @@ class Node:
             self.relay(InventoryType.Block, block.hash, sender)
         if self.mempool is not None:
             self.mempool.blocks_persisted(blocks)
+        for listener in list(self._block_listeners):
+            listener(blocks)
         self.header_sync.poke()
+
+    def add_block_listener(self, listener: BlocksListener) -> None:
+        """
+        Call C{listener(blocks)} after each ledger write that persisted blocks.
+        """
+        self._block_listeners.append(listener)
 
     def submit_block(self, block: Block) -> defer.Deferred[BlockResult]:
         """
@@ -340,8 +375,8 @@ class Node:
             if peer.version is not None and not peer.version.relay:
                 continue
             news = tuple(h for h in hashes if h not in session.known and session.announced.add(h))
-            for start in range(0, len(news), MAX_INV_HASHES):
-                peer.send("inv", InvPayload(kind, news[start:start + MAX_INV_HASHES]))
+            for group in inv_groups(kind, news):
+                peer.send("inv", group)
 
     def _lookup(self, kind: InventoryType, hash_: UInt256) -> Serializable | None:
         if kind is InventoryType.TX:
@@ -363,5 +398,6 @@ class Node:
         self._ask_again(self.requests.expire(self.clock.seconds()))
         if self.transactions is not None:
             self.transactions.tick()
+        self.consensus.tick()
         self.header_sync.poke()
         self.block_sync.tick()

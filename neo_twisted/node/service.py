@@ -23,6 +23,8 @@ from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 
 from neo_twisted.collector import few_collections
+from neo_twisted.consensus.service import ConsensusService
+from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY
@@ -75,6 +77,8 @@ class NodeConfig:
     rpc_bind: str = "127.0.0.1"
     rpc_tls_cert: Path | None = None
     rpc_tls_key: Path | None = None
+    #: The key this node takes part in consensus with (None: it only relays consensus).
+    validator: KeyPair | None = None
 
 
 class NodeService(MultiService):
@@ -87,6 +91,8 @@ class NodeService(MultiService):
         self.node = node
         #: The JSON-RPC server, when the node serves one.
         self.rpc: RpcService | None = None
+        #: dBFT, when the node is a validator.
+        self.consensus: ConsensusService | None = None
         self._collector = contextlib.ExitStack()
 
     def startService(self) -> None:
@@ -107,12 +113,13 @@ class NodeService(MultiService):
 
 
 def make_rpc_service(settings: ProtocolSettings, config: NodeConfig, ledger: LedgerService,
-                     node: Node, mempool: MempoolService, reactor: Any) -> RpcService:
+                     node: Node, mempool: MempoolService, reactor: Any,
+                     consensus: ConsensusService | None = None) -> RpcService:
     """
     The JSON-RPC server of a node: its methods, over HTTP or (with a certificate) HTTPS.
     """
     assert config.rpc_port is not None
-    methods = NodeRpc(ledger, node, mempool, settings, reactor).methods()
+    methods = NodeRpc(ledger, node, mempool, settings, reactor, consensus).methods()
     resource = JsonRpcResource(methods, clock=reactor)
     return RpcService(make_site(resource, reactor=reactor), port=config.rpc_port,
                       bind=config.rpc_bind, tls_cert=config.rpc_tls_cert,
@@ -149,8 +156,12 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
     node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]
+    if config.validator is not None:
+        top.consensus = ConsensusService(node, config.validator, reactor)
+        top.consensus.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.rpc_port is not None:
-        top.rpc = make_rpc_service(settings, config, ledger, node, mempool, reactor)
+        top.rpc = make_rpc_service(settings, config, ledger, node, mempool, reactor,
+                                   top.consensus)
         top.rpc.setServiceParent(top)  # type: ignore[no-untyped-call]
     ticker = TimerService(config.tick_interval, node.tick)  # type: ignore[no-untyped-call]
     ticker.clock = reactor

@@ -71,6 +71,8 @@ class Options(usage.Options):
         ["rpc-bind", None, "127.0.0.1", "The address JSON-RPC listens on."],
         ["rpc-tls-cert", None, None, "Serve JSON-RPC over HTTPS with this PEM certificate."],
         ["rpc-tls-key", None, None, "The PEM private key of --rpc-tls-cert."],
+        ["validator-key", None, None,
+         "Take part in consensus (dBFT) with the WIF private key in this file."],
     ]
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
@@ -101,6 +103,14 @@ class Options(usage.Options):
                 f"--min-peers {self['min-peers']} exceeds --max-peers {self['max-peers']}")
         self["datadir"] = Path(self["datadir"])
         self._check_rpc()
+        self["validator"] = None
+        if self["validator-key"] is not None:
+            from neo_twisted.consensus.keyfile import load_validator_key
+            try:
+                self["validator"] = load_validator_key(Path(self["validator-key"]),
+                                                       self["settings"])
+            except ConfigError as e:
+                raise usage.UsageError(f"--validator-key: {e}") from None
 
     def _check_rpc(self) -> None:
         """
@@ -136,5 +146,6 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
         verify_threads=options["verify-threads"] or None, rpc_port=options["rpc-port"],
         rpc_bind=options["rpc-bind"],
         rpc_tls_cert=None if options["rpc-tls-cert"] is None else Path(options["rpc-tls-cert"]),
-        rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]))
+        rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]),
+        validator=options["validator"])
     return make_node_service(settings, config, reactor=reactor)

@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
-from neo_twisted.network.payloads import MAX_INV_HASHES, InventoryType, InvPayload
+from neo_twisted.network.payloads import InventoryType, inv_groups
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.p2p.inventory import RequestTracker
 from neo_twisted.wire.uint import UInt256
@@ -77,9 +77,8 @@ class TransactionRelay:
         wanted = [h for h in hashes
                   if h not in mempool and h not in self.pending and not mempool.is_verifying(h)]
         ask = self.requests.announce(peer, wanted, self._now())
-        for start in range(0, len(ask), MAX_INV_HASHES):
-            peer.send("getdata", InvPayload(InventoryType.TX,
-                                            tuple(ask[start:start + MAX_INV_HASHES])))
+        for group in inv_groups(InventoryType.TX, ask):
+            peer.send("getdata", group)
 
     def tx_received(self, peer: IPeer, tx: Transaction) -> None:
         txid = tx.hash
@@ -114,9 +113,19 @@ class TransactionRelay:
         C{mempool}: announce the whole pool, in C{inv}s of at most 500.
         """
         txids = self.mempool.txids()
-        for start in range(0, len(txids), MAX_INV_HASHES):
-            peer.send("inv", InvPayload(InventoryType.TX,
-                                        tuple(txids[start:start + MAX_INV_HASHES])))
+        for group in inv_groups(InventoryType.TX, txids):
+            peer.send("inv", group)
+
+    def fetch(self, txids: Sequence[UInt256]) -> None:
+        """
+        Ask every peer for transactions we lack (a proposal names them): whoever has
+        one sends it, and it comes in as any C{tx} does.
+        """
+        mempool = self.mempool
+        wanted = tuple(h for h in txids if h not in mempool and h not in self.pending)
+        for peer in self._node.established_peers():
+            for group in inv_groups(InventoryType.TX, wanted):
+                peer.send("getdata", group)
 
     def lookup(self, txid: UInt256) -> Transaction | None:
         return self.mempool.get(txid)
@@ -144,6 +153,5 @@ class TransactionRelay:
             if source is not None and source in self._node.sessions:
                 by_peer.setdefault(source, []).append(txid)
         for peer, txids in by_peer.items():
-            for start in range(0, len(txids), MAX_INV_HASHES):
-                peer.send("getdata", InvPayload(InventoryType.TX,
-                                                tuple(txids[start:start + MAX_INV_HASHES])))
+            for group in inv_groups(InventoryType.TX, txids):
+                peer.send("getdata", group)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IAddress, IDelayedCall
+from twisted.internet.interfaces import IAddress, IConsumer, IDelayedCall
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -35,6 +35,7 @@ from neo_twisted.network.payloads import (
 )
 from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from neo_twisted.p2p.sendqueue import URGENT_COMMANDS, SendQueue
 from neo_twisted.wire.errors import FormatError
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class PeerProtocol(Protocol):
         self._decoder = FrameDecoder(factory.magic)
         self._handshake: Handshake | None = None
         self._pending: list[tuple[str, Serializable | None]] = []
+        #: Bulk messages wait here while the transport is full; urgent ones pass them.
+        self.send_queue = SendQueue(self._to_transport)
         self._closing: tuple[str, bool] | None = None
         self._lost = False
         self._last_received = 0.0
@@ -143,6 +146,9 @@ class PeerProtocol(Protocol):
         self._handshake = new_handshake(HandshakeEffects(
             check_version=self._check_version, send_verack=self._send_verack,
             complete=self._complete, deliver=self._deliver, drop=self.disconnect))
+        consumer = IConsumer(self.transport, None)
+        if consumer is not None:  # every TCP and TLS transport is one
+            consumer.registerProducer(self.send_queue, True)
         self._factory.peer_connected(self)
         self._handshake_timer = self._clock.callLater(
             self._factory.handshake_timeout, self._handshake.timed_out)
@@ -270,16 +276,20 @@ class PeerProtocol(Protocol):
 
     def _write(self, command: str, payload: Serializable | None) -> None:
         """
-        Frame and write one message, bypassing the queue.
+        Frame one message and hand it to the send queue (the counters count it as sent).
         """
         if self._closing is not None or self.transport is None:
             return
         data = encode_frame(self._factory.magic, command,
                             b"" if payload is None else payload.to_bytes())
-        self.transport.write(data)
+        self.send_queue.push(data, command in URGENT_COMMANDS)
         self._last_sent = self._clock.seconds()
         self.messages_out[command] = self.messages_out.get(command, 0) + 1
         self.bytes_out[command] = self.bytes_out.get(command, 0) + len(data)
+
+    def _to_transport(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
 
     def _check_version(self, version: VersionPayload) -> str | None:
         self.version = version

@@ -15,6 +15,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.block import Block
 from neo_twisted.core.jsonify import output_json
 from neo_twisted.core.transaction import Transaction
@@ -118,8 +119,10 @@ class NodeRpc:
     """
 
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
-                 settings: ProtocolSettings, clock: IReactorTime) -> None:
+                 settings: ProtocolSettings, clock: IReactorTime,
+                 consensus: ConsensusService | None = None) -> None:
         """
+        @param consensus: the node's dBFT, when it is a validator.
         @param clock: schedules the hand-over of the transactions of one reactor turn
             (a batch) to the pool together, so that they are verified in chunks.
         """
@@ -128,6 +131,7 @@ class NodeRpc:
         self._mempool = mempool
         self._settings = settings
         self._clock = clock
+        self._consensus = consensus
         self._queued: list[tuple[Transaction, defer.Deferred[Outcome]]] = []
         self._flush_call: IDelayedCall | None = None
 
@@ -136,7 +140,8 @@ class NodeRpc:
             "getbestblockhash", "getblock", "getblockcount", "getblockhash", "getblockheader",
             "getblocksysfee", "getconnectioncount", "getpeers", "getrawmempool",
             "getrawtransaction", "gettxout", "getversion", "sendrawtransaction",
-            "submitblock", "validateaddress", "getaccountstate", "getassetstate")}
+            "submitblock", "validateaddress", "getaccountstate", "getassetstate",
+            "getconsensusstate")}
 
     def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
         return self._ledger.read(function, *args)
@@ -312,6 +317,18 @@ class NodeRpc:
     def getversion(self, params: list[Any]) -> dict[str, Any]:
         return {"port": self._node.connections.listening_port or 0,
                 "nonce": self._node.nonce, "useragent": self._node.user_agent}
+
+    def getconsensusstate(self, params: list[Any]) -> dict[str, Any]:
+        """
+        Ours (not the reference's): the round in progress, and the payloads seen for it,
+        so an operator can tell why no block comes.
+        """
+        if self._consensus is not None:
+            state = self._consensus.status()
+        else:
+            state = {"validator": False, "height": self._height + 1}
+        state["seen"] = self._node.consensus.seen(state.get("height", self._height + 1))
+        return state
 
 
 def _found(result: Any, what: str) -> Any:

@@ -175,10 +175,13 @@ class BlockSync:
         if block.index <= height or block.hash in self._received:
             return
         # A peer works through its segments one after the other: while it delivers
-        # any of them, none of them is quiet.
+        # any of them, none of them is quiet. Other blocks it sends (new ones it
+        # relays) say nothing of them: a peer that had only part of a segment when
+        # asked would otherwise keep the rest of it forever.
         now = self._clock.seconds()
-        for assignment in self._segments.values():
-            if assignment.peer is peer:
+        mine = [(start, a) for start, a in self._segments.items() if a.peer is peer]
+        if any(start <= block.index < start + SEGMENT for start, _ in mine):
+            for _, assignment in mine:
                 assignment.active = now
         self._received[block.hash] = (block, peer)
         self._flush()

@@ -71,6 +71,13 @@ class HeaderSync:
         ledger = self._ledger.ledger
         return -1 if ledger is None else ledger.header_height
 
+    @property
+    def busy(self) -> bool:
+        """
+        Whether headers are being asked for or added: some peer said it is ahead of us.
+        """
+        return self.peer is not None or self._adding > 0
+
     def poke(self) -> None:
         """
         Ask for headers if some peer is ahead of us and nobody is being asked already.

@@ -1,0 +1,123 @@
+# -*- test-case-name: tests.test_consensus_proposal -*-
+"""
+The primary's proposal (C{ConsensusContext.Fill}) and a backup's check of one
+(C{VerifyRequest}), as functions of the pool's entries.
+
+The validator set is the standby list of the protocol settings, sorted: this
+node does not execute votes (State transactions) or enrollments, so the set
+that follows a block holding them is unknown here. Proposals leave such
+transactions out and a proposal holding one is refused, so every block made
+with this node keeps the validators it can vouch for.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Sequence
+
+import attrs
+
+from neo_twisted.core.components import TransactionOutput
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.core.transactions import (
+    GAS_ASSET_ID,
+    ClaimTransaction,
+    EnrollmentTransaction,
+    MinerTransaction,
+    StateTransaction,
+)
+from neo_twisted.crypto.scripts import consensus_address
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.mempool.pool import PoolEntry
+from neo_twisted.wire.ecpoint import ECPoint
+from neo_twisted.wire.uint import UInt160, UInt256
+
+#: Transactions per block besides the MinerTransaction (the reference's SimplePolicy
+#: plugin default, C{MaxTransactionsPerBlock}).
+MAX_BLOCK_TRANSACTIONS = 500
+
+
+def validators_of(settings: ProtocolSettings) -> tuple[ECPoint, ...]:
+    """
+    C{GetValidators()}: the standby validators in ascending key order (see the module).
+    """
+    return tuple(sorted(settings.standby_validators))
+
+
+def changes_validators(tx: Transaction) -> bool:
+    """
+    Whether C{tx} could change the validator set: an enrollment or a State transaction.
+    """
+    return isinstance(tx, EnrollmentTransaction | StateTransaction)
+
+
+def net_fee(entries: Iterable[PoolEntry]) -> int:
+    """
+    C{Block.CalculateNetFee}: the GAS left by the transactions (claims leave none).
+    """
+    return sum(entry.network_fee for entry in entries
+               if not isinstance(entry.tx, MinerTransaction | ClaimTransaction))
+
+
+def choose(entries: Iterable[PoolEntry], limit: int = MAX_BLOCK_TRANSACTIONS) -> list[PoolEntry]:
+    """
+    The pool transactions a proposal takes: the best paying first (the pool's eviction
+    order, reversed), none that could change the validators.
+    """
+    eligible = [entry for entry in entries if not changes_validators(entry.tx)]
+    eligible.sort(key=lambda entry: entry.rank, reverse=True)
+    return eligible[:limit]
+
+
+@attrs.frozen
+class Proposal:
+    """
+    What a primary proposes, before it signs the header.
+    """
+
+    nonce: int
+    next_consensus: UInt160
+    miner: MinerTransaction
+    transactions: tuple[Transaction, ...]
+
+    @property
+    def hashes(self) -> tuple[UInt256, ...]:
+        return (self.miner.hash, *(tx.hash for tx in self.transactions))
+
+
+def make_proposal(entries: Sequence[PoolEntry], validators: Sequence[ECPoint],
+                  pay_to: UInt160, on_chain: Callable[[UInt256], bool],
+                  rng: random.Random) -> Proposal:
+    """
+    C{Fill}: the MinerTransaction paying the network fee to C{pay_to}, then C{entries}.
+
+    @param on_chain: whether a transaction hash is taken already (the miner's nonce is
+        drawn again until its hash is new).
+    """
+    fee = net_fee(entries)
+    outputs = (TransactionOutput(GAS_ASSET_ID, fee, pay_to),) if fee else ()
+    while True:
+        nonce = rng.getrandbits(64)
+        miner = MinerTransaction(nonce=nonce & 0xFFFFFFFF, outputs=outputs)
+        if not on_chain(miner.hash):
+            break
+    return Proposal(nonce=nonce, next_consensus=consensus_address(validators), miner=miner,
+                    transactions=tuple(entry.tx for entry in entries))
+
+
+def proposal_problem(next_consensus: UInt160, miner: Transaction,
+                     entries: Sequence[PoolEntry], validators: Sequence[ECPoint]) -> str | None:
+    """
+    C{VerifyRequest}: why a complete proposal cannot be signed, or None.
+
+    @param entries: the proposal's transactions after the miner's, as the pool knows them.
+    """
+    if any(changes_validators(entry.tx) for entry in entries):
+        return "it holds a transaction that may change the validators"
+    if next_consensus != consensus_address(validators):
+        return "NextConsensus is not the validators' consensus address"
+    paid = sum(output.value for output in miner.outputs)
+    fee = net_fee(entries)
+    if paid != fee:
+        return f"the MinerTransaction pays {paid}, the network fee is {fee}"
+    return None

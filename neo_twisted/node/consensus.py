@@ -1,0 +1,189 @@
+# -*- test-case-name: tests.test_node_consensus -*-
+"""
+The node's consensus-payload policy: which payloads it takes, keeps and passes on.
+
+Every node relays consensus, validator or not. A payload (a C{consensus}
+message, sent directly by a validator or fetched after an C{inv}) is taken when
+it is for a block above our height, names a validator that exists, and carries
+that validator's signature. A taken payload is kept in memory (the relay cache
+serves C{getdata}; a per-height buffer lets a round that starts late catch up
+on what it missed), announced by C{inv} to every other peer at most once per
+30 s, and handed to this node's own consensus, if it runs one. Nothing of it
+is ever stored. A bad signature is a protocol violation: no honest peer
+relays one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from twisted.logger import Logger
+
+from neo_twisted.consensus.proposal import validators_of
+from neo_twisted.core.consensus import ChangeView, ConsensusPayload
+from neo_twisted.crypto.scripts import script_hash, signature_redeem_script
+from neo_twisted.crypto.witness import verify_witness
+from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.network.payloads import InventoryType, InvPayload, inv_groups
+from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.p2p.inventory import RequestTracker
+from neo_twisted.wire.errors import FormatError
+from neo_twisted.wire.uint import UInt256
+
+if TYPE_CHECKING:
+    from neo_twisted.node.policy import Node
+
+#: Payloads kept for rounds that have not started here yet, at most.
+MAX_BUFFERED = 256
+
+PayloadListener = Callable[[ConsensusPayload], None]
+
+
+class ConsensusRelay:
+    """
+    Everything one node does with consensus payloads that come and go over P2P.
+
+    @ivar listener: this node's consensus, told of every payload taken.
+    """
+
+    _log = Logger()
+
+    def __init__(self, node: Node, settings: ProtocolSettings) -> None:
+        self._node = node
+        self.validators = validators_of(settings)
+        self._scripts = [script_hash(signature_redeem_script(key)) for key in self.validators]
+        self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
+        self.listener: PayloadListener | None = None
+        #: Taken payloads by hash, oldest first, for rounds to replay (L{for_block}).
+        self._buffer: OrderedDict[UInt256, ConsensusPayload] = OrderedDict()
+
+    def _now(self) -> float:
+        return self._node.clock.seconds()
+
+    def problem(self, payload: ConsensusPayload) -> str | None:
+        """
+        C{ConsensusPayload.Verify}, with the validator index checked first: why
+        C{payload} is not taken, or None.
+        """
+        if payload.block_index <= self._node.block_height:
+            return "late"
+        index = payload.validator_index
+        if index >= len(self.validators):
+            return f"validator {index} of {len(self.validators)}"
+        witness = payload.witness
+        if not verify_witness(payload.unsigned_bytes(), witness.invocation_script,
+                              witness.verification_script, self._scripts[index]):
+            return f"not signed by validator {index}"
+        return None
+
+    # -- messages --------------------------------------------------------------------------
+
+    def inv_received(self, peer: IPeer, hashes: list[UInt256]) -> None:
+        """
+        C{hashes}: consensus payloads C{peer} announced that it had not announced before.
+        """
+        wanted = [h for h in hashes if h not in self._node.relay_cache]
+        ask = self.requests.announce(peer, wanted, self._now())
+        for group in inv_groups(InventoryType.Consensus, ask):
+            peer.send("getdata", group)
+
+    def payload_received(self, peer: IPeer, payload: ConsensusPayload) -> None:
+        hash_ = payload.hash
+        self.requests.complete(hash_)
+        if hash_ in self._node.relay_cache:
+            return
+        problem = self.problem(payload)
+        if problem == "late":
+            return
+        if problem is not None:
+            if problem.startswith("not signed"):
+                peer.disconnect(f"consensus payload {hash_}: {problem}", violation=True)
+            else:
+                self._log.debug("ignoring consensus payload {hash} from {peer}: {problem}",
+                                hash=hash_, peer=peer, problem=problem)
+            return
+        self._take(payload, peer)
+
+    def send_own(self, payload: ConsensusPayload) -> None:
+        """
+        A payload this node signed: straight to every peer as C{consensus}, and kept.
+        """
+        node = self._node
+        hash_ = payload.hash
+        node.relay_cache.put(hash_, payload)
+        self._keep(payload)
+        node.relay_filter.should_relay(hash_, self._now())
+        for peer, session in node.sessions.items():
+            if peer.established and session.announced.add(hash_):
+                peer.send("consensus", payload)
+
+    def _take(self, payload: ConsensusPayload, sender: IPeer | None) -> None:
+        node = self._node
+        hash_ = payload.hash
+        node.relay_cache.put(hash_, payload)
+        self._keep(payload)
+        if node.relay_filter.should_relay(hash_, self._now()):
+            node.relay(InventoryType.Consensus, hash_, sender)
+        if self.listener is not None:
+            self.listener(payload)
+
+    def _keep(self, payload: ConsensusPayload) -> None:
+        self._buffer[payload.hash] = payload
+        while len(self._buffer) > MAX_BUFFERED:
+            self._buffer.popitem(last=False)
+
+    def for_block(self, block_index: int) -> list[ConsensusPayload]:
+        """
+        The payloads taken for C{block_index}, in arrival order (a round starting late
+        replays them); older ones are forgotten.
+        """
+        for hash_, payload in list(self._buffer.items()):
+            if payload.block_index < block_index:
+                del self._buffer[hash_]
+        return [p for p in self._buffer.values() if p.block_index == block_index]
+
+    def seen(self, block_index: int) -> list[dict[str, Any]]:
+        """
+        What the payloads taken for C{block_index} say (RPC C{getconsensusstate}).
+        """
+        summaries: list[dict[str, Any]] = []
+        for payload in self._buffer.values():
+            if payload.block_index != block_index:
+                continue
+            summary: dict[str, Any] = {"validator": payload.validator_index}
+            try:
+                message = payload.message()
+            except FormatError:
+                summary["type"] = "unreadable"
+            else:
+                summary.update(type=type(message).__name__, view=message.view_number)
+                if isinstance(message, ChangeView):
+                    summary["newview"] = message.new_view_number
+            summaries.append(summary)
+        return summaries
+
+    # -- peers and time --------------------------------------------------------------------
+
+    def peer_established(self, peer: IPeer) -> None:
+        """
+        A new peer gets the payloads of the rounds in progress, so a validator that
+        (re)joins learns at once where they stand.
+        """
+        session = self._node.sessions.get(peer)
+        height = self._node.block_height
+        for hash_, payload in list(self._buffer.items()):
+            if payload.block_index > height and (session is None or session.announced.add(hash_)):
+                peer.send("consensus", payload)
+
+    def peer_lost(self, peer: IPeer) -> None:
+        self._ask_again(self.requests.release_peer(peer, self._now()))
+
+    def tick(self) -> None:
+        self._ask_again(self.requests.expire(self._now()))
+
+    def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
+        for hash_, source in handed_over:
+            if source is not None and source in self._node.sessions:
+                source.send("getdata", InvPayload(InventoryType.Consensus, (hash_,)))

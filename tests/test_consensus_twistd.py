@@ -1,0 +1,92 @@
+"""
+End to end: four C{twistd neonode} validators on loopback make blocks; a fifth
+node, no validator, joins late and syncs their chain.
+
+The protocol file is the bundled privnet's with one second per block (the
+genesis block depends only on the validators), so the test takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer
+
+from neo_twisted.ledger.chain import Ledger
+from neo_twisted.ledger.check import check_store, store_info
+from neo_twisted.ledger.settings import load_protocol
+from neo_twisted.ledger.verify import serial_map
+from tests.ledger_samples import ROOT
+from tests.node_cluster import wait_until
+from tests.test_node_twistd import TwistdCase
+
+BLOCKS = 6
+
+
+class ValidatorProcessTests(TwistdCase):
+    timeout = 240
+
+    def setUp(self) -> None:
+        self.base = Path(self.mktemp()).resolve()
+        self.base.mkdir()
+        document = json.loads((ROOT / "protocol.json").read_text())
+        document["ProtocolConfiguration"]["SecondsPerBlock"] = 1
+        self.config = self.base / "protocol.json"
+        self.config.write_text(json.dumps(document))
+
+    def height(self, datadir: Path) -> int:
+        try:
+            return int(store_info(datadir)["block_height"])
+        except Exception:
+            return -1
+
+    @defer.inlineCallbacks
+    def test_validators_make_blocks_and_a_late_node_syncs(self) -> Any:
+        validators = []
+        ports: list[int] = []
+        for i in range(1, 5):
+            datadir = self.base / f"v{i}"
+            seeds = [f"127.0.0.1:{port}" for port in ports] or ["127.0.0.1:1"]
+            options = ["--validator-key", str(ROOT / "devkeys" / f"privnet-validator-{i}.wif"),
+                       "--min-peers", "3"]
+            for seed in seeds:
+                options += ["--seed", seed]
+            process, log = self.spawn(f"v{i}", datadir, *options)
+            ports.append((yield self.listening_port(process, log)))
+            validators.append((process, log, datadir))
+
+        def made(count: int) -> bool:
+            for process, log, _ in validators:
+                if process.poll() is not None:
+                    raise AssertionError(f"{log.name} exited: {self.text(log)[-2000:]}")
+            return all(self.height(d) >= count for _, _, d in validators)
+
+        yield wait_until(lambda: made(BLOCKS), f"{BLOCKS} blocks on every validator",
+                         timeout=150, interval=0.2,
+                         describe=lambda: str([self.height(d) for _, _, d in validators]))
+        late_dir = self.base / "late"
+        late, late_log = self.spawn("late", late_dir, "--seed", f"127.0.0.1:{ports[2]}")
+        yield self.listening_port(late, late_log)
+        target = max(self.height(d) for _, _, d in validators) + 2
+        yield wait_until(lambda: self.height(late_dir) >= target and made(target),
+                         "the late node to sync the growing chain", timeout=120, interval=0.2,
+                         describe=lambda: str([self.height(d) for _, _, d in validators]
+                                              + [self.height(late_dir)]))
+        for process, log, _ in [*validators, (late, late_log, late_dir)]:
+            yield self.terminate(process, log)
+        logs = "".join(self.text(log) for _, log, _ in validators)
+        self.assertIn("made with", logs)
+        settings = load_protocol(self.config)
+        datadirs = [d for _, _, d in validators] + [late_dir]
+        tips = []
+        for datadir in datadirs:
+            self.assertEqual(check_store(datadir, settings), [])
+            ledger = Ledger.open(datadir, settings, serial_map)
+            try:
+                common = target
+                tips.append([ledger.get_block_hash(i) for i in range(common + 1)])
+            finally:
+                ledger.close()
+        self.assertTrue(all(t == tips[0] for t in tips))

@@ -1,0 +1,161 @@
+"""
+Tests for L{neo_twisted.node.consensus}: which consensus payloads a node takes,
+and how it relays and serves them.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from neo_twisted.core.consensus import ConsensusPayload
+from neo_twisted.network.payloads import InventoryType, InvPayload
+from neo_twisted.node.policy import Node
+from tests.consensus_samples import signed_payload
+from tests.p2p_fakes import FakePeer, ledger_service
+from tests.test_node_policy import FakeConnections
+
+
+class RelayCase(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.node = Node(ledger_service(self), self.clock, user_agent="/t/", nonce=7)
+        self.node.connections = FakeConnections()  # type: ignore[assignment]
+        self.taken: list[ConsensusPayload] = []
+        self.node.consensus.listener = self.taken.append
+        self.a, self.b, self.c = (FakePeer(f"10.0.0.{i}", nonce=i) for i in (1, 2, 3))
+        for peer in (self.a, self.b, self.c):
+            self.node.peer_established(peer)
+            peer.take()
+
+    def send(self, peer: FakePeer, payload: ConsensusPayload) -> None:
+        self.node.message_received(peer, "consensus", payload)
+
+    def announced(self, peer: FakePeer) -> list[tuple[InventoryType, tuple[object, ...]]]:
+        return [(p.type, p.hashes) for p in peer.take("inv")]
+
+
+class AcceptanceTests(RelayCase):
+    def test_taken_and_relayed_to_the_others(self) -> None:
+        """
+        A validator's payload for the next block is taken, announced by inv to every
+        peer but its sender, and served from memory on getdata.
+        """
+        payload = signed_payload(2)
+        self.send(self.a, payload)
+        self.assertEqual(self.taken, [payload])
+        self.assertEqual(self.announced(self.a), [])
+        for peer in (self.b, self.c):
+            self.assertEqual(self.announced(peer), [(InventoryType.Consensus, (payload.hash,))])
+        self.node.message_received(self.b, "getdata",
+                                   InvPayload(InventoryType.Consensus, (payload.hash,)))
+        self.assertEqual(self.b.take("consensus"), [payload])
+
+    def test_taken_once(self) -> None:
+        payload = signed_payload(1)
+        self.send(self.a, payload)
+        self.send(self.b, payload)
+        self.assertEqual(self.taken, [payload])
+        self.assertEqual(len(self.announced(self.c)), 1)
+
+    def test_late_payload_ignored(self) -> None:
+        """
+        A payload for a height we already have (0 here: the genesis) is not taken.
+        """
+        self.send(self.a, signed_payload(1, block_index=0))
+        self.assertEqual((self.taken, self.announced(self.b), self.a.dropped), ([], [], None))
+
+    def test_unknown_validator_ignored(self) -> None:
+        payload = signed_payload(0)
+        beyond = ConsensusPayload(prev_hash=payload.prev_hash, block_index=1, validator_index=4,
+                                  timestamp=payload.timestamp, data=payload.data,
+                                  witness=payload.witness)
+        self.send(self.a, beyond)
+        self.assertEqual((self.taken, self.a.dropped), ([], None))
+
+    def test_forged_signature_drops_the_sender(self) -> None:
+        """
+        Validator 1's payload signed with validator 3's key: a violation, nothing relayed.
+        """
+        self.send(self.a, signed_payload(1, signer=3))
+        self.assertEqual(self.taken, [])
+        self.assertIsNotNone(self.a.dropped)
+        assert self.a.dropped is not None
+        self.assertIn("not signed by validator 1", self.a.dropped[0])
+        self.assertTrue(self.a.dropped[1])
+        self.assertEqual(self.announced(self.b), [])
+
+    def test_never_stored(self) -> None:
+        self.send(self.a, signed_payload(1))
+        ledger = self.node.ledger.ledger
+        assert ledger is not None
+        self.assertEqual((ledger.block_height, ledger.header_height), (0, 0))
+
+
+class InventoryTests(RelayCase):
+    def test_inv_fetched_from_one_peer(self) -> None:
+        """
+        An announced payload is asked of the first announcer only; when it arrives, the
+        second announcer is not asked and not told about it.
+        """
+        payload = signed_payload(3)
+        inv = InvPayload(InventoryType.Consensus, (payload.hash,))
+        self.node.message_received(self.a, "inv", inv)
+        self.node.message_received(self.b, "inv", inv)
+        [asked] = self.a.take("getdata")
+        self.assertEqual((asked.type, asked.hashes), (InventoryType.Consensus, (payload.hash,)))
+        self.assertEqual(self.b.take("getdata"), [])
+        self.send(self.a, payload)
+        self.assertEqual(self.taken, [payload])
+        self.assertEqual(self.announced(self.b), [])
+        self.assertEqual(len(self.announced(self.c)), 1)
+
+    def test_inv_of_a_held_payload_ignored(self) -> None:
+        payload = signed_payload(3)
+        self.send(self.a, payload)
+        self.node.message_received(self.b, "inv",
+                                   InvPayload(InventoryType.Consensus, (payload.hash,)))
+        self.assertEqual(self.b.take("getdata"), [])
+
+    def test_request_moves_on_when_the_peer_leaves(self) -> None:
+        payload = signed_payload(3)
+        inv = InvPayload(InventoryType.Consensus, (payload.hash,))
+        self.node.message_received(self.a, "inv", inv)
+        self.node.message_received(self.b, "inv", inv)
+        self.node.peer_lost(self.a, "gone", False)
+        [asked] = self.b.take("getdata")
+        self.assertEqual(asked.hashes, (payload.hash,))
+
+
+class OwnPayloadTests(RelayCase):
+    def test_sent_directly_to_every_peer(self) -> None:
+        """
+        Our own payload goes as a consensus message to all peers, none of which is
+        sent it again (by inv or on a new connection).
+        """
+        payload = signed_payload(0)
+        self.node.consensus.send_own(payload)
+        for peer in (self.a, self.b, self.c):
+            self.assertEqual(peer.take(), [payload])
+        self.node.message_received(self.a, "getdata",
+                                   InvPayload(InventoryType.Consensus, (payload.hash,)))
+        self.assertEqual(self.a.take("consensus"), [payload])  # served once on request
+
+    def test_new_peer_gets_the_round_in_progress(self) -> None:
+        """
+        A peer that connects gets the payloads of the heights above ours at once, and
+        only those.
+        """
+        current = signed_payload(0)
+        self.node.consensus.send_own(current)
+        self.send(self.a, signed_payload(2))
+        late = FakePeer("10.0.0.9", nonce=9)
+        self.node.peer_established(late)
+        self.assertEqual(len(late.take("consensus")), 2)
+
+    def test_buffer_replays_by_height(self) -> None:
+        one, two = signed_payload(1, block_index=1), signed_payload(2, block_index=2)
+        self.send(self.a, one)
+        self.send(self.a, two)
+        self.assertEqual(self.node.consensus.for_block(2), [two])
+        self.assertEqual(self.node.consensus.for_block(1), [])  # forgotten once passed
