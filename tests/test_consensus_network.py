@@ -22,6 +22,7 @@ from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.wire.uint import UInt160
 from tests.consensus_network import SECONDS, Member, Network
 from tests.ledger_samples import DEV_KEYS, PRIVNET
+from tests.p2p_fakes import FakePeer
 
 PAYEE = account_keys(4321, 1)[0]
 GENERATOR = ChainGenerator(PRIVNET, DEV_KEYS, 2, seed=9)
@@ -214,6 +215,34 @@ class FaultTests(NetworkCase):
         # view 5's primary (the one that returned) proposes at once
         self.assertIn(self.net.clock.seconds() - back, (SECONDS << 5, (SECONDS << 5) + 1))
         self.assertEqual(self.views(returning), [5])
+
+
+class SyncingTests(NetworkCase):
+    def test_syncing_validator_neither_proposes_nor_signs(self) -> None:
+        """
+        A validator asking a peer for headers (the peer claims a longer chain) does not
+        propose as primary nor sign: the others change view and make the block without it.
+        """
+        members = self.validators()
+        self.net.mesh(members)
+        primary = members[(len(CHAIN) + 1) % 4]
+        claimant = FakePeer("10.9.9.9", 10_000, nonce=99)
+        primary.node.peer_established(claimant)
+        self.assertTrue(primary.node.syncing)
+        self.assertEqual(len(claimant.take("getheaders")), 1)
+        for member in members:
+            member.start()
+        # its turn comes at 15 s, but it waits while its header request is out
+        self.net.run(members, 20)
+        self.assertEqual([m.height for m in members], [len(CHAIN)] * 4)
+        assert primary.consensus is not None and primary.consensus.context is not None
+        self.assertNotIn("requestsent", primary.consensus.status()["state"])
+        self.assertEqual(primary.consensus.context.signatures, [None] * 4)
+        # the request times out at 30 s (the claimant is dropped): blocks come again
+        self.net.run(members, 10 * SECONDS, until=lambda: all(m.height > len(CHAIN)
+                                                               for m in members))
+        self.assert_same_chains(members, len(CHAIN) + 1)
+        self.assertIsNotNone(claimant.dropped)
 
 
 class RelayTests(NetworkCase):

@@ -84,7 +84,7 @@ class ConsensusRelay:
         """
         C{hashes}: consensus payloads C{peer} announced that it had not announced before.
         """
-        wanted = [h for h in hashes if h not in self._node.relay_cache]
+        wanted = [h for h in hashes if h not in self._node.relay_cache and h not in self._buffer]
         ask = self.requests.announce(peer, wanted, self._now())
         for group in inv_groups(InventoryType.Consensus, ask):
             peer.send("getdata", group)
@@ -92,8 +92,8 @@ class ConsensusRelay:
     def payload_received(self, peer: IPeer, payload: ConsensusPayload) -> None:
         hash_ = payload.hash
         self.requests.complete(hash_)
-        if hash_ in self._node.relay_cache:
-            return
+        if hash_ in self._node.relay_cache or hash_ in self._buffer:
+            return  # taken already: its signature is not checked twice
         problem = self.problem(payload)
         if problem == "late":
             return
