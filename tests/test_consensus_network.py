@@ -164,6 +164,29 @@ class FaultTests(NetworkCase):
         assert absent.consensus is not None
         self.assertTrue(any(r["ours"] for r in absent.consensus.recent))
 
+    def test_validator_stopped_and_started_again(self) -> None:
+        """
+        A consensus service stopped (the node goes on relaying) and started again takes
+        part as before, each round once.
+        """
+        members = self.validators()
+        self.net.mesh(members)
+        for member in members:
+            member.start()
+        paused = members[1]
+        assert paused.consensus is not None
+        self.net.run(members, 3 * SECONDS, until=lambda: members[0].height >= len(CHAIN) + 2)
+        paused.stop()
+        self.net.run(members, 10 * SECONDS, until=lambda: members[0].height >= len(CHAIN) + 5)
+        self.assertEqual(paused.height, len(CHAIN) + 5)  # it still syncs and relays
+        paused.start()
+        made = paused.consensus.blocks_made
+        self.net.run(members, 20 * SECONDS, until=lambda: members[0].height >= len(CHAIN) + 12)
+        self.assert_same_chains(members, len(CHAIN) + 12)
+        self.assertGreater(paused.consensus.blocks_made, made)
+        heights = [r["height"] for r in paused.consensus.recent]
+        self.assertEqual(len(heights), len(set(heights)))
+
     def test_lying_validator(self) -> None:
         """
         A validator sending garbage signatures and wrong proposals slows nothing

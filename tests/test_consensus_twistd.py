@@ -1,6 +1,7 @@
 """
-End to end: four C{twistd neonode} validators on loopback make blocks; a fifth
-node, no validator, joins late and syncs their chain.
+End to end: four C{twistd neonode} validators on loopback make blocks, one of
+them including a transaction sent to another by RPC; a fifth node, no
+validator, joins late and syncs their chain.
 
 The protocol file is the bundled privnet's with one second per block (the
 genesis block depends only on the validators), so the test takes seconds.
@@ -9,20 +10,40 @@ genesis block depends only on the validators), so the test takes seconds.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, reactor, task
 
+from neo_twisted.core.components import CoinReference, TransactionOutput
+from neo_twisted.core.transaction import Transaction
+from neo_twisted.core.transactions import NEO_ASSET_ID, ContractTransaction
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.check import check_store, store_info
+from neo_twisted.ledger.generator import account_keys
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.verify import serial_map
-from tests.ledger_samples import ROOT
+from tests.ledger_samples import PRIVNET_GENESIS, ROOT
+from tests.mempool_samples import HOLDER_KEYS, HOLDER_SCRIPT, signed
 from tests.node_cluster import wait_until
+from tests.rpc_client import rpc_call
 from tests.test_node_twistd import TwistdCase
 
 BLOCKS = 6
+_RPC = re.compile(r"JSON-RPC on http://127\.0\.0\.1:(\d+)/")
+
+
+def genesis_neo_transfer() -> Transaction:
+    """
+    All the genesis NEO, from the validators' majority multisig to a new account.
+    """
+    issue = PRIVNET_GENESIS.transactions[3]
+    [output] = issue.outputs
+    tx = ContractTransaction(inputs=(CoinReference(issue.hash, 0),),
+                             outputs=(TransactionOutput(NEO_ASSET_ID, output.value,
+                                                        account_keys(99, 1)[0].script_hash),))
+    return signed(tx, multisig=(HOLDER_SCRIPT, HOLDER_KEYS))
 
 
 class ValidatorProcessTests(TwistdCase):
@@ -50,7 +71,7 @@ class ValidatorProcessTests(TwistdCase):
             datadir = self.base / f"v{i}"
             seeds = [f"127.0.0.1:{port}" for port in ports] or ["127.0.0.1:1"]
             options = ["--validator-key", str(ROOT / "devkeys" / f"privnet-validator-{i}.wif"),
-                       "--min-peers", "3"]
+                       "--min-peers", "3", "--rpc-port", "0"]
             for seed in seeds:
                 options += ["--seed", seed]
             process, log = self.spawn(f"v{i}", datadir, *options)
@@ -66,6 +87,19 @@ class ValidatorProcessTests(TwistdCase):
         yield wait_until(lambda: made(BLOCKS), f"{BLOCKS} blocks on every validator",
                          timeout=150, interval=0.2,
                          describe=lambda: str([self.height(d) for _, _, d in validators]))
+        rpc_port = int(_RPC.findall(self.text(validators[1][1]))[0])
+        tx = genesis_neo_transfer()
+        answer = yield rpc_call(rpc_port, "sendrawtransaction", tx.to_bytes().hex())
+        self.assertEqual(answer.get("result"), True, answer)
+        rpc_last = int(_RPC.findall(self.text(validators[3][1]))[0])
+        deadline = reactor.seconds() + 60
+        while True:  # confirmed, as another validator's RPC sees it
+            found = yield rpc_call(rpc_last, "getrawtransaction", str(tx.hash), 1)
+            result = found.get("result") or {}
+            if result.get("blockhash"):
+                break
+            self.assertLess(reactor.seconds(), deadline, f"never confirmed: {found}")
+            yield task.deferLater(reactor, 0.2, lambda: None)
         late_dir = self.base / "late"
         late, late_log = self.spawn("late", late_dir, "--seed", f"127.0.0.1:{ports[2]}")
         yield self.listening_port(late, late_log)

@@ -170,6 +170,25 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertIsNot(self.sync.segments.get(1), a)
         self.assertIn(1, self.starts(b))
 
+    def test_short_answer_asked_again(self) -> None:
+        """
+        A peer that sent the start of the next segment and then only later blocks of it
+        (it had fewer when asked, and relays new ones) is asked again from our tip
+        once the chain stalls, not dropped.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [1, 501, 1001])
+        self.deliver(a, 1, 5)
+        for step in range(20):
+            self.clock.advance(1)
+            self.sync.block_received(a, LONG[300 + step])  # inside the segment, not next
+            self.sync.tick()
+        self.assertIsNone(a.dropped)
+        self.assertEqual(self.starts(a), [1])
+        self.assertEqual(self.ledger.ledger.block_height, 5)
+
     def test_lost_peer_segments_reassigned(self) -> None:
         a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
         self.peers = [a, b]

@@ -93,6 +93,7 @@ class ConsensusService(service.Service):
         self.round_started = 0.0
         self.blocks_made = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_ROUNDS)
+        self._listening = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -103,9 +104,11 @@ class ConsensusService(service.Service):
                            "this node only relays", key=self._key.public_key,
                            count=len(self.validators))
         self._node.consensus.listener = self._payload_received
-        self._node.add_block_listener(self._blocks_persisted)
-        if self._node.mempool is not None:
-            self._node.mempool.add_listener(self._transactions_accepted)
+        if not self._listening:  # the node and the pool keep listeners for good
+            self._listening = True
+            self._node.add_block_listener(self._blocks_persisted)
+            if self._node.mempool is not None:
+                self._node.mempool.add_listener(self._transactions_accepted)
         self._block_received = self._clock.seconds()
         self._initialize(0)
 

@@ -239,11 +239,20 @@ class BlockSync:
             self._progress_height, self._progress_at = height, now
         next_start = height - height % SEGMENT + 1
         for start, assignment in list(self._segments.items()):
-            if start == next_start and now - self._progress_at >= self._stall_timeout \
-                    and now - assignment.active >= self._stall_timeout:
+            stalled = start == next_start and now - self._progress_at >= self._stall_timeout
+            if stalled and now - assignment.active >= self._stall_timeout:
                 del self._segments[start]
                 assignment.peer.disconnect(
                     f"stalled block sync at {height + 1} for {now - self._progress_at:.0f} s")
+            elif stalled:
+                # It sends blocks, but never the next one: it had only part of the
+                # segment when asked (a live chain grows). Ask again from our tip.
+                del self._segments[start]
+                self._timed_out[start] = assignment.peer
+                self._progress_at = now
+                self._log.info("segment {start} from {peer} stopped short of {next}; "
+                               "asking again", start=start, peer=assignment.peer,
+                               next=height + 1)
             elif now - assignment.active >= self._segment_timeout:
                 del self._segments[start]
                 self._timed_out[start] = assignment.peer
