@@ -28,13 +28,15 @@ check-types: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench
 
-## bench: decode/hash throughput, chain import speed and memory and two-node sync speed,
+## bench: decode/hash throughput, chain import speed and memory, two-node sync speed, RPC ingest
+## and 500 idle peers (memory per peer, relay latency),
 ## written to BENCHMARKS.md (each script rewrites its own section; --quick is a short smoke run)
 bench: $(STAMP)
 	$(PY) bench/bench_decode.py --write
 	$(PY) bench/bench_import.py --write
 	$(PY) bench/bench_sync.py --write
 	$(PY) bench/bench_mempool.py --write
+	$(PY) bench/bench_peers.py --write
 
 clean:
 	rm -rf $(VENV) _trial_temp* .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ PATH = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "bench" / "results.json"
 MIB = 1024 * 1024
 #: The sections, in file order: each named after the script that writes it.
-SECTIONS = ("bench_decode", "bench_import", "bench_sync", "bench_mempool")
+SECTIONS = ("bench_decode", "bench_import", "bench_sync", "bench_mempool", "bench_peers")
 
 HEADER = """# Benchmarks
 
@@ -72,6 +73,20 @@ def write_section(name: str, body: str, path: Path = PATH) -> None:
     temporary = path.with_suffix(".md.tmp")
     temporary.write_text("\n".join(parts), encoding="utf-8")
     os.replace(temporary, path)
+
+
+def commit() -> str:
+    """
+    The checkout's commit (short), with C{+} when it has uncommitted changes.
+    """
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, text=True, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty.strip() else "")
 
 
 def now() -> str:
