@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench
 
 ## bench: decode/hash throughput, chain import speed and memory, two-node sync speed, RPC ingest
-## and 500 idle peers (memory per peer, relay latency),
+## 500 idle peers (memory per peer, relay latency) and witness checks by thread and by process,
 ## written to BENCHMARKS.md (each script rewrites its own section; --quick is a short smoke run)
 bench: $(STAMP)
 	$(PY) bench/bench_decode.py --write
@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_sync.py --write
 	$(PY) bench/bench_mempool.py --write
 	$(PY) bench/bench_peers.py --write
+	$(PY) bench/bench_verify.py --write
 
 clean:
 	rm -rf $(VENV) _trial_temp* .mypy_cache .ruff_cache .hypothesis *.egg-info

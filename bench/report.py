@@ -29,7 +29,8 @@ PATH = ROOT / "BENCHMARKS.md"
 RESULTS = ROOT / "bench" / "results.json"
 MIB = 1024 * 1024
 #: The sections, in file order: each named after the script that writes it.
-SECTIONS = ("bench_decode", "bench_import", "bench_sync", "bench_mempool", "bench_peers")
+SECTIONS = ("bench_decode", "bench_import", "bench_sync", "bench_mempool", "bench_peers",
+            "bench_verify")
 
 HEADER = """# Benchmarks
 
