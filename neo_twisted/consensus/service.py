@@ -200,7 +200,7 @@ class ConsensusService(service.Service):
                                 "seconds": round(now - self.round_started, 3),
                                 "ours": _S.BLOCK_SENT in ctx.state,
                                 "block": str(blocks[-1].hash)})
-        self._block_received = self._clock.seconds()
+        self._block_received = now
         self._initialize(0)
 
     def _request_change_view(self, view: int | None = None) -> None:
