@@ -204,6 +204,38 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("no PEM certificate", self.refused(
             "--rpc-port", "1", "--rpc-tls-cert", str(key), "--rpc-tls-key", str(key)))
 
+    def test_metricsAndLogOptions(self) -> None:
+        """
+        No metrics endpoint and text logs by default; a progress line every 10 s.
+        """
+        options = self.parse()
+        self.assertEqual((options["metrics-port"], options["metrics-bind"],
+                          options["log-format"], options["progress-interval"]),
+                         (None, "127.0.0.1", "text", 10.0))
+        options = self.parse("--metrics-port", "9100", "--metrics-bind", "0.0.0.0",
+                             "--log-format", "text", "--progress-interval", "2.5")
+        self.assertEqual((options["metrics-port"], options["metrics-bind"],
+                          options["progress-interval"]), (9100, "0.0.0.0", 2.5))
+
+    def test_badMetricsAndLogValues(self) -> None:
+        self.assertIn("65535", self.refused("--metrics-port", "65536"))
+        self.refused("--metrics-port", "nine")
+        message = self.refused("--log-format", "xml")
+        self.assertIn("--log-format", message)
+        self.assertIn("text, json", message)
+        self.assertIn("positive", self.refused("--progress-interval", "0"))
+        self.refused("--progress-interval", "soon")
+
+    def test_metricsWithoutPackage(self) -> None:
+        """
+        Without prometheus-client (an optional extra), C{--metrics-port} says what
+        to install.
+        """
+        import sys
+        from unittest import mock
+        with mock.patch.dict(sys.modules, {"prometheus_client": None}):
+            self.assertIn("neo_twisted[metrics]", self.refused("--metrics-port", "9100"))
+
     def test_flags(self) -> None:
         """
         C{--no-listen} and C{--no-peers-file} are off unless given.
@@ -258,14 +290,15 @@ class MakeServiceTests(SynchronousTestCase):
     def test_children(self) -> None:
         """
         The node service is a L{MultiService} of the ledger, the memory pool, the
-        connections and the node's timer, in that (starting) order; the data
-        directory exists.
+        connections, the node's timer and the progress line's, in that (starting)
+        order; the data directory exists.
         """
         top = self.build()
         self.assertIsInstance(top, MultiService)
         children = list(top)
         self.assertEqual([type(child) for child in children],
-                         [LedgerService, MempoolService, ConnectionService, TimerService])
+                         [LedgerService, MempoolService, ConnectionService, TimerService,
+                          TimerService])
         self.assertIs(children[2], top.node.connections)
         self.assertIs(children[1], top.node.mempool)
         self.assertIsNone(top.rpc)
@@ -279,7 +312,7 @@ class MakeServiceTests(SynchronousTestCase):
         top = self.build("--validator-key", str(DEVKEYS / "privnet-validator-1.wif"))
         self.assertEqual([type(child) for child in top],
                          [LedgerService, MempoolService, ConnectionService, ConsensusService,
-                          TimerService])
+                          TimerService, TimerService])
         self.assertIs(list(top)[3], top.consensus)
         self.assertIsNone(self.build().consensus)
 
@@ -322,13 +355,29 @@ class MakeServiceTests(SynchronousTestCase):
         children = list(top)
         self.assertEqual([type(child) for child in children],
                          [LedgerService, MempoolService, ConnectionService, RpcService,
-                          TimerService])
+                          TimerService, TimerService])
         self.assertIs(children[3], top.rpc)
         self.assertEqual(top.rpc.scheme, "http")  # type: ignore[union-attr]
         cert, key = make_test_ca().write(Path(self.mktemp()))
         top = self.build("--rpc-port", "0", "--rpc-tls-cert", str(cert), "--rpc-tls-key",
                          str(key))
         self.assertEqual(top.rpc.scheme, "https")  # type: ignore[union-attr]
+
+    def test_metrics(self) -> None:
+        """
+        C{--metrics-port} adds the Prometheus endpoint, after RPC; the options reach
+        the L{NodeConfig}.
+        """
+        top = self.build("--rpc-port", "0", "--metrics-port", "0")
+        children = list(top)
+        self.assertEqual([type(child) for child in children][3:5], [RpcService, RpcService])
+        self.assertIs(children[4], top.metrics)
+        self.assertEqual((top.metrics.name, top.metrics.label),  # type: ignore[union-attr]
+                         ("metrics", "metrics"))
+        config = self.built_config("--metrics-port", "9100", "--metrics-bind", "::",
+                                   "--progress-interval", "30")
+        self.assertEqual((config.metrics_port, config.metrics_bind, config.progress_interval),
+                         (9100, "::", 30.0))
 
     def test_mempoolAndRpcConfig(self) -> None:
         """
@@ -365,6 +414,44 @@ class MakeServiceTests(SynchronousTestCase):
             datadir=self.datadir, port=4000, interface="", seeds=("10.0.0.9:1",),
             min_peers=10, max_peers=40, max_per_address=3, user_agent="/ua/",
             peers_file=True))
+
+
+class LogFormatTests(SynchronousTestCase):
+    """
+    C{--log-format json} through twistd's own command line: its observer goes where
+    twistd's text log would.
+    """
+
+    def server_options(self, *argv: str) -> Any:
+        from twisted.scripts.twistd import ServerOptions
+        options = ServerOptions()
+        options.parseOptions([*argv, "neonode", "--config", str(PROTOCOL),
+                              "--log-format", "json"])
+        return options
+
+    def test_jsonToLogfile(self) -> None:
+        import json
+        from twisted.logger import Logger
+        path = Path(self.mktemp())
+        options = self.server_options("--nodaemon", f"--logfile={path}")
+        from neo_twisted.node.logs import json_observer
+        self.assertIs(options["logger"], json_observer)
+        observer = options["logger"]()
+        Logger(observer=observer).info("synced {height}", height=7)
+        event = json.loads(path.read_text().strip())
+        self.assertEqual((event["log_format"], event["height"], event["log_text"]),
+                         ("synced {height}", 7, "synced 7"))
+
+    def test_jsonToStdoutWhenNodaemon(self) -> None:
+        import sys
+        from neo_twisted.node import logs
+        self.server_options("--nodaemon")
+        self.assertIs(logs._chosen._destination(), sys.stdout)
+
+    def test_jsonConflicts(self) -> None:
+        error = self.assertRaises(usage.UsageError, self.server_options, "--nodaemon",
+                                  "--logger=twisted.logger.textFileLogObserver")
+        self.assertIn("--logger", str(error))
 
 
 class PluginTests(SynchronousTestCase):

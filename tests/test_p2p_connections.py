@@ -183,6 +183,24 @@ class HookTests(ServiceCase):
         self.assertEqual(service.book.snapshot(), [Endpoint("10.7.0.1", 10333)])
         self.assertEqual(service.peer_count, 0)
 
+    def test_connectsAndDisconnectsLogged(self) -> None:
+        """
+        The operator sees each peer come and go, why it went, and each ban's reason.
+        """
+        from twisted.logger import formatEvent
+        service = self.make(start=False)
+        first = self.established(service, "10.7.0.1", port=10333)
+        second = self.established(service, "10.7.0.2", port=10333)
+        service.peer_lost(first, "idle for 90 s", False)
+        service.peer_lost(second, "bad frame: wrong magic", True)
+        lines = [formatEvent(e) for e in self.events if e["log_level"] >= LogLevel.info]
+        self.assertEqual(lines[-4:], [
+            "peer 10.7.0.2:40000 established (2 connections)",
+            "peer 10.7.0.1:40000 disconnected: idle for 90 s (1 connections)",
+            "banned 10.7.0.2 until +86400.0s: bad frame: wrong magic",
+            "peer 10.7.0.2:40000 disconnected: bad frame: wrong magic (0 connections)",
+        ])
+
     def test_violationBans(self) -> None:
         """
         A peer lost for a protocol violation bans its IP: refused at version and

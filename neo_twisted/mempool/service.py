@@ -87,6 +87,9 @@ class MempoolService(service.Service):
         #: Whether a re-verification of the pool is running, and whether another is due.
         self._reverifying = False
         self._reverify_again = False
+        #: Transactions verified so far and the seconds their checks took (the metrics).
+        self.verified_count = 0
+        self.verify_seconds = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -223,8 +226,14 @@ class MempoolService(service.Service):
 
     def _verify(self, txs: list[Transaction], sender: Any) -> None:
         d = self._check(txs)
+        d.addBoth(self._timed, self._reactor.seconds(), len(txs))
         d.addCallbacks(self._verified, self._verify_failed, callbackArgs=(txs, sender),
                        errbackArgs=(txs,))
+
+    def _timed(self, result: T, started: float, count: int) -> T:
+        self.verified_count += count
+        self.verify_seconds += self._reactor.seconds() - started
+        return result
 
     def _verified(self, result: Verified, txs: list[Transaction], sender: Any) -> None:
         height, checks = result

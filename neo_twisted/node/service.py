@@ -30,6 +30,7 @@ from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
+from neo_twisted.node.progress import PROGRESS_INTERVAL, SyncProgress
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.rpc.methods import NodeRpc
@@ -79,6 +80,11 @@ class NodeConfig:
     rpc_tls_key: Path | None = None
     #: The key this node takes part in consensus with (None: it only relays consensus).
     validator: KeyPair | None = None
+    #: The Prometheus endpoint: the port (None: none, 0: any free one) and the address.
+    metrics_port: int | None = None
+    metrics_bind: str = "127.0.0.1"
+    #: Seconds between two sync progress lines in the log.
+    progress_interval: float = PROGRESS_INTERVAL
 
 
 class NodeService(MultiService):
@@ -86,9 +92,13 @@ class NodeService(MultiService):
     The node's services, and the node itself (L{node}) for whoever embeds it.
     """
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, progress: SyncProgress | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
         self.node = node
+        #: The sync's progress line and rate.
+        self.progress = progress if progress is not None else SyncProgress(node, node.clock)
+        #: The Prometheus endpoint, when the node serves one.
+        self.metrics: RpcService | None = None
         #: The JSON-RPC server, when the node serves one.
         self.rpc: RpcService | None = None
         #: dBFT, when the node is a validator.
@@ -152,7 +162,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         min_peers=config.min_peers, max_peers=config.max_peers,
         max_per_address=config.max_per_address, reactor=reactor,
         maintenance_interval=config.maintenance_interval)
-    top = NodeService(node)
+    top = NodeService(node, SyncProgress(node, reactor))
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
     node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]
@@ -163,7 +173,30 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         top.rpc = make_rpc_service(settings, config, ledger, node, mempool, reactor,
                                    top.consensus)
         top.rpc.setServiceParent(top)  # type: ignore[no-untyped-call]
-    ticker = TimerService(config.tick_interval, node.tick)  # type: ignore[no-untyped-call]
-    ticker.clock = reactor
-    ticker.setServiceParent(top)  # type: ignore[no-untyped-call]
+    if config.metrics_port is not None:
+        top.metrics = make_metrics_service(config, top, (factory_out, factory_in), mempool,
+                                           reactor)
+        top.metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
+    for interval, call in ((config.tick_interval, node.tick),
+                           (config.progress_interval, top.progress.tick)):
+        ticker = TimerService(interval, call)  # type: ignore[no-untyped-call]
+        ticker.clock = reactor
+        ticker.setServiceParent(top)  # type: ignore[no-untyped-call]
     return top
+
+
+def make_metrics_service(config: NodeConfig, top: NodeService,
+                         factories: Sequence[PeerFactory], mempool: MempoolService,
+                         reactor: Any) -> RpcService:
+    """
+    The Prometheus endpoint (imported only when asked for: C{prometheus-client} is
+    an optional dependency, the C{metrics} extra).
+    """
+    from neo_twisted.metrics.collector import NodeCollector, node_registry
+    from neo_twisted.metrics.resource import metrics_site
+
+    assert config.metrics_port is not None
+    registry = node_registry(NodeCollector(top.node, factories, mempool, top.progress))
+    return RpcService(metrics_site(registry, reactor), port=config.metrics_port,
+                      bind=config.metrics_bind, reactor=reactor, label="metrics",
+                      name="metrics")

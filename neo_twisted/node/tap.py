@@ -45,6 +45,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"{value} is not a positive number of seconds")
+    return value
+
+
 class Options(usage.Options):
     """
     Options of C{twistd neonode}.
@@ -73,6 +80,14 @@ class Options(usage.Options):
         ["rpc-tls-key", None, None, "The PEM private key of --rpc-tls-cert."],
         ["validator-key", None, None,
          "Take part in consensus (dBFT) with the WIF private key in this file."],
+        ["metrics-port", None, None,
+         "Serve Prometheus metrics at /metrics on this port (default: none; 0: any free "
+         "port).", _port],
+        ["metrics-bind", None, "127.0.0.1", "The address the metrics endpoint listens on."],
+        ["log-format", None, "text",
+         "The log's format: text (twistd's) or json (one event per line)."],
+        ["progress-interval", None, 10.0,
+         "Seconds between two sync progress lines in the log.", _seconds],
     ]
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
@@ -103,6 +118,8 @@ class Options(usage.Options):
                 f"--min-peers {self['min-peers']} exceeds --max-peers {self['max-peers']}")
         self["datadir"] = Path(self["datadir"])
         self._check_rpc()
+        self._check_metrics()
+        self._check_log_format()
         self["validator"] = None
         if self["validator-key"] is not None:
             from neo_twisted.consensus.keyfile import load_validator_key
@@ -111,6 +128,34 @@ class Options(usage.Options):
                                                        self["settings"])
             except ConfigError as e:
                 raise usage.UsageError(f"--validator-key: {e}") from None
+
+    def _check_metrics(self) -> None:
+        if self["metrics-port"] is None:
+            return
+        try:
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            raise usage.UsageError(
+                "--metrics-port needs the prometheus-client package "
+                "(pip install 'neo_twisted[metrics]')") from None
+
+    def _check_log_format(self) -> None:
+        """
+        C{json} takes twistd's C{--logger} hook, so it cannot go with C{--logger}
+        or C{--syslog}.
+        """
+        from neo_twisted.node.logs import LOG_FORMATS, choose_json
+        chosen = self["log-format"]
+        if chosen not in LOG_FORMATS:
+            raise usage.UsageError(f"--log-format: {chosen!r} is not one of "
+                                   f"{', '.join(LOG_FORMATS)}")
+        parent: Any = getattr(self, "parent", None)
+        if chosen == "text" or parent is None:
+            return
+        if parent.get("logger") or parent.get("syslog"):
+            raise usage.UsageError("--log-format json cannot be combined with twistd's "
+                                   "--logger or --syslog")
+        parent["logger"] = choose_json(parent.get("logfile"), bool(parent.get("nodaemon")))
 
     def _check_rpc(self) -> None:
         """
@@ -147,5 +192,6 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
         rpc_bind=options["rpc-bind"],
         rpc_tls_cert=None if options["rpc-tls-cert"] is None else Path(options["rpc-tls-cert"]),
         rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]),
-        validator=options["validator"])
+        validator=options["validator"], metrics_port=options["metrics-port"],
+        metrics_bind=options["metrics-bind"], progress_interval=options["progress-interval"])
     return make_node_service(settings, config, reactor=reactor)

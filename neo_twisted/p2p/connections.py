@@ -417,6 +417,9 @@ class ConnectionService(Service):
                            duration=self.ban_duration, reason=reason)
         if connection is None:
             return
+        if connection.established:
+            self._log.info("peer {peer} disconnected: {reason} ({count} connections)",
+                           peer=str(peer.remote), reason=reason, count=len(self._connections))
         busy = self._busy_endpoints()
         dialled, listener = connection.dialled, connection.listener
         if dialled is not None and dialled not in busy:

@@ -16,6 +16,7 @@ from twisted.internet.protocol import Factory
 
 from neo_twisted.p2p.interfaces import IPeerListener
 from neo_twisted.p2p.protocol import PeerProtocol
+from neo_twisted.p2p.traffic import Traffic
 
 __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
@@ -37,6 +38,7 @@ class PeerFactory(Factory[PeerProtocol]):
     Builds L{PeerProtocol}s wired to one listener and one configuration.
 
     @ivar peers: the connections made and not yet lost, in no order.
+    @ivar retired: the traffic of the connections already lost.
     """
 
     noisy = False
@@ -67,6 +69,7 @@ class PeerFactory(Factory[PeerProtocol]):
         self.idle_timeout = idle_timeout
         self.ping_interval = ping_interval
         self.peers: set[PeerProtocol] = set()
+        self.retired = Traffic()
 
     def buildProtocol(self, addr: IAddress | None) -> PeerProtocol:
         """
@@ -84,7 +87,15 @@ class PeerFactory(Factory[PeerProtocol]):
         """
         C{peer}'s transport is gone.
         """
-        self.peers.discard(peer)
+        if peer in self.peers:
+            self.peers.remove(peer)
+            self.retired.add(peer)
+
+    def traffic(self) -> Traffic:
+        """
+        Messages and bytes by command over every connection this factory built.
+        """
+        return self.retired.plus(self.peers)
 
     def __repr__(self) -> str:
         direction = "inbound" if self.inbound else "outbound"

@@ -57,14 +57,15 @@ class RpcService(service.Service):
     """
     Listens for JSON-RPC on one address; the port is bound in L{startService}, so a
     port in use stops the node at start with the operating system's reason.
+
+    The metrics endpoint is served the same way, with its own C{label} and C{name}.
     """
 
     _log = Logger()
-    name = "rpc"
 
     def __init__(self, site: Site, *, port: int, bind: str = "127.0.0.1",
                  tls_cert: Path | None = None, tls_key: Path | None = None,
-                 reactor: Any = None) -> None:
+                 reactor: Any = None, label: str = "JSON-RPC", name: str = "rpc") -> None:
         if reactor is None:
             from twisted.internet import reactor as global_reactor
             reactor = global_reactor
@@ -72,6 +73,8 @@ class RpcService(service.Service):
             raise ValueError("HTTPS needs both a certificate and a key")
         self._reactor = reactor
         self.site = site
+        self.label = label
+        self.name = name
         self._port_number = port
         self._bind = bind
         self._tls = None if tls_cert is None or tls_key is None else (
@@ -99,7 +102,8 @@ class RpcService(service.Service):
         else:
             self._listening = self._reactor.listenSSL(self._port_number, self.site, self._tls,
                                                       interface=self._bind)
-        self._log.info("JSON-RPC on {scheme}://{bind}:{port}/", scheme=self.scheme,
+        self._log.info("{label} on {scheme}://{bind}:{port}/", label=self.label,
+                       scheme=self.scheme,
                        bind=self._bind, port=self.port)
         super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
 

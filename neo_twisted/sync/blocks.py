@@ -96,6 +96,13 @@ class BlockSync:
         return hash_ in self._received
 
     @property
+    def buffered(self) -> int:
+        """
+        Blocks received and waiting for the ledger.
+        """
+        return len(self._received)
+
+    @property
     def segments(self) -> dict[int, IPeer]:
         """
         Which peer each segment (by its first height) is asked of.

@@ -1,0 +1,3 @@
+"""
+The Prometheus endpoint: what the node exports, and the resource serving it.
+"""

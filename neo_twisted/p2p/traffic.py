@@ -1,0 +1,69 @@
+# -*- test-case-name: tests.test_metrics -*-
+"""
+Messages and bytes per command, summed over a factory's connections.
+
+Each L{PeerProtocol} counts its own traffic in plain dicts (the hot path stays
+one dict update per message). When a connection is lost its counts are folded
+into its factory's totals, so the node's figures never go backwards as peers
+come and go, which is what a Prometheus counter must promise.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+import attrs
+
+
+class CountsTraffic(Protocol):
+    """
+    What a connection exposes of its traffic.
+    """
+
+    @property
+    def bytes_in(self) -> Mapping[str, int]: ...
+    @property
+    def messages_in(self) -> Mapping[str, int]: ...
+    @property
+    def bytes_out(self) -> Mapping[str, int]: ...
+    @property
+    def messages_out(self) -> Mapping[str, int]: ...
+
+
+@attrs.define
+class Traffic:
+    """
+    Messages and bytes received and sent, by command.
+    """
+
+    messages_in: Counter[str] = attrs.field(factory=Counter)
+    bytes_in: Counter[str] = attrs.field(factory=Counter)
+    messages_out: Counter[str] = attrs.field(factory=Counter)
+    bytes_out: Counter[str] = attrs.field(factory=Counter)
+
+    def add(self, peer: CountsTraffic) -> None:
+        """
+        Fold one connection's counts in.
+        """
+        self.messages_in.update(peer.messages_in)
+        self.bytes_in.update(peer.bytes_in)
+        self.messages_out.update(peer.messages_out)
+        self.bytes_out.update(peer.bytes_out)
+
+    def plus(self, peers: Iterable[CountsTraffic]) -> Traffic:
+        """
+        A new total: these counts and those of C{peers}.
+        """
+        total = Traffic(Counter(self.messages_in), Counter(self.bytes_in),
+                        Counter(self.messages_out), Counter(self.bytes_out))
+        for peer in peers:
+            total.add(peer)
+        return total
+
+    def merge(self, other: Traffic) -> Traffic:
+        """
+        A new total of both.
+        """
+        return self.plus([other])
