@@ -335,6 +335,31 @@ class NodeMethodTests(MethodsTestCase):
         self.assertEqual(state["timeoutin"], 30.0)
         self.assertEqual(state["seen"], [])
 
+    def test_getnodestate(self) -> None:
+        """
+        Heights, the best height claimed, peers with their heights and user agents,
+        and the pool, in one call (what C{neonode status} shows).
+        """
+        from tests.p2p_fakes import FakePeer
+        ahead = FakePeer("10.0.0.9", height=TIP + 50, port=20444, nonce=2)
+        behind = FakePeer("10.0.0.3", height=1, inbound=True, nonce=3)
+        for peer in (ahead, behind):
+            self.node.peer_established(peer)
+        self.call("sendrawtransaction", self.gas_payment().to_bytes().hex())
+        state = self.call("getnodestate")
+        self.assertEqual(state["peers"], [
+            {"address": "10.0.0.3", "port": 40003, "listenport": 20333, "direction": "in",
+             "height": 1, "useragent": "/fake/"},
+            {"address": "10.0.0.9", "port": 40002, "listenport": 20444, "direction": "out",
+             "height": TIP + 50, "useragent": "/fake/"},
+        ])
+        del state["peers"]
+        self.assertEqual(state, {
+            "useragent": "/neo_twisted:test/", "blockheight": TIP, "headerheight": TIP,
+            "targetheight": TIP + 50, "syncing": self.node.syncing, "blockspersecond": 0.0,
+            "mempool": {"verified": 1, "verifying": 0, "capacity": 50_000},
+            "validator": False})
+
     def test_getpeers_and_count(self) -> None:
         self.book.add([Endpoint("10.0.0.1", 20333), Endpoint("10.0.0.2", 20334)], 0.0)
         self.assertEqual(self.call("getconnectioncount"), 0)

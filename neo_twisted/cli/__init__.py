@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from neo_twisted.cli import chain, decode, localnet
+from neo_twisted.cli import chain, decode, localnet, status
 from neo_twisted.cli.errors import CommandError
 
 __all__ = ["CommandError", "main"]
@@ -26,6 +26,7 @@ def _build_parser() -> argparse.ArgumentParser:
     decode.add_parser(commands)
     chain.add_parsers(commands)
     localnet.add_parser(commands)
+    status.add_parser(commands)
     return parser
 
 

@@ -124,12 +124,13 @@ class NodeService(MultiService):
 
 def make_rpc_service(settings: ProtocolSettings, config: NodeConfig, ledger: LedgerService,
                      node: Node, mempool: MempoolService, reactor: Any,
-                     consensus: ConsensusService | None = None) -> RpcService:
+                     consensus: ConsensusService | None = None,
+                     progress: SyncProgress | None = None) -> RpcService:
     """
     The JSON-RPC server of a node: its methods, over HTTP or (with a certificate) HTTPS.
     """
     assert config.rpc_port is not None
-    methods = NodeRpc(ledger, node, mempool, settings, reactor, consensus).methods()
+    methods = NodeRpc(ledger, node, mempool, settings, reactor, consensus, progress).methods()
     resource = JsonRpcResource(methods, clock=reactor)
     return RpcService(make_site(resource, reactor=reactor), port=config.rpc_port,
                       bind=config.rpc_bind, tls_cert=config.rpc_tls_cert,
@@ -171,7 +172,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         top.consensus.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.rpc_port is not None:
         top.rpc = make_rpc_service(settings, config, ledger, node, mempool, reactor,
-                                   top.consensus)
+                                   top.consensus, top.progress)
         top.rpc.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.metrics_port is not None:
         top.metrics = make_metrics_service(config, top, (factory_out, factory_in), mempool,

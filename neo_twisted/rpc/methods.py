@@ -26,6 +26,7 @@ from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
+from neo_twisted.node.progress import SyncProgress
 from neo_twisted.rpc import shapes
 from neo_twisted.rpc.errors import RpcError, invalid_params, unknown
 from neo_twisted.rpc.server import Method
@@ -120,9 +121,11 @@ class NodeRpc:
 
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
                  settings: ProtocolSettings, clock: IReactorTime,
-                 consensus: ConsensusService | None = None) -> None:
+                 consensus: ConsensusService | None = None,
+                 progress: SyncProgress | None = None) -> None:
         """
         @param consensus: the node's dBFT, when it is a validator.
+        @param progress: the sync's rate and target (default: a new one on C{clock}).
         @param clock: schedules the hand-over of the transactions of one reactor turn
             (a batch) to the pool together, so that they are verified in chunks.
         """
@@ -132,6 +135,7 @@ class NodeRpc:
         self._settings = settings
         self._clock = clock
         self._consensus = consensus
+        self._progress = progress if progress is not None else SyncProgress(node, clock)
         self._queued: list[tuple[Transaction, defer.Deferred[Outcome]]] = []
         self._flush_call: IDelayedCall | None = None
 
@@ -141,7 +145,7 @@ class NodeRpc:
             "getblocksysfee", "getconnectioncount", "getpeers", "getrawmempool",
             "getrawtransaction", "gettxout", "getversion", "sendrawtransaction",
             "submitblock", "validateaddress", "getaccountstate", "getassetstate",
-            "getconsensusstate")}
+            "getconsensusstate", "getnodestate")}
 
     def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
         return self._ledger.read(function, *args)
@@ -329,6 +333,35 @@ class NodeRpc:
             state = {"validator": False, "height": self._height + 1}
         state["seen"] = self._node.consensus.seen(state.get("height", self._height + 1))
         return state
+
+
+    def getnodestate(self, params: list[Any]) -> dict[str, Any]:
+        """
+        Ours: what C{neonode status} shows, in one call (heights, sync, peers, pool).
+        """
+        node, mempool, progress = self._node, self._mempool, self._progress
+        peers = []
+        for peer in sorted(node.established_peers(), key=lambda p: str(p.remote)):
+            version = peer.version
+            peers.append({
+                "address": peer.remote.host, "port": peer.remote.port,
+                "listenport": None if peer.listener is None else peer.listener.port,
+                "direction": "in" if peer.inbound else "out",
+                "height": peer.last_block_index,
+                "useragent": None if version is None else version.user_agent,
+            })
+        return {
+            "useragent": node.user_agent,
+            "blockheight": node.block_height,
+            "headerheight": node.header_height,
+            "targetheight": progress.target_height(),
+            "syncing": node.syncing,
+            "blockspersecond": round(progress.blocks_per_second(), 3),
+            "peers": peers,
+            "mempool": {"verified": len(mempool), "verifying": mempool.verifying,
+                        "capacity": mempool.pool.capacity},
+            "validator": self._consensus is not None,
+        }
 
 
 def _found(result: Any, what: str) -> Any:
