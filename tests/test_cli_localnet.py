@@ -30,51 +30,88 @@ def free_ports(count: int) -> list[int]:
 
 
 class LocalnetTests(TestCase):
-    timeout = 240
+    timeout = 300
 
-    def localnet(self, directory: Path, ports: list[int], *options: str,
-                 config: Path = ROOT / "protocol.json") -> tuple[str, str]:
+    def localnet(self, directory: Path, nodes: int, *options: str) -> tuple[str, str]:
+        ports = free_ports(2 * nodes)
         done = subprocess.run(
             [sys.executable, "-m", "neo_twisted.cli", "localnet", "--config",
-             str(config), "--keys", str(ROOT / "devkeys" / "privnet.json"),
-             "--dir", str(directory), "--blocks", "600", "--nodes", str(len(ports)),
-             "--ports", ",".join(map(str, ports)), "--timeout", "120", *options],
+             str(ROOT / "protocol.json"), "--keys", str(ROOT / "devkeys" / "privnet.json"),
+             "--dir", str(directory), "--blocks", "600", "--nodes", str(nodes),
+             "--ports", ",".join(map(str, ports[:nodes])),
+             "--rpc-ports", ",".join(map(str, ports[nodes:])), "--timeout", "150", *options],
             capture_output=True, text=True, timeout=200, cwd=str(ROOT), check=False)
-        self.assertEqual(done.returncode, 0, done.stderr + done.stdout[-2000:])
+        self.assertEqual(done.returncode, 0, done.stderr + done.stdout[-3000:])
         return done.stdout, done.stderr
 
+    def last_table(self, out: str) -> str:
+        return out.rsplit("node      port", 1)[1]
+
+    def check_stores(self, directory: Path, names: list[str]) -> None:
+        """
+        After the clean stop, every data directory passes C{neonode check}.
+        """
+        for name in names:
+            done = subprocess.run([sys.executable, "-m", "neo_twisted.cli", "check",
+                                   "--config", str(directory / "protocol.json")
+                                   if (directory / "protocol.json").exists()
+                                   else str(ROOT / "protocol.json"),
+                                   "--datadir", str(directory / name)],
+                                  capture_output=True, text=True, timeout=120, check=False)
+            self.assertEqual(done.returncode, 0, f"{name}: {done.stdout}{done.stderr}")
+
     def test_nodes_sync_and_a_second_run_resumes(self) -> None:
+        """
+        Without consensus the nodes only sync; the late node too. A second run
+        reuses the chain and the data.
+        """
         directory = Path(self.mktemp()).resolve()
-        ports = free_ports(3)
-        first, setup = self.localnet(directory, ports, "--until-synced", "--no-consensus")
+        first, setup = self.localnet(directory, 3, "--until-synced", "--no-consensus")
         self.assertIn("generating 600 blocks", setup)
+        self.assertIn("-- node3 (a relay knowing only 127.0.0.1:", first)
         self.assertIn("every node holds the whole chain", first)
-        last_table = first.rsplit("node      port", 1)[1]
         for name in ("node1", "node2", "node3"):
-            self.assertRegex(last_table, rf"{name}\s+\d+\s+600\s+600\s")
+            self.assertRegex(self.last_table(first), rf"{name}\s+\d+\s+\d+\s+600\s+600\s")
         for name in ("node2", "node3"):
             self.assertTrue((directory / name / "peers.dat").exists())
-        second, setup = self.localnet(directory, ports, "--until-synced", "--no-consensus")
+        second, setup = self.localnet(directory, 3, "--until-synced", "--no-consensus")
         self.assertIn("every node holds the whole chain", second)
         self.assertEqual(setup, "", "the second run reuses the chain and the data")
+        self.check_stores(directory, ["node1", "node2", "node3"])
 
-    def test_validators_extend_the_chain(self) -> None:
+    def test_validators_late_node_and_demo_transaction(self) -> None:
         """
-        By default each of four nodes is a validator: after the sync the chain grows
-        (here with one second per block).
+        What C{make run} does, with one second per block: four validators extend the
+        chain, the late relay (knowing one seed) catches up and finds the others, the
+        demo transaction sent to it reaches a block on every node; after the clean
+        stop every store passes C{neonode check}, and a second run resumes and does
+        it again.
         """
         directory = Path(self.mktemp()).resolve()
-        directory.mkdir()
-        document = json.loads((ROOT / "protocol.json").read_text())
-        document["ProtocolConfiguration"]["SecondsPerBlock"] = 1
-        config = directory / "protocol.json"
-        config.write_text(json.dumps(document))
-        out, _ = self.localnet(directory / "run", free_ports(4), "--until-height", "603",
-                               config=config)
-        self.assertIn("every node holds block 603", out)
-        last_table = out.rsplit("node      port", 1)[1]
-        self.assertEqual(last_table.count("validator"), 4)
-        key = (directory / "run" / "node2" / "validator.wif")
+        out, _ = self.localnet(directory, 5, "--seconds-per-block", "1", "--until-demo")
+        lines = [line for line in out.splitlines() if line.startswith("-- ")]
+        self.assertEqual(len(lines), 4, out[-3000:])
+        self.assertRegex(lines[0], r"^-- node5 \(a relay knowing only 127\.0\.0\.1:\d+\) starts$")
+        self.assertRegex(lines[1], r"^-- node5 caught up at block \d+$")
+        self.assertRegex(lines[2], r"^-- demo transaction 0x[0-9a-f]{64} sent to node5 by "
+                                   r"sendrawtransaction$")
+        self.assertRegex(lines[3], r"^-- demo transaction in block \d+ on every node")
+        self.assertIn("the demo transaction is in a block on every node", out)
+        table = self.last_table(out)
+        self.assertEqual(table.count("validator"), 4)
+        self.assertIn("relay (late)", table)
+        key = directory / "node2" / "validator.wif"
         self.assertEqual(key.read_text().strip(), (ROOT / "devkeys" / "privnet-validator-2.wif")
                          .read_text().strip())
         self.assertEqual(key.stat().st_mode & 0o077, 0)
+        self.assertFalse((directory / "node5" / "validator.wif").exists())
+        names = [f"node{i}" for i in range(1, 6)]
+        self.check_stores(directory, names)
+        first_txid = lines[2].split()[3]
+        again, setup = self.localnet(directory, 5, "--seconds-per-block", "1", "--until-demo")
+        self.assertEqual(setup, "")
+        second_txid = [line for line in again.splitlines()
+                       if " sent to node5 " in line][0].split()[3]
+        self.assertNotEqual(first_txid, second_txid)
+        self.assertIn("the demo transaction is in a block on every node", again)
+        self.check_stores(directory, names)

@@ -246,6 +246,35 @@ class UnwantedTests(NodeCase):
         self.assertEqual(a.last_block_index, 2006)
 
 
+class ReannouncedTests(NodeCase):
+    """
+    A block announced while it could not be taken is fetched when announced again.
+    """
+
+    HEADERS = 10
+    BLOCKS = 5
+
+    def test_announced_again_after_its_header(self) -> None:
+        """
+        A live chain: the peer relays block 12 while we are behind and lack its
+        header, so it is not fetched; its answer to our getblocks, once the headers
+        came, names it again, and then it is fetched (the node stalled forever on
+        this before).
+        """
+        a = FakePeer("10.0.0.1", 12)
+        self.join(a)
+        a.take()
+        self.inv(a, LONG[11].hash)
+        self.assertEqual(self.getdata(a), [])
+        chain = self.node.ledger.ledger
+        assert chain is not None
+        chain.add_headers(headers_of(LONG[10:12]))
+        self.inv(a, LONG[5].hash, LONG[6].hash, LONG[11].hash)
+        self.assertEqual(self.getdata(a), [(LONG[5].hash, LONG[6].hash, LONG[11].hash)])
+        self.inv(a, LONG[11].hash)  # in flight now: not asked twice
+        self.assertEqual(self.getdata(a), [])
+
+
 class UnrequestedBlockTests(NodeCase):
     """
     A block nobody asked for is taken only when it may extend the chain.

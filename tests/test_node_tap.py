@@ -245,6 +245,68 @@ class OptionsTests(SynchronousTestCase):
         self.assertTrue(options["no-peers-file"])
 
 
+#: A valid value for every option of C{twistd neonode} (flags: None).
+GOOD_VALUES: dict[str, str | None] = {
+    "config": str(PROTOCOL), "datadir": "/srv/neo", "port": "0", "interface": "127.0.0.1",
+    "min-peers": "2", "max-peers": "5", "max-per-address": "1", "user-agent": "/x/",
+    "mempool-size": "10", "verify-threads": "0", "rpc-port": "10332", "rpc-bind": "::1",
+    "validator-key": str(DEVKEYS / "privnet-validator-1.wif"), "metrics-port": "9108",
+    "metrics-bind": "0.0.0.0", "log-format": "text", "progress-interval": "30",
+    "seed": "10.0.0.1:20333", "no-listen": None, "no-peers-file": None,
+}
+#: TLS needs real files: covered by test_tlsOptions.
+TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key"}
+#: A bad value for every option that can have one, and what the message must say.
+BAD_VALUES = {
+    "config": ("/nonexistent/protocol.json", "/nonexistent/protocol.json"),
+    "port": ("70000", "--port: 70000 is outside 0..65535"),
+    "min-peers": ("zero", "--min-peers: 'zero' is not a number"),
+    "max-peers": ("0", "--max-peers: 0 is not a positive number"),
+    "max-per-address": ("-3", "--max-per-address: -3 is not a positive number"),
+    "mempool-size": ("0", "--mempool-size: 0 is not a positive number"),
+    "verify-threads": ("-1", "--verify-threads: -1 is negative"),
+    "rpc-port": ("65536", "--rpc-port: 65536 is outside 0..65535"),
+    "validator-key": ("/nonexistent.wif", "--validator-key"),
+    "metrics-port": ("http", "--metrics-port: 'http' is not a number"),
+    "log-format": ("yaml", "--log-format: 'yaml' is not one of text, json"),
+    "progress-interval": ("-5", "--progress-interval: -5.0 is not a positive number of "
+                                "seconds"),
+    "seed": ("nowhere", "--seed"),
+}
+
+
+class EveryOptionTests(SynchronousTestCase):
+    """
+    Each option, good and bad, from one table, so a new option cannot go untested.
+    """
+
+    def all_options(self) -> set[str]:
+        options = tap.Options()
+        names = {entry[0] for entry in options.optParameters}
+        names |= {entry[0] for entry in options.optFlags}
+        return names | {"seed"}
+
+    def test_table_covers_every_option(self) -> None:
+        self.assertEqual(set(GOOD_VALUES) | TLS_OPTIONS, self.all_options())
+
+    def test_good_values(self) -> None:
+        argv: list[str] = []
+        for name, value in GOOD_VALUES.items():
+            argv += [f"--{name}"] if value is None else [f"--{name}", value]
+        options = tap.Options()
+        options.parseOptions(argv)
+        self.assertEqual((options["port"], options["verify-threads"],
+                          options["progress-interval"], options["no-listen"]), (0, 0, 30.0, 1))
+
+    def test_bad_values(self) -> None:
+        for name, (value, message) in BAD_VALUES.items():
+            options = tap.Options()
+            argv = [f"--{name}", value] if name == "config" else [
+                "--config", str(PROTOCOL), f"--{name}", value]
+            error = self.assertRaises(usage.UsageError, options.parseOptions, argv)
+            self.assertIn(message, str(error), name)
+
+
 class MakeServiceTests(SynchronousTestCase):
     """
     The service tree built from the options (built, not started).

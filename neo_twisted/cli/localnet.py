@@ -1,23 +1,30 @@
 # -*- test-case-name: tests.test_cli_localnet -*-
 """
-C{neonode localnet}: a local network of C{twistd neonode} processes that syncs
-and makes new blocks.
+C{neonode localnet}: a local network of C{twistd neonode} processes that syncs,
+makes blocks and carries a transaction, with a live table until Ctrl-C.
 
-The first node gets a generated chain of the bundled privnet (made once and kept
-in the run directory); the others start empty a moment later, find their peers
-through the protocol file's seeds (each node listens on one seed's port) and
-C{getaddr}, and catch up by header and block sync. Node I runs consensus with
-the I-th development key of C{--keys} (written to its data directory as
-C{validator.wif}), so once three of the four validators hold the chain, a block
-follows every SecondsPerBlock; nodes beyond the validators only relay. A table
-of every node's heights is printed each second until Ctrl-C (or, with
-C{--until-synced}, until all hold the same chain); then every node is stopped
-with SIGTERM. Data directories are kept: a second run resumes from them.
+What happens, in order (L{Phase}):
+ 1. The first node gets a generated chain of the bundled privnet (made once and
+    kept in the run directory). The validators (node I runs consensus with the
+    I-th development key of C{--keys}, written to its data directory as
+    C{validator.wif}) start a moment later, empty; they find each other through
+    the protocol file's seeds (each listens on one seed's port) and sync.
+ 2. Once the validators have made C{--late-after} new blocks by dBFT (or, without
+    consensus, hold the whole chain), the last node starts: a relay that knows
+    only the first seed, learns the others by C{getaddr} and catches up by
+    header and block sync.
+ 3. When it has caught up, a demo transaction is sent to it over JSON-RPC; the
+    table's messages say when it is in every node's pool and in a block.
+A table of every node's heights, peers, pool and rate is printed each second
+until Ctrl-C (or an C{--until-...} condition); then every node is stopped with
+SIGTERM. Data directories are kept: a second run resumes from them.
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
+import json
 import signal
 import subprocess
 import sys
@@ -25,41 +32,37 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-import attrs
-
+from neo_twisted.cli.demo import DemoWatch, demo_accounts, demo_transaction, find_coin
 from neo_twisted.cli.errors import CommandError
-from neo_twisted.ledger.check import store_info
+from neo_twisted.cli.localnet_nodes import LocalNode, stop_all, write_table
 from neo_twisted.ledger.generator import load_dev_keys
-from neo_twisted.ledger.settings import ConfigError, load_protocol
-from neo_twisted.ledger.store import StoreError
+from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
 from neo_twisted.p2p.interfaces import Endpoint
 
 #: Seconds between two lines of the table.
 REFRESH = 1.0
 #: Seconds the empty nodes start after the one holding the chain.
 STAGGER = 2.0
-#: Seconds a node has to stop after SIGTERM before it is killed.
-STOP_TIMEOUT = 30.0
+#: Offset of each node's JSON-RPC port from its P2P port (unless --rpc-ports).
+RPC_OFFSET = 1000
 
 
-@attrs.define
-class _Node:
-    name: str
-    datadir: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-    last_blocks: int = 0
-    key_file: Path | None = None
+class Phase(enum.Enum):
+    """
+    Where the run is; each phase ends on one condition (see L{_Run.advance}).
+    """
 
-    def heights(self) -> tuple[int, int] | None:
-        try:
-            info = store_info(self.datadir)
-        except (StoreError, OSError):
-            return None
-        return int(info["header_height"]), int(info["block_height"])
+    #: The validators sync and make their first blocks.
+    STARTING = "starting"
+    #: The late node catches up.
+    LATE_NODE = "late node"
+    #: The demo transaction travels.
+    DEMO = "demo"
+    #: Nothing more to show: the network runs until stopped.
+    RUNNING = "running"
 
 
-def _run(command: list[str], what: str) -> None:
+def _run_command(command: list[str], what: str) -> None:
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     if done.returncode != 0:
         raise CommandError(f"{what} failed: {done.stderr.decode(errors='replace').strip()}")
@@ -69,7 +72,7 @@ def _neonode(*args: object) -> list[str]:
     return [sys.executable, "-m", "neo_twisted.cli", *map(str, args)]
 
 
-def _prepare_chain(args: argparse.Namespace, first: _Node) -> None:
+def _prepare_chain(args: argparse.Namespace, first: LocalNode) -> None:
     """
     Give the first node a generated chain, unless its data directory has one already.
     """
@@ -79,83 +82,171 @@ def _prepare_chain(args: argparse.Namespace, first: _Node) -> None:
     if not chain.exists():
         chain.parent.mkdir(parents=True, exist_ok=True)
         args.stderr.write(f"generating {args.blocks} blocks into {chain}\n")
-        _run(_neonode("makechain", "--config", args.config, "--keys", args.keys,
-                      "--blocks", args.blocks, "--txs-per-block", 2, "--seed", 1, chain),
-             "makechain")
+        _run_command(_neonode("makechain", "--config", args.config, "--keys", args.keys,
+                              "--blocks", args.blocks, "--txs-per-block", 2, "--seed", 1, chain),
+                     "makechain")
     args.stderr.write(f"importing {chain} into {first.datadir}\n")
-    _run(_neonode("import", "--config", args.config, "--datadir", first.datadir, chain), "import")
+    _run_command(_neonode("import", "--config", args.config, "--datadir", first.datadir, chain),
+                 "import")
 
 
-def _validator_keys(args: argparse.Namespace, nodes: list[_Node], settings: Any) -> None:
+def _network_config(args: argparse.Namespace) -> Path:
     """
-    Give node I the I-th development key (the others, if any, only relay).
+    The protocol file the nodes run: C{--config}, or a copy in the run directory
+    with C{--seconds-per-block}.
     """
+    if args.seconds_per_block is None:
+        config: Path = Path(args.config)
+        return config
     try:
-        keys = load_dev_keys(args.keys, settings)
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
-    for node, key in zip(nodes, keys, strict=False):
-        node.key_file = node.datadir / "validator.wif"
-        node.datadir.mkdir(parents=True, exist_ok=True)
-        node.key_file.touch(mode=0o600)
-        node.key_file.write_text(key.to_wif() + "\n")
+        document = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        document["ProtocolConfiguration"]["SecondsPerBlock"] = args.seconds_per_block
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CommandError(f"{args.config}: {e}") from None
+    path: Path = args.dir / "protocol.json"
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
-def _start(args: argparse.Namespace, node: _Node, seeds: list[str]) -> None:
-    log = args.dir / f"{node.name}.log"
-    command = [str(Path(sys.executable).with_name("twistd")), "--nodaemon", "--pidfile=",
-               f"--logfile={log}", "neonode", "--config", str(args.config),
-               "--datadir", str(node.datadir), "--port", str(node.port),
-               "--interface", "127.0.0.1", "--min-peers", str(len(seeds) - 1),
-               "--max-per-address", str(4 * len(seeds))]
-    for seed in seeds:
-        command += ["--seed", seed]
-    if node.key_file is not None:
-        command += ["--validator-key", str(node.key_file)]
-    node.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(nodes: list[_Node]) -> None:
-    for node in nodes:
-        if node.process is not None and node.process.poll() is None:
-            node.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    for node in nodes:
-        if node.process is None:
-            continue
+def _plan(args: argparse.Namespace, settings: ProtocolSettings) -> list[LocalNode]:
+    """
+    The nodes: ports, seeds, keys. The validators come first, the late relay last.
+    """
+    count = args.nodes
+    if args.ports:
+        if len(args.ports) < count:
+            raise CommandError(f"{count} nodes need {count} ports; --ports gives "
+                               f"{len(args.ports)}")
+        ports = args.ports[:count]
+        seeds = [f"127.0.0.1:{port}" for port in ports[:count - 1]]
+    else:
+        seeds = list(settings.seed_list)
+        seed_ports = [Endpoint.parse(seed).port for seed in seeds]
+        if len(seeds) < count - 1:
+            raise CommandError(f"{count} nodes need {count - 1} seed ports; {args.config} "
+                               f"lists {len(seeds)} (or give --ports)")
+        ports = [*seed_ports[:count - 1], max(seed_ports) + 1]
+    if args.rpc_ports and len(args.rpc_ports) < count:
+        raise CommandError(f"{count} nodes need {count} RPC ports; --rpc-ports gives "
+                           f"{len(args.rpc_ports)}")
+    rpc_ports = args.rpc_ports[:count] if args.rpc_ports else [p + RPC_OFFSET for p in ports]
+    nodes = []
+    for i, (port, rpc_port) in enumerate(zip(ports, rpc_ports, strict=True)):
+        late = i == count - 1
+        nodes.append(LocalNode(f"node{i + 1}", args.dir / f"node{i + 1}", port, rpc_port,
+                               seeds=[seeds[0]] if late else seeds, min_peers=count - 1,
+                               late=late))
+    if not args.no_consensus:
         try:
-            node.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            node.process.kill()
-            node.process.wait()
+            keys = load_dev_keys(args.keys, settings)
+        except ConfigError as e:
+            raise CommandError(str(e)) from None
+        for node, key in zip(nodes[:-1], keys, strict=False):
+            node.key_file = node.datadir / "validator.wif"
+            node.datadir.mkdir(parents=True, exist_ok=True)
+            node.key_file.touch(mode=0o600)
+            node.key_file.write_text(key.to_wif() + "\n")
+    return nodes
 
 
-def _table(nodes: list[_Node], started: float, out: TextIO) -> bool:
+class _Run:
     """
-    Print one line per node; whether every node holds the first node's whole chain.
+    The network's progress through the L{Phase}s, one step per table refresh.
     """
-    rows = []
-    for node in nodes:
-        heights = node.heights()
-        state = "running" if node.process is not None and node.process.poll() is None \
-            else "stopped"
-        if heights is None:
-            rows.append((node, "-", "-", "-", state))
-            continue
-        headers, blocks = heights
-        rate = (blocks - node.last_blocks) / REFRESH
-        node.last_blocks = blocks
-        rows.append((node, str(headers), str(blocks), f"{rate:,.0f}", state))
-    out.write(f"\n{time.monotonic() - started:6.1f} s  node      port  headers   blocks  "
-              f"blocks/s  state    role\n")
-    for node, headers_text, blocks_text, rate_text, state in rows:
-        role = "relay" if node.key_file is None else "validator"
-        out.write(f"         {node.name:<8} {node.port:>5} {headers_text:>8} {blocks_text:>8} "
-                  f"{rate_text:>9}  {state:<8} {role}\n")
-    out.flush()
-    tips = [node.heights() for node in nodes]
-    return all(t is not None and t == tips[0] and t[1] > 0 for t in tips)
+
+    def __init__(self, args: argparse.Namespace, nodes: list[LocalNode], config: Path,
+                 out: TextIO) -> None:
+        self.args = args
+        self.nodes = nodes
+        self.config = config
+        self.out = out
+        self.phase = Phase.STARTING
+        self.early = nodes[:-1]
+        self.late = nodes[-1]
+        self.base = max(node.block_height for node in self.early)
+        self.demo: DemoWatch | None = None
+        self.demo_reported: set[str] = set()
+
+    def say(self, message: str) -> None:
+        self.out.write(f"-- {message}\n")
+
+    def advance(self) -> None:
+        """
+        Move on when the current phase's condition holds.
+        """
+        if self.phase is Phase.STARTING and self._validators_done():
+            self.say(f"{self.late.name} (a relay knowing only {self.late.seeds[0]}) starts")
+            self.late.start(self.config, self.args.dir)
+            self.phase = Phase.LATE_NODE
+        elif self.phase is Phase.LATE_NODE and self._caught_up(self.late):
+            self.say(f"{self.late.name} caught up at block {self.late.block_height}")
+            if self.args.no_demo:
+                self.phase = Phase.RUNNING
+            else:
+                self._send_demo()
+        elif self.phase is Phase.DEMO:
+            self._watch_demo()
+
+    def _validators_done(self) -> bool:
+        heights = [node.block_height for node in self.early]
+        if self.args.no_consensus:
+            tips = [node.heights() for node in self.early]
+            return all(t is not None and t == tips[0] and t[1] > 0 for t in tips)
+        return min(heights) >= self.base + int(self.args.late_after)
+
+    def _caught_up(self, node: LocalNode) -> bool:
+        state = node.state
+        if state is None or state["syncing"]:
+            return False
+        return bool(node.block_height >= min(other.block_height for other in self.early))
+
+    def _send_demo(self) -> None:
+        target = self.late
+        accounts = demo_accounts()
+        found = find_coin(target.rpc, accounts)
+        if found is None:
+            self.say("no demo transaction: no unspent output of the generated accounts found")
+            self.phase = Phase.RUNNING
+            return
+        tx = demo_transaction(*found, accounts)
+        target.rpc.call("sendrawtransaction", tx.to_bytes().hex())
+        self.demo = DemoWatch(str(tx.hash), target.name)
+        self.say(f"demo transaction {tx.hash} sent to {target.name} by sendrawtransaction")
+        self.phase = Phase.DEMO
+
+    def _watch_demo(self) -> None:
+        demo = self.demo
+        assert demo is not None
+        running = [node for node in self.nodes if node.running]
+        for node in running:
+            demo.look(node.name, node.rpc)
+        names = {node.name for node in running}
+        if names <= demo.pooled and "pool" not in self.demo_reported:
+            self.demo_reported.add("pool")
+            self.say(f"demo transaction in the pool of every node ({len(names)})")
+        if names <= set(demo.confirmed):
+            heights = ", ".join(map(str, sorted(set(demo.confirmed.values()))))
+            seen = ("" if "pool" in self.demo_reported else
+                    f" (a block came before every pool was seen holding it: seen in "
+                    f"{len(demo.pooled)} of {len(names)})")
+            self.say(f"demo transaction in block {heights} on every node{seen}")
+            self.phase = Phase.RUNNING
+
+    def finished(self) -> str | None:
+        """
+        Why the run stops now, if an C{--until-...} condition holds.
+        """
+        args = self.args
+        tips = [node.heights() for node in self.nodes]
+        if args.until_synced and self.phase in (Phase.DEMO, Phase.RUNNING) and all(
+                t is not None and t == tips[0] and t[1] > 0 for t in tips):
+            return "every node holds the whole chain"
+        if args.until_height and self.late.running and all(
+                node.block_height >= args.until_height for node in self.nodes):
+            return f"every node holds block {args.until_height}"
+        if args.until_demo and self.demo is not None and self.phase is Phase.RUNNING:
+            return "the demo transaction is in a block on every node"
+        return None
 
 
 def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
@@ -163,43 +254,36 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         settings = load_protocol(args.config)
     except ConfigError as e:
         raise CommandError(str(e)) from None
-    seeds = ([f"127.0.0.1:{port}" for port in args.ports] if args.ports
-             else list(settings.seed_list))
-    if len(seeds) < args.nodes:
-        raise CommandError(f"{args.nodes} nodes need {args.nodes} seed ports; "
-                           f"{args.config} lists {len(seeds)} (or give --ports)")
     args.dir.mkdir(parents=True, exist_ok=True)
-    nodes = [_Node(f"node{i + 1}", args.dir / f"node{i + 1}", Endpoint.parse(seeds[i]).port)
-             for i in range(args.nodes)]
+    nodes = _plan(args, settings)
+    config = _network_config(args)
     _prepare_chain(args, nodes[0])
-    if not args.no_consensus:
-        _validator_keys(args, nodes, settings)
+    run = _Run(args, nodes, config, stdout)
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    for node in nodes:
-        node.last_blocks = (node.heights() or (0, 0))[1]
     started = time.monotonic()
     try:
-        _start(args, nodes[0], seeds)
+        nodes[0].start(config, args.dir)
         time.sleep(STAGGER)
-        for node in nodes[1:]:
-            _start(args, node, seeds)
+        for node in run.early[1:]:
+            node.start(config, args.dir)
         while True:
             time.sleep(REFRESH)
-            synced = _table(nodes, started, stdout)
-            if args.until_synced and synced:
-                stdout.write("every node holds the whole chain\n")
-                return 0
-            if args.until_height and all((node.heights() or (0, 0))[1] >= args.until_height
-                                         for node in nodes):
-                stdout.write(f"every node holds block {args.until_height}\n")
+            for node in nodes:
+                node.poll(REFRESH)
+            write_table(nodes, time.monotonic() - started, stdout)
+            run.advance()
+            reason = run.finished()
+            if reason is not None:
+                stdout.write(f"{reason}\n")
                 return 0
             if args.timeout and time.monotonic() - started > args.timeout:
-                raise CommandError(f"not synced after {args.timeout} s (logs in {args.dir})")
+                raise CommandError(f"{run.phase.value}: not done after {args.timeout} s "
+                                   f"(logs in {args.dir})")
     except KeyboardInterrupt:
         stdout.write("\nstopping every node\n")
         return 0
     finally:
-        _stop(nodes)
+        stop_all(nodes)
         signal.signal(signal.SIGTERM, previous)
 
 
@@ -224,9 +308,16 @@ def _ports(text: str) -> list[int]:
     return ports
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 def add_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
-        "localnet", help="run a local network of nodes that sync (Ctrl-C stops it)")
+        "localnet", help="run a local network that syncs and makes blocks (Ctrl-C stops it)")
     parser.add_argument("--config", default="protocol.json", type=Path,
                         help="protocol.json of the network (default: ./protocol.json)")
     parser.add_argument("--keys", default=Path("devkeys/privnet.json"), type=Path,
@@ -234,18 +325,33 @@ def add_parser(commands: Any) -> None:
                              "run consensus")
     parser.add_argument("--dir", default=Path("run"), type=Path,
                         help="where the data directories and logs live (default: ./run)")
-    parser.add_argument("--nodes", default=4, type=int, choices=range(2, 9), metavar="N",
-                        help="nodes to run, 2 to 8 (default: 4, one per validator)")
+    parser.add_argument("--nodes", default=5, type=int, choices=range(2, 9), metavar="N",
+                        help="nodes to run, 2 to 8 (default: 5: four validators, then a "
+                             "late relay)")
     parser.add_argument("--no-consensus", action="store_true",
                         help="run no validator: the nodes only sync the generated chain")
     parser.add_argument("--blocks", default=3000, type=int,
                         help="blocks of the first node's generated chain (default: 3000)")
+    parser.add_argument("--seconds-per-block", type=_positive, metavar="S",
+                        help="run the network with this SecondsPerBlock (default: the "
+                             "config's)")
+    parser.add_argument("--late-after", type=int, default=2, metavar="N",
+                        help="start the last node once the validators made N blocks "
+                             "(default: 2)")
+    parser.add_argument("--no-demo", action="store_true",
+                        help="send no demo transaction")
     parser.add_argument("--ports", type=_ports,
-                        help="listening ports, comma-separated (default: the config's seeds)")
+                        help="P2P ports, comma-separated (default: the config's seeds, "
+                             "then the next port for the late node)")
+    parser.add_argument("--rpc-ports", type=_ports,
+                        help=f"JSON-RPC ports, comma-separated (default: P2P port + "
+                             f"{RPC_OFFSET})")
     parser.add_argument("--until-synced", action="store_true",
-                        help="stop once every node holds the whole chain")
+                        help="stop once every node (the late one too) holds the same chain")
     parser.add_argument("--until-height", type=int, default=0, metavar="N",
                         help="stop once every node holds block N (made by consensus)")
+    parser.add_argument("--until-demo", action="store_true",
+                        help="stop once the demo transaction is in a block on every node")
     parser.add_argument("--timeout", type=float, default=0,
                         help="give up after this many seconds (default: never)")
     parser.set_defaults(run=_localnet_guarded)

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.error
-import urllib.request
 from typing import Any, TextIO
 
-from neo_twisted.cli.errors import CommandError
+from neo_twisted.cli.rpcclient import RpcClient
 from neo_twisted.node.progress import format_eta
 
 DEFAULT_RPC = "http://127.0.0.1:10332/"
@@ -24,48 +22,14 @@ DEFAULT_RPC = "http://127.0.0.1:10332/"
 TIMEOUT = 10.0
 
 
-class _Rpc:
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
-        self.timeout = timeout
-
-    def call(self, method: str, *params: Any) -> Any:
-        """
-        The result of one call; L{CommandError} for a transport failure or an RPC error
-        other than "method not found" (for which C{None} is returned).
-        """
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                           "params": list(params)}).encode()
-        request = urllib.request.Request(self.url, data=body,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read())
-        except urllib.error.HTTPError as e:
-            raise CommandError(f"{self.url}: HTTP {e.code} {e.reason}") from None
-        except (urllib.error.URLError, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise CommandError(f"cannot reach {self.url}: {reason}") from None
-        except ValueError:
-            raise CommandError(f"{self.url} did not answer with JSON") from None
-        if not isinstance(answer, dict):
-            raise CommandError(f"{self.url} did not answer with a JSON-RPC response")
-        error = answer.get("error")
-        if error is not None:
-            if isinstance(error, dict) and error.get("code") == -32601:
-                return None
-            raise CommandError(f"{method}: {error}")
-        return answer.get("result")
-
-
-def _standard_state(rpc: _Rpc) -> dict[str, Any]:
+def _standard_state(rpc: RpcClient) -> dict[str, Any]:
     """
     What the reference's methods tell of a node.
     """
-    count = rpc.call("getblockcount")
-    peers = rpc.call("getpeers") or {}
-    version = rpc.call("getversion") or {}
-    pool = rpc.call("getrawmempool") or []
+    count = rpc.call_optional("getblockcount")
+    peers = rpc.call_optional("getpeers") or {}
+    version = rpc.call_optional("getversion") or {}
+    pool = rpc.call_optional("getrawmempool") or []
     return {
         "useragent": version.get("useragent"),
         "blockheight": None if count is None else count - 1,
@@ -130,13 +94,13 @@ def render(url: str, state: dict[str, Any], consensus: dict[str, Any] | None) ->
 
 
 def _status(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
-    rpc = _Rpc(args.rpc, args.timeout)
-    state = rpc.call("getnodestate")
+    rpc = RpcClient(args.rpc, args.timeout)
+    state = rpc.call_optional("getnodestate")
     consensus = None
     if state is None:
         state = _standard_state(rpc)
     elif state.get("validator"):
-        consensus = rpc.call("getconsensusstate")
+        consensus = rpc.call_optional("getconsensusstate")
     if args.json:
         stdout.write(json.dumps({"node": state, "consensus": consensus}, indent=2) + "\n")
     else:

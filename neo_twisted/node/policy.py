@@ -265,11 +265,17 @@ class Node:
         if payload.type is not InventoryType.Block:
             return
         ledger = self.ledger.ledger
-        if ledger is None or not fresh:
+        if ledger is None:
             return
-        indexes = ledger.header_indexes(fresh)
-        self._learn_height(peer, indexes)
-        wanted = [h for h, index in zip(fresh, indexes, strict=True)
+        # Every hash, not only those new from this peer: a block it announced while
+        # we could not take it (its header unknown, we far behind) comes again in its
+        # answer to our getblocks, and must be fetchable then. The request table
+        # keeps one request per hash in flight.
+        hashes = list(payload.hashes)
+        indexes = ledger.header_indexes(hashes)
+        if fresh:
+            self._learn_height(peer, indexes)
+        wanted = [h for h, index in zip(hashes, indexes, strict=True)
                   if self._wants_block(h, index)]
         if not wanted:
             return

@@ -21,8 +21,15 @@ from neo_twisted.p2p.interfaces import Endpoint
 DEFAULT_PORT = 20333
 
 
+def _number(text: str, kind: type[int] | type[float] = int) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+
+
 def _port(text: str) -> int:
-    port = int(text)
+    port = int(_number(text))
     if not 0 <= port < 65536:
         raise ValueError(f"{port} is outside 0..65535")
     return port
@@ -32,24 +39,44 @@ def _count(text: str) -> int:
     """
     A number that may be 0 (meaning: the default, one per core).
     """
-    value = int(text)
+    value = int(_number(text))
     if value < 0:
         raise ValueError(f"{value} is negative")
     return value
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = int(_number(text))
     if value < 1:
         raise ValueError(f"{value} is not a positive number")
     return value
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    value = _number(text, float)
     if not value > 0:
         raise ValueError(f"{value} is not a positive number of seconds")
     return value
+
+
+def _named(parameters: list[list[Any]]) -> list[list[Any]]:
+    """
+    Make each coercer's error name its option: twistd shows only the error's text.
+    """
+    named = []
+    for entry in parameters:
+        if len(entry) == 5:
+            name, coerce = entry[0], entry[4]
+
+            def checked(text: str, name: str = name, coerce: Any = coerce) -> Any:
+                try:
+                    return coerce(text)
+                except ValueError as e:
+                    raise ValueError(f"--{name}: {e}") from None
+            checked.coerceDoc = getattr(coerce, "coerceDoc", "")  # type: ignore[attr-defined]
+            entry = [*entry[:4], checked]
+        named.append(entry)
+    return named
 
 
 class Options(usage.Options):
@@ -61,7 +88,7 @@ class Options(usage.Options):
     longdesc = ("Run a NEO 2.x node: connect to the network of the protocol file, sync "
                 "headers and blocks into the data directory, serve and relay them.")
 
-    optParameters = [
+    optParameters = _named([
         ["config", "c", "protocol.json", "The protocol file (neo-cli 2.x ProtocolConfiguration)."],
         ["datadir", "d", "data", "Where the chain (LMDB) and peers.dat live."],
         ["port", "p", DEFAULT_PORT, "The P2P port to listen on (0: any free port).", _port],
@@ -88,7 +115,7 @@ class Options(usage.Options):
          "The log's format: text (twistd's) or json (one event per line)."],
         ["progress-interval", None, 10.0,
          "Seconds between two sync progress lines in the log.", _seconds],
-    ]
+    ])
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
         ["no-peers-file", None, "Neither load nor save peers.dat."],
