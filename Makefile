@@ -11,9 +11,10 @@ $(STAMP): setup.cfg pyproject.toml
 		--config-settings editable_mode=compat  # a plain path entry, so twistd finds twisted/plugins
 	touch $(STAMP)
 
-## run: a local network of four validators on loopback (bundled privnet): the first gets a generated
-## chain, the others sync it from their seeds, then dBFT makes a block every 15 s; a table of
-## heights until Ctrl-C (data kept in run/)
+## run: a local privnet on loopback (bundled protocol.json): four validators (the first gets a
+## generated chain, the others sync it) make a block every 15 s by dBFT; a late relay finds them
+## by getaddr and catches up; a demo transaction goes in by RPC and lands in a block; a table of
+## heights, peers and pools until Ctrl-C (data kept in run/, a second run resumes)
 run: $(STAMP)
 	$(VENV)/bin/neonode localnet --dir run
 
