@@ -4,7 +4,6 @@ C{neonode localnet}: real node processes on loopback sync a generated chain.
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -113,8 +112,8 @@ class LocalnetTests(TestCase):
         first_txid = lines[2].split()[3]
         again, setup = self.localnet(directory, 5, "--seconds-per-block", "1", "--until-demo")
         self.assertEqual(setup, "")
-        second_txid = [line for line in again.splitlines()
-                       if " sent to node5 " in line][0].split()[3]
+        second_txid = next(line for line in again.splitlines()
+                           if " sent to node5 " in line).split()[3]
         self.assertNotEqual(first_txid, second_txid)
         self.assertIn("the demo transaction is in a block on every node", again)
         self.check_stores(directory, names)

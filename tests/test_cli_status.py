@@ -112,5 +112,5 @@ class RenderTests(SynchronousTestCase):
             "sync       syncing: 8,000 blocks to go, 200.0 blocks/s, ETA 40s",
             "peers      0",
             "pool       0 verified, 3 being verified, capacity 10",
-            "consensus  validator 2, block 1001 view 1, primary 0, signatures 1/3, "
+            "consensus  validator index 2, block 1001 view 1, primary 0, signatures 1/3, "
             "4 blocks made"])

@@ -493,6 +493,7 @@ class LogFormatTests(SynchronousTestCase):
 
     def test_jsonToLogfile(self) -> None:
         import json
+
         from twisted.logger import Logger
         path = Path(self.mktemp())
         options = self.server_options("--nodaemon", f"--logfile={path}")
@@ -506,6 +507,7 @@ class LogFormatTests(SynchronousTestCase):
 
     def test_jsonToStdoutWhenNodaemon(self) -> None:
         import sys
+
         from neo_twisted.node import logs
         self.server_options("--nodaemon")
         self.assertIs(logs._chosen._destination(), sys.stdout)

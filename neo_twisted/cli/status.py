@@ -86,7 +86,7 @@ def render(url: str, state: dict[str, Any], consensus: dict[str, Any] | None) ->
     lines.append(f"pool       {pool_line}")
     if consensus is not None and consensus.get("validator"):
         lines.append(
-            f"consensus  validator {consensus.get('index')}, block {consensus.get('height')} "
+            f"consensus  validator index {consensus.get('index')}, block {consensus.get('height')} "
             f"view {consensus.get('view')}, primary {consensus.get('primary')}, "
             f"signatures {consensus.get('signatures')}/{consensus.get('needed')}, "
             f"{consensus.get('blocksmade', 0)} blocks made")
