@@ -90,6 +90,8 @@ class Sync:
     @ivar blocks_at_headers: B's block height when its header height reached the tip.
     @ivar peak_rss: VmHWM of B's process just before it was stopped, in bytes.
     @ivar end_rss: VmRSS of B's process then.
+    @ivar peak_anon, peak_file: the largest private (anonymous) and file-backed (the
+        store's memory map) parts of B's resident set seen while sampling.
     @ivar peak_workers: the largest sum of B's verifier processes' resident sets seen.
     @ivar workers: how many verifier processes B had.
     @ivar stop: how B stopped: "clean", "exit N" or "killed".
@@ -105,6 +107,8 @@ class Sync:
     peak_workers: int
     workers: int
     stop: str
+    peak_anon: int = 0
+    peak_file: int = 0
 
     @property
     def header_rate(self) -> float:
@@ -137,7 +141,7 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
         t_headers = t_blocks = None
         blocks_at_headers = 0
         children: list[int] = []
-        peak_workers = looks = 0
+        peak_workers = looks = peak_anon = peak_file = 0
         last, moved = (-1, -1), t0
         while t_blocks is None:
             time.sleep(POLL_EVERY)
@@ -147,6 +151,9 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
                 raise b.failure(f"exited ({b.process.returncode}) while syncing")
             if looks % 10 == 0:  # the verifier processes start with the first headers
                 children = child_pids(b.pid)
+                memory = proc_status(b.pid)
+                peak_anon = max(peak_anon, memory.get("RssAnon", 0))
+                peak_file = max(peak_file, memory.get("RssFile", 0))
             looks += 1
             peak_workers = max(peak_workers, nodes.workers_rss(children))
             if heights is None:
@@ -169,7 +176,9 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int) -> Sync:
         return Sync(blocks=blocks, spawn=t0 - b.started, header_seconds=t_headers - t0,
                     block_seconds=t_blocks - t0, blocks_at_headers=blocks_at_headers,
                     peak_rss=status.get("VmHWM", 0), end_rss=status.get("VmRSS", 0),
-                    peak_workers=peak_workers, workers=len(children), stop=stop)
+                    peak_workers=peak_workers, workers=len(children), stop=stop,
+                    peak_anon=max(peak_anon, status.get("RssAnon", 0)),
+                    peak_file=max(peak_file, status.get("RssFile", 0)))
     finally:
         if stop == "not stopped":
             b.stop()

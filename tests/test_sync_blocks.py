@@ -58,6 +58,32 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertEqual(self.starts(b), [501])
         self.assertEqual(set(self.sync.segments), {1, 501, 1001})
 
+    def test_writes_of_at_most_100_blocks(self) -> None:
+        """
+        Blocks that piled up during a write go to the ledger 100 at a time (the
+        dirty pages of one LMDB transaction grow with its blocks), all of them in order.
+        """
+        from neo_twisted.sync.blocks import MAX_WRITE_BLOCKS
+        sizes: list[int] = []
+        add_blocks = self.ledger.add_blocks
+
+        def recording(blocks: list[Block]) -> object:
+            sizes.append(len(blocks))
+            return add_blocks(blocks)
+        self.patch(self.ledger, "add_blocks", recording)
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.sync._adding = True  # a write in progress: the blocks wait
+        self.deliver(a, 1, 350)
+        self.assertEqual(sizes, [])
+        self.sync._adding = False
+        self.sync._flush()
+        self.assertEqual(MAX_WRITE_BLOCKS, 100)
+        self.assertEqual(sizes, [100, 100, 100, 50])
+        self.assertEqual(self.ledger.ledger.block_height, 350)
+        self.assertEqual([len(blocks) for blocks, _ in self.persisted], sizes)
+
     def test_peer_must_have_the_segment(self) -> None:
         """
         A peer is only asked for segments that start at or below its height.
