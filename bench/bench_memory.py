@@ -127,7 +127,6 @@ peer on loopback (`bench/bench_memory.py --write`).
 
 def results_json(runs: list[Run]) -> dict[str, Any]:
     return {
-        "date": report.now(), "commit": report.commit(),
         "runs": [{"blocks": run.blocks, "block_rate": round(run.sync.block_rate, 1),
                   "peak_rss": run.sync.peak_rss, "peak_anon": run.sync.peak_anon,
                   "peak_file": run.sync.peak_file, "peak_workers": run.sync.peak_workers,
@@ -156,10 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     pressure = (pressure_before, report.cpu_pressure())
     print(table(runs), verdicts(*runs), sep="\n\n")
     if args.write:
-        report.write_section("bench_memory", report_section(runs, pressure))
-        report.write_results("bench_memory", results_json(runs))
-        print(f"wrote its section of {report.PATH} and its figures to {report.RESULTS}",
-              file=sys.stderr)
+        report.publish("bench_memory", report_section(runs, pressure), results_json(runs))
     return 0
 
 

@@ -362,8 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                                       (pressure_before, report.cpu_pressure()))
     print(section)
     if args.write:
-        report.write_section("bench_mempool", section)
-        report.write_results("bench_mempool", figures)
+        report.publish("bench_mempool", section, figures)
     return 0
 
 

@@ -203,9 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(figures)
     print(text)
     if args.write:
-        report.write_section("bench_peers", text)
-        report.write_results("bench_peers", {"date": report.now(), "commit": report.commit(),
-                                             **figures})
+        report.publish("bench_peers", text, figures)
     return 0
 
 

@@ -477,10 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(settings, lambda text: print(f"... {text}", file=sys.stderr))
     print(sync_table(results), bounds_table(results), verdicts(results), sep="\n\n")
     if args.write:
-        report.write_section("bench_sync", report_section(results))
-        report.write_results("bench_sync", results_json(results))
-        print(f"wrote its section of {report.PATH} and its figures to {report.RESULTS}",
-              file=sys.stderr)
+        report.publish("bench_sync", report_section(results), results_json(results))
     return 0
 
 

@@ -157,9 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(figures)
     print(text)
     if args.write:
-        report.write_section("bench_verify", text)
-        report.write_results("bench_verify", {"date": report.now(), "commit": report.commit(),
-                                              **figures})
+        report.publish("bench_verify", text, figures)
     return 0
 
 

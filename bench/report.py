@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,13 @@ def write_results(name: str, figures: dict[str, Any], path: Path = RESULTS) -> N
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)
+
+
+def publish(name: str, section: str, figures: dict[str, Any]) -> None:
+    """
+    Rewrite script C{name}'s section of BENCHMARKS.md and its key of results.json
+    (stamped with the date and commit unless the figures say them), and say so.
+    """
+    write_section(name, section)
+    write_results(name, {"date": now(), "commit": commit(), **figures})
+    print(f"wrote its section of {PATH} and its figures to {RESULTS}", file=sys.stderr)
