@@ -125,11 +125,14 @@ class TrafficTests(TestCase):
         first.connectionLost()  # reported twice: counted once
         self.assertEqual(factory.traffic().messages_out["version"], 2)
 
-    def test_merge(self) -> None:
+    def test_totals_of_totals(self) -> None:
+        """
+        A total takes other totals as it takes connections (the collector sums factories).
+        """
         a, b = Traffic(), Traffic()
         a.messages_in["inv"] = 2
         b.messages_in["inv"] = 3
         b.bytes_out["block"] = 100
-        total = a.merge(b)
+        total = a.plus([b])
         self.assertEqual((total.messages_in["inv"], total.bytes_out["block"]), (5, 100))
         self.assertEqual(a.messages_in["inv"], 2)  # the parts are left alone

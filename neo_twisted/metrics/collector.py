@@ -87,7 +87,7 @@ class NodeCollector(Collector):
     def _traffic(self) -> Iterator[Metric]:
         total = Traffic()
         for factory in self._factories:
-            total = total.merge(factory.traffic())
+            total.add(factory.traffic())
         yield _by_command("neo_p2p_messages", "P2P messages by direction and command.",
                           [("in", total.messages_in), ("out", total.messages_out)])
         yield _by_command("neo_p2p_bytes", "P2P bytes (frame headers included) by "

@@ -61,9 +61,3 @@ class Traffic:
         for peer in peers:
             total.add(peer)
         return total
-
-    def merge(self, other: Traffic) -> Traffic:
-        """
-        A new total of both.
-        """
-        return self.plus([other])
