@@ -7,15 +7,19 @@ Block acceptance is in L{tests.test_ledger_blocks}; state and reads in L{tests.t
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
-from neo_twisted.core.block import Header
+from neo_twisted.core.block import Block, Header
 from neo_twisted.core.transactions import GAS_ASSET_ID, NEO_ASSET_ID, AssetType
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.crypto.scripts import multisig_redeem_script, script_hash
 from neo_twisted.ledger import chain as chain_module
 from neo_twisted.ledger.chain import Ledger, Verdict
+from neo_twisted.ledger.generator import generate_chain
+from neo_twisted.ledger.state import write_cost
 from neo_twisted.ledger.store import ChainStore, StoreError
 from neo_twisted.wire.uint import UInt256
 from tests.ledger_samples import (
@@ -27,6 +31,7 @@ from tests.ledger_samples import (
     PRIVNET,
     PRIVNET_GENESIS,
     TESTNET,
+    accept_all,
     headers_of,
     open_ledger,
     script_hash_of,
@@ -377,3 +382,61 @@ class HeaderTests(SynchronousTestCase):
         self.assertEqual(result.added, 1)
         self.assertIn("header 2: witness does not verify", result.problem or "")
         self.assertEqual(self.ledger.add_headers([by_outsiders]), chain_module.HeaderResult(1))
+
+
+class WriteCostTests(SynchronousTestCase):
+    """
+    L{write_cost} estimates the scattered records a block writes, which bounds the
+    dirty pages of the write transaction it goes in.
+    """
+
+    def records_written(self, ledger: Ledger, block: Block) -> int:
+        """
+        Add C{block} and count the puts and deletes outside the few hot balance records.
+        """
+        counted = [0]
+        names = {id(db): name for name, db in ledger.store.dbs.items()}
+        write = ledger.store.write
+
+        class Counting:
+            def __init__(self, txn: Any) -> None:
+                self._txn = txn
+
+            def put(self, key: bytes, value: bytes, db: Any = None, **kw: Any) -> bool:
+                counted[0] += names[id(db)] not in ("balance", "meta")
+                return bool(self._txn.put(key, value, db=db, **kw))
+
+            def delete(self, key: bytes, value: bytes = b"", db: Any = None) -> bool:
+                counted[0] += names[id(db)] not in ("balance", "meta")
+                return bool(self._txn.delete(key, value, db=db))
+
+            def pop(self, key: bytes, db: Any = None) -> bytes | None:
+                counted[0] += names[id(db)] not in ("balance", "meta")
+                return cast("bytes | None", self._txn.pop(key, db=db))
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._txn, name)
+
+        self.patch(ledger.store, "write", lambda batch: write(lambda txn: batch(Counting(txn))))
+        self.assertEqual(ledger.add_blocks([block])[0].verdict, Verdict.ACCEPTED)
+        return counted[0]
+
+    def test_genesis(self) -> None:
+        # four entries for the block, one per transaction (4), the issued NEO coin
+        self.assertEqual(write_cost(PRIVNET_GENESIS), 9)
+
+    def test_matches_transfers(self) -> None:
+        """
+        On a generated chain, the estimate is what the ledger writes, but for the inputs
+        of other assets than NEO (their spends leave no spent record behind).
+        """
+        ledger = open_ledger(self, self.mktemp(), mapper=accept_all)
+        blocks = list(generate_chain(PRIVNET, DEV_KEYS, 12, txs_per_block=3, seed=4))
+        for block in blocks:
+            coins = [ledger.get_unspent(ref.prev_hash, ref.prev_index)
+                     for tx in block.transactions for ref in tx.inputs]
+            other_inputs = sum(1 for coin in coins
+                               if coin is not None and coin.asset_id != NEO_ASSET_ID)
+            written = self.records_written(ledger, block)
+            self.assertEqual(write_cost(block), written + other_inputs, f"block {block.index}")
+        self.assertGreater(write_cost(blocks[-1]), write_cost(PRIVNET_GENESIS))

@@ -23,7 +23,7 @@ from neo_twisted.network.payloads import (
     RawPayload,
     decode_payload,
 )
-from neo_twisted.node.policy import Node
+from neo_twisted.node.policy import PEER_BLOCK_HASHES, Node
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_blocks
@@ -273,6 +273,49 @@ class ReannouncedTests(NodeCase):
         self.assertEqual(self.getdata(a), [(LONG[5].hash, LONG[6].hash, LONG[11].hash)])
         self.inv(a, LONG[11].hash)  # in flight now: not asked twice
         self.assertEqual(self.getdata(a), [])
+
+
+class SyncMemoryTests(NodeCase):
+    """
+    A syncing node keeps no long record of the blocks it fetched: the store knows them.
+    """
+
+    HEADERS = 2100
+    BLOCKS = 0
+
+    def test_synced_blocks_not_kept_in_memory(self) -> None:
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        a.take()
+        hashes = [block.hash for block in LONG[:500]]
+        self.inv(a, *hashes)
+        self.assertEqual(self.getdata(a), [tuple(hashes)])
+        for block in LONG[:500]:
+            self.node.message_received(a, "block", block)
+        self.assertEqual(self.node.block_height, 500)
+        session = self.node.sessions[a]
+        self.assertEqual(len(session.known), 0)
+        self.assertEqual(session.known_blocks.capacity, PEER_BLOCK_HASHES)
+        self.assertLess(PEER_BLOCK_HASHES, 10_000)
+        self.assertFalse(any(self.node.requests.is_done(h) for h in hashes))
+        # stored: announced again, not asked again
+        self.inv(a, *hashes[:10])
+        self.assertEqual(self.getdata(a), [])
+
+    def test_block_above_the_header_tip_remembered(self) -> None:
+        """
+        A block beyond our headers may sit in the early-block buffer, where the store
+        does not see it: it stays done, so another announcer is not asked for it.
+        """
+        node, _ = self.make_node(0, 0)
+        a, b = FakePeer("10.0.0.1", 3, nonce=1), FakePeer("10.0.0.2", 3, nonce=2)
+        self.join(a, b, node=node)
+        node.message_received(a, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
+        node.message_received(a, "block", LONG[1])
+        self.assertTrue(node.requests.is_done(LONG[1].hash))
+        b.take()
+        node.message_received(b, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
+        self.assertEqual(b.take("getdata"), [])
 
 
 class UnrequestedBlockTests(NodeCase):

@@ -290,6 +290,21 @@ class RequestTrackerTests(SynchronousTestCase):
         self.assertTrue(t.complete(h(7)))
         self.assertEqual(t.announce("a", [h(7)], 0), [])
 
+    def test_complete_without_remembering(self) -> None:
+        """
+        An item completed with C{remember=False} stops being tracked (its request and
+        sources go) but is not kept among the done: its caller knows it by other means.
+        """
+        t = self.tracker
+        self.assertEqual(t.announce("a", [h(1)], 0), [h(1)])
+        self.assertEqual(t.announce("b", [h(1)], 0), [])
+        self.assertTrue(t.complete(h(1), remember=False))
+        self.assertFalse(t.is_done(h(1)))
+        self.assertEqual((t.in_flight("a"), t.sources(h(1))), (0, []))
+        self.assertEqual(t.announce("b", [h(1)], 1), [h(1)])
+        t.complete(h(1))
+        self.assertFalse(t.complete(h(1), remember=False))
+
     def test_completed_memory_is_bounded(self) -> None:
         t: RequestTracker[str, int] = RequestTracker(known_capacity=2)
         for i in range(3):

@@ -10,7 +10,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from neo_twisted.core.block import Block
 from neo_twisted.network.payloads import GetBlocksPayload
 from neo_twisted.p2p.interfaces import IPeer
-from neo_twisted.sync.blocks import BlockSync
+from neo_twisted.ledger.state import write_cost
+from neo_twisted.sync.blocks import MAX_WRITE_COST, BlockSync
 from neo_twisted.wire.uint import ZERO_UINT256
 from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_block, make_blocks
 from tests.p2p_fakes import FakePeer, ledger_service
@@ -58,12 +59,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertEqual(self.starts(b), [501])
         self.assertEqual(set(self.sync.segments), {1, 501, 1001})
 
-    def test_writes_of_at_most_100_blocks(self) -> None:
-        """
-        Blocks that piled up during a write go to the ledger 100 at a time (the
-        dirty pages of one LMDB transaction grow with its blocks), all of them in order.
-        """
-        from neo_twisted.sync.blocks import MAX_WRITE_BLOCKS
+    def _record_writes(self) -> list[int]:
         sizes: list[int] = []
         add_blocks = self.ledger.add_blocks
 
@@ -71,6 +67,20 @@ class BlockSyncTests(SynchronousTestCase):
             sizes.append(len(blocks))
             return add_blocks(blocks)
         self.patch(self.ledger, "add_blocks", recording)
+        return sizes
+
+    def test_writes_bounded_by_their_cost(self) -> None:
+        """
+        Blocks that piled up during a write go to the ledger in order, in writes that
+        cost at most the write budget (records, so LMDB's dirty pages stay bounded).
+        """
+        cost = write_cost(LONG[0])
+        self.assertEqual({write_cost(b) for b in LONG[:350]}, {cost})
+        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers,
+                              on_persisted=lambda blocks, peer: self.persisted.append(
+                                  (blocks, peer)),
+                              write_budget=100 * cost + cost - 1)
+        sizes = self._record_writes()
         a = FakePeer("10.0.0.1", 2100)
         self.peers = [a]
         self.sync.poke()
@@ -79,10 +89,35 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertEqual(sizes, [])
         self.sync._adding = False
         self.sync._flush()
-        self.assertEqual(MAX_WRITE_BLOCKS, 100)
         self.assertEqual(sizes, [100, 100, 100, 50])
         self.assertEqual(self.ledger.ledger.block_height, 350)
         self.assertEqual([len(blocks) for blocks, _ in self.persisted], sizes)
+
+    def test_block_over_the_budget_written_alone(self) -> None:
+        """
+        A block that costs more than a whole write may is written on its own, not held back.
+        """
+        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers,
+                              write_budget=write_cost(LONG[0]) - 1)
+        sizes = self._record_writes()
+        self.sync._adding = True
+        self.deliver(None, 1, 3)
+        self.sync._adding = False
+        self.sync._flush()
+        self.assertEqual(sizes, [1, 1, 1])
+        self.assertEqual(self.ledger.ledger.block_height, 3)
+
+    def test_default_budget_takes_many_small_blocks(self) -> None:
+        """
+        The default budget is in records, not blocks: 300 nearly empty blocks go in one write.
+        """
+        self.assertEqual(MAX_WRITE_COST, 9_000)
+        sizes = self._record_writes()
+        self.sync._adding = True
+        self.deliver(None, 1, 300)
+        self.sync._adding = False
+        self.sync._flush()
+        self.assertEqual(sizes, [300])
 
     def test_peer_must_have_the_segment(self) -> None:
         """

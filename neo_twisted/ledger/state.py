@@ -90,6 +90,23 @@ def read_i64(data: bytes, offset: int = 0) -> int:
     return int(_I64.unpack_from(data, offset)[0])
 
 
+def write_cost(block: Block) -> int:
+    """
+    The records applying C{block} puts or deletes in the store, as an estimate of the
+    pages it dirties: its keys are hashes, so each record lands on a page of its own
+    once the store is large. A write transaction's dirty pages stay in memory until it
+    commits, so writers bound this sum rather than a number of blocks (an empty block
+    costs a few records, one of 500 transfers a few thousand).
+    """
+    cost = 4  # header, block record, height and system-fee entries
+    for tx in block.transactions:
+        # the transaction; per input its coin taken and its spent record; per output a coin
+        cost += 1 + 2 * len(tx.inputs) + len(tx.outputs)
+        if isinstance(tx, ClaimTransaction):
+            cost += len(tx.claims)
+    return cost
+
+
 class StateWriter:
     """
     Applies blocks inside one write transaction.

@@ -53,6 +53,10 @@ from neo_twisted.wire.uint import UInt256
 
 #: Hashes remembered per peer (what it announced to us, what we sent it).
 PEER_HASHES = 100_000
+#: Block hashes remembered per peer as announced or sent by it. Blocks are relayed only
+#: near the tip, so only recent ones matter, and the store already says which blocks we
+#: hold: a syncing node would otherwise keep 100,000 old block hashes per peer (14 MB).
+PEER_BLOCK_HASHES = 2 * (WINDOW + SEGMENT)
 #: Blocks within this many of the header tip are relayed when they arrive.
 RELAY_NEAR_TIP = 100
 #: Of the blocks one ledger write accepted, the newest this many are relayed: a peer
@@ -71,6 +75,8 @@ class _Session:
 
     #: What the peer announced or sent to us: never announced back to it.
     known: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_HASHES))
+    #: The same for blocks: the last few thousand.
+    known_blocks: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_BLOCK_HASHES))
     #: What we announced to it.
     announced: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_HASHES))
     #: What we served it on C{getdata}: each item once per connection.
@@ -213,7 +219,7 @@ class Node:
         self.header_sync.headers_received(peer, payload)
 
     def _on_block(self, peer: IPeer, block: Block) -> None:
-        self.sessions[peer].known.add(block.hash)
+        self.sessions[peer].known_blocks.add(block.hash)
         if self.requests.requested_from(block.hash) is None and not self._may_push(block):
             # Nobody was asked for it, and it cannot be next: checking it would be
             # work a peer could make us do at will.
@@ -222,7 +228,10 @@ class Node:
             return
         if block.index > peer.last_block_index:
             peer.last_block_index = block.index
-        self.requests.complete(block.hash)
+        # A block of our header chain (all of them while syncing) is not remembered as
+        # done: block sync holds it until it is stored, and then the store knows it. One
+        # above the header tip may wait in the ledger's early-block buffer unseen.
+        self.requests.complete(block.hash, remember=block.index > self.header_height)
         self.block_sync.block_received(peer, block)
 
     def _on_tx(self, peer: IPeer, tx: Transaction) -> None:
@@ -251,8 +260,8 @@ class Node:
 
     def _on_inv(self, peer: IPeer, payload: InvPayload) -> None:
         session = self.sessions[peer]
-        fresh = [h for h in payload.hashes
-                 if session.known.add(h) and h not in session.announced]
+        known = session.known_blocks if payload.type is InventoryType.Block else session.known
+        fresh = [h for h in payload.hashes if known.add(h) and h not in session.announced]
         if self._stopped:
             return
         if payload.type is InventoryType.TX:
@@ -380,7 +389,8 @@ class Node:
                 continue
             if peer.version is not None and not peer.version.relay:
                 continue
-            news = tuple(h for h in hashes if h not in session.known and session.announced.add(h))
+            known = session.known_blocks if kind is InventoryType.Block else session.known
+            news = tuple(h for h in hashes if h not in known and session.announced.add(h))
             for group in inv_groups(kind, news):
                 peer.send("inv", group)
 

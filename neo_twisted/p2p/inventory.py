@@ -159,14 +159,19 @@ class RequestTracker(Generic[P, H]):
         """
         return self._request(peer, hashes, now, remember=True)
 
-    def complete(self, hash_: H) -> bool:
+    def complete(self, hash_: H, remember: bool = True) -> bool:
         """
         The item arrived (from anyone): stop tracking it and ignore it from now on.
         Return C{True} if it was not already completed.
+
+        @param remember: whether to keep it among the completed hashes; callers that
+            know their items by other means (blocks: the store) spare the memory.
         """
         if hash_ in self._requests:
             self._unassign(hash_)
         self._drop_sources(hash_)
+        if not remember:
+            return hash_ not in self._done
         return self._done.add(hash_)
 
     def release_peer(self, peer: P, now: float | None = None) -> list[tuple[H, P | None]]:

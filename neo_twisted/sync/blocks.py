@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import BlockResult, Verdict
 from neo_twisted.ledger.service import LedgerService
+from neo_twisted.ledger.state import write_cost
 from neo_twisted.network.payloads import GetBlocksPayload
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
@@ -36,13 +37,15 @@ from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 SEGMENT = 500
 #: Blocks above our height that may be asked for (the ledger buffers 2000 early blocks).
 WINDOW = 1500
-#: Blocks written in one LMDB transaction. LMDB keeps a write transaction's dirty
-#: pages in malloc'd memory, and blocks spread their keys (transactions, coins) over
-#: the whole store, so the larger the store, the more pages the same batch dirties:
-#: with the 1,500 blocks a full window may hold, a node's private memory grew by
-#: 66 MiB between heights 20,000 and 200,000; with 100 by 28 MiB, at the same speed
-#: (bench/bench_memory.py).
-MAX_WRITE_BLOCKS = 100
+#: What one LMDB write transaction may cost, in records (L{write_cost}). LMDB holds a
+#: write transaction's dirty pages in malloc'd memory and keeps the most it ever held,
+#: and blocks spread their keys over the whole store, so a batch of the same blocks
+#: dirties more pages the larger the store: written 1,500 at a time (a full window),
+#: a node's private memory grew by 66 MiB between heights 20,000 and 200,000. Bounding
+#: records instead of blocks bounds those pages, and lets runs of empty blocks go in
+#: large batches (each commit syncs to disk; fewer of them are faster). 9,000 records are
+#: about 300 blocks of 5 transfers, 2,000 empty ones (bench/bench_memory.py).
+MAX_WRITE_COST = 9_000
 #: Segments one peer may hold at once.
 SEGMENTS_PER_PEER = 3
 #: Seconds a segment may go without a block before someone else is asked.
@@ -69,11 +72,14 @@ class BlockSync:
                  peers: Callable[[], Iterable[IPeer]], *,
                  on_persisted: Callable[[list[Block], IPeer | None], None] | None = None,
                  window: int = WINDOW, segment_timeout: float = SEGMENT_TIMEOUT,
-                 stall_timeout: float = STALL_TIMEOUT) -> None:
+                 stall_timeout: float = STALL_TIMEOUT,
+                 write_budget: int = MAX_WRITE_COST) -> None:
         """
         @param peers: the established peers to choose from, called each time.
         @param on_persisted: called with the blocks of each write that the ledger accepted,
             and the peer that sent the last of them (for relaying them onwards).
+        @param write_budget: the most one write may cost (L{write_cost}); a block that
+            costs more on its own is written alone.
         """
         self._ledger = ledger
         self._clock = clock
@@ -82,6 +88,7 @@ class BlockSync:
         self._window = window
         self._segment_timeout = segment_timeout
         self._stall_timeout = stall_timeout
+        self._write_budget = write_budget
         self._segments: dict[int, _Assignment] = {}
         #: The peer a segment last timed out with: asked again only if nobody else can be.
         self._timed_out: dict[int, IPeer] = {}
@@ -203,8 +210,13 @@ class BlockSync:
     def _flush(self) -> None:
         if self._adding or not self._received or self._stopped:
             return
-        batch = sorted(self._received.values(), key=lambda item: item[0].index)
-        batch = batch[:MAX_WRITE_BLOCKS]  # the rest waits for the next write
+        batch: list[tuple[Block, IPeer | None]] = []
+        cost = 0
+        for item in sorted(self._received.values(), key=lambda item: item[0].index):
+            cost += write_cost(item[0])
+            if batch and cost > self._write_budget:
+                break  # the rest waits for the next write
+            batch.append(item)
         self._adding = True
         d = self._ledger.add_blocks([block for block, _ in batch])
         d.addCallback(self._added, batch)
