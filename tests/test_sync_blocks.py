@@ -8,9 +8,9 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
+from neo_twisted.ledger.state import write_cost
 from neo_twisted.network.payloads import GetBlocksPayload
 from neo_twisted.p2p.interfaces import IPeer
-from neo_twisted.ledger.state import write_cost
 from neo_twisted.sync.blocks import MAX_WRITE_COST, BlockSync
 from neo_twisted.wire.uint import ZERO_UINT256
 from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_block, make_blocks
