@@ -20,6 +20,7 @@ from twisted.trial.unittest import TestCase
 
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.generator import generate_chain
+from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.node.service import NodeConfig, NodeService, make_node_service
 from tests.ledger_samples import DEV_KEYS, PRIVNET
 
@@ -78,7 +79,7 @@ class Cluster:
         return self.datadirs[name]
 
     def start(self, name: str, *, chain: int = 0, seeds: Sequence[str | NodeService] = (),
-              **options: Any) -> NodeService:
+              settings: ProtocolSettings = PRIVNET, **options: Any) -> NodeService:
         config = NodeConfig(
             datadir=self.datadir(name, chain), port=options.pop("port", 0),
             interface="127.0.0.1", seeds=tuple(self.endpoint(s) if isinstance(s, NodeService)
@@ -88,7 +89,7 @@ class Cluster:
             # every node is on 127.0.0.1: the per-address limit would cap the mesh at 3
             max_per_address=options.pop("max_per_address", 20),
             user_agent=f"/neo_twisted-test:{name}/", **options)
-        node = make_node_service(PRIVNET, config, reactor=reactor)
+        node = make_node_service(settings, config, reactor=reactor)
         node.startService()
         self.nodes[name] = node
         return node

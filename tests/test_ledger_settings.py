@@ -14,9 +14,16 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.genesis import genesis_block
-from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
+from neo_twisted.ledger.settings import (
+    AssumeValid,
+    ConfigError,
+    ProtocolSettings,
+    load_protocol,
+    parse_assume_valid,
+)
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
+from neo_twisted.wire.uint import UInt256
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -329,6 +336,41 @@ class KeyProblemTests(SynchronousTestCase):
         self.assertBadKey("SecondsPerBlock", 0, words="at least 1")
         self.assertBadKey("SecondsPerBlock", -15)
         self.assertBadKey("SecondsPerBlock", "15")
+
+    def test_assume_valid(self) -> None:
+        """
+        AssumeValid, our own key: an object with the block's Height and Hash, or null.
+        """
+        document = privnet_document()
+        config = document["ProtocolConfiguration"]
+        self.assertIsNone(self.load(document).assume_valid)
+        config["AssumeValid"] = {"Height": 7, "Hash": "0x" + "ab" * 31 + "01"}
+        self.assertEqual(self.load(document).assume_valid,
+                         AssumeValid(7, UInt256(bytes([1]) + b"\xab" * 31)))
+        config["AssumeValid"] = None
+        self.assertIsNone(self.load(document).assume_valid)
+        self.assertBadKey("AssumeValid", "7:0x00", words="object with Height and Hash")
+        self.assertBadKey("AssumeValid", {"Height": 7}, words="object with Height and Hash")
+        self.assertBadKey("AssumeValid", {"Height": -1, "Hash": "0x" + "00" * 32},
+                          reported="Height")
+        self.assertBadKey("AssumeValid", {"Height": 0, "Hash": "0x" + "00" * 32},
+                          words="outside 1..")
+        self.assertBadKey("AssumeValid", {"Height": 5, "Hash": "0x1234"},
+                          words="not a block hash")
+        self.assertBadKey("AssumeValid", {"Height": 5, "Hash": 5}, reported="AssumeValid.Hash")
+
+    def test_parse_assume_valid(self) -> None:
+        """
+        The option's form is HEIGHT:HASH; its text form round-trips.
+        """
+        value = parse_assume_valid(" 50000:0x" + "0f" * 32)
+        self.assertEqual((value.height, str(value.hash)), (50000, "0x" + "0f" * 32))
+        self.assertEqual(parse_assume_valid(str(value)), value)
+        for bad, words in (("0x" + "0f" * 32, "HEIGHT:HASH"), ("-1:0x00", "HEIGHT:HASH"),
+                           ("0:" + "0f" * 32, "outside"), ("12:zz", "not a block hash"),
+                           ("١٢:" + "0f" * 32, "HEIGHT:HASH")):
+            error = self.assertRaises(ValueError, parse_assume_valid, bad)
+            self.assertIn(words, str(error))
 
     def test_low_priority_threshold(self) -> None:
         """

@@ -8,6 +8,7 @@ starts real thread pools (the running node is covered by the end-to-end tests).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +254,7 @@ GOOD_VALUES: dict[str, str | None] = {
     "validator-key": str(DEVKEYS / "privnet-validator-1.wif"), "metrics-port": "9108",
     "metrics-bind": "0.0.0.0", "log-format": "text", "progress-interval": "30",
     "seed": "10.0.0.1:20333", "no-listen": None, "no-peers-file": None,
+    "assume-valid": "5000:0x" + "ab" * 32,
 }
 #: TLS needs real files: covered by test_tlsOptions.
 TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key"}
@@ -272,6 +274,7 @@ BAD_VALUES = {
     "progress-interval": ("-5", "--progress-interval: -5.0 is not a positive number of "
                                 "seconds"),
     "seed": ("nowhere", "--seed"),
+    "assume-valid": ("0x" + "ab" * 32, "--assume-valid: expected HEIGHT:HASH"),
 }
 
 
@@ -305,6 +308,33 @@ class EveryOptionTests(SynchronousTestCase):
                 "--config", str(PROTOCOL), f"--{name}", value]
             error = self.assertRaises(usage.UsageError, options.parseOptions, argv)
             self.assertIn(message, str(error), name)
+
+
+class AssumeValidOptionTests(SynchronousTestCase):
+    """
+    --assume-valid replaces the protocol file's AssumeValid; none turns it off.
+    """
+
+    def settings(self, *argv: str, document: dict[str, Any] | None = None) -> Any:
+        config = str(PROTOCOL)
+        if document is not None:
+            path = Path(self.mktemp())
+            path.write_text(json.dumps(document), encoding="utf-8")
+            config = str(path)
+        options = tap.Options()
+        options.parseOptions(["--config", config, *argv])
+        return options["settings"].assume_valid
+
+    def test_option(self) -> None:
+        hash_ = "0x" + "cd" * 32
+        self.assertIsNone(self.settings())
+        self.assertEqual(str(self.settings("--assume-valid", f"77:{hash_}")), f"77:{hash_}")
+        document = json.loads(PROTOCOL.read_text(encoding="utf-8"))
+        document["ProtocolConfiguration"]["AssumeValid"] = {"Height": 9, "Hash": hash_}
+        self.assertEqual(str(self.settings(document=document)), f"9:{hash_}")
+        self.assertEqual(str(self.settings("--assume-valid", f"10:{hash_}", document=document)),
+                         f"10:{hash_}")
+        self.assertIsNone(self.settings("--assume-valid", "none", document=document))
 
 
 class MakeServiceTests(SynchronousTestCase):

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 import lmdb
+from twisted.logger import Logger
 
 from neo_twisted.core.block import Block, Header
 from neo_twisted.ledger.genesis import genesis_block
@@ -94,6 +95,8 @@ class Ledger(ChainReads):
     One chain in one data directory.
     """
 
+    _log = Logger()
+
     def __init__(self, store: ChainStore, settings: ProtocolSettings,
                  mapper: Mapper = serial_map, create: bool = True) -> None:
         """
@@ -157,10 +160,20 @@ class Ledger(ChainReads):
         with self.store.read() as txn:
             self.header_height = read_u32(fetch(txn, b"header_height", db=meta) or bytes(4))
             self.block_height = read_u32(fetch(txn, b"block_height", db=meta) or bytes(4))
+            verified = fetch(txn, b"verified_height", db=meta)
             tip = self.read_header_at(txn, self.header_height)
         if tip is None:
             raise StoreError(f"{self.store.path}: damaged: header {self.header_height} is missing")
         self._tip = tip
+        #: Headers up to here are vouched for (witness checked, or an ancestor of the
+        #: assume-valid block); the ones above it, taken on trust while syncing up to
+        #: that block, are I{provisional}: no block of theirs is taken.
+        self.verified_height = self.header_height if verified is None else read_u32(verified)
+        if self.verified_height < self.header_height and not self._provisional_allowed():
+            dropped = self._drop_provisional()
+            self._log.warn("dropped {count} unverified headers above {height}: the "
+                           "assume-valid setting they were taken under has changed",
+                           count=dropped, height=self.header_height)
         self._fee_total = self.system_fee_total(self.block_height)
 
     def _initialize(self, txn: lmdb.Transaction) -> None:
@@ -175,11 +188,63 @@ class Ledger(ChainReads):
 
     # -- headers --------------------------------------------------------------------------
 
+    @property
+    def trusted_height(self) -> int:
+        """
+        The highest header whose block may be taken: the header height but while
+        headers are taken on trust below the assume-valid block.
+        """
+        return self.verified_height
+
+    def _trusted_to(self) -> int:
+        """
+        Headers at or below this height need no witness check (-1: all need one).
+        """
+        assumed = self.settings.assume_valid
+        if assumed is None or self.verified_height >= assumed.height:
+            return -1
+        return assumed.height
+
+    def witness_needed(self, index: int) -> bool:
+        """
+        Whether a new header at C{index} gets its witness checked (not under assume-valid).
+        """
+        return index > self._trusted_to()
+
+    def _provisional_allowed(self) -> bool:
+        assumed = self.settings.assume_valid
+        return assumed is not None and self.header_height < assumed.height
+
+    def _drop_provisional(self) -> int:
+        """
+        Delete the headers above the verified height (block heights never reach them).
+        """
+        dropped = self.header_height - self.verified_height
+        keep = self.verified_height
+
+        def batch(txn: lmdb.Transaction) -> None:
+            for index in range(keep + 1, self.header_height + 1):
+                hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
+                txn.delete(height_key(index), db=self._dbs["height"])
+                if hash_ is not None:
+                    txn.delete(hash_, db=self._dbs["header"])
+            txn.put(b"header_height", u32(keep), db=self._dbs["meta"])
+
+        self.store.write(batch)
+        tip = self.get_header(keep)
+        if tip is None:
+            raise StoreError(f"{self.store.path}: damaged: header {keep} is missing")
+        self._tip, self.header_height = tip, keep
+        return dropped
+
     def _put_header(self, txn: lmdb.Transaction, header: Header) -> None:
         txn.put(header.hash, header.to_bytes(), db=self._dbs["header"])
         txn.put(height_key(header.index), header.hash, db=self._dbs["height"])
 
-    def _append_headers(self, headers: Sequence[Header]) -> None:
+    def _append_headers(self, headers: Sequence[Header], verified: int) -> None:
+        """
+        Append C{headers}; those up to C{verified} (the new verified height) are vouched for.
+        """
         if not headers:
             return
 
@@ -189,11 +254,13 @@ class Ledger(ChainReads):
                 if count % TRIM_EVERY_HEADERS == 0:  # random keys: see _write
                     self.store.trim_mapped_pages()
             txn.put(b"header_height", u32(headers[-1].index), db=self._dbs["meta"])
+            txn.put(b"verified_height", u32(verified), db=self._dbs["meta"])
 
         self.store.write(batch)
         self.store.trim_mapped_pages()
         self._tip = headers[-1]
         self.header_height = headers[-1].index
+        self.verified_height = verified
 
     def add_headers(self, headers: Sequence[Header]) -> HeaderResult:
         """
@@ -211,8 +278,27 @@ class Ledger(ChainReads):
         if fresh[0].index != self.header_height + 1:
             return HeaderResult(0, f"header {fresh[0].index} leaves a gap after "
                                    f"{self.header_height}")
-        count, problem = verify_chain(fresh, self._tip, self._mapper)
-        self._append_headers(fresh[:count])
+        trusted_to = self._trusted_to()
+        count, problem = verify_chain(fresh, self._tip, self._mapper, trusted_to)
+        added = fresh[:count]
+        verified = added[-1].index if added else self.verified_height
+        if trusted_to >= 0 and added:
+            assumed = self.settings.assume_valid
+            assert assumed is not None
+            if added[-1].index < assumed.height:
+                verified = self.verified_height  # taken on trust until the block comes
+            elif added[assumed.height - fresh[0].index].hash != assumed.hash:
+                # Not the chain of the block we trust: nothing it sent below it can be
+                # believed, nor what came before on trust (perhaps from the same peer).
+                found = added[assumed.height - fresh[0].index].hash
+                dropped = self._drop_provisional()
+                self._log.warn("header {height} is {found}, not the assume-valid block "
+                               "{hash}: dropped {count} unverified headers",
+                               height=assumed.height, found=found, hash=assumed.hash,
+                               count=dropped + assumed.height - fresh[0].index)
+                return HeaderResult(0, f"header {assumed.height} is {found}, not the "
+                                       f"assume-valid block {assumed.hash}")
+        self._append_headers(added, verified)
         return HeaderResult(count, problem)
 
     # -- blocks ---------------------------------------------------------------------------
@@ -267,6 +353,10 @@ class Ledger(ChainReads):
         problem = block.problem()
         if problem is not None:
             return BlockResult(Verdict.INVALID, problem)
+        if self.verified_height < self.header_height and index > self.verified_height:
+            return BlockResult(Verdict.UNABLE_TO_VERIFY,
+                               f"it is above the verified height {self.verified_height} (headers"
+                               " are taken on trust up to the assume-valid block)")
         if index > tip.index + 1:
             if waiting is None and len(self._pending) >= MAX_PENDING_BLOCKS:
                 return BlockResult(Verdict.UNABLE_TO_VERIFY, "the early-block buffer is full")
@@ -361,6 +451,8 @@ class Ledger(ChainReads):
                 self.store.trim_mapped_pages()
             meta = self._dbs["meta"]
             txn.put(b"header_height", u32(header_height), db=meta)
+            if headers:  # no provisional headers here: blocks above them are refused
+                txn.put(b"verified_height", u32(header_height), db=meta)
             if run:
                 txn.put(b"block_height", u32(run[-1].index), db=meta)
             return total
@@ -369,6 +461,7 @@ class Ledger(ChainReads):
         self.store.trim_mapped_pages()
         if headers:
             self._tip = headers[-1]
+            self.verified_height = header_height
         self.header_height = header_height
         if run:
             self.block_height = run[-1].index

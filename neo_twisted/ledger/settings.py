@@ -20,6 +20,7 @@ import attrs
 
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import parse_fixed8
+from neo_twisted.wire.uint import UInt256
 
 #: C{Blockchain.MaxValidators}: a multisig contract holds at most this many keys.
 MAX_VALIDATORS = 1024
@@ -29,6 +30,40 @@ class ConfigError(Exception):
     """
     A configuration file that cannot be used, with the reason.
     """
+
+
+@attrs.frozen
+class AssumeValid:
+    """
+    A block the operator trusts: header witnesses of it and its ancestors are not
+    checked while syncing (see L{neo_twisted.ledger.chain.Ledger.add_headers}).
+
+    The height is part of the setting so that a peer offering a chain without the
+    block is found out at that height, not never.
+    """
+
+    height: int
+    hash: UInt256
+
+    def __str__(self) -> str:
+        return f"{self.height}:{self.hash}"
+
+
+def parse_assume_valid(text: str) -> AssumeValid:
+    """
+    C{HEIGHT:HASH} (the option's form), as an explorer shows a block.
+
+    @raise ValueError: with what is wrong.
+    """
+    height, sep, hash_ = text.strip().partition(":")
+    if not sep or not height.isascii() or not height.isdigit():
+        raise ValueError(f"expected HEIGHT:HASH (as 4000000:0x1f4d...), got {text!r}")
+    if not 0 < int(height) < 2**32:
+        raise ValueError(f"height {height} is outside 1..{2**32 - 1}")
+    try:
+        return AssumeValid(int(height), UInt256.from_string(hash_))
+    except ValueError as e:
+        raise ValueError(f"{hash_!r} is not a block hash: {e}") from None
 
 
 @attrs.frozen
@@ -47,6 +82,8 @@ class ProtocolSettings:
     seconds_per_block: int = 15
     low_priority_threshold: int = 100_000
     system_fees: Mapping[str, int] = attrs.field(factory=dict)
+    #: Ours, not the reference's: see L{AssumeValid}.
+    assume_valid: AssumeValid | None = None
 
 
 _TX_TYPES = frozenset({
@@ -129,6 +166,23 @@ def _fees(config: Mapping[str, Any], source: str) -> dict[str, int]:
     return fees
 
 
+def _assume_valid(config: Mapping[str, Any], source: str) -> AssumeValid | None:
+    key = "AssumeValid"
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"Height", "Hash"}:
+        raise _fail(source, key, "must be an object with Height and Hash, or null")
+    height = _uint(value, "Height", source, 32)
+    hash_ = value["Hash"]
+    if not isinstance(hash_, str):
+        raise _fail(source, f"{key}.Hash", f"must be a block hash string, got {hash_!r}")
+    try:
+        return parse_assume_valid(f"{height}:{hash_}")
+    except ValueError as e:
+        raise _fail(source, key, str(e)) from None
+
+
 def settings_from_json(document: Any, source: str = "protocol.json") -> ProtocolSettings:
     """
     Build settings from a parsed C{protocol.json} document.
@@ -150,6 +204,7 @@ def settings_from_json(document: Any, source: str = "protocol.json") -> Protocol
         seconds_per_block=seconds,
         low_priority_threshold=threshold,
         system_fees=_fees(config, source),
+        assume_valid=_assume_valid(config, source),
     )
 
 

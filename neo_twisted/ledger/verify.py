@@ -86,22 +86,30 @@ def serial_map(check: Callable[[WitnessJob], bool], jobs: Sequence[WitnessJob]) 
 
 
 def verify_chain(headers: Sequence[Header], previous: Header,
-                 mapper: Mapper = serial_map) -> tuple[int, str | None]:
+                 mapper: Mapper = serial_map, trusted_to: int = -1) -> tuple[int, str | None]:
     """
     How many of C{headers}, in order after C{previous}, are valid, and what stopped the rest.
+
+    @param trusted_to: headers at or below this height are only checked for linkage, not
+        for their witnesses (assume-valid: see L{neo_twisted.ledger.settings.AssumeValid}).
     """
     jobs: list[WitnessJob] = []
+    positions: list[int] = []  # of each job's header in C{headers}
     problem = None
+    linked = 0
     for header in headers:
         problem = linkage_problem(header, previous)
         if problem is not None:
             break
-        jobs.append(witness_job(header, previous))
+        if header.index > trusted_to:
+            jobs.append(witness_job(header, previous))
+            positions.append(linked)
+        linked += 1
         previous = header
-    for count, ok in enumerate(mapper(check_witness, jobs)):
+    for position, ok in zip(positions, mapper(check_witness, jobs), strict=True):
         if not ok:
-            return count, f"header {headers[count].index}: witness does not verify"
-    return len(jobs), problem
+            return position, f"header {headers[position].index}: witness does not verify"
+    return linked, problem
 
 
 class ThreadedMapper:

@@ -315,7 +315,8 @@ class Node:
         if ledger is None or self.block_sync.holds(hash_):
             return False
         if index is not None:  # stored exactly when at or below the block height
-            return ledger.block_height < index <= ledger.block_height + WINDOW + SEGMENT
+            return (ledger.block_height < index <= ledger.block_height + WINDOW + SEGMENT
+                    and index <= ledger.trusted_height)
         return ledger.header_height - ledger.block_height <= 1
 
     def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:

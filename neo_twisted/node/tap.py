@@ -12,10 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 from twisted.application import service
 from twisted.python import usage
 
-from neo_twisted.ledger.settings import ConfigError, load_protocol
+from neo_twisted.ledger.settings import (
+    AssumeValid,
+    ConfigError,
+    load_protocol,
+    parse_assume_valid,
+)
 from neo_twisted.p2p.interfaces import Endpoint
 
 DEFAULT_PORT = 20333
@@ -57,6 +63,15 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise ValueError(f"{value} is not a positive number of seconds")
     return value
+
+
+def _assume_valid(text: str) -> AssumeValid | str:
+    """
+    C{HEIGHT:HASH}, or C{"none"} (then the protocol file's C{AssumeValid} is not used).
+    """
+    if text.strip().lower() == "none":
+        return "none"
+    return parse_assume_valid(text)
 
 
 def _named(parameters: list[list[Any]]) -> list[list[Any]]:
@@ -115,6 +130,10 @@ class Options(usage.Options):
          "The log's format: text (twistd's) or json (one event per line)."],
         ["progress-interval", None, 10.0,
          "Seconds between two sync progress lines in the log.", _seconds],
+        ["assume-valid", None, None,
+         "Trust block HEIGHT:HASH and its ancestors: their witnesses are not checked "
+         "while syncing headers (default: the protocol file's AssumeValid; none: off).",
+         _assume_valid],
     ])
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
@@ -140,6 +159,10 @@ class Options(usage.Options):
             self["settings"] = load_protocol(self["config"])
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
+        assumed = self["assume-valid"]
+        if assumed is not None:
+            self["settings"] = attrs.evolve(
+                self["settings"], assume_valid=None if assumed == "none" else assumed)
         if self["min-peers"] > self["max-peers"]:
             raise usage.UsageError(
                 f"--min-peers {self['min-peers']} exceeds --max-peers {self['max-peers']}")

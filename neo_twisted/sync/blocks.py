@@ -132,7 +132,8 @@ class BlockSync:
         ledger = self._ledger.ledger
         if self._stopped or ledger is None:
             return
-        height, header_height = ledger.block_height, ledger.header_height
+        # the headers taken on trust below an assume-valid block wait for it
+        height, header_height = ledger.block_height, ledger.trusted_height
         self._forget_done(height, header_height)
         if header_height <= height:
             return  # at the tip: new blocks come by relay, not by segments
