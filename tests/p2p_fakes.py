@@ -11,6 +11,7 @@ from zope.interface import implementer
 
 from neo_twisted.core.serializable import Serializable
 from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import Mapper
 from neo_twisted.network.payloads import VersionPayload
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
@@ -57,11 +58,12 @@ class FakePeer:
         return f"<FakePeer {self.remote}>"
 
 
-def ledger_service(case: SynchronousTestCase, mapper: Mapper = accept_all) -> LedgerService:
+def ledger_service(case: SynchronousTestCase, mapper: Mapper = accept_all,
+                   settings: ProtocolSettings = PRIVNET) -> LedgerService:
     """
     A running ledger service on a fresh privnet store that works synchronously.
     """
-    service = LedgerService(case.mktemp(), PRIVNET, run_in_thread=synchronous, mapper=mapper)
+    service = LedgerService(case.mktemp(), settings, run_in_thread=synchronous, mapper=mapper)
     service.startService()
     case.addCleanup(service.stopService)
     return service

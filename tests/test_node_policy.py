@@ -12,6 +12,7 @@ import attrs
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.network.payloads import (
     AddrPayload,
     EmptyPayload,
@@ -26,7 +27,7 @@ from neo_twisted.network.payloads import (
 from neo_twisted.node.policy import PEER_BLOCK_HASHES, Node
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
-from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_blocks
+from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
 from tests.p2p_fakes import FakePeer, ledger_service
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
@@ -244,6 +245,27 @@ class UnwantedTests(NodeCase):
         self.inv(a, LONG[5].hash, LONG[2004].hash, LONG[2005].hash)
         self.assertEqual(self.getdata(a), [(LONG[5].hash, LONG[2004].hash)])
         self.assertEqual(a.last_block_index, 2006)
+
+
+class ProvisionalHeadersTests(NodeCase):
+    """
+    Blocks of headers taken on trust (assume-valid, its block not reached) are not fetched.
+    """
+
+    def test_not_asked(self) -> None:
+        settings = attrs.evolve(PRIVNET, assume_valid=AssumeValid(2100, LONG[-1].hash))
+        ledger = ledger_service(self, settings=settings)
+        assert ledger.ledger is not None
+        ledger.ledger.add_headers(headers_of(LONG[:100]))
+        self.node = Node(ledger, self.clock, user_agent="/t/", nonce=7)
+        self.node.connections = FakeConnections()  # type: ignore[assignment]
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.inv(a, LONG[0].hash, LONG[1].hash)
+        self.assertEqual(self.getdata(a), [])
+        ledger.ledger.add_headers(headers_of(LONG[100:]))
+        self.inv(a, LONG[0].hash, LONG[1].hash)
+        self.assertEqual(self.getdata(a), [(LONG[0].hash, LONG[1].hash)])
 
 
 class ReannouncedTests(NodeCase):

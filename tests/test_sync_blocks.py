@@ -4,16 +4,18 @@ Tests for L{neo_twisted.sync.blocks.BlockSync}: segments of 500 from several pee
 
 from __future__ import annotations
 
+import attrs
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
+from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.ledger.state import write_cost
 from neo_twisted.network.payloads import GetBlocksPayload
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.sync.blocks import MAX_WRITE_COST, BlockSync
 from neo_twisted.wire.uint import ZERO_UINT256
-from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_block, make_blocks
+from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_block, make_blocks
 from tests.p2p_fakes import FakePeer, ledger_service
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
@@ -118,6 +120,25 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync._adding = False
         self.sync._flush()
         self.assertEqual(sizes, [300])
+
+    def test_nothing_asked_above_the_verified_height(self) -> None:
+        """
+        Headers taken on trust below an assume-valid block get no block asked for
+        until that block's header is in.
+        """
+        settings = attrs.evolve(PRIVNET, assume_valid=AssumeValid(2100, LONG[-1].hash))
+        self.ledger = ledger_service(self, settings=settings)
+        ledger = self.ledger.ledger
+        ledger.add_headers(headers_of(LONG[:1000]))
+        self.assertEqual((ledger.header_height, ledger.trusted_height), (1000, 0))
+        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers)
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [])
+        ledger.add_headers(headers_of(LONG[1000:]))
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [1, 501, 1001])
 
     def test_peer_must_have_the_segment(self) -> None:
         """
