@@ -384,6 +384,64 @@ class HeaderTests(SynchronousTestCase):
         self.assertEqual(self.ledger.add_headers([by_outsiders]), chain_module.HeaderResult(1))
 
 
+def count_records(case: SynchronousTestCase, ledger: Ledger, *batches: list[Block]
+                  ) -> dict[str, int]:
+    """
+    Add each batch of blocks in one call and count the puts, pops and deletes by table.
+    """
+    counted: dict[str, int] = {}
+    names = {id(db): name for name, db in ledger.store.dbs.items()}
+    write = ledger.store.write
+
+    def count(db: Any) -> None:
+        counted[names[id(db)]] = counted.get(names[id(db)], 0) + 1
+
+    class Counting:
+        def __init__(self, txn: Any) -> None:
+            self._txn = txn
+
+        def put(self, key: bytes, value: bytes, db: Any = None, **kw: Any) -> bool:
+            count(db)
+            return bool(self._txn.put(key, value, db=db, **kw))
+
+        def delete(self, key: bytes, value: bytes = b"", db: Any = None) -> bool:
+            count(db)
+            return bool(self._txn.delete(key, value, db=db))
+
+        def pop(self, key: bytes, db: Any = None) -> bytes | None:
+            count(db)
+            return cast("bytes | None", self._txn.pop(key, db=db))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._txn, name)
+
+    case.patch(ledger.store, "write", lambda batch: write(lambda txn: batch(Counting(txn))))
+    for blocks in batches:
+        results = ledger.add_blocks(blocks)
+        case.assertEqual({r.verdict for r in results}, {Verdict.ACCEPTED})
+    return counted
+
+
+class BatchedBalanceTests(SynchronousTestCase):
+    def test_each_account_written_once_per_write(self) -> None:
+        """
+        A run of blocks written together stores each account's balance once, with the
+        same balances as when the blocks go one by one.
+        """
+        blocks = list(generate_chain(PRIVNET, DEV_KEYS, 30, txs_per_block=3, seed=9))
+        together = open_ledger(self, self.mktemp(), mapper=accept_all)
+        counted = count_records(self, together, blocks)
+        alone = open_ledger(self, self.mktemp(), mapper=accept_all)
+        one_by_one = count_records(self, alone, *([block] for block in blocks))
+        accounts = {o.script_hash for b in blocks for tx in b.transactions for o in tx.outputs}
+        accounts |= {CONSENSUS_HASH}
+        self.assertLessEqual(counted["balance"], 2 * len(accounts))  # NEO and GAS at most
+        self.assertLess(2 * counted["balance"], one_by_one["balance"])
+        for account in accounts:
+            self.assertEqual(together.get_balances(account), alone.get_balances(account))
+        self.assertTrue(any(together.get_balances(account) for account in accounts))
+
+
 class WriteCostTests(SynchronousTestCase):
     """
     L{write_cost} estimates the scattered records a block writes, which bounds the
@@ -394,32 +452,8 @@ class WriteCostTests(SynchronousTestCase):
         """
         Add C{block} and count the puts and deletes outside the few hot balance records.
         """
-        counted = [0]
-        names = {id(db): name for name, db in ledger.store.dbs.items()}
-        write = ledger.store.write
-
-        class Counting:
-            def __init__(self, txn: Any) -> None:
-                self._txn = txn
-
-            def put(self, key: bytes, value: bytes, db: Any = None, **kw: Any) -> bool:
-                counted[0] += names[id(db)] not in ("balance", "meta")
-                return bool(self._txn.put(key, value, db=db, **kw))
-
-            def delete(self, key: bytes, value: bytes = b"", db: Any = None) -> bool:
-                counted[0] += names[id(db)] not in ("balance", "meta")
-                return bool(self._txn.delete(key, value, db=db))
-
-            def pop(self, key: bytes, db: Any = None) -> bytes | None:
-                counted[0] += names[id(db)] not in ("balance", "meta")
-                return cast("bytes | None", self._txn.pop(key, db=db))
-
-            def __getattr__(self, name: str) -> Any:
-                return getattr(self._txn, name)
-
-        self.patch(ledger.store, "write", lambda batch: write(lambda txn: batch(Counting(txn))))
-        self.assertEqual(ledger.add_blocks([block])[0].verdict, Verdict.ACCEPTED)
-        return counted[0]
+        counted = count_records(self, ledger, [block])
+        return sum(n for name, n in counted.items() if name not in ("balance", "meta"))
 
     def test_genesis(self) -> None:
         # four entries for the block, one per transaction (4), the issued NEO coin

@@ -553,6 +553,23 @@ class SyncTests(NodeCase):
                          [GetBlocksPayload((LONG[19].hash,), ZERO_UINT256)])
         self.assertEqual(self.connections.named("peer_established"), [(low,), (tall,)])
 
+    def test_headers_first(self) -> None:
+        """
+        Blocks are asked for once the headers are near the tip: not while full batches
+        of headers keep coming.
+        """
+        node, _ = self.make_node(0, 0)
+        tall = FakePeer("10.0.0.2", 2100, nonce=2)
+        self.join(tall, node=node)
+        self.assertEqual(len(tall.take("getheaders")), 1)
+        node.message_received(tall, "headers", HeadersPayload(tuple(headers_of(LONG[:2000]))))
+        self.assertEqual(node.header_height, 2000)
+        self.assertEqual(tall.take("getblocks"), [])
+        node.message_received(tall, "headers",
+                              HeadersPayload(tuple(headers_of(LONG[2000:2100]))))
+        self.assertEqual(node.header_height, 2100)
+        self.assertEqual(len(tall.take("getblocks")), 3)
+
     def test_stop(self) -> None:
         """
         After C{stop} nobody is asked for headers, blocks or announced items, not even

@@ -121,6 +121,26 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync._flush()
         self.assertEqual(sizes, [300])
 
+    def test_headers_first(self) -> None:
+        """
+        While header sync streams, no new segment is asked for; the ones asked stay.
+        """
+        streaming = [False]
+        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers,
+                              headers_first=lambda: streaming[0])
+        a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.assertEqual(self.starts(a), [1, 501, 1001])
+        streaming[0] = True
+        self.peers = [b]
+        self.sync.peer_lost(a)
+        self.sync.poke()
+        self.assertEqual((self.starts(b), self.sync.segments), ([], {}))
+        streaming[0] = False
+        self.sync.poke()
+        self.assertEqual(self.starts(b), [1, 501, 1001])
+
     def test_nothing_asked_above_the_verified_height(self) -> None:
         """
         Headers taken on trust below an assume-valid block get no block asked for

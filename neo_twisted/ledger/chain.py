@@ -441,7 +441,7 @@ class Ledger(ChainReads):
                 self._put_header(txn, header)
                 if count % TRIM_EVERY_HEADERS == 0:
                     self.store.trim_mapped_pages()
-            writer = StateWriter(txn, self._dbs, fees)
+            writer = StateWriter(txn, self._dbs, fees, batched=True)
             total = self._fee_total
             for block in run:
                 try:
@@ -449,6 +449,7 @@ class Ledger(ChainReads):
                 except LedgerStateError as e:
                     raise _ApplyError(block.index, str(e)) from e
                 self.store.trim_mapped_pages()
+            writer.flush()
             meta = self._dbs["meta"]
             txn.put(b"header_height", u32(header_height), db=meta)
             if headers:  # no provisional headers here: blocks above them are refused

@@ -114,7 +114,8 @@ class Node:
         self.header_sync = HeaderSync(ledger, clock, self.established_peers,
                                       on_progress=self._headers_added)
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
-                                    on_persisted=self._blocks_accepted)
+                                    on_persisted=self._blocks_accepted,
+                                    headers_first=lambda: self.header_sync.streaming)
         self.transactions = None if mempool is None else TransactionRelay(self, mempool)
         self.consensus = ConsensusRelay(self, ledger.settings)
         self._block_listeners: list[BlocksListener] = []

@@ -73,13 +73,20 @@ class BlockSync:
                  on_persisted: Callable[[list[Block], IPeer | None], None] | None = None,
                  window: int = WINDOW, segment_timeout: float = SEGMENT_TIMEOUT,
                  stall_timeout: float = STALL_TIMEOUT,
-                 write_budget: int = MAX_WRITE_COST) -> None:
+                 write_budget: int = MAX_WRITE_COST,
+                 headers_first: Callable[[], bool] | None = None) -> None:
         """
         @param peers: the established peers to choose from, called each time.
         @param on_persisted: called with the blocks of each write that the ledger accepted,
             and the peer that sent the last of them (for relaying them onwards).
         @param write_budget: the most one write may cost (L{write_cost}); a block that
             costs more on its own is written alone.
+        @param headers_first: while it returns true (header sync streams full batches
+            from far behind the tip), no new segment is asked for: checking the headers'
+            witnesses takes every core, and blocks would only slow it. The blocks follow
+            once the headers are near the tip, in the same total time on a machine whose
+            cores are all busy (bench/bench_sync.py), and the chain they are fetched for
+            is known and checked by then.
         """
         self._ledger = ledger
         self._clock = clock
@@ -89,6 +96,7 @@ class BlockSync:
         self._segment_timeout = segment_timeout
         self._stall_timeout = stall_timeout
         self._write_budget = write_budget
+        self._headers_first = headers_first
         self._segments: dict[int, _Assignment] = {}
         #: The peer a segment last timed out with: asked again only if nobody else can be.
         self._timed_out: dict[int, IPeer] = {}
@@ -137,6 +145,8 @@ class BlockSync:
         self._forget_done(height, header_height)
         if header_height <= height:
             return  # at the tip: new blocks come by relay, not by segments
+        if self._headers_first is not None and self._headers_first():
+            return
         last = min(header_height, height + self._window)
         start = height - height % SEGMENT + 1
         load = self._load()

@@ -64,6 +64,8 @@ class HeaderSync:
         self._more: UInt256 | None = None
         #: Peers that had nothing more for us, and our header height when they said so.
         self._exhausted: dict[IPeer, int] = {}
+        #: Whether the last batch from L{peer} was full and it has more.
+        self._streaming = False
         self._stopped = False
 
     @property
@@ -106,6 +108,15 @@ class HeaderSync:
         if self._exhausted.get(peer) == self.header_height:
             return
         self._ask(peer)
+
+    @property
+    def streaming(self) -> bool:
+        """
+        Whether full batches keep coming from a peer that has more: the header chain is
+        still far from the tip. Only a peer that delivers headers that verify is
+        streaming; one that merely claims a great height is not.
+        """
+        return self._streaming and self.peer is not None
 
     def _ask(self, peer: IPeer, after: UInt256 | None = None) -> None:
         """
@@ -155,6 +166,7 @@ class HeaderSync:
         # a full reply (MAX_HEADERS, as many as a peer sends) from a peer that has more
         full = len(headers) >= MAX_HEADERS and headers[-1].index < peer.last_block_index
         self._more = headers[-1].hash if full else None
+        self._streaming = full
         self._adding += 1
         self._ask_ahead(peer)
         return (self._ledger.add_headers(headers)
@@ -175,7 +187,7 @@ class HeaderSync:
             self.poke()
             return
         if result.problem is not None:
-            self._forget_peer()
+            self._forget_peer()  # not streaming any more: block sync may go on
             self._log.warn("bad headers from {peer}: {problem}", peer=peer,
                            problem=result.problem)
             peer.disconnect(f"sent bad headers: {result.problem}", violation=True)
@@ -202,6 +214,7 @@ class HeaderSync:
 
     def _forget_peer(self) -> None:
         self.peer = None
+        self._streaming = False
         self._waiting = False
         self._more = None
         self._cancel_timer()
