@@ -3,7 +3,7 @@ Flat memory: a node's peak memory while syncing 200,000 blocks against 20,000.
 
 For each chain length, node A serves a generated privnet chain (5 transfers a block,
 the chains of bench_import.py, cached in bench/.cache/) and an empty node B syncs it
-over loopback; both are real C{twistd neonode} processes (bench_sync.py's run). B's
+over loopback; both are real C{twistd neonode} processes (syncrun.py's run). B's
 memory is read from /proc while it syncs: the peak resident set (VmHWM) and, sampled,
 its private (anonymous) part and its file-backed part, which is the pages of the
 LMDB store's memory map that the sync touched: those grow with the store and are the
@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_import  # bench/bench_import.py: the chains and the import
-import bench_sync  # bench/bench_sync.py: one measured sync of an empty node
 import nodes  # bench/nodes.py: the twistd neonode processes
 import report  # bench/report.py
+import syncrun  # bench/syncrun.py: one measured sync of an empty node
 from common import scratch_directory  # bench/common.py
 
 COMMAND = "make bench"
@@ -47,7 +47,7 @@ QUICK = (5_000, 20_000)
 @dataclass(frozen=True)
 class Run:
     blocks: int
-    sync: bench_sync.Sync
+    sync: syncrun.Sync
     store: int
 
 
@@ -65,7 +65,7 @@ def sync_once(blocks: int, progress: Callable[[str], None]) -> Run:
         a = nodes.Node("a", served, workdir, seed="127.0.0.1:1")
         a_port = int(a.wait_for(nodes.LISTENING, nodes.START_TIMEOUT).group(1))
         progress(f"node B syncs {blocks:,} blocks from A (port {a_port})")
-        sync = bench_sync.run_sync(a_port, workdir / "b", workdir, blocks)
+        sync = syncrun.run_sync(a_port, workdir / "b", workdir, blocks)
         progress(f"  {sync.block_rate:,.0f} blocks/s, peak RSS {report.mib(sync.peak_rss)}, "
                  f"private {report.mib(sync.peak_anon)}")
         a.stop()
