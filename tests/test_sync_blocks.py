@@ -113,7 +113,7 @@ class BlockSyncTests(SynchronousTestCase):
         """
         The default budget is in records, not blocks: 300 nearly empty blocks go in one write.
         """
-        self.assertEqual(MAX_WRITE_COST, 9_000)
+        self.assertEqual(MAX_WRITE_COST, 4_500)
         sizes = self._record_writes()
         self.sync._adding = True
         self.deliver(None, 1, 300)

@@ -43,9 +43,11 @@ WINDOW = 1500
 #: dirties more pages the larger the store: written 1,500 at a time (a full window),
 #: a node's private memory grew by 66 MiB between heights 20,000 and 200,000. Bounding
 #: records instead of blocks bounds those pages, and lets runs of empty blocks go in
-#: large batches (each commit syncs to disk; fewer of them are faster). 9,000 records are
-#: about 300 blocks of 5 transfers, 2,000 empty ones (bench/bench_memory.py).
-MAX_WRITE_COST = 9_000
+#: large batches (each commit syncs to disk; fewer of them are faster). 4,500 records
+#: are about 150 blocks of 5 transfers, 900 empty ones: at 9,000 the node synced 10-15%
+#: faster but its memory at 200,000 blocks was 46 MB above that at 20,000
+#: (bench/bench_memory.py).
+MAX_WRITE_COST = 4_500
 #: Segments one peer may hold at once.
 SEGMENTS_PER_PEER = 3
 #: Seconds a segment may go without a block before someone else is asked.
