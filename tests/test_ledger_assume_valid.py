@@ -12,11 +12,14 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import Ledger, Verdict
+from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.settings import AssumeValid, ProtocolSettings
+from neo_twisted.ledger.store import u32
 from neo_twisted.ledger.verify import WitnessJob, serial_map
 from tests.ledger_samples import (
     PRIVNET,
     PRIVNET_GENESIS,
+    accept_all,
     headers_of,
     make_block,
     make_blocks,
@@ -176,3 +179,29 @@ class AssumeValidTests(SynchronousTestCase):
         self.assertTrue(ledger.witness_needed(21))
         self.assertTrue(self.open(None).witness_needed(1))
 
+
+
+class CheckTests(SynchronousTestCase):
+    """
+    C{neonode check} of a store holding headers taken on trust.
+    """
+
+    def test_check_leaves_provisional_headers(self) -> None:
+        datadir = self.mktemp()
+        settings = attrs.evolve(PRIVNET, assume_valid=TRUSTED)
+        ledger = open_ledger(self, datadir, settings, accept_all)
+        ledger.add_headers(headers_of(UNSIGNED[:15]))
+        ledger.close()
+        self.assertEqual(check_store(datadir, PRIVNET), [])  # without the setting
+        self.assertEqual(store_info(datadir)["header_height"], 15)
+        self.assertEqual(open_ledger(self, datadir).header_height, 0)  # a node drops them
+
+    def test_verified_height_out_of_range(self) -> None:
+        datadir = self.mktemp()
+        ledger = open_ledger(self, datadir, mapper=accept_all)
+        ledger.add_headers(headers_of(UNSIGNED[:5]))
+        ledger.store.write(lambda txn: txn.put(b"verified_height", u32(9),
+                                               db=ledger.store.dbs["meta"]))
+        ledger.close()
+        self.assertEqual(check_store(datadir, PRIVNET),
+                         ["verified height 9 is outside block height 0 .. header height 5"])

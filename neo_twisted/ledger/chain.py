@@ -98,12 +98,17 @@ class Ledger(ChainReads):
     _log = Logger()
 
     def __init__(self, store: ChainStore, settings: ProtocolSettings,
-                 mapper: Mapper = serial_map, create: bool = True) -> None:
+                 mapper: Mapper = serial_map, create: bool = True, *,
+                 drop_provisional: bool = True) -> None:
         """
         @param create: write the genesis block into an empty store (else an empty store
             is an error, for tools that must not make a data directory by accident).
+        @param drop_provisional: delete at opening the headers taken on trust under an
+            assume-valid setting that C{settings} no longer has (tools that only look,
+            such as C{neonode check}, leave them).
         """
         self._create = create
+        self._drop_provisional_at_open = drop_provisional
         self.store = store
         self.settings = settings
         self._mapper = mapper
@@ -118,8 +123,10 @@ class Ledger(ChainReads):
 
     @classmethod
     def open(cls, datadir: str | Path, settings: ProtocolSettings,
-             mapper: Mapper = serial_map, create: bool = True) -> Ledger:
-        return cls(ChainStore(datadir, create=create), settings, mapper, create)
+             mapper: Mapper = serial_map, create: bool = True, *,
+             drop_provisional: bool = True) -> Ledger:
+        return cls(ChainStore(datadir, create=create), settings, mapper, create,
+                   drop_provisional=drop_provisional)
 
     def close(self) -> None:
         self.store.close()
@@ -169,7 +176,8 @@ class Ledger(ChainReads):
         #: assume-valid block); the ones above it, taken on trust while syncing up to
         #: that block, are I{provisional}: no block of theirs is taken.
         self.verified_height = self.header_height if verified is None else read_u32(verified)
-        if self.verified_height < self.header_height and not self._provisional_allowed():
+        if (self._drop_provisional_at_open and self.verified_height < self.header_height
+                and not self._provisional_allowed()):
             dropped = self._drop_provisional()
             self._log.warn("dropped {count} unverified headers above {height}: the "
                            "assume-valid setting they were taken under has changed",
