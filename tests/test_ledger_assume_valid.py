@@ -79,7 +79,7 @@ class AssumeValidTests(SynchronousTestCase):
         result = ledger.add_headers(headers_of(UNSIGNED[:15]))
         self.assertEqual((result.added, result.problem), (15, None))
         self.assertEqual(self.mapper.checked, [])
-        self.assertEqual((ledger.header_height, ledger.trusted_height), (15, 0))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (15, 0))
         verdict = ledger.add_blocks([UNSIGNED[0]])[0]
         self.assertEqual(verdict.verdict, Verdict.UNABLE_TO_VERIFY)
         self.assertIn("above the verified height 0", verdict.reason)
@@ -95,7 +95,7 @@ class AssumeValidTests(SynchronousTestCase):
         result = ledger.add_headers(headers_of(CHAIN[15:]))
         self.assertEqual((result.added, result.problem), (9, None))
         self.assertEqual(self.mapper.checked, [21, 22, 23, 24])
-        self.assertEqual((ledger.header_height, ledger.trusted_height), (24, 24))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (24, 24))
         results = ledger.add_blocks(CHAIN)
         self.assertEqual({r.verdict for r in results}, {Verdict.ACCEPTED})
         self.assertEqual(ledger.block_height, 24)
@@ -109,7 +109,7 @@ class AssumeValidTests(SynchronousTestCase):
         result = ledger.add_headers(headers_of(UNSIGNED + bad))
         self.assertEqual(result.added, 20)
         self.assertIn("header 21: witness does not verify", result.problem or "")
-        self.assertEqual(ledger.trusted_height, 20)
+        self.assertEqual(ledger.verified_height, 20)
 
     def test_other_chain_dropped(self) -> None:
         """
@@ -123,17 +123,17 @@ class AssumeValidTests(SynchronousTestCase):
         self.assertEqual(result.added, 0)
         self.assertIn(f"header 20 is {FORK[19].hash}, not the assume-valid block "
                       f"{TRUSTED.hash}", result.problem or "")
-        self.assertEqual((ledger.header_height, ledger.trusted_height), (0, 0))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (0, 0))
         self.assertIsNone(ledger.get_header(FORK[0].hash))
         self.assertIsNone(ledger.get_block_hash(1))
         # the real chain goes in afterwards
         self.assertEqual(ledger.add_headers(headers_of(CHAIN)).added, 24)
-        self.assertEqual(ledger.trusted_height, 24)
+        self.assertEqual(ledger.verified_height, 24)
 
     def test_trusted_height_reached_in_one_batch(self) -> None:
         ledger = self.open()
         result = ledger.add_headers(headers_of(CHAIN))
-        self.assertEqual((result.added, ledger.trusted_height), (24, 24))
+        self.assertEqual((result.added, ledger.verified_height), (24, 24))
         self.assertEqual(self.mapper.checked, [21, 22, 23, 24])
 
     def test_provisional_headers_survive_a_restart(self) -> None:
@@ -141,12 +141,12 @@ class AssumeValidTests(SynchronousTestCase):
         ledger.add_headers(headers_of(UNSIGNED[:15]))
         ledger.close()
         ledger = self.open(datadir=self.datadir)
-        self.assertEqual((ledger.header_height, ledger.trusted_height), (15, 0))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (15, 0))
         ledger.add_headers(headers_of(CHAIN[15:]))
-        self.assertEqual(ledger.trusted_height, 24)
+        self.assertEqual(ledger.verified_height, 24)
         ledger.close()
         ledger = self.open(None, datadir=self.datadir)  # nothing provisional left to drop
-        self.assertEqual((ledger.header_height, ledger.trusted_height), (24, 24))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (24, 24))
 
     def test_setting_changed_drops_provisional_headers(self) -> None:
         """
@@ -158,7 +158,7 @@ class AssumeValidTests(SynchronousTestCase):
             ledger.add_headers(headers_of(UNSIGNED[:15]))
             ledger.close()
             ledger = self.open(changed, datadir=self.datadir)
-            self.assertEqual((ledger.header_height, ledger.trusted_height), (0, 0), changed)
+            self.assertEqual((ledger.header_height, ledger.verified_height), (0, 0), changed)
             self.assertIsNone(ledger.get_block_hash(1))
             self.assertEqual(ledger.header_tip.hash, PRIVNET_GENESIS.hash)
 

@@ -52,7 +52,7 @@ class AssumeValidSyncTests(TestCase):
         ledger = b.node.ledger.ledger
         self.assertEqual((ledger.get_block_hash(150), ledger.get_block_hash(TIP)),
                          (UNSIGNED[149].hash, SIGNED[-1].hash))
-        self.assertEqual(ledger.trusted_height, TIP)
+        self.assertEqual(ledger.verified_height, TIP)
 
     @defer.inlineCallbacks
     def test_other_nodes_refuse(self) -> None:
@@ -70,4 +70,4 @@ class AssumeValidSyncTests(TestCase):
         yield wait_until(lambda: banned(b) and banned(c), "A banned by B and C", timeout=60)
         self.assertEqual(heights(b), (0, 0))
         self.assertEqual(heights(c)[1], 0)
-        self.assertEqual(c.node.ledger.ledger.trusted_height, 0)
+        self.assertEqual(c.node.ledger.ledger.verified_height, 0)

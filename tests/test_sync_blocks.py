@@ -150,7 +150,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.ledger = ledger_service(self, settings=settings)
         ledger = self.ledger.ledger
         ledger.add_headers(headers_of(LONG[:1000]))
-        self.assertEqual((ledger.header_height, ledger.trusted_height), (1000, 0))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (1000, 0))
         self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers)
         a = FakePeer("10.0.0.1", 2100)
         self.peers = [a]

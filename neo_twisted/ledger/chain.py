@@ -173,8 +173,9 @@ class Ledger(ChainReads):
             raise StoreError(f"{self.store.path}: damaged: header {self.header_height} is missing")
         self._tip = tip
         #: Headers up to here are vouched for (witness checked, or an ancestor of the
-        #: assume-valid block); the ones above it, taken on trust while syncing up to
-        #: that block, are I{provisional}: no block of theirs is taken.
+        #: assume-valid block), so their blocks may be taken; the ones above it, taken
+        #: on trust while syncing up to that block, are I{provisional}: no block of
+        #: theirs is taken. It equals the header height but while those exist.
         self.verified_height = self.header_height if verified is None else read_u32(verified)
         if (self._drop_provisional_at_open and self.verified_height < self.header_height
                 and not self._provisional_allowed()):
@@ -195,14 +196,6 @@ class Ledger(ChainReads):
         txn.put(b"block_height", u32(0), db=meta)
 
     # -- headers --------------------------------------------------------------------------
-
-    @property
-    def trusted_height(self) -> int:
-        """
-        The highest header whose block may be taken: the header height but while
-        headers are taken on trust below the assume-valid block.
-        """
-        return self.verified_height
 
     def _trusted_to(self) -> int:
         """
@@ -295,10 +288,9 @@ class Ledger(ChainReads):
             assert assumed is not None
             if added[-1].index < assumed.height:
                 verified = self.verified_height  # taken on trust until the block comes
-            elif added[assumed.height - fresh[0].index].hash != assumed.hash:
+            elif (found := added[assumed.height - fresh[0].index].hash) != assumed.hash:
                 # Not the chain of the block we trust: nothing it sent below it can be
                 # believed, nor what came before on trust (perhaps from the same peer).
-                found = added[assumed.height - fresh[0].index].hash
                 dropped = self._drop_provisional()
                 self._log.warn("header {height} is {found}, not the assume-valid block "
                                "{hash}: dropped {count} unverified headers",

@@ -317,7 +317,7 @@ class Node:
             return False
         if index is not None:  # stored exactly when at or below the block height
             return (ledger.block_height < index <= ledger.block_height + WINDOW + SEGMENT
-                    and index <= ledger.trusted_height)
+                    and index <= ledger.verified_height)
         return ledger.header_height - ledger.block_height <= 1
 
     def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:

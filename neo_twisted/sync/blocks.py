@@ -143,7 +143,7 @@ class BlockSync:
         if self._stopped or ledger is None:
             return
         # the headers taken on trust below an assume-valid block wait for it
-        height, header_height = ledger.block_height, ledger.trusted_height
+        height, header_height = ledger.block_height, ledger.verified_height
         self._forget_done(height, header_height)
         if header_height <= height:
             return  # at the tip: new blocks come by relay, not by segments
