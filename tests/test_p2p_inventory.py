@@ -312,6 +312,21 @@ class RequestTrackerTests(SynchronousTestCase):
         self.assertFalse(t.is_done(0))
         self.assertEqual(t.announce("a", [0, 1, 2], 0), [0])
 
+    def test_announced_requests_per_peer_are_capped(self) -> None:
+        """
+        Past C{max_announced} in flight a peer's announcements are not asked for (nor is
+        it remembered as their source); claims, block sync's, are not capped.
+        """
+        t: RequestTracker[str, int] = RequestTracker(max_announced=3)
+        self.assertEqual(t.announce("a", [1, 2, 3, 4, 5], 0), [1, 2, 3])
+        self.assertEqual(t.announce("a", [6], 0), [])
+        self.assertEqual(t.claim("a", [7, 8], 0), [7, 8])
+        t.announce("b", [9], 0)
+        self.assertEqual((t.announce("a", [9], 0), t.sources(9)), ([], []))
+        for done in (1, 2, 3, 7, 8):
+            t.complete(done)
+        self.assertEqual(t.announce("a", [4, 5, 6, 10], 1), [4, 5, 6])
+
 
 #: One step of a random interleaving: (operation, peer, hashes, seconds to advance first).
 _STEP = st.tuples(st.sampled_from(["announce", "claim", "complete", "release", "expire"]),

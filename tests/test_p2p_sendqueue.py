@@ -74,6 +74,39 @@ class QueueTests(SynchronousTestCase):
         self.assertEqual((self.written, len(self.queue)), ([], 0))
 
 
+class LimitTests(SynchronousTestCase):
+    """
+    The bytes waiting are bounded: a push past the limit is reported, not kept.
+    """
+
+    def setUp(self) -> None:
+        self.written: list[bytes] = []
+        self.overflows: list[int] = []
+        self.queue = SendQueue(self.written.append, limit=10, overflow=self.overflows.append)
+
+    def test_up_to_the_limit_waits(self) -> None:
+        self.queue.pauseProducing()
+        self.queue.push(b"12345", False)
+        self.queue.push(b"67890", False)
+        self.assertEqual((self.queue.waiting_bytes, self.overflows), (10, []))
+
+    def test_past_the_limit_overflows(self) -> None:
+        self.queue.pauseProducing()
+        self.queue.push(b"123456", False)
+        self.queue.push(b"78901", False)
+        self.assertEqual(self.overflows, [11])
+        self.assertEqual((len(self.queue), self.queue.waiting_bytes), (1, 6))
+
+    def test_urgent_and_running_frames_are_not_counted(self) -> None:
+        """
+        Only what waits counts: frames written straight through never overflow.
+        """
+        self.queue.push(b"x" * 50, False)
+        self.queue.pauseProducing()
+        self.queue.push(b"y" * 50, True)
+        self.assertEqual((self.overflows, self.written), ([], [b"x" * 50, b"y" * 50]))
+
+
 class ConnectionTests(ProtocolCase):
     def test_registered_as_the_transport_producer(self) -> None:
         self.assertIs(self.transport.producer, self.protocol.send_queue)
@@ -99,3 +132,20 @@ class ConnectionTests(ProtocolCase):
         self.protocol.send("headers", RawPayload(b"\x00"))
         self.protocol.send("getaddr")
         self.assertEqual([command for command, _ in self.sent()], ["getaddr"])
+
+    def test_peer_not_reading_is_dropped(self) -> None:
+        """
+        Past the factory's backlog a peer that reads nothing is dropped at once (aborted:
+        closing would wait for it to read), but not banned: it may only be slow.
+        """
+        self.connect(max_send_backlog=3_000)
+        self.establish()
+        self.protocol.send_queue.pauseProducing()
+        for _ in range(20):
+            self.protocol.send("headers", RawPayload(b"\x00" * 199))
+        self.assertFalse(self.transport.connected)
+        self.assertTrue(self.transport.disconnected)
+        [(_, _, reason, violation)] = self.listener.named("peer_lost")
+        # 14 frames of 223 bytes: 13 fitted
+        self.assertEqual((reason, violation),
+                         ("not reading: 3122 bytes would wait to be sent", False))

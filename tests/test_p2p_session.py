@@ -158,7 +158,22 @@ class TimerTests(ProtocolCase):
         self.clock.advance(89)
         self.assertTrue(self.transport.connected)
         self.clock.advance(1)
-        self.assert_dropped("nothing received for 90 s", violation=False)
+        self.assert_dropped("no message received for 90 s", violation=False)
+
+    def test_drippedFrameDoesNotKeepThePeer(self) -> None:
+        """
+        Only whole messages count as received: a frame sent a byte at a time, each
+        byte well inside the timeout, does not hold the connection open.
+        """
+        self.establish()
+        data = encode_frame(MAGIC, "headers", b"\x00" * 200)
+        for byte in range(89):
+            self.receive(data[byte:byte + 1])
+            self.clock.advance(1)
+        self.assertTrue(self.transport.connected)
+        self.receive(data[89:90])
+        self.clock.advance(1)
+        self.assert_dropped("no message received for 90 s", violation=False)
 
     def test_idleTimeoutConfigurable(self) -> None:
         """

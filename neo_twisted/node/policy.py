@@ -47,6 +47,7 @@ from neo_twisted.node.transactions import TransactionRelay
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
+from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
 from neo_twisted.sync.blocks import SEGMENT, WINDOW, BlockSync
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import UInt256
@@ -96,9 +97,11 @@ class Node:
     connections: ConnectionService
 
     def __init__(self, ledger: LedgerService, clock: IReactorTime, *, user_agent: str,
-                 nonce: int | None = None, mempool: MempoolService | None = None) -> None:
+                 nonce: int | None = None, mempool: MempoolService | None = None,
+                 timeouts: SyncTimeouts = DEFAULT_SYNC_TIMEOUTS) -> None:
         """
         @param mempool: the memory pool; without one, transactions are ignored.
+        @param timeouts: how long the syncs wait for a peer.
         """
         self.ledger = ledger
         self.mempool = mempool
@@ -112,9 +115,12 @@ class Node:
         self.relay_cache: RelayCache[UInt256, Serializable] = RelayCache()
         self.server = Server(ledger, self._lookup)
         self.header_sync = HeaderSync(ledger, clock, self.established_peers,
-                                      on_progress=self._headers_added)
+                                      on_progress=self._headers_added,
+                                      timeout=timeouts.headers)
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
                                     on_persisted=self._blocks_accepted,
+                                    segment_timeout=timeouts.segment,
+                                    stall_timeout=timeouts.stall,
                                     headers_first=lambda: self.header_sync.streaming)
         self.transactions = None if mempool is None else TransactionRelay(self, mempool)
         self.consensus = ConsensusRelay(self, ledger.settings)

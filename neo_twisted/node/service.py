@@ -32,10 +32,16 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import PROGRESS_INTERVAL, SyncProgress
 from neo_twisted.p2p.connections import ConnectionService
-from neo_twisted.p2p.factory import PeerFactory
+from neo_twisted.p2p.factory import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_SEND_BACKLOG,
+    PeerFactory,
+)
 from neo_twisted.rpc.methods import NodeRpc
 from neo_twisted.rpc.server import JsonRpcResource, make_site
 from neo_twisted.rpc.service import RpcService
+from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
 
 #: Seconds between the node's housekeeping ticks (request expiry, sync timeouts).
 TICK_INTERVAL = 5.0
@@ -85,6 +91,13 @@ class NodeConfig:
     metrics_bind: str = "127.0.0.1"
     #: Seconds between two sync progress lines in the log.
     progress_interval: float = PROGRESS_INTERVAL
+    #: Seconds for a peer's handshake, and without a whole message from it; the bytes
+    #: that may wait for a peer that does not read: past them, it is dropped.
+    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    max_send_backlog: int = DEFAULT_SEND_BACKLOG
+    #: How long header and block sync wait for a peer.
+    sync_timeouts: SyncTimeouts = DEFAULT_SYNC_TIMEOUTS
 
 
 class NodeService(MultiService):
@@ -154,9 +167,13 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         ledger = LedgerService(config.datadir, settings, reactor=reactor, verifier_processes=True)
     mempool = MempoolService(ledger, settings, capacity=config.mempool_capacity,
                              threads_count=config.verify_threads, reactor=reactor)
-    node = Node(ledger, reactor, user_agent=config.user_agent, mempool=mempool)
-    factory_out = PeerFactory(node, settings.magic, reactor, inbound=False)
-    factory_in = PeerFactory(node, settings.magic, reactor, inbound=True)
+    node = Node(ledger, reactor, user_agent=config.user_agent, mempool=mempool,
+                timeouts=config.sync_timeouts)
+    factory_out, factory_in = (
+        PeerFactory(node, settings.magic, reactor, inbound=inbound,
+                    handshake_timeout=config.handshake_timeout,
+                    idle_timeout=config.idle_timeout, max_send_backlog=config.max_send_backlog)
+        for inbound in (False, True))
     node.connections = ConnectionService(
         factory_out, factory_in, listen_port=config.port, listen_interface=config.interface,
         seeds=config.seeds, peers_path=config.datadir / PEERS_FILE if config.peers_file else None,

@@ -22,15 +22,23 @@ __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_PING_INTERVAL",
+    "DEFAULT_SEND_BACKLOG",
     "PeerFactory",
 ]
 
 #: Seconds for the peer to complete version + verack (the 2.8- reference waits 30 s).
 DEFAULT_HANDSHAKE_TIMEOUT = 30.0
-#: Seconds of receiving nothing before we drop a peer (2.9+ drops after 60 s).
+#: Seconds without a whole message before we drop a peer (2.9+ drops after 60 s of
+#: silence); bytes of an unfinished frame do not count, so a frame dripped a byte at a
+#: time cannot hold a connection open.
 DEFAULT_IDLE_TIMEOUT = 90.0
 #: Seconds of sending nothing before we ping, well inside the 60 s a 2.9+ peer allows.
 DEFAULT_PING_INTERVAL = 30.0
+#: Bytes of messages that may wait for a peer that does not read them (its socket and
+#: our transport's buffer full) before we drop it: 64 blocks of the largest size, or a
+#: few hundred thousand of the usual ones. A peer that keeps asking and never reads
+#: would otherwise grow them without end.
+DEFAULT_SEND_BACKLOG = 32 * 1024 * 1024
 
 
 class PeerFactory(Factory[PeerProtocol]):
@@ -46,19 +54,22 @@ class PeerFactory(Factory[PeerProtocol]):
     def __init__(self, listener: IPeerListener, magic: int, clock: IReactorTime, *,
                  inbound: bool, handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
                  idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 ping_interval: float = DEFAULT_PING_INTERVAL) -> None:
+                 ping_interval: float = DEFAULT_PING_INTERVAL,
+                 max_send_backlog: int = DEFAULT_SEND_BACKLOG) -> None:
         """
         @param listener: the node, told about every connection's events.
         @param magic: the network magic every frame carries.
         @param clock: where every connection's timers run.
         @param inbound: whether the connections built were dialled by the other side.
         @param handshake_timeout: seconds from connecting to the peer's verack.
-        @param idle_timeout: seconds of receiving nothing before dropping the peer.
+        @param idle_timeout: seconds without a whole message before dropping the peer.
         @param ping_interval: seconds of sending nothing before a keep-alive ping.
-        @raise ValueError: a timeout or interval that is not positive.
+        @param max_send_backlog: bytes waiting for a peer that does not read, at most.
+        @raise ValueError: a timeout, interval or limit that is not positive.
         """
         for name, value in (("handshake_timeout", handshake_timeout),
-                            ("idle_timeout", idle_timeout), ("ping_interval", ping_interval)):
+                            ("idle_timeout", idle_timeout), ("ping_interval", ping_interval),
+                            ("max_send_backlog", max_send_backlog)):
             if not value > 0:
                 raise ValueError(f"{name} must be positive, not {value!r}")
         self.listener = listener
@@ -68,6 +79,7 @@ class PeerFactory(Factory[PeerProtocol]):
         self.handshake_timeout = handshake_timeout
         self.idle_timeout = idle_timeout
         self.ping_interval = ping_interval
+        self.max_send_backlog = max_send_backlog
         self.peers: set[PeerProtocol] = set()
         self.retired = Traffic()
 

@@ -33,6 +33,10 @@ H = TypeVar("H", bound=Hashable)
 HASH_SET_CAPACITY = 100_000
 #: The share of a full L{FifoSet} forgotten at once (the reference drops the oldest 10 %).
 DROP_FRACTION = 0.1
+#: Requests one peer may have in flight (in one table) before what else it announces is
+#: not asked for: block sync's segments (3 of 500) and a mempool's worth of transaction
+#: announcements fit well within it.
+MAX_ANNOUNCED_REQUESTS = 5_000
 #: Seconds before an unanswered C{getdata} request may go to another peer (C{MissionExpiration}).
 REQUEST_TIMEOUT = 60.0
 #: Seconds during which a relayed hash is not relayed again (C{HashesExpiration}).
@@ -121,14 +125,19 @@ class RequestTracker(Generic[P, H]):
     @param on_timeout: called with C{(peer, hash)} for every request that timed out, so the
         caller can penalise slow peers; also when a timed-out request not yet swept by
         L{expire} is taken over by L{claim} or L{announce}.
+    @param max_announced: what L{announce} grants a peer that has this many requests in
+        flight: nothing. A peer announcing hashes by the hundred thousand would
+        otherwise fill the table with requests it never answers.
     """
 
     def __init__(self, timeout: float = REQUEST_TIMEOUT,
                  known_capacity: int = HASH_SET_CAPACITY,
-                 on_timeout: Callable[[P, H], None] | None = None) -> None:
+                 on_timeout: Callable[[P, H], None] | None = None,
+                 max_announced: int | None = MAX_ANNOUNCED_REQUESTS) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self._timeout = timeout
+        self._max_announced = max_announced
         self._on_timeout = on_timeout
         # hash -> (peer, deadline); claim order, so deadlines ascend while `now` does.
         self._requests: OrderedDict[H, tuple[P, float]] = OrderedDict()
@@ -155,7 +164,8 @@ class RequestTracker(Generic[P, H]):
     def announce(self, peer: P, hashes: Iterable[H], now: float) -> list[H]:
         """
         C{peer} announced C{hashes} (an C{inv}): like L{claim}, but C{peer} is also
-        remembered as a source of the hashes in flight at another peer.
+        remembered as a source of the hashes in flight at another peer, and it is granted
+        none past C{max_announced} requests in flight.
         """
         return self._request(peer, hashes, now, remember=True)
 
@@ -255,7 +265,10 @@ class RequestTracker(Generic[P, H]):
     def _request(self, peer: P, hashes: Iterable[H], now: float, remember: bool) -> list[H]:
         self._tick(now)
         granted: list[H] = []
+        limit = self._max_announced if remember else None
         for hash_ in hashes:
+            if limit is not None and self.in_flight(peer) >= limit:
+                break
             if hash_ in self._done:
                 continue
             request = self._requests.get(hash_)

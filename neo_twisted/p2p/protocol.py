@@ -107,7 +107,8 @@ class PeerProtocol(Protocol):
         self._handshake: Handshake | None = None
         self._pending: list[tuple[str, Serializable | None]] = []
         #: Bulk messages wait here while the transport is full; urgent ones pass them.
-        self.send_queue = SendQueue(self._to_transport)
+        self.send_queue = SendQueue(self._to_transport, limit=factory.max_send_backlog,
+                                    overflow=self._backlog_full)
         self._closing: tuple[str, bool] | None = None
         self._lost = False
         self._last_received = 0.0
@@ -161,12 +162,13 @@ class PeerProtocol(Protocol):
         """
         if self._closing is not None:
             return
-        self._last_received = self._clock.seconds()
         try:
             frames = self._decoder.feed(data)
         except FormatError as error:
             self.disconnect(f"bad frame: {error}", violation=True)
             return
+        if frames:  # a frame's bytes alone (dripped, say) do not keep a peer
+            self._last_received = self._clock.seconds()
         for frame in frames:
             if self._closing is not None:
                 break
@@ -287,6 +289,21 @@ class PeerProtocol(Protocol):
         self.messages_out[command] = self.messages_out.get(command, 0) + 1
         self.bytes_out[command] = self.bytes_out.get(command, 0) + len(data)
 
+    def _backlog_full(self, size: int) -> None:
+        """
+        The peer does not read what it asks for: drop it (a slow link, not a violation),
+        at once: a closing transport would wait for it to read what is buffered.
+        """
+        if self._closing is not None:
+            return
+        self._close(f"not reading: {size} bytes would wait to be sent", False)
+        transport = self.transport
+        abort = getattr(transport, "abortConnection", None)
+        if abort is not None:
+            abort()
+        elif transport is not None:
+            transport.loseConnection()
+
     def _to_transport(self, data: bytes) -> None:
         if self.transport is not None:
             self.transport.write(data)
@@ -332,13 +349,13 @@ class PeerProtocol(Protocol):
 
     def _check_idle(self) -> None:
         """
-        Drop a peer that sent nothing for the idle timeout; otherwise look again later.
+        Drop a peer that sent no whole message for the idle timeout; else look again later.
         """
         timeout = self._factory.idle_timeout
         silent = self._clock.seconds() - self._last_received
         if silent >= timeout:
             self._idle_timer = None
-            self.disconnect(f"nothing received for {silent:.0f} s")
+            self.disconnect(f"no message received for {silent:.0f} s")
         else:
             self._idle_timer = self._clock.callLater(timeout - silent, self._check_idle)
 

@@ -33,11 +33,16 @@ class SendQueue:
     @ivar waiting_bytes: the size of the frames waiting.
     """
 
-    def __init__(self, write: Callable[[bytes], None]) -> None:
+    def __init__(self, write: Callable[[bytes], None], *, limit: int | None = None,
+                 overflow: Callable[[int], None] | None = None) -> None:
         """
         @param write: hands a frame to the transport.
+        @param limit: the most bytes that may wait; a push past it calls C{overflow}
+            with the size it would reach, and the frame is not kept.
         """
         self._write = write
+        self._limit = limit
+        self._overflow = overflow
         self._waiting: deque[bytes] = deque()
         self._paused = False
         self._stopped = False
@@ -58,6 +63,11 @@ class SendQueue:
             return
         if urgent or not (self._paused or self._waiting):
             self._write(frame)
+            return
+        limit = self._limit
+        if limit is not None and self.waiting_bytes + len(frame) > limit:
+            if self._overflow is not None:
+                self._overflow(self.waiting_bytes + len(frame))
             return
         self._waiting.append(frame)
         self.waiting_bytes += len(frame)
