@@ -15,6 +15,7 @@ from neo_twisted.ledger.chain import HeaderResult, Ledger, Verdict
 from neo_twisted.ledger.generator import generate_chain, load_dev_keys
 from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.settings import load_protocol
+from neo_twisted.ledger.store import StoreWriteError
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = load_protocol(ROOT / "protocol.json")
@@ -84,6 +85,54 @@ class SynchronousServiceTests(SynchronousTestCase):
         ledger = Ledger.open(self.datadir, SETTINGS)
         self.addCleanup(ledger.close)
         self.assertEqual(ledger.block_height, 3)
+
+
+class WriteFailureTests(SynchronousTestCase):
+    """
+    A write the store refuses (a full disk) is reported once, and no write follows it.
+    """
+
+    def setUp(self) -> None:
+        self.service = LedgerService(self.mktemp(), SETTINGS, threads_count=1,
+                                     run_in_thread=synchronous)
+        self.service.startService()
+        self.addCleanup(lambda: self.successResultOf(
+            defer.ensureDeferred(self.service.stopService())))
+        self.reported: list[Any] = []
+        self.service.on_write_failure = self.reported.append
+        ledger = self.service.ledger
+        assert ledger is not None
+        self.ledger = ledger
+        self.successResultOf(self.service.add_headers([b.header for b in BLOCKS[0:2]]))
+
+    def fail_writes(self) -> list[int]:
+        calls: list[int] = []
+
+        def refuse(batch: Any) -> Any:
+            calls.append(1)
+            raise StoreWriteError("chain: cannot write the chain store: No space left")
+
+        self.ledger.store.write = refuse  # type: ignore[method-assign]
+        return calls
+
+    def test_failure_reported_once_and_writes_stop(self) -> None:
+        calls = self.fail_writes()
+        self.failureResultOf(self.service.add_blocks(BLOCKS[0:2]), StoreWriteError)
+        self.assertEqual(len(self.reported), 1)
+        self.assertIs(self.service.write_failure, self.reported[0])
+        self.failureResultOf(self.service.add_headers([b.header for b in BLOCKS[2:4]]),
+                             StoreWriteError)
+        self.failureResultOf(self.service.add_blocks(BLOCKS[0:2]), StoreWriteError)
+        self.assertEqual((len(self.reported), len(calls)), (1, 1))
+        self.assertEqual((self.ledger.header_height, self.ledger.block_height), (2, 0))
+
+    def test_other_errors_are_not_storage_failures(self) -> None:
+        def broken(batch: Any) -> Any:
+            raise ValueError("a bug, not the disk")
+
+        self.ledger.store.write = broken  # type: ignore[method-assign]
+        self.failureResultOf(self.service.add_blocks(BLOCKS[0:1]), ValueError)
+        self.assertEqual((self.reported, self.service.write_failure), ([], None))
 
 
 class OrderingTests(SynchronousTestCase):

@@ -22,11 +22,13 @@ from twisted.application import service
 from twisted.internet import defer, threads
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from neo_twisted.core.block import Block, Header
 from neo_twisted.ledger.chain import BlockResult, HeaderResult, Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.store import StoreWriteError
 from neo_twisted.ledger.verify import Mapper, ProcessMapper, ThreadedMapper, witness_job
 
 T = TypeVar("T")
@@ -79,6 +81,11 @@ class LedgerService(service.Service):
         self._headers_turn: defer.Deferred[Any] = defer.succeed(None)
         self._write_lock = defer.DeferredLock()
         self.ledger: Ledger | None = None
+        #: Why the store can no longer be written, once a write failed; every write
+        #: after it fails at once with the same error.
+        self.write_failure: Failure | None = None
+        #: Told once, on the reactor, when a write fails (the node stops on it).
+        self.on_write_failure: Callable[[Failure], None] | None = None
 
     def startService(self) -> None:
         mapper = self._given_mapper
@@ -164,7 +171,7 @@ class LedgerService(service.Service):
             if self.ledger is not ledger:
                 result.errback(RuntimeError("the ledger service stopped"))
                 return
-            self._write_lock.run(self._run, ledger.add_headers, headers).chainDeferred(result)
+            self._write(ledger.add_headers, headers).chainDeferred(result)
 
         turn.addCallback(write)
         self._headers_turn = turn
@@ -193,7 +200,26 @@ class LedgerService(service.Service):
         return done
 
     def add_blocks(self, blocks: Sequence[Block]) -> defer.Deferred[list[BlockResult]]:
-        return self._write_lock.run(self._run, self._ledger().add_blocks, list(blocks))
+        return self._write(self._ledger().add_blocks, list(blocks))
+
+    def _write(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
+        """
+        Run one write on the ledger thread, in turn; none once the store failed a write.
+        """
+        if self.write_failure is not None:
+            return defer.fail(self.write_failure)
+        written: defer.Deferred[T] = self._write_lock.run(self._run, function, *args)
+        return written.addErrback(self._write_failed)
+
+    def _write_failed(self, failure: Failure) -> Failure:
+        if failure.check(StoreWriteError) and self.write_failure is None:  # type: ignore[no-untyped-call]
+            self.write_failure = failure
+            self._log.critical("the chain store cannot be written, so the node stops: "
+                               "{error} (what was committed before is intact)",
+                               error=failure.getErrorMessage())
+            if self.on_write_failure is not None:
+                self.on_write_failure(failure)
+        return failure
 
     def read(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
         """

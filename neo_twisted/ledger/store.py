@@ -135,6 +135,15 @@ class StoreError(Exception):
     """
 
 
+class StoreWriteError(StoreError):
+    """
+    A write the store refused (a full disk, an I/O error, a file system gone read-only).
+
+    LMDB kept its last commit whole, so nothing committed is lost; but the ledger's view
+    in memory may be ahead of the store, so its owner must stop writing.
+    """
+
+
 class ChainStore:
     """
     The LMDB environment of one data directory and its sub-databases.
@@ -193,16 +202,21 @@ class ChainStore:
         """
         Run C{batch} in one write transaction and commit it durably.
 
+        @raise StoreWriteError: the store could not be written; nothing of C{batch} was.
+
         C{batch} may run more than once (after the map grows), so it must only touch
         the store through the transaction it is given.
         """
-        self._make_room()
-        while True:
-            try:
-                with self.env.begin(write=True) as txn:
-                    return batch(txn)
-            except lmdb.MapFullError:
-                self.env.set_mapsize(self.env.info()["map_size"] * 2)
+        try:
+            self._make_room()
+            while True:
+                try:
+                    with self.env.begin(write=True) as txn:
+                        return batch(txn)
+                except lmdb.MapFullError:
+                    self.env.set_mapsize(self.env.info()["map_size"] * 2)
+        except (lmdb.Error, OSError) as e:
+            raise StoreWriteError(f"{self.path}: cannot write the chain store: {e}") from e
 
     def _make_room(self) -> None:
         """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,15 @@ import attrs
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from neo_twisted.collector import few_collections
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.store import StoreError
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
@@ -105,6 +108,8 @@ class NodeService(MultiService):
     The node's services, and the node itself (L{node}) for whoever embeds it.
     """
 
+    _log = Logger()
+
     def __init__(self, node: Node, progress: SyncProgress | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
         self.node = node
@@ -116,19 +121,51 @@ class NodeService(MultiService):
         self.rpc: RpcService | None = None
         #: dBFT, when the node is a validator.
         self.consensus: ConsensusService | None = None
+        #: Why the node stopped itself (its store failed a write), if it did.
+        self.failure: Failure | None = None
+        #: Called with that failure instead of stopping (twistd ends the process).
+        self.on_failure: Callable[[Failure], None] | None = None
+        #: Whether a store that cannot be opened ends the process (twistd) rather than
+        #: raising to the caller (a program embedding the node).
+        self.exit_on_store_error = False
         self._collector = contextlib.ExitStack()
 
     def startService(self) -> None:
+        """
+        Start every service in order; a store that cannot be opened (damaged, foreign,
+        on a read-only file system) stops the start with L{StoreError}, or, for twistd
+        (L{exit_on_store_error}), ends the process with one line saying why.
+        """
         # blocks stream through a syncing node as through an import
         self._collector.enter_context(few_collections())
         self._collector.callback(sys.setswitchinterval, sys.getswitchinterval())
         sys.setswitchinterval(SWITCH_INTERVAL)
-        super().startService()  # type: ignore[no-untyped-call]
+        try:
+            super().startService()  # type: ignore[no-untyped-call]
+        except StoreError as error:
+            self._collector.close()
+            if not self.exit_on_store_error:
+                raise
+            self._log.critical("cannot start: {error}", error=str(error))
+            raise SystemExit(f"neonode: cannot start: {error}") from None
 
     def stopService(self) -> Deferred[Any]:
         self.node.stop()
         stopped: Deferred[Any] = super().stopService()  # type: ignore[no-untyped-call]
         return stopped.addBoth(self._restore_collector)
+
+    def storage_failed(self, failure: Failure) -> None:
+        """
+        The store refused a write: stop everything (the peers are dropped, nothing more
+        is written), or let L{on_failure} do it (twistd stops the reactor, which stops us).
+        """
+        if self.failure is not None:
+            return
+        self.failure = failure
+        if self.on_failure is not None:
+            self.on_failure(failure)
+        elif self.running:
+            self.stopService()
 
     def _restore_collector(self, result: Any) -> Any:
         self._collector.close()
@@ -181,6 +218,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         max_per_address=config.max_per_address, reactor=reactor,
         maintenance_interval=config.maintenance_interval)
     top = NodeService(node, SyncProgress(node, reactor))
+    ledger.on_write_failure = top.storage_failed
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
     node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]

@@ -9,12 +9,15 @@ error naming the option, raised before anything is opened or bound.
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 from typing import Any
 
 import attrs
 from twisted.application import service
 from twisted.python import usage
+from twisted.python.failure import Failure
 
 from neo_twisted.ledger.settings import (
     AssumeValid,
@@ -25,6 +28,8 @@ from neo_twisted.ledger.settings import (
 from neo_twisted.p2p.interfaces import Endpoint
 
 DEFAULT_PORT = 20333
+#: The exit status of a node whose store failed a write (C{EX_IOERR} of sysexits.h).
+EXIT_STORE_FAILED = 74
 
 
 def _number(text: str, kind: type[int] | type[float] = int) -> float:
@@ -244,4 +249,19 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
         rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]),
         validator=options["validator"], metrics_port=options["metrics-port"],
         metrics_bind=options["metrics-bind"], progress_interval=options["progress-interval"])
-    return make_node_service(settings, config, reactor=reactor)
+    top = make_node_service(settings, config, reactor=reactor)
+    top.exit_on_store_error = True
+    top.on_failure = functools.partial(_exit_process, reactor)
+    return top
+
+
+def _exit_process(reactor: Any, failure: Failure) -> None:
+    """
+    The node stopped itself (its store failed a write): end twistd with
+    L{EXIT_STORE_FAILED}, so a supervisor sees a failure, not a clean stop.
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+        reactor = global_reactor
+    reactor.addSystemEventTrigger("after", "shutdown", os._exit, EXIT_STORE_FAILED)
+    reactor.stop()
