@@ -35,6 +35,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from neo_twisted.cli import main
 from neo_twisted.cli.chain import IMPORT_BATCH
 from neo_twisted.ledger.store import DATABASES
+from tests.processes import descendants, running
 from tests.store_compare import StoreDump, dump_store, heights, store_differences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,41 +121,6 @@ def half_created_store(datadir: Path, databases: tuple[str, ...]) -> None:
     for name in databases:
         env.open_db(name.encode())
     env.close()
-
-
-def _stat(pid: int) -> list[str] | None:
-    """
-    The fields of C{/proc/<pid>/stat} after the command name (state, ppid, ...), or None.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2:].split()
-
-
-def descendants(pid: int) -> set[int]:
-    """
-    The live processes below C{pid} (its verifier workers), from C{/proc}; empty elsewhere.
-    """
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        fields = _stat(int(entry)) if entry.isdigit() else None
-        if fields is not None and fields[0] != "Z":
-            parents[int(entry)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def running(pids: set[int]) -> set[int]:
-    """
-    Those of C{pids} still running (an exited orphan may stay a zombie: it does not count).
-    """
-    return {pid for pid in pids if (_stat(pid) or ["Z"])[0] != "Z"}
 
 
 def import_command(datadir: Path, chain: Path) -> list[str]:
