@@ -112,6 +112,19 @@ class ServerTests(SynchronousTestCase):
             self.peer, InvPayload(InventoryType.TX, (UNKNOWN, LONG[3].hash)), self.first_time))
         self.assertEqual(self.sent(), [("block", b"cached"), ("tx", b"tx bytes")])
 
+    def test_getdata_confirmed_transaction_from_the_store(self) -> None:
+        """
+        A transaction no longer in memory but in a block is served from the store (a
+        peer may ask for one announced from a pool just before a block took it); one
+        in no block is not, and neither is one past our block height.
+        """
+        confirmed = LONG[5].transactions[0]
+        unstored = LONG[700].transactions[0]
+        self.successResultOf(self.server.getdata(
+            self.peer, InvPayload(InventoryType.TX, (confirmed.hash, unstored.hash, UNKNOWN)),
+            self.first_time))
+        self.assertEqual(self.sent(), [("tx", confirmed.to_bytes())])
+
     def test_nothing_sent_once_the_peer_is_gone(self) -> None:
         """
         A reply read after the connection went away is dropped, not sent.

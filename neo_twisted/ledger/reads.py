@@ -135,6 +135,14 @@ class ChainReads:
             raw = fetch(txn, txid, db=self._dbs["tx"])
         return None if raw is None else (Transaction.from_bytes(raw[4:]), read_u32(raw))
 
+    def get_transaction_bytes(self, txid: bytes) -> bytes | None:
+        """
+        A confirmed transaction as stored, which is its wire form (for serving peers).
+        """
+        with self.store.read() as txn:
+            raw = fetch(txn, txid, db=self._dbs["tx"])
+        return None if raw is None else raw[4:]
+
     def get_unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
         with self.store.read() as txn:
             return LedgerView(txn, self._dbs).unspent(txid, index)

@@ -40,6 +40,15 @@ def _blocks(ledger: Ledger, hashes: list[UInt256]) -> list[bytes | None]:
     return [ledger.get_block_bytes(h) for h in hashes]
 
 
+def _transactions(ledger: Ledger, hashes: list[UInt256]) -> list[bytes | None]:
+    return [ledger.get_transaction_bytes(h) for h in hashes]
+
+
+#: How items not in memory are read from the store, by type (consensus payloads live
+#: in memory only).
+_FROM_STORE = {InventoryType.Block: _blocks, InventoryType.TX: _transactions}
+
+
 class Server:
     """
     Serves one node's chain to its peers.
@@ -78,8 +87,11 @@ class Server:
     def getdata(self, peer: IPeer, request: InvPayload,
                 first_time: Callable[[UInt256], bool]) -> defer.Deferred[None]:
         """
-        Each item asked for, from memory or (blocks) from the store; C{first_time(hash)}
-        says whether this peer may still be sent that item (and records that it was).
+        Each item asked for, from memory or (blocks, and transactions already in a
+        block, as the reference node's C{GetTransaction} finds them) from the store;
+        C{first_time(hash)} says whether this peer may still be sent that item (and
+        records that it was). A transaction announced from the pool and confirmed before
+        the peer asked for it is still sent, so the peer is not left waiting.
         """
         command = INVENTORY_COMMANDS[request.type]
         wanted = [h for h in request.hashes if first_time(h)]
@@ -88,14 +100,14 @@ class Server:
             item = self._lookup(request.type, hash_)
             if item is not None:
                 peer.send(command, item)
-            elif request.type is InventoryType.Block:
+            elif request.type in _FROM_STORE:
                 from_store.append(hash_)
         if not from_store:
             return defer.succeed(None)
 
-        def send(blocks: list[bytes | None]) -> None:
-            for data in blocks:
+        def send(items: list[bytes | None]) -> None:
+            for data in items:
                 if data is not None and peer.established:
                     peer.send(command, RawPayload(data))
 
-        return self._ledger.read(_blocks, from_store).addCallback(send)
+        return self._ledger.read(_FROM_STORE[request.type], from_store).addCallback(send)
