@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_server -*-
+# -*- test-case-name: tests.test_rpc_server,tests.test_rpc_load -*-
 """
 JSON-RPC 2.0 over HTTP on C{twisted.web}, as the NEO 2 reference node serves it.
 
@@ -52,6 +52,9 @@ BATCH_SLICE = 50
 SLICE_SECONDS = 0.002
 #: Seconds a connection may stay idle (or drip a request) before it is closed.
 DEFAULT_TIMEOUT = 30.0
+#: Seconds a timed-out connection may take to flush its answer (to a client that does
+#: not read) before it is dropped; Twisted's own default.
+DEFAULT_ABORT_TIMEOUT = 15.0
 
 CONTENT_TYPE = b"application/json-rpc"
 CORS_HEADERS = (
@@ -364,23 +367,53 @@ class LimitedRequest(server.Request):
         self.channel.loseConnection()  # type: ignore[no-untyped-call]
 
 
+class RpcChannel(http.HTTPChannel):
+    """
+    An HTTP/1.1 channel whose timeout counts from the connection or the last answer,
+    not from the last byte: Twisted's restarts it on every byte received, so a client
+    dripping a request (a byte every few seconds) held its connection for ever.
+    """
+
+    def resetTimeout(self) -> None:
+        """
+        Incoming bytes leave the timeout running: the whole request must come in time.
+        """
+
+
 class RpcSite(server.Site):
     """
-    A site without an access log: a busy RPC client would flood the node's log.
+    A site without an access log (a busy RPC client would flood the node's log), whose
+    channels time out whole requests and give up flushing after L{abort_timeout}.
     """
+
+    #: HTTP/1.1 only (Twisted's default wraps its channel to negotiate HTTP/2 over TLS)
+    protocol = RpcChannel  # type: ignore[assignment]
+    abort_timeout = DEFAULT_ABORT_TIMEOUT
+
+    def buildProtocol(self, addr: Any) -> Any:
+        channel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
+        channel.abortTimeout = self.abort_timeout
+        return channel
 
     def log(self, request: Any) -> None:
         pass
 
 
 def make_site(rpc: JsonRpcResource, *, reactor: Any = None,
-              timeout: float = DEFAULT_TIMEOUT, max_body: int = DEFAULT_MAX_BODY) -> RpcSite:
+              timeout: float = DEFAULT_TIMEOUT, max_body: int = DEFAULT_MAX_BODY,
+              abort_timeout: float = DEFAULT_ABORT_TIMEOUT) -> RpcSite:
     """
     The HTTP site of C{rpc}: every path serves it, gzip when asked, bodies bounded.
+
+    @param timeout: seconds a connection has to send a whole request (from its start
+        or the last answer); then it is closed.
+    @param abort_timeout: seconds it then has to take in what is still being sent to
+        it before it is dropped.
     """
     request_type = type("LimitedRequest", (LimitedRequest,), {"max_body": max_body})
     wrapped = resource.EncodingResourceWrapper(  # type: ignore[no-untyped-call]
         rpc, [server.GzipEncoderFactory()])
     site = RpcSite(wrapped, requestFactory=request_type,  # type: ignore[no-untyped-call]
                    timeout=timeout, reactor=reactor)
+    site.abort_timeout = abort_timeout
     return site
