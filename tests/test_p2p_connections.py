@@ -18,7 +18,7 @@ from zope.interface.verify import verifyObject
 
 from neo_twisted.network.payloads import AddrPayload, NetworkAddressWithTime
 from neo_twisted.p2p.addresses import AddressBook, load_peers
-from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.connections import LISTEN_BACKLOG, ConnectionService
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from tests.p2p_connection_helpers import FakePeer, PeerMaker, ServiceCase, many, version
 
@@ -45,7 +45,8 @@ class LifecycleTests(ServiceCase):
         """
         service = self.make(factory_in=self.inbound, listen_port=0,
                             listen_interface="127.0.0.1")
-        [(port, _, _, interface)] = self.reactor.tcpServers
+        [(port, _, backlog, interface)] = self.reactor.tcpServers
+        self.assertEqual(backlog, LISTEN_BACKLOG)
         self.assertEqual((port, interface), (0, "127.0.0.1"))
         self.assertEqual(service.listening_port, 0)
         self.assertTrue(service.book.is_own(Endpoint("127.0.0.1", 0)))

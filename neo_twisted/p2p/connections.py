@@ -51,6 +51,10 @@ SEED_FALLBACK_AFTER = 180.0
 #: Seeds dialled when nothing is connected, and when the shortage lasted too long.
 SEEDS_WHEN_ALONE = 5
 SEEDS_WHEN_SHORT = 2
+#: Connections the kernel may queue before we accept them: a burst of inbound ones
+#: (hundreds from one host, refused one by one) overflowed Twisted's 50, and honest
+#: peers' handshakes were dropped with theirs.
+LISTEN_BACKLOG = 1024
 #: Seconds between two rounds of C{getaddr} to every peer while the book is empty.
 GETADDR_INTERVAL = 30.0
 
@@ -140,7 +144,7 @@ class ConnectionService(Service):
         if self._factory_in is not None and self.listen_port is not None:
             self._port = self._reactor.listenTCP(
                 self.listen_port, AcceptingFactory(self._factory_in, self._accept),
-                interface=self.listen_interface)
+                backlog=LISTEN_BACKLOG, interface=self.listen_interface)
             port = self.listening_port
             self.book.own_port = port
             if self.listen_interface and port is not None:
