@@ -29,6 +29,7 @@ from neo_twisted.ledger.service import LedgerService
 from neo_twisted.network.payloads import InventoryType
 from neo_twisted.node.service import NodeConfig, NodeService, make_node_service
 from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt256
 from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, ROOT
 from tests.mempool_samples import HOLDER_KEYS, HOLDER_SCRIPT, signed
@@ -47,7 +48,7 @@ def split_genesis_neo(outputs: int) -> Transaction:
     """
     issue = PRIVNET_GENESIS.transactions[3]
     [output] = issue.outputs
-    share = output.value // outputs
+    share = output.value // FIXED8_ONE // outputs * FIXED8_ONE  # NEO is indivisible
     values = [share] * (outputs - 1) + [output.value - share * (outputs - 1)]
     tx = ContractTransaction(
         inputs=(CoinReference(issue.hash, 0),),
@@ -167,8 +168,8 @@ class SoakNetwork:
                                    SOAK_SETTINGS) for i in range(validators)]
         self.nodes = [SoakNode(case, f"v{i + 1}", key) for i, key in enumerate(keys)]
         self.nodes += [SoakNode(case, f"r{i + 1}", None) for i in range(nodes - validators)]
-        #: Transactions sent, by hash, with the time they were sent.
-        self.sent: dict[UInt256, float] = {}
+        #: Transactions sent, by hash: when, to which node, and how many peers it had.
+        self.sent: dict[UInt256, tuple[float, str, int]] = {}
         self.restarts = 0
         self.stops = 0
         case.addCleanup(self.stop_all)
@@ -215,7 +216,9 @@ class SoakNetwork:
         Send C{tx} by RPC to a random running node; it must be taken.
         """
         node = self.rng.choice(self.running)
-        self.sent[tx.hash] = reactor.seconds()
+        assert node.service is not None
+        self.sent[tx.hash] = (reactor.seconds(), node.name,
+                              len(node.service.node.established_peers()))
         answer = yield rpc_call(node.rpc_port, "sendrawtransaction", tx.to_bytes().hex())
         if answer.get("result") is not True:
             raise AssertionError(f"{node} refused {tx.hash}: {answer}")

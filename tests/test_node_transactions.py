@@ -162,6 +162,24 @@ class RelayTests(RelayCase):
         self.send_tx(self.c, tx)
         self.assertEqual((self.announced(self.b), self.announced(d)), ([], [tx.hash]))
 
+    def test_taken_alone_announced_to_the_first_peer(self) -> None:
+        """
+        A transaction taken by RPC while no peer is established (a node just started)
+        is announced to the first peer that comes, once, if it is still in the pool.
+        """
+        for peer in (self.a, self.b, self.c):
+            self.node.peer_lost(peer, "gone", False)
+        kept, evicted = self.spend(0), self.spend(1)
+        for tx in (kept, evicted):
+            self.successResultOf(self.mempool.submit(tx))
+        self.mempool.pool.remove(evicted.hash)
+        d = FakePeer("10.0.0.4", BLOCKS, nonce=4)
+        self.node.peer_established(d)
+        self.assertEqual(self.announced(d), [kept.hash])
+        e = FakePeer("10.0.0.5", BLOCKS, nonce=5)
+        self.node.peer_established(e)
+        self.assertEqual(self.announced(e), [])
+
     def test_refused_not_relayed(self) -> None:
         self.send_tx(self.a, self.spend(0, valid=False))
         self.assertEqual(len(self.mempool), 0)

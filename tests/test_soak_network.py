@@ -66,9 +66,14 @@ class ChurnTests(TestCase):
             return (all(n.height == tip for n in network.nodes)
                     and all(n.confirmed(txid) for n in network.nodes for txid in transfers))
 
+        def state() -> str:
+            unconfirmed = {str(txid)[:10]: network.sent[txid] for txid in transfers
+                           if not all(n.confirmed(txid) for n in network.nodes)}
+            return (f"seed {seed}; heights {({n.name: n.height for n in network.nodes})}; "
+                    f"unconfirmed (sent at, to, its peers): {unconfirmed}")
+
         yield wait_until(settled, "every node at one tip with every transfer confirmed",
-                         timeout=180, describe=lambda: str({n.name: n.height
-                                                            for n in network.nodes}))
+                         timeout=180, describe=state)
         tip = network.nodes[0].height
         chain = network.nodes[0].block_hashes(tip)
         for node in network.nodes[1:]:

@@ -183,6 +183,8 @@ class Node:
     def peer_established(self, peer: IPeer) -> None:
         self.sessions[peer] = _Session()
         self.connections.peer_established(peer)
+        if self.transactions is not None:
+            self.transactions.peer_established(peer)
         self.consensus.peer_established(peer)
         self.header_sync.poke()
         self.block_sync.poke()

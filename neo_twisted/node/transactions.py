@@ -56,6 +56,9 @@ class TransactionRelay:
         self.pending: set[UInt256] = set()
         #: When each peer last sent invalid transactions (the newest L{MAX_INVALID}).
         self._invalid: dict[IPeer, deque[float]] = {}
+        #: Transactions accepted while no peer was established: announced to the first
+        #: one, or they would live and die in our pool alone (a node restarting, say).
+        self.unannounced: dict[UInt256, None] = {}
         mempool.add_listener(self._accepted)
 
     def _now(self) -> float:
@@ -135,8 +138,24 @@ class TransactionRelay:
     def _accepted(self, txs: Sequence[Transaction], sender: Any) -> None:
         node, now = self._node, self._now()
         fresh = [tx.hash for tx in txs if node.relay_filter.should_relay(tx.hash, now)]
-        if fresh:
-            node.relay_many(InventoryType.TX, fresh, sender)
+        if not fresh:
+            return
+        if not node.sessions:
+            if len(self.unannounced) < MAX_PENDING:
+                self.unannounced.update(dict.fromkeys(fresh))
+            return
+        node.relay_many(InventoryType.TX, fresh, sender)
+
+    def peer_established(self, peer: IPeer) -> None:
+        """
+        Announce what we took while alone, if it is still in the pool.
+        """
+        if not self.unannounced:
+            return
+        waiting = [txid for txid in self.unannounced if txid in self.mempool]
+        self.unannounced.clear()
+        if waiting:
+            self._node.relay_many(InventoryType.TX, waiting, None)
 
     # -- peers and time ------------------------------------------------------------------
 
