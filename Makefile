@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check-types lint bench clean
+.PHONY: run test check-types lint bench fuzz soak clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,7 +27,7 @@ check-types: $(STAMP)
 	$(VENV)/bin/mypy --strict neo_twisted
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check neo_twisted tests bench
+	$(VENV)/bin/ruff check neo_twisted tests bench fuzz
 
 ## bench: decode/hash throughput, chain import speed and memory, two-node sync speed, RPC ingest
 ## 500 idle peers (memory per peer, relay latency), witness checks by thread and by process, and
@@ -41,6 +41,31 @@ bench: $(STAMP)
 	$(PY) bench/bench_peers.py --write
 	$(PY) bench/bench_verify.py --write
 	$(PY) bench/bench_memory.py --write
+
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+
+## fuzz: every fuzz target (the frame decoder, each payload reader, every transaction type,
+## blocks, headers and consensus messages, the RPC server, neonode decode, protocol.json,
+## peers.dat, addresses and keys) for FUZZ_SECONDS each (default 60) under atheris (the fuzz
+## extra), or hypothesis where atheris does not install; crashing inputs go to
+## fuzz/crashes/TARGET/; non-zero on any crash (FUZZ_ARGS='payload.* --jobs 2': see
+## python -m fuzz.run --help)
+fuzz: $(STAMP)
+	$(PY) -c 'import atheris' 2>/dev/null || $(PY) -m pip install --quiet \
+		--disable-pip-version-check -e '.[dev,fuzz]' --config-settings editable_mode=compat \
+		|| echo "atheris did not install: fuzzing with hypothesis"
+	PYTHONPATH=$(CURDIR) $(PY) -m fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
+SOAK_SECONDS ?= 600
+
+## soak: the long forms of the hardening tests: 20 nodes churning for SOAK_SECONDS (default
+## 600), SIGKILL of a syncing node up to 25 times and of one with a busy pool 15 times, an
+## import killed 20 times on a 5,000-block chain, and 20 rounds of 200 RPC clients
+soak: $(STAMP)
+	NEO_SOAK=1 NEO_SOAK_SECONDS=$(SOAK_SECONDS) NEO_RPC_LOAD_SCALE=20 PYTHONPATH=$(CURDIR) \
+		$(VENV)/bin/trial tests.test_soak_network tests.test_node_crash tests.test_ledger_crash \
+		tests.test_rpc_load
 
 clean:
 	rm -rf $(VENV) _trial_temp* .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -1,7 +1,8 @@
 """
 Property tests: no input at all, random or a damaged valid encoding, makes a decoder raise
-anything but L{FormatError}; what a decoder accepts re-encodes canonically; and huge
-claimed counts fail at once.
+anything but L{FormatError}; what a decoder accepts re-encodes canonically; the frame
+decoder fails any byte stream at the same offset however it is split; and huge claimed
+counts fail at once. (C{make fuzz} runs the same parsers under a fuzzer for longer.)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from hypothesis import given
@@ -17,6 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core import Block, Header, Transaction, TransactionType
 from neo_twisted.core.consensus import ConsensusMessage, ConsensusPayload
+from neo_twisted.network.frame import Frame, FrameDecoder, encode_frame
 from neo_twisted.network.payloads import (
     PAYLOAD_READERS,
     Payload,
@@ -25,7 +28,8 @@ from neo_twisted.network.payloads import (
 )
 from neo_twisted.wire.errors import FormatError
 from tests import strategies as s
-from tests.property_settings import FUZZ, ROUND_TRIP
+from tests.property_settings import FUZZ, HEAVY, ROUND_TRIP
+from tests.samples import MAINNET_MAGIC
 
 T = TypeVar("T")
 
@@ -182,6 +186,72 @@ class FuzzTests(SynchronousTestCase):
         command, payload = command_and_payload
         self.assertMutationsOnlyFormatError(f"decode_payload({command!r})", data,
                                             payload_bytes(payload))
+
+
+def feed_chunks(chunks: list[bytes]) -> tuple[list[Frame], int | None]:
+    """
+    The frames a fresh mainnet decoder emits for C{chunks}, and the offset of the
+    L{FormatError} that stopped it (None: none); any other exception escapes.
+    """
+    decoder = FrameDecoder(MAINNET_MAGIC)
+    frames: list[Frame] = []
+    for chunk in chunks:
+        try:
+            frames.extend(decoder.feed(chunk))
+        except FormatError as e:
+            return frames, e.offset
+    return frames, None
+
+
+_MAINNET = MAINNET_MAGIC.to_bytes(4, "little")
+
+#: Streams a frame decoder may see: noise, noise after the right magic, and a header
+#: whose magic and length are right (so the checksum is what fails).
+streams = st.one_of(
+    st.binary(max_size=400),
+    st.binary(max_size=400).map(lambda rest: _MAINNET + rest),
+    st.tuples(st.binary(min_size=12, max_size=12), st.binary(max_size=60)).map(
+        lambda parts: _MAINNET + parts[0] + len(parts[1]).to_bytes(4, "little") + bytes(4)
+        + parts[1]))
+
+
+class FrameFuzzTests(SynchronousTestCase):
+    """
+    The frame decoder, fed any bytes in any split, raises only L{FormatError}; and every
+    split fails at the same offset, having emitted a prefix of the same frames.
+    """
+
+    def assertSplitsAgree(self, data: bytes, points: list[int]) -> None:
+        # One byte at a time emits every frame before the error: it is the reference.
+        reference = feed_chunks([data[i:i + 1] for i in range(len(data))])
+        edges = [0, *sorted(p for p in points if p <= len(data)), len(data)]
+        for chunks in ([data], [data[a:b] for a, b in pairwise(edges)]):
+            frames, offset = feed_chunks(chunks)
+            self.assertEqual(offset, reference[1])
+            if offset is None:
+                self.assertEqual(frames, reference[0])
+            else:  # frames completed in the failing chunk go with it
+                self.assertEqual(frames, reference[0][:len(frames)])
+
+    @FUZZ
+    @given(streams, st.lists(st.integers(0, 500), max_size=8))
+    def test_random_stream(self, data: bytes, points: list[int]) -> None:
+        """
+        Noise, or noise after a valid magic or header.
+        """
+        self.assertSplitsAgree(data, points)
+
+    @HEAVY
+    @given(st.data(), st.lists(s.commands_and_payloads, min_size=1, max_size=3),
+           st.lists(st.integers(0, 2000), max_size=8))
+    def test_damaged_stream(self, data: st.DataObject, messages: list[tuple[str, Payload]],
+                            points: list[int]) -> None:
+        """
+        A valid stream of messages, damaged (so magics, lengths and checksums break).
+        """
+        stream = b"".join(encode_frame(MAINNET_MAGIC, command, payload_bytes(payload))
+                          for command, payload in messages)
+        self.assertSplitsAgree(data.draw(mutations(stream), label="mutated"), points)
 
 
 #: Huge counts: 2**32 - 1 in five bytes, 2**32 and 2**64 - 1 in nine.

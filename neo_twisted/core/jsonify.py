@@ -11,6 +11,7 @@ consensus payload has no RPC form; its fields are named in the same style.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
@@ -87,15 +88,41 @@ def output_json(n: int, output: TransactionOutput, version: int) -> JSON:
             "address": address_from_script_hash(output.script_hash, version)}
 
 
+def _reject_constant(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def strict_json_loads(text: str) -> Any:
+    """
+    JSON with no NaN or Infinity, in words or by overflow (C{1e400}): a value read
+    from outside (an RPC body, a peer's asset name) that would come back out as one
+    would make our own answer unreadable.
+
+    @raise ValueError: not such JSON.
+    @raise RecursionError: nested deeper than Python's recursion limit.
+    """
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def asset_name_json(name: str) -> Any:
     """
-    Asset names are JSON text (a list of {lang, name}); show them parsed when they parse.
+    Asset names are JSON text (a list of {lang, name}); show them parsed when they parse
+    as strict JSON. NaN or Infinity (in words or as 1e400) would make the RPC answer
+    unreadable, and a peer's name may nest deeper than the recursion limit: such names
+    are shown as they are.
     """
     if not name:
         return None
     try:
-        return json.loads(name)
-    except ValueError:
+        return strict_json_loads(name)
+    except (ValueError, RecursionError):
         return name
 
 

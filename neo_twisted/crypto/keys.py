@@ -25,6 +25,11 @@ from neo_twisted.wire.uint import UInt160
 ADDRESS_VERSION = 23
 _CURVE = ec.SECP256R1()
 
+#: The longest Base58 text of 25 bytes (an address) and of 38 (a WIF): anything longer
+#: cannot be one, and is refused before decoding, which takes time quadratic in the length.
+_MAX_ADDRESS_LENGTH = 35
+_MAX_WIF_LENGTH = 52
+
 
 def address_from_script_hash(hash_: UInt160, version: int = ADDRESS_VERSION) -> str:
     return b58check_encode(bytes((version,)) + hash_)
@@ -34,6 +39,9 @@ def script_hash_from_address(address: str, version: int = ADDRESS_VERSION) -> UI
     """
     The script hash an address stands for; ValueError for a bad checksum, length or version.
     """
+    if len(address) > _MAX_ADDRESS_LENGTH:
+        raise ValueError(f"an address has at most {_MAX_ADDRESS_LENGTH} characters, "
+                         f"this one {len(address)}")
     payload = b58check_decode(address)
     if len(payload) != 21:
         raise ValueError(f"an address holds 21 bytes, this one {len(payload)}")
@@ -68,6 +76,8 @@ class KeyPair:
         """
         Import a compressed-key WIF (C{0x80 || key || 0x01}).
         """
+        if len(wif) > _MAX_WIF_LENGTH:
+            raise ValueError("not a compressed-key WIF")
         payload = b58check_decode(wif)
         if len(payload) != 34 or payload[0] != 0x80 or payload[33] != 0x01:
             raise ValueError("not a compressed-key WIF")

@@ -224,4 +224,6 @@ def load_protocol(path: str | Path) -> ProtocolSettings:
     except json.JSONDecodeError as e:
         raise ConfigError(f"{source}: not valid JSON: {e.msg} at line {e.lineno} "
                           f"column {e.colno}") from None
+    except (ValueError, RecursionError) as e:  # a number past the digit limit, deep nesting
+        raise ConfigError(f"{source}: not valid JSON: {e}") from None
     return settings_from_json(document, source)

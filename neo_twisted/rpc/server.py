@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 from twisted.web import http, resource, server
 from twisted.web.iweb import IRequest
 
+from neo_twisted.core.jsonify import strict_json_loads
 from neo_twisted.rpc.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -67,16 +68,13 @@ CORS_HEADERS = (
 PARAM_ERRORS = (ValueError, IndexError, FormatError)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_json(data: bytes) -> Any:
     """
-    Strict JSON (no NaN or Infinity); ValueError for anything else, however deep.
+    Strict JSON (no NaN or Infinity, in words or by overflow); ValueError for anything
+    else, however deep.
     """
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        return strict_json_loads(data.decode("utf-8"))
     except (UnicodeDecodeError, RecursionError) as e:
         raise ValueError(str(e)) from None
 
