@@ -91,7 +91,7 @@ def structure(name: str, decode: Callable[[bytes], Any], seed: Callable[[], Iter
 FrameResult = tuple[list[Frame], int | None, int]
 
 
-def _feed(chunks: Iterable[bytes]) -> FrameResult:
+def feed_frames(chunks: Iterable[bytes]) -> FrameResult:
     """
     The frames a fresh decoder emits for C{chunks}, the offset of its error (if any) and
     how many bytes it holds at the end.
@@ -152,9 +152,9 @@ def frames(data: bytes) -> list[Frame]:
     so before an error a feed has emitted a prefix of the model's frames.
     """
     expected = model_frames(data)
-    ways = [_feed([data]), _feed(random_splits(data))]
+    ways = [feed_frames([data]), feed_frames(random_splits(data))]
     if len(data) <= 256:
-        ways.append(_feed([data[i:i + 1] for i in range(len(data))]))
+        ways.append(feed_frames([data[i:i + 1] for i in range(len(data))]))
     for got in ways:
         same = (got == expected if expected[1] is None
                 else got[1] == expected[1] and got[0] == expected[0][:len(got[0])])

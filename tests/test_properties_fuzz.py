@@ -17,9 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from fuzz.targets import feed_frames
 from neo_twisted.core import Block, Header, Transaction, TransactionType
 from neo_twisted.core.consensus import ConsensusMessage, ConsensusPayload
-from neo_twisted.network.frame import Frame, FrameDecoder, encode_frame
+from neo_twisted.network.frame import Frame, encode_frame
 from neo_twisted.network.payloads import (
     PAYLOAD_READERS,
     Payload,
@@ -193,14 +194,8 @@ def feed_chunks(chunks: list[bytes]) -> tuple[list[Frame], int | None]:
     The frames a fresh mainnet decoder emits for C{chunks}, and the offset of the
     L{FormatError} that stopped it (None: none); any other exception escapes.
     """
-    decoder = FrameDecoder(MAINNET_MAGIC)
-    frames: list[Frame] = []
-    for chunk in chunks:
-        try:
-            frames.extend(decoder.feed(chunk))
-        except FormatError as e:
-            return frames, e.offset
-    return frames, None
+    frames, offset, _ = feed_frames(chunks)
+    return frames, offset
 
 
 _MAINNET = MAINNET_MAGIC.to_bytes(4, "little")
