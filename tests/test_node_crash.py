@@ -123,13 +123,37 @@ class LiveSyncKillTests(KillCase):
 
     @defer.inlineCallbacks
     def test_killed_while_syncing(self) -> None:
-        datadir = Path(self.mktemp()).resolve()
-        datadir.mkdir(parents=True)
+        """
+        Rounds of a sync from nothing, each killed at rising heights until the chain is
+        whole, then finished and compared with the uninterrupted sync; as many rounds
+        as it takes to kill L{SYNC_KILLS} times.
+        """
+        reference = yield self.uninterrupted()
+        kills = mid_sync = 0
+        landed: list[list[tuple[int, int]]] = []
+        while kills < SYNC_KILLS:
+            datadir = Path(self.mktemp()).resolve()
+            datadir.mkdir(parents=True)
+            heights = yield self.kill_round(datadir, SYNC_KILLS - kills)
+            landed.append(heights)
+            kills += len(heights)
+            mid_sync += sum(blocks < CHAIN_LENGTH for _, blocks in heights)
+            yield self.run_to_the_end(datadir)
+            self.assert_same_store(datadir, reference)
+        _log.info("seed {seed}: {kills} kills in {rounds} rounds left (headers, blocks) "
+                  "{landed}", seed=self.seed, kills=kills, rounds=len(landed), landed=landed)
+        self.assertGreater(mid_sync, 0, f"seed {self.seed}: no kill landed mid-sync")
+
+    @defer.inlineCallbacks
+    def kill_round(self, datadir: Path, most: int) -> Any:
+        """
+        Start the node on C{datadir} and kill it at rising heights, at most C{most} times
+        or until nothing is left to sync; the heights each kill left.
+        """
         seed = self.cluster.endpoint(self.honest)
         last = (0, 0)
-        mid_sync = 0
         landed: list[tuple[int, int]] = []
-        for kill in range(SYNC_KILLS):
+        for kill in range(most):
             which = kill % 2 if last[0] < CHAIN_LENGTH else 1  # 0: headers, 1: blocks
             if last[which] >= CHAIN_LENGTH:
                 break
@@ -149,13 +173,7 @@ class LiveSyncKillTests(KillCase):
             yield task.deferLater(reactor, self.rng.uniform(0, 0.05), lambda: None)
             last = yield self.kill(process, log, datadir, last)
             landed.append(last)
-            mid_sync += last[1] < CHAIN_LENGTH
-        _log.info("seed {seed}: kills left (headers, blocks) {landed}", seed=self.seed,
-                  landed=landed)
-        self.assertGreater(mid_sync, 0, f"seed {self.seed}: no kill landed mid-sync")
-        yield self.run_to_the_end(datadir)
-        reference = yield self.uninterrupted()
-        self.assert_same_store(datadir, reference)
+        return landed
 
 
 class BusyPoolKillTests(KillCase):
