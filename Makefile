@@ -45,7 +45,7 @@ bench: $(STAMP)
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 
-## fuzz: every fuzz target (the frame decoder, each payload reader, every transaction type,
+## fuzz: every fuzz target (a whole peer connection, the frame decoder, each payload reader, every transaction type,
 ## blocks, headers and consensus messages, the RPC server, neonode decode, protocol.json,
 ## peers.dat, addresses and keys) for FUZZ_SECONDS each (default 60) under atheris (the fuzz
 ## extra), or hypothesis where atheris does not install; crashing inputs go to
