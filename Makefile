@@ -45,12 +45,12 @@ bench: $(STAMP)
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 
-## fuzz: every fuzz target (a whole peer connection, the frame decoder, each payload reader, every transaction type,
-## blocks, headers and consensus messages, the RPC server, neonode decode, protocol.json,
-## peers.dat, addresses and keys) for FUZZ_SECONDS each (default 60) under atheris (the fuzz
-## extra), or hypothesis where atheris does not install; crashing inputs go to
-## fuzz/crashes/TARGET/; non-zero on any crash (FUZZ_ARGS='payload.* --jobs 2': see
-## python -m fuzz.run --help)
+## fuzz: every fuzz target (a whole peer connection, the frame decoder, each payload
+## reader, every transaction type, blocks, headers and consensus messages, the RPC server,
+## neonode decode, protocol.json, peers.dat, addresses and keys) for FUZZ_SECONDS each
+## (default 60) under atheris (the fuzz extra), or hypothesis where atheris does not
+## install; crashing inputs go to fuzz/crashes/TARGET/; non-zero on any crash
+## (FUZZ_ARGS='payload.* --jobs 2': see python -m fuzz.run --help)
 fuzz: $(STAMP)
 	$(PY) -c 'import atheris' 2>/dev/null || $(PY) -m pip install --quiet \
 		--disable-pip-version-check -e '.[dev,fuzz]' --config-settings editable_mode=compat \
