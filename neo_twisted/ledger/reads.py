@@ -131,17 +131,22 @@ class ChainReads:
         """
         A confirmed transaction and the height of its block.
         """
-        with self.store.read() as txn:
-            raw = fetch(txn, txid, db=self._dbs["tx"])
+        raw = self._transaction_record(txid)
         return None if raw is None else (Transaction.from_bytes(raw[4:]), read_u32(raw))
 
     def get_transaction_bytes(self, txid: bytes) -> bytes | None:
         """
         A confirmed transaction as stored, which is its wire form (for serving peers).
         """
-        with self.store.read() as txn:
-            raw = fetch(txn, txid, db=self._dbs["tx"])
+        raw = self._transaction_record(txid)
         return None if raw is None else raw[4:]
+
+    def _transaction_record(self, txid: bytes) -> bytes | None:
+        """
+        The stored record of a confirmed transaction: its block height, then its bytes.
+        """
+        with self.store.read() as txn:
+            return fetch(txn, txid, db=self._dbs["tx"])
 
     def get_unspent(self, txid: bytes, index: int) -> TransactionOutput | None:
         with self.store.read() as txn:

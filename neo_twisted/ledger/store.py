@@ -202,10 +202,10 @@ class ChainStore:
         """
         Run C{batch} in one write transaction and commit it durably.
 
-        @raise StoreWriteError: the store could not be written; nothing of C{batch} was.
-
         C{batch} may run more than once (after the map grows), so it must only touch
         the store through the transaction it is given.
+
+        @raise StoreWriteError: the store could not be written; nothing of C{batch} was.
         """
         try:
             self._make_room()

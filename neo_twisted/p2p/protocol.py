@@ -211,16 +211,23 @@ class PeerProtocol(Protocol):
         Close the connection once; a violation aborts it (a TCP reset) when the
         transport can, as 2.9+ nodes do.
         """
+        self._end(reason, violation, abort=violation)
+
+    def _end(self, reason: str, violation: bool, *, abort: bool) -> None:
+        """
+        Close the connection once: aborted (a TCP reset, nothing more flushed) when
+        C{abort} and the transport can, else after what is buffered has been sent.
+        """
         if self._closing is not None:
             return
         self._close(reason, violation)
         transport = self.transport
         if transport is None:
             return
-        abort: Callable[[], None] | None = (
-            getattr(transport, "abortConnection", None) if violation else None)
-        if abort is not None:
-            abort()
+        aborting: Callable[[], None] | None = (
+            getattr(transport, "abortConnection", None) if abort else None)
+        if aborting is not None:
+            aborting()
         else:
             transport.loseConnection()
 
@@ -294,15 +301,7 @@ class PeerProtocol(Protocol):
         The peer does not read what it asks for: drop it (a slow link, not a violation),
         at once: a closing transport would wait for it to read what is buffered.
         """
-        if self._closing is not None:
-            return
-        self._close(f"not reading: {size} bytes would wait to be sent", False)
-        transport = self.transport
-        abort = getattr(transport, "abortConnection", None)
-        if abort is not None:
-            abort()
-        elif transport is not None:
-            transport.loseConnection()
+        self._end(f"not reading: {size} bytes would wait to be sent", False, abort=True)
 
     def _to_transport(self, data: bytes) -> None:
         if self.transport is not None:
