@@ -43,6 +43,9 @@ class Sink:
     def peer_established(self, peer: IPeer) -> None:
         print("established", flush=True)
 
+    def accepts_block_frame(self, peer: IPeer, index: int, hash: object) -> bool:
+        return True  # every block decoded
+
     def message_received(self, peer: IPeer, command: str, payload: Any) -> None:
         if command == "inv" and payload.type is InventoryType.TX:
             peer.send("getdata", InvPayload(InventoryType.TX, payload.hashes))

@@ -66,6 +66,9 @@ class Swarm:
             print(f"established {self.established}", flush=True)
         self.dial_more()
 
+    def accepts_block_frame(self, peer: IPeer, index: int, hash: object) -> bool:
+        return True  # every block decoded
+
     def message_received(self, peer: IPeer, command: str, payload: Any) -> None:
         if command != "inv" or payload.type is not InventoryType.Block:
             return

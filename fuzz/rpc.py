@@ -1,6 +1,7 @@
 """
-Fuzz targets for the JSON-RPC server: request bodies (POST) and query strings (GET) go to
-a real node's methods (L{NodeRpc}) over a privnet ledger holding only its genesis block.
+Fuzz targets for the JSON-RPC server: request bodies (POST, as JSON) and query strings
+(GET, turned on here) go to a real node's methods (L{NodeRpc}) over a privnet ledger
+holding only its genesis block.
 
 The server answers anything with a JSON-RPC response, so there is no allowed exception:
 a crash is a response that is not JSON, a request left unanswered, or an internal error
@@ -28,6 +29,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.addresses import AddressBook
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.rpc.access import AccessPolicy, RpcAccess
 from neo_twisted.rpc.errors import INTERNAL_ERROR
 from neo_twisted.rpc.methods import NodeRpc
 from neo_twisted.rpc.server import JsonRpcResource
@@ -55,8 +57,10 @@ class RpcHarness:
                     mempool=self.mempool)
         node.connections = ConnectionService(
             object(), reactor=self.clock, book=AddressBook())  # type: ignore[arg-type]
-        self.resource = JsonRpcResource(
-            NodeRpc(self.ledger, node, self.mempool, settings, self.clock).methods())
+        rpc = NodeRpc(self.ledger, node, self.mempool, settings, self.clock)
+        # the GET form is an option (off by default): on, to be fuzzed too
+        self.resource = JsonRpcResource(rpc.methods(), estimates=rpc.estimates(),
+                                        access=AccessPolicy(RpcAccess(allow_get=True)))
         self.failures: list[str] = []
         atexit.register(self.close)
 
@@ -112,15 +116,23 @@ def harness() -> RpcHarness:
     return RpcHarness()
 
 
+def post_request(data: bytes) -> DummyRequest:
+    """
+    A POST of C{data}, as JSON (the server refuses other content types).
+    """
+    request = DummyRequest([b""])
+    request.method = b"POST"
+    request.requestHeaders.setRawHeaders(b"content-type", [b"application/json"])
+    request.content = BytesIO(data)  # type: ignore[attr-defined]
+    return request
+
+
 def post(data: bytes) -> None:
     """
     C{data} as the body of a POST.
     """
-    request = DummyRequest([b""])
-    request.method = b"POST"
-    request.content = BytesIO(data)  # type: ignore[attr-defined]
     rpc = harness()
-    rpc.check(rpc.answer(request))
+    rpc.check(rpc.answer(post_request(data)))
 
 
 def get(data: bytes) -> None:

@@ -53,6 +53,9 @@ class _Listener:
     def peer_established(self, peer: IPeer) -> None:
         pass
 
+    def accepts_block_frame(self, peer: IPeer, index: int, hash: object) -> bool:
+        return True  # every block decoded
+
     def message_received(self, peer: IPeer, command: str, payload: Payload) -> None:
         self.messages += 1
 

@@ -29,6 +29,7 @@ from neo_twisted.node.transactions import MAX_PENDING
 from neo_twisted.p2p.addresses import BOOK_CAPACITY
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.sync.blocks import SEGMENT, WINDOW
+from neo_twisted.sync.early import MAX_EARLY_BYTES
 from neo_twisted.wire.binary import encode_var_int
 from tests.attacker import ATTACKER_HOST, Attacker, attack
 from tests.ledger_samples import PRIVNET
@@ -140,6 +141,7 @@ class HostileCase(TestCase):
         policy = node.node
         self.assertLessEqual(len(policy.connections.book), BOOK_CAPACITY)
         self.assertLessEqual(policy.block_sync.buffered, WINDOW + SEGMENT)
+        self.assertLessEqual(policy.block_sync.buffered_bytes, MAX_EARLY_BYTES)
         if policy.transactions is not None:
             self.assertLessEqual(len(policy.transactions.pending), MAX_PENDING)
         for session in policy.sessions.values():

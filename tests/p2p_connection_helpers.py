@@ -57,6 +57,12 @@ class FakePeer(Protocol):
     def send(self, command: str, payload: Serializable | None = None) -> None:
         self.sent.append((command, payload))
 
+    def hold(self) -> None:
+        pass  # the connection service never holds a peer
+
+    def release(self) -> None:
+        pass
+
     def disconnect(self, reason: str, violation: bool = False) -> None:
         if self.dropped is None:
             self.dropped = (reason, violation)

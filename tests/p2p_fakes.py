@@ -36,10 +36,19 @@ class FakePeer:
         self.established = True
         self.sent: list[tuple[str, Serializable | None]] = []
         self.dropped: tuple[str, bool] | None = None
+        #: L{hold}s not released.
+        self.holds = 0
 
     def send(self, command: str, payload: Serializable | None = None) -> None:
         if self.dropped is None:
             self.sent.append((command, payload))
+
+    def hold(self) -> None:
+        self.holds += 1
+
+    def release(self) -> None:
+        assert self.holds > 0, "released more than held"
+        self.holds -= 1
 
     def disconnect(self, reason: str, violation: bool = False) -> None:
         if self.dropped is None:

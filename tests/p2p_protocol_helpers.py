@@ -5,6 +5,8 @@ listener, frame helpers, and a test case with one connection on a L{StringTransp
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
@@ -49,6 +51,8 @@ class RecordingListener:
         self.refusal: str | None = None
         self.on_established: list[tuple[str, Serializable | None]] = []
         self.disconnect_on: str | None = None
+        #: What C{accepts_block_frame} answers (None: every block is decoded).
+        self.block_verdict: Callable[[IPeer, int, UInt256], bool] | None = None
 
     def local_version(self, peer: IPeer) -> VersionPayload:
         self.calls.append(("local_version", peer))
@@ -66,6 +70,12 @@ class RecordingListener:
         self.calls.append(("peer_established", peer))
         for command, payload in self.on_established:
             peer.send(command, payload)
+
+    def accepts_block_frame(self, peer: IPeer, index: int, hash: UInt256) -> bool:
+        self.calls.append(("accepts_block_frame", peer, index, hash))
+        if self.block_verdict is None:
+            return True
+        return self.block_verdict(peer, index, hash)
 
     def message_received(self, peer: IPeer, command: str, payload: Payload) -> None:
         self.calls.append(("message_received", peer, command, payload))

@@ -141,6 +141,10 @@ def raw_cases(valid_body: bytes) -> list[RawCase]:
         RawCase("bad chunk size", [http_request(b"POST / HTTP/1.1", b"", chunked)
                                    + b"zz\r\nabc\r\n0\r\n\r\n"], 400),
         RawCase("GET without a query", [http_request(b"GET / HTTP/1.1")], 200, -32700),
+        RawCase("POST as text/plain", [http_request(b"POST / HTTP/1.1", b"{}",
+                                                    b"Content-Type: text/plain")], 415, -32600),
+        RawCase("a foreign Host", [post(b"{}").replace(b"Host: 127.0.0.1",
+                                                       b"Host: evil.example")], 403, -400),
         RawCase("PUT", [http_request(b"PUT / HTTP/1.1", b"{}")], 501),
         RawCase("garbage request line", [b"\x16\x03\x01\x02\x00 hello\r\n\r\n"], 400),
         # longer than a line may be: Twisted hangs up without an answer

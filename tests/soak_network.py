@@ -21,7 +21,7 @@ from twisted.trial.unittest import TestCase
 
 from neo_twisted.consensus.keyfile import load_validator_key
 from neo_twisted.core.components import CoinReference, TransactionOutput
-from neo_twisted.core.transaction import Transaction
+from neo_twisted.core.transaction import MAX_TRANSACTION_SIZE, Transaction
 from neo_twisted.core.transactions import NEO_ASSET_ID, ContractTransaction
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.generator import account_keys, signed_transfer
@@ -35,8 +35,11 @@ from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, ROOT
 from tests.mempool_samples import HOLDER_KEYS, HOLDER_SCRIPT, signed
 from tests.rpc_client import rpc_call
 
-#: The bundled privnet with a block a second (the genesis block does not depend on it).
-SOAK_SETTINGS = attrs.evolve(PRIVNET, seconds_per_block=1)
+#: The bundled privnet with a block a second (the genesis block does not depend on it);
+#: its policy lets the split transaction (one output per transfer, no fee: the chain
+#: has no GAS to pay with) pass as free.
+SOAK_SETTINGS = attrs.evolve(PRIVNET, seconds_per_block=1, policy=attrs.evolve(
+    PRIVNET.policy, max_free_transaction_size=MAX_TRANSACTION_SIZE))
 #: The account the soak's transfers pay, one output of the first transfer each.
 PAYEE = account_keys(2026, 1)[0]
 

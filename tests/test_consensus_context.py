@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.consensus.context import (
@@ -27,12 +28,16 @@ from neo_twisted.core.consensus import ChangeView, PrepareRequest, PrepareRespon
 from neo_twisted.core.transactions import GAS_ASSET_ID, ContractTransaction, StateTransaction
 from neo_twisted.crypto.scripts import consensus_address
 from neo_twisted.crypto.witness import verify_witness
+from neo_twisted.ledger.settings import PolicySettings
 from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.wire.uint import UInt160
 from tests.ledger_samples import CONSENSUS_HASH, DEV_KEYS, PRIVNET, PRIVNET_GENESIS
 
 VALIDATORS = validators_of(PRIVNET)
 S = ConsensusState
+
+
+POLICY = PolicySettings()
 
 
 def entry(fee: int, remark: int = 0, *, kind: type = ContractTransaction) -> PoolEntry:
@@ -163,7 +168,7 @@ class ProposalTests(SynchronousTestCase):
         self.assertEqual(proposal.hashes[1:], tuple(e.tx.hash for e in entries))
         self.assertEqual(proposal.miner.nonce, proposal.nonce & 0xFFFFFFFF)
         self.assertIsNone(proposal_problem(proposal.next_consensus, proposal.miner, entries,
-                                           VALIDATORS))
+                                           VALIDATORS, POLICY))
 
     def test_no_fee_no_output(self) -> None:
         proposal = make_proposal([], VALIDATORS, DEV_KEYS[1].script_hash, lambda _: False,
@@ -187,17 +192,20 @@ class ProposalTests(SynchronousTestCase):
         good = make_proposal(entries, VALIDATORS, DEV_KEYS[1].script_hash, lambda _: False,
                              random.Random(3))
         self.assertIn("NextConsensus", proposal_problem(UInt160(b"\x01" * 20), good.miner,
-                                                        entries, VALIDATORS) or "")
+                                                        entries, VALIDATORS, POLICY) or "")
         greedy = make_proposal([entry(6)], VALIDATORS, DEV_KEYS[1].script_hash,
                                lambda _: False, random.Random(3))
         self.assertIn("pays 6", proposal_problem(good.next_consensus, greedy.miner, entries,
-                                                 VALIDATORS) or "")
+                                                 VALIDATORS, POLICY) or "")
         voting = [entry(0, kind=StateTransaction)]
         self.assertIn("validators", proposal_problem(good.next_consensus, good.miner, voting,
-                                                     VALIDATORS) or "")
+                                                     VALIDATORS, POLICY) or "")
+        over = attrs.evolve(POLICY, max_transactions_per_block=1)
+        self.assertIn("more than the policy's 1", proposal_problem(
+            good.next_consensus, good.miner, entries, VALIDATORS, over) or "")
 
     def test_choose_best_paying_and_no_votes(self) -> None:
         entries = [entry(1, 1), entry(9, 2), entry(0, 3, kind=StateTransaction), entry(5, 4)]
-        chosen = choose(entries, limit=2)
+        chosen = choose(entries, attrs.evolve(POLICY, max_transactions_per_block=3))
         self.assertEqual([e.network_fee for e in chosen], [9, 5])
         self.assertEqual(net_fee(chosen), 14)

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.test.requesthelper import DummyRequest
 
-from fuzz.rpc import harness
+from fuzz.rpc import harness, post_request
 from neo_twisted.cli import main as cli_main
 from neo_twisted.core import AssetType, RegisterTransaction, Transaction
 from neo_twisted.core.jsonify import asset_name_json, transaction_json
@@ -116,9 +115,7 @@ class RpcNumberTests(SynchronousTestCase):
         """
         Through the fuzz target's server: the answer is strict JSON, a -32700.
         """
-        request = DummyRequest([b""])
-        request.method = b"POST"
-        request.content = io.BytesIO(  # type: ignore[attr-defined]
+        request = post_request(
             b'{"jsonrpc":"2.0","method":"getblockcount","params":[],"id":1e400}')
         document = strict_json(harness().answer(request).decode())
         assert isinstance(document, dict)

@@ -13,11 +13,10 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.test.requesthelper import DummyRequest
 
 from fuzz import engines, run
 from fuzz.registry import CheckError, Target
-from fuzz.rpc import get, harness, post
+from fuzz.rpc import get, harness, post, post_request
 from fuzz.targets import TARGETS, frames, model_frames, random_splits
 from neo_twisted.core import TransactionType
 from neo_twisted.network.frame import encode_frame
@@ -141,9 +140,7 @@ class RpcTargetTests(SynchronousTestCase):
         The harness answers with the node's real methods (the genesis block is there).
         """
         rpc = harness()
-        request = DummyRequest([b""])
-        request.method = b"POST"
-        request.content = io.BytesIO(  # type: ignore[attr-defined]
+        request = post_request(
             b'{"jsonrpc":"2.0","method":"getblockcount","params":[],"id":7}')
         self.assertEqual(json.loads(rpc.answer(request)),
                          {"jsonrpc": "2.0", "id": 7, "result": 1})

@@ -11,7 +11,8 @@ import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
-from neo_twisted.ledger.chain import Ledger, Verdict
+from neo_twisted.core.components import Witness
+from neo_twisted.ledger.chain import MAX_TRUSTED_WITNESS, Ledger, Verdict
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.settings import AssumeValid, ProtocolSettings
 from neo_twisted.ledger.store import u32
@@ -179,6 +180,50 @@ class AssumeValidTests(SynchronousTestCase):
         self.assertTrue(ledger.witness_needed(21))
         self.assertTrue(self.open(None).witness_needed(1))
 
+
+    def test_drop_provisional(self) -> None:
+        """
+        Headers taken on trust can be dropped (nobody extended them): the verified ones
+        stay, and the real chain goes in afterwards.
+        """
+        ledger = self.open()
+        self.assertEqual(ledger.drop_provisional(), 0)
+        ledger.add_headers(headers_of(FORK[:19]))
+        self.assertEqual((ledger.header_height, ledger.verified_height), (19, 0))
+        self.assertEqual(ledger.drop_provisional(), 19)
+        self.assertEqual((ledger.header_height, ledger.verified_height), (0, 0))
+        self.assertIsNone(ledger.get_header(FORK[0].hash))
+        self.assertEqual(ledger.header_tip.hash, PRIVNET_GENESIS.hash)
+        self.assertEqual(ledger.add_headers(headers_of(CHAIN)).added, 24)
+        self.assertEqual(ledger.verified_height, 24)
+        self.assertEqual(ledger.drop_provisional(), 0)
+        self.assertEqual(ledger.header_height, 24)
+
+    def test_other_chain_below_provisional_headers_is_no_fault(self) -> None:
+        """
+        A peer answering our locator from below our headers taken on trust, with another
+        chain (perhaps the real one), adds nothing and is not at fault: neither chain is
+        proven until one reaches the trusted block.
+        """
+        ledger = self.open()
+        ledger.add_headers(headers_of(FORK[:15]))
+        result = ledger.add_headers(headers_of(CHAIN[:18]))
+        self.assertEqual((result.added, result.problem), (0, None))
+        self.assertEqual(ledger.get_block_hash(15), FORK[14].hash)
+
+    def test_big_witness_on_trust_refused(self) -> None:
+        """
+        A header taken on trust with a witness over MAX_TRUSTED_WITNESS ends the batch
+        (the sender is at fault): unchecked, it would only fill our store.
+        """
+        ledger = self.open()
+        fat = attrs.evolve(UNSIGNED[5].header, witness=Witness(
+            invocation_script=b"\x00" * MAX_TRUSTED_WITNESS, verification_script=b"\x51"))
+        headers = [*headers_of(UNSIGNED[:5]), fat, *headers_of(UNSIGNED[6:10])]
+        result = ledger.add_headers(headers)
+        self.assertEqual(result.added, 5)
+        self.assertIn(f"header 6: a {MAX_TRUSTED_WITNESS + 1}-byte witness", result.problem or "")
+        self.assertEqual(ledger.header_height, 5)
 
 
 class CheckTests(SynchronousTestCase):

@@ -4,6 +4,7 @@ Tests for L{neo_twisted.ledger.service.LedgerService}: the ledger run off the re
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import HeaderResult, Ledger, Verdict
 from neo_twisted.ledger.generator import generate_chain, load_dev_keys
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import (
+    LOCAL_READS_HANDED,
+    LOCAL_READS_WAITING,
+    PEER_READS_HANDED,
+    LedgerService,
+    ReadDroppedError,
+    ReadQueueFullError,
+    synchronous,
+)
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.store import StoreWriteError
 
@@ -37,8 +46,16 @@ class ManualRunner:
         return waiting
 
     def run_next(self) -> None:
+        """
+        Run the oldest call; its exception fails its Deferred, as in a thread pool.
+        """
         function, args, waiting = self.calls.pop(0)
-        waiting.callback(function(*args))
+        try:
+            result = function(*args)
+        except Exception:
+            waiting.errback()
+        else:
+            waiting.callback(result)
 
 
 class SynchronousServiceTests(SynchronousTestCase):
@@ -174,6 +191,124 @@ class OrderingTests(SynchronousTestCase):
         self.assertIsNone(service.ledger)
 
 
+def block_height(ledger: Ledger) -> int:
+    return ledger.block_height
+
+
+def header_height(ledger: Ledger) -> int:
+    return ledger.header_height
+
+
+class ReadQueueTests(SynchronousTestCase):
+    """
+    Peers' reads and the node's own (RPC) go through queues and threads of their own.
+    """
+
+    def setUp(self) -> None:
+        self.runner = ManualRunner()
+        self.service = LedgerService(self.mktemp(), SETTINGS, threads_count=1,
+                                     run_in_thread=self.runner)
+        self.service.startService()
+
+    def tearDown(self) -> None:
+        while self.runner.calls:
+            self.runner.run_next()
+        self.successResultOf(defer.ensureDeferred(self.service.stopService()))
+
+    def test_rpc_reads_do_not_wait_for_peers(self) -> None:
+        """
+        With a hundred peer reads queued, an RPC read is handed to a thread at once;
+        peers' reads are handed over no more than L{PEER_READS_HANDED} at a time.
+        """
+        peers = [self.service.peer_read(lambda: True, block_height) for _ in range(100)]
+        self.assertEqual(len(self.runner.calls), PEER_READS_HANDED)
+        local = self.service.read(header_height)
+        self.assertEqual(len(self.runner.calls), PEER_READS_HANDED + 1)
+        function, _, waiting = self.runner.calls.pop()
+        self.assertIs(function, header_height)
+        waiting.callback(7)
+        self.assertEqual(self.successResultOf(local), 7)
+        self.assertEqual(self.service.peer_reads.waiting, 100 - PEER_READS_HANDED)
+        while self.runner.calls:
+            self.assertLessEqual(len(self.runner.calls), PEER_READS_HANDED)
+            self.runner.run_next()
+        self.assertEqual([self.successResultOf(d) for d in peers], [0] * 100)
+
+    def test_rpc_queue_is_bounded(self) -> None:
+        """
+        Past L{LOCAL_READS_WAITING} waiting reads, an RPC read fails at once (RPC
+        answers an error); peers' reads are not affected.
+        """
+        taken = [self.service.read(block_height)
+                 for _ in range(LOCAL_READS_HANDED + LOCAL_READS_WAITING)]
+        self.failureResultOf(self.service.read(block_height), ReadQueueFullError)
+        peer = self.service.peer_read(lambda: True, block_height)
+        self.assertEqual(len(self.runner.calls), LOCAL_READS_HANDED + 1)
+        while self.runner.calls:
+            self.runner.run_next()
+        self.successResultOf(peer)
+        self.assertEqual(len([self.successResultOf(d) for d in taken]), len(taken))
+
+    def test_read_no_longer_wanted_never_runs(self) -> None:
+        """
+        A peer read whose asker has gone by the time a thread is free is dropped
+        without running.
+        """
+        gone = [False]
+        first = [self.service.peer_read(lambda: True, block_height)
+                 for _ in range(PEER_READS_HANDED)]
+        late = self.service.peer_read(lambda: not gone[0], header_height)
+        gone[0] = True
+        while self.runner.calls:
+            self.assertIsNot(self.runner.calls[0][0], header_height)
+            self.runner.run_next()
+        self.failureResultOf(late, ReadDroppedError)
+        self.assertEqual((self.service.peer_reads.started, self.service.peer_reads.dropped),
+                         (PEER_READS_HANDED, 1))
+        for d in first:
+            self.successResultOf(d)
+
+    def test_read_given_up_in_its_thread(self) -> None:
+        """
+        A peer read handed to a thread while wanted, whose asker goes before the
+        thread starts it, does not run either.
+        """
+        gone = [False]
+        ran: list[int] = []
+
+        def read(ledger: Ledger) -> int:
+            ran.append(1)
+            return ledger.block_height
+
+        handed = self.service.peer_read(lambda: not gone[0], read)
+        gone[0] = True
+        function, args, waiting = self.runner.calls.pop()
+        defer.maybeDeferred(function, *args).chainDeferred(waiting)
+        self.failureResultOf(handed, ReadDroppedError)
+        self.assertEqual((ran, self.service.peer_reads.dropped), ([], 1))
+        self.assertEqual(self.service.peer_reads.running, 0)
+
+    def test_stop_drops_waiting_reads(self) -> None:
+        """
+        Reads still waiting when the service stops fail instead of touching a closed
+        store.
+        """
+        running = [self.service.read(block_height) for _ in range(LOCAL_READS_HANDED)]
+        waiting = self.service.read(block_height)
+        peer = [self.service.peer_read(lambda: True, block_height)
+                for _ in range(PEER_READS_HANDED + 1)]
+        stopping = defer.ensureDeferred(self.service.stopService())
+        self.failureResultOf(waiting, ReadDroppedError)
+        self.failureResultOf(peer[-1], ReadDroppedError)
+        while self.runner.calls:
+            self.runner.run_next()
+        for d in running + peer[:-1]:
+            self.successResultOf(d)
+        self.successResultOf(stopping)
+        self.failureResultOf(self.service.read(block_height), RuntimeError)
+        self.service.startService()  # for tearDown
+
+
 class ThreadPoolTests(TestCase):
     """
     With the real thread pool, results come back on the reactor thread.
@@ -196,3 +331,26 @@ class ThreadPoolTests(TestCase):
         finally:
             yield service.stopService()
 
+    @defer.inlineCallbacks
+    def test_peer_reads_do_not_hold_up_rpc(self) -> Any:
+        """
+        While peers' reads hold every peer read thread, an RPC read runs on its own.
+        """
+        service = LedgerService(self.mktemp(), SETTINGS, threads_count=1)
+        service.startService()
+        release = threading.Event()
+
+        def slow(ledger: Ledger) -> int:
+            release.wait(30)
+            return ledger.block_height
+
+        try:
+            held = [service.peer_read(lambda: True, slow) for _ in range(10)]
+            height = yield service.read(lambda ledger: ledger.block_height)
+            self.assertEqual(height, 0)
+            self.assertEqual(service.peer_reads.running, min(10, PEER_READS_HANDED))
+            self.assertFalse(any(d.called for d in held))
+        finally:
+            release.set()
+        self.assertEqual((yield defer.gatherResults(held)), [0] * 10)
+        yield service.stopService()

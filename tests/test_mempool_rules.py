@@ -38,9 +38,12 @@ from neo_twisted.crypto.scripts import multisig_redeem_script, script_hash
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.generator import account_keys
 from neo_twisted.ledger.state import AssetState
+from neo_twisted.ledger.verify import WitnessJob
 from neo_twisted.ledger.view import LedgerView, ledger_view
+from neo_twisted.mempool import rules
 from neo_twisted.mempool.outcome import Refusal
 from neo_twisted.mempool.rules import ChainCheck, check_against_chain
+from neo_twisted.mempool.witness_cache import WitnessCache
 from neo_twisted.wire.binary import BinaryWriter
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -54,6 +57,7 @@ from tests.mempool_samples import (
     sample_chain,
     signed,
 )
+from tests.witness_samples import wide_multisig, wide_transaction, wide_witness
 
 ONE = FIXED8_ONE
 STRANGER = account_keys(4242, 1)[0]
@@ -400,7 +404,7 @@ class WitnessTests(RulesTestCase):
         self.assertRefused(signed(tx, multisig=(verification, DEV_KEYS[1::-1])),
                            "signatures do not verify")
         self.assertRefused(signed(tx, multisig=(verification, DEV_KEYS[3:])),
-                           "signatures do not verify")
+                           "pushes 1 items, not 2 signatures")
 
     def test_duty_flag_receiver_signs(self) -> None:
         tx = ContractTransaction(inputs=(self.chain.duty_coin,), outputs=(
@@ -419,3 +423,70 @@ class WitnessTests(RulesTestCase):
         script = TransactionAttribute(AttributeUsage.Script, script_hash(verification))
         tx = ContractTransaction(attributes=(script,), witnesses=(Witness(b"", verification),))
         self.assertRefused(tx, "non-standard verification script", Refusal.UNABLE_TO_VERIFY)
+
+
+class WitnessBudgetTests(RulesTestCase):
+    """
+    The reference VM's GAS budget for witnesses, applied before any signature check.
+    """
+
+    def count_checks(self) -> list[WitnessJob]:
+        checked: list[WitnessJob] = []
+        original = rules.check_witness
+
+        def counting(job: WitnessJob) -> bool:
+            checked.append(job)
+            return original(job)
+
+        self.patch(rules, "check_witness", counting)
+        return checked
+
+    def test_widest_affordable_multisig_accepted(self) -> None:
+        """
+        A validly signed 1-of-100 multisig costs exactly the 10 free GAS: accepted.
+        """
+        self.assertAccepted(wide_transaction(100))
+
+    def test_wider_multisig_refused_unchecked(self) -> None:
+        """
+        A validly signed 1-of-101 (or 1-of-1024) multisig could never verify in the
+        reference's VM: refused with the reason, no signature checked. Before, it was
+        accepted after trying every key (169 ms for 1024).
+        """
+        checked = self.count_checks()
+        self.assertRefused(wide_transaction(101), "a multisig of 101 keys costs 10.1 GAS")
+        self.assertRefused(wide_transaction(1024), "a multisig of 1024 keys costs 102.4 GAS")
+        self.assertEqual(checked, [])
+
+    def test_budget_before_any_signature(self) -> None:
+        """
+        A transaction whose second witness is over budget has its first one unchecked too.
+        """
+        verification, _ = wide_multisig(101)
+        wide = TransactionAttribute(AttributeUsage.Script, script_hash(verification))
+        tx = self.neo_transfer(attributes=(wide,))
+        message = tx.unsigned_bytes()
+        owner = self.chain.coins[0][2]
+        witnesses = sorted([signed(tx, [owner]).witnesses[0], wide_witness(message, 101)],
+                           key=lambda w: script_hash(w.verification_script))
+        checked = self.count_checks()
+        self.assertRefused(attrs.evolve(tx, witnesses=tuple(witnesses)), "101 keys")
+        self.assertEqual(checked, [])
+
+    def test_known_witnesses_not_checked(self) -> None:
+        """
+        With a cache, a witness is checked once; the chain rules are applied every time.
+        """
+        known = WitnessCache()
+        tx = self.neo_transfer()
+        checked = self.count_checks()
+        for _ in range(2):
+            with ledger_view(self.ledger) as view:
+                self.assertIsNone(check_against_chain(tx, view, PRIVNET, known=known).problem)
+        self.assertEqual((len(checked), known.hits), (1, 1))
+        with ledger_view(self.ledger) as view:
+            result = check_against_chain(tx, view, PRIVNET, known=known,
+                                         verify_signatures=False)
+        self.assertEqual(result.signatures, ())  # known: none left to the caller
+        swapped = attrs.evolve(tx, witnesses=signed(tx, [STRANGER]).witnesses)
+        self.assertRefused(swapped, "does not hash to")

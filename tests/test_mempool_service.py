@@ -16,6 +16,8 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import NEO_ASSET_ID, MinerTransaction
 from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_transfer
 from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.verify import WitnessJob
+from neo_twisted.mempool import rules
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.wire.fixed8 import FIXED8_ONE
@@ -44,7 +46,11 @@ class Deferring:
             d.callback(function(*args))
 
 
-class MempoolServiceTests(SynchronousTestCase):
+class MempoolCase(SynchronousTestCase):
+    """
+    A ledger of L{BLOCKS} generated blocks, and pools over it.
+    """
+
     def setUp(self) -> None:
         self.generator = ChainGenerator(PRIVNET, DEV_KEYS, 2, seed=3)
         self.blocks = [self.generator.next_block() for _ in range(BLOCKS)]
@@ -76,6 +82,15 @@ class MempoolServiceTests(SynchronousTestCase):
     def outcome(self, d: defer.Deferred[Outcome]) -> Outcome:
         return self.successResultOf(d)
 
+    def next_block(self, txs: list[Transaction]) -> None:
+        ledger = self.ledger.ledger
+        assert ledger is not None
+        block = make_block(ledger.header_tip, txs)
+        self.assertEqual(ledger.add_blocks([block])[0].reason, "")
+        self.block = block
+
+
+class MempoolServiceTests(MempoolCase):
     def test_valid_accepted_and_announced(self) -> None:
         mempool = self.mempool()
         heard: list[tuple[list[Transaction], object]] = []
@@ -167,13 +182,6 @@ class MempoolServiceTests(SynchronousTestCase):
         self.assertIs(outcome.refusal, Refusal.OUT_OF_MEMORY)
         self.assertIn("being verified", outcome.reason)
 
-    def next_block(self, txs: list[Transaction]) -> None:
-        ledger = self.ledger.ledger
-        assert ledger is not None
-        block = make_block(ledger.header_tip, txs)
-        self.assertEqual(ledger.add_blocks([block])[0].reason, "")
-        self.block = block
-
     def test_block_persisted_meanwhile_verifies_again(self) -> None:
         """
         A verification made on a snapshot older than the chain is made again.
@@ -242,3 +250,102 @@ class MempoolServiceTests(SynchronousTestCase):
         runner.run_all()               # the first re-check, then the second one
         self.assertEqual(runner.jobs, [])
         self.assertEqual(mempool.txids(), [tx.hash])
+
+
+class NoProcesses:
+    """
+    A ledger's verifier processes that cannot run: the jobs given them are recorded,
+    then checked on the pool's thread.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[WitnessJob] = []
+
+    def submit(self, jobs: list[WitnessJob]) -> None:
+        self.jobs.extend(jobs)
+
+
+class WitnessCacheTests(MempoolCase):
+    """
+    The pool's re-verification after a block does not check known witnesses again.
+    """
+
+    def count_checks(self) -> list[WitnessJob]:
+        """
+        The witnesses the pool's verification checks (in its threads), from now on.
+        """
+        checked: list[WitnessJob] = []
+        original = rules.check_witness
+
+        def counting(job: WitnessJob) -> bool:
+            checked.append(job)
+            return original(job)
+
+        self.patch(rules, "check_witness", counting)
+        return checked
+
+    def test_reverification_does_not_check_signatures(self) -> None:
+        """
+        Before, every witness of the pool was checked again after every block (a
+        1024-key multisig: 169 ms each time); now each is checked once, on arrival.
+        """
+        checked = self.count_checks()
+        mempool = self.mempool()
+        txs = [self.spend(n) for n in range(4)]
+        for tx in txs:
+            self.assertTrue(self.outcome(mempool.submit(tx)).accepted)
+        self.assertEqual(len(checked), 4)
+        for n in range(2):
+            self.next_block([self.spend(4 + n)])
+            mempool.blocks_persisted([self.block])
+        self.assertEqual(mempool.txids(), [tx.hash for tx in txs])
+        self.assertEqual(len(checked), 4)
+        self.assertEqual(mempool.witnesses.hits, 8)
+
+    def test_reverification_still_applies_chain_rules(self) -> None:
+        """
+        A known witness does not keep a transaction whose input a block spent.
+        """
+        checked = self.count_checks()
+        mempool = self.mempool()
+        kept, spent = self.spend(0), self.spend(1)
+        mempool.submit(kept)
+        mempool.submit(spent)
+        self.next_block([self.spend(1, tag=4)])
+        mempool.blocks_persisted([])
+        self.assertEqual(mempool.txids(), [kept.hash])
+        self.assertEqual(len(checked), 2)
+
+    def test_failures_are_not_remembered(self) -> None:
+        """
+        Only witnesses that verified are remembered: a forged one is checked each time.
+        """
+        checked = self.count_checks()
+        mempool = self.mempool()
+        tx = self.spend(0)
+        invocation = bytearray(tx.witnesses[0].invocation_script)
+        invocation[10] ^= 1
+        forged = type(tx)(inputs=tx.inputs, outputs=tx.outputs, attributes=tx.attributes,
+                          witnesses=(Witness(bytes(invocation),
+                                             tx.witnesses[0].verification_script),))
+        for _ in range(2):
+            self.assertIs(self.outcome(mempool.submit(forged)).refusal, Refusal.INVALID)
+        self.assertEqual((len(checked), len(mempool.witnesses)), (2, 0))
+        self.assertTrue(self.outcome(mempool.submit(tx)).accepted)
+        self.assertEqual((len(checked), len(mempool.witnesses)), (3, 1))
+
+    def test_processes_not_asked_again(self) -> None:
+        """
+        With verifier processes, the witnesses sent to them are not sent again after a block.
+        """
+        processes = NoProcesses()
+        self.patch(LedgerService, "signature_processes", property(lambda _: processes))
+        mempool = self.mempool()
+        txs = [self.spend(n) for n in range(3)]
+        for tx in txs:
+            self.assertTrue(self.outcome(mempool.submit(tx)).accepted)
+        self.assertEqual(len(processes.jobs), 3)
+        self.next_block([self.spend(3)])
+        mempool.blocks_persisted([self.block])
+        self.assertEqual(mempool.txids(), [tx.hash for tx in txs])
+        self.assertEqual(len(processes.jobs), 3)

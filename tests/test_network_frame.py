@@ -20,6 +20,7 @@ from neo_twisted.network.frame import (
     MAX_PAYLOAD_SIZE,
     Frame,
     FrameDecoder,
+    SkippedFrame,
     encode_frame,
 )
 from neo_twisted.network.payloads import (
@@ -326,3 +327,75 @@ class EarlyFailureTests(SynchronousTestCase):
             bad = bytearray(frame)
             bad[at] ^= 0x01
             self.assertRaises(FormatError, FrameDecoder(MAINNET_MAGIC).feed, bytes(bad))
+
+
+class JudgedDecoderTests(SynchronousTestCase):
+    """
+    A decoder read one frame at a time, that asks a judge about each frame on its first
+    bytes (a connection's, see L{neo_twisted.p2p.protocol}).
+    """
+
+    def decoder(self, keep: set[str], head_size: int = 8,
+                verify_up_to: int | None = None) -> FrameDecoder:
+        self.judged: list[tuple[str, int, bytes]] = []
+
+        def judge(command: str, length: int, head: bytes) -> bool:
+            self.judged.append((command, length, head))
+            return command in keep
+
+        return FrameDecoder(MAINNET_MAGIC, judge=judge, head_size=head_size,
+                            verify_up_to=verify_up_to)
+
+    def drain(self, decoder: FrameDecoder) -> list[Frame | SkippedFrame]:
+        out: list[Frame | SkippedFrame] = []
+        while (frame := decoder.next_frame()) is not None:
+            out.append(frame)
+        return out
+
+    def test_every_split(self) -> None:
+        """
+        At any split, a refused frame comes out skipped once its head is in and is never
+        buffered; the frames around it come out whole; each is judged once.
+        """
+        skipped = encode_frame(MAINNET_MAGIC, "block", bytes(range(200)) * 5)
+        stream = ENCODED[0] + skipped + ENCODED[1]
+        for at in range(len(stream) + 1):
+            decoder = self.decoder({FRAMES[0].command, FRAMES[1].command})
+            decoder.push(stream[:at])
+            out = self.drain(decoder)
+            if HEADER_SIZE + 8 <= at - len(ENCODED[0]) <= len(skipped):
+                self.assertEqual(decoder.buffered, 0, at)
+            decoder.push(stream[at:])
+            out += self.drain(decoder)
+            self.assertEqual(out, [FRAMES[0], SkippedFrame("block", 1000), FRAMES[1]], at)
+            self.assertEqual([c for c, _, _ in self.judged],
+                             [FRAMES[0].command, "block", FRAMES[1].command], at)
+            self.assertEqual(self.judged[1][1:], (1000, bytes(range(8))), at)
+            self.assertEqual(decoder.buffered, 0)
+
+    def test_short_payload_judged_whole(self) -> None:
+        """
+        A payload shorter than the head is judged once all of it is in.
+        """
+        decoder = self.decoder({"ping"}, head_size=100)
+        decoder.push(encode_frame(MAINNET_MAGIC, "ping", bytes(12)))
+        self.assertEqual(self.drain(decoder), [Frame("ping", bytes(12))])
+        self.assertEqual(self.judged, [("ping", 12, bytes(12))])
+
+    def test_big_payload_left_unverified(self) -> None:
+        """
+        Past C{verify_up_to}, a payload comes out with its checksum for the caller to
+        check (a wrong one too); up to it, the decoder checks as before.
+        """
+        payload = bytes(range(256)) * 4
+        decoder = self.decoder({"tx"}, verify_up_to=len(payload) - 1)
+        bad = bytearray(encode_frame(MAINNET_MAGIC, "tx", payload))
+        bad[20] ^= 0xFF
+        decoder.push(bytes(bad))
+        self.assertEqual(self.drain(decoder), [Frame("tx", payload, bytes(bad[20:24]))])
+        decoder = self.decoder({"tx"}, verify_up_to=len(payload))
+        decoder.push(bytes(bad))
+        self.assertRaises(FormatError, decoder.next_frame)
+
+    def test_feed_needs_no_judge(self) -> None:
+        self.assertRaises(ValueError, self.decoder(set()).feed, ENCODED[0])

@@ -27,7 +27,13 @@ from neo_twisted.network.payloads import (
 from neo_twisted.node.policy import PEER_BLOCK_HASHES, Node
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
-from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
+from tests.ledger_samples import (
+    PRIVNET,
+    PRIVNET_GENESIS,
+    headers_of,
+    make_block,
+    make_blocks,
+)
 from tests.p2p_fakes import FakePeer, ledger_service
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
@@ -181,9 +187,10 @@ class RequestTests(NodeCase):
         """
         The requests of a lost peer go to the other announcer in getdata of 500 at most.
         """
+        self.node, _ = self.make_node(2100, 0)
         a, b = FakePeer("10.0.0.1", nonce=1), FakePeer("10.0.0.2", nonce=2)
         self.join(a, b)
-        many = [UInt256(i.to_bytes(32, "big")) for i in range(1, 601)]
+        many = [block.hash for block in LONG[:600]]
         for peer in (a, b):
             self.inv(peer, *many[:300])
             self.inv(peer, *many[300:])
@@ -227,7 +234,8 @@ class UnwantedTests(NodeCase):
         self.inv(a, UNKNOWN)
         self.assertEqual(self.getdata(a), [])
         [request] = a.take("getheaders")
-        self.assertEqual(request.hash_start, (LONG[2099].hash,))
+        self.assertEqual(request.hash_start[0], LONG[2099].hash)  # a locator from our tip
+        self.assertEqual(request.hash_start[-1], PRIVNET_GENESIS.hash)
 
     def test_stored_block_not_asked(self) -> None:
         a = FakePeer("10.0.0.1", 2100)
@@ -324,25 +332,31 @@ class SyncMemoryTests(NodeCase):
         self.inv(a, *hashes[:10])
         self.assertEqual(self.getdata(a), [])
 
-    def test_block_above_the_header_tip_remembered(self) -> None:
+    def test_block_above_the_header_tip_not_kept(self) -> None:
         """
-        A block beyond our headers may sit in the early-block buffer, where the store
-        does not see it: it stays done, so another announcer is not asked for it.
+        A block fetched at the tip that turns out not to be the next one is not kept
+        (no verified header vouches for it), nor remembered as done: its sender is
+        asked for headers, and the block is fetched again once they are in.
         """
         node, _ = self.make_node(0, 0)
         a, b = FakePeer("10.0.0.1", 3, nonce=1), FakePeer("10.0.0.2", 3, nonce=2)
         self.join(a, b, node=node)
         node.message_received(a, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
+        self.assertEqual(self.getdata(a), [(LONG[1].hash,)])
         node.message_received(a, "block", LONG[1])
-        self.assertTrue(node.requests.is_done(LONG[1].hash))
-        b.take()
+        self.assertIsNone(a.dropped)
+        self.assertFalse(node.block_sync.holds(LONG[1].hash))
+        self.assertFalse(node.requests.is_done(LONG[1].hash))
+        self.assertEqual(len(a.take("getheaders")), 1)  # asked when it joined
+        node.message_received(a, "headers", HeadersPayload(tuple(headers_of(LONG[:3]))))
         node.message_received(b, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
-        self.assertEqual(b.take("getdata"), [])
+        self.assertEqual(self.getdata(b), [(LONG[1].hash,)])
 
 
 class UnrequestedBlockTests(NodeCase):
     """
-    A block nobody asked for is taken only when it may extend the chain.
+    A block nobody asked for is taken only when it is the next one; otherwise its
+    sender is disconnected (issue 20, attack 5).
     """
 
     HEADERS = 2100
@@ -356,8 +370,8 @@ class UnrequestedBlockTests(NodeCase):
 
     def test_far_ahead_block_ignored(self) -> None:
         """
-        A block beyond the sync window is dropped unread: it never reaches the ledger's
-        early-block buffer.
+        A block beyond the sync window is not kept, and its sender is dropped (not for
+        a violation: nothing shows the block invalid).
         """
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
@@ -367,6 +381,104 @@ class UnrequestedBlockTests(NodeCase):
         self.assertFalse(self.node.block_sync.holds(LONG[2050].hash))
         self.assertFalse(ledger.is_pending(LONG[2050].hash, 2051))
         self.assertEqual(a.last_block_index, 2100)
+        self.assertEqual(a.dropped, ("sent block 2051 unasked, which cannot be next", False))
+
+    def test_block_of_our_headers_not_next(self) -> None:
+        """
+        Even a block of our verified headers is not taken unasked unless it is next.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.node.message_received(a, "block", LONG[10])
+        self.assertFalse(self.node.block_sync.holds(LONG[10].hash))
+        assert a.dropped is not None
+        self.assertFalse(a.dropped[1])
+
+    def test_stored_block_ignored(self) -> None:
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.node.message_received(a, "block", LONG[2])
+        self.assertIsNone(a.dropped)
+
+    def test_next_block_of_another_chain(self) -> None:
+        """
+        A next block that is not our verified header at its height is a violation.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        self.node.message_received(a, "block", make_block(LONG[4].header, sign=False, nonce=99))
+        assert a.dropped is not None
+        self.assertTrue(a.dropped[1])
+        self.assertEqual(self.node.block_height, 5)
+
+
+class AtTheTipTests(NodeCase):
+    """
+    At the tip an announced block we have no header for may be the next one: the
+    first is fetched at once, the others wait for their headers (issue 20, attack 5).
+    """
+
+    HEADERS = 5
+    BLOCKS = 5
+
+    def test_one_unknown_block_fetched_at_once(self) -> None:
+        a = FakePeer("10.0.0.1", 5)
+        self.join(a)
+        a.take()
+        self.inv(a, LONG[5].hash, LONG[6].hash, UNKNOWN)
+        self.assertEqual(self.getdata(a), [(LONG[5].hash,)])
+        self.assertEqual(len(a.take("getheaders")), 1)
+        self.inv(a, LONG[6].hash)  # one in flight already
+        self.assertEqual(self.getdata(a), [])
+        self.node.message_received(a, "block", LONG[5])
+        self.assertEqual(self.node.block_height, 6)
+        self.inv(a, LONG[6].hash)
+        self.assertEqual(self.getdata(a), [(LONG[6].hash,)])
+
+    def test_fetched_block_far_ahead_drops_its_sender(self) -> None:
+        """
+        A block fetched as a possible next one that lies beyond the window is a made-up
+        chain's: its sender is dropped.
+        """
+        a = FakePeer("10.0.0.1", 5)
+        self.join(a)
+        self.inv(a, LONG[2090].hash)
+        self.assertEqual(self.getdata(a), [(LONG[2090].hash,)])
+        self.node.message_received(a, "block", LONG[2090])
+        assert a.dropped is not None
+        self.assertIn("beyond the window", a.dropped[0])
+        self.assertFalse(a.dropped[1])
+        self.assertEqual(self.node.block_sync.buffered, 0)
+
+
+class RefetchTests(NodeCase):
+    """
+    A block refused for a full early-block buffer is asked for again through the
+    request table, so that its answer counts as requested.
+    """
+
+    HEADERS = 2100
+    BLOCKS = 0
+
+    def test_refused_block_asked_again(self) -> None:
+        self.node.block_sync._early.max_bytes = 3 * LONG[0].size
+        a = FakePeer("10.0.0.1", 2100)
+        self.join(a)
+        hashes = [block.hash for block in LONG[:6]]
+        self.inv(a, *hashes)
+        self.assertEqual(self.getdata(a), [tuple(hashes)])
+        for block in LONG[1:6]:
+            self.node.message_received(a, "block", block)
+        self.assertEqual(self.node.block_sync.buffered, 3)
+        self.assertFalse(self.node.requests.is_done(LONG[5].hash))
+        self.node.message_received(a, "block", LONG[0])
+        self.assertEqual(self.node.block_height, 3)
+        self.assertEqual(self.getdata(a), [(LONG[3].hash, LONG[4].hash, LONG[5].hash)])
+        self.assertIs(self.node.requests.requested_from(LONG[5].hash), a)
+        for block in LONG[3:6]:
+            self.node.message_received(a, "block", block)
+        self.assertEqual(self.node.block_height, 6)
+        self.assertIsNone(a.dropped)
 
 
 class RelayTests(NodeCase):
@@ -541,8 +653,8 @@ class SyncTests(NodeCase):
 
     def test_taller_peer_asked_for_headers(self) -> None:
         """
-        A peer above our header height is asked for headers from our header tip; one
-        that is not, is not.
+        A peer above our header height is asked for headers with a locator from our
+        header tip; one that is not, is not.
         """
         low = FakePeer("10.0.0.1", 20, nonce=1)
         self.join(low)
@@ -550,7 +662,8 @@ class SyncTests(NodeCase):
         tall = FakePeer("10.0.0.2", 30, nonce=2)
         self.join(tall)
         self.assertEqual(tall.take("getheaders"),
-                         [GetBlocksPayload((LONG[19].hash,), ZERO_UINT256)])
+                         [GetBlocksPayload((*(LONG[i - 1].hash for i in (20, 19, 18, 16, 12, 4)),
+                                            PRIVNET_GENESIS.hash), ZERO_UINT256)])
         self.assertEqual(self.connections.named("peer_established"), [(low,), (tall,)])
 
     def test_headers_first(self) -> None:
@@ -593,3 +706,66 @@ class SyncTests(NodeCase):
         self.clock.advance(100)
         node.tick()
         self.assertEqual((b.sent, late.sent), ([], []))
+
+
+class SyncingGateTests(NodeCase):
+    """
+    C{Node.syncing} (what keeps a validator from proposing and signing) believes proof,
+    not claims (issue 20, attack 2).
+    """
+
+    HEADERS = 20
+    BLOCKS = 20
+
+    def liar(self, nonce: int = 1) -> FakePeer:
+        return FakePeer("10.6.6.6", 0xFFFFFFFF, inbound=True, nonce=nonce)
+
+    def test_claims_prove_nothing(self) -> None:
+        """
+        A peer claiming height 0xFFFFFFFF (version, ping) and announcing unknown blocks is
+        asked for headers, but the node is not syncing for it, before or after the timeout.
+        """
+        liar = self.liar()
+        self.join(liar)
+        self.inv(liar, UNKNOWN)
+        self.assertEqual(len(liar.take("getheaders")), 1)
+        self.assertFalse(self.node.syncing)
+        self.clock.advance(30)
+        self.assertIsNotNone(liar.dropped)
+        self.assertFalse(self.node.syncing)
+
+    def test_verified_headers_ahead(self) -> None:
+        """
+        Headers whose witnesses were checked past our blocks make the node syncing, until
+        their blocks come, or for the gate's limit if nothing comes at all.
+        """
+        node, _ = self.make_node(20, 18)
+        self.assertTrue(node.syncing)
+        node.ledger.ledger.add_blocks(LONG[18:19])  # type: ignore[union-attr]
+        self.clock.advance(119)
+        node.tick()
+        self.assertTrue(node.syncing)
+        self.clock.advance(1)
+        self.assertTrue(node.syncing, "a block came 1 s ago")
+        self.clock.advance(120)
+        node.tick()
+        self.assertFalse(node.syncing, "nothing new for the limit")
+        node.ledger.ledger.add_blocks(LONG[19:20])  # type: ignore[union-attr]
+        self.assertFalse(node.syncing, "level")
+
+    def test_liar_reconnecting_is_paused(self) -> None:
+        """
+        A liar dropped for leaving getheaders unanswered is not asked again from its
+        address for a while, however often it comes back.
+        """
+        liar = self.liar(1)
+        self.join(liar)
+        self.clock.advance(30)
+        self.node.peer_lost(liar, "no headers", False)
+        for nonce in range(2, 5):
+            again = self.liar(nonce)
+            self.join(again)
+            self.inv(again, UNKNOWN)
+            self.assertEqual(again.take("getheaders"), [])
+            self.node.peer_lost(again, "gone", False)
+            self.clock.advance(5)

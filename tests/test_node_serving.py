@@ -4,9 +4,14 @@ Tests for L{neo_twisted.node.serving.Server}: what peers get for getheaders, get
 
 from __future__ import annotations
 
+from typing import Any
+
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.serializable import Serializable
+from neo_twisted.ledger.chain import Ledger
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.network.payloads import (
     GetBlocksPayload,
     HeadersPayload,
@@ -15,10 +20,11 @@ from neo_twisted.network.payloads import (
     RawPayload,
     decode_payload,
 )
-from neo_twisted.node.serving import Server
+from neo_twisted.node.serving import READS_IN_FLIGHT, READS_WAITING, Server
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
-from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_blocks
-from tests.p2p_fakes import FakePeer, ledger_service
+from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
+from tests.p2p_fakes import FakePeer, accept_all, ledger_service
+from tests.test_ledger_service import ManualRunner
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
 UNKNOWN = UInt256(b"\x07" * 32)
@@ -132,3 +138,165 @@ class ServerTests(SynchronousTestCase):
         self.peer.established = False
         self.successResultOf(self.server.getblocks(self.peer, GetBlocksPayload((LONG[0].hash,))))
         self.assertEqual(self.peer.sent, [])
+
+
+class PerPeerLimitTests(SynchronousTestCase):
+    """
+    What one peer can make us read: two reads at a time, a bounded wait, nothing for
+    a peer that has gone (issue 20, attack 8).
+    """
+
+    def setUp(self) -> None:
+        self.runner = ManualRunner()
+        #: The reads handed to a thread: (function, args).
+        self.ran: list[tuple[Any, tuple[Any, ...]]] = []
+        self.ledger = LedgerService(self.mktemp(), PRIVNET, run_in_thread=self.run_read,
+                                    mapper=accept_all)
+        self.ledger.startService()
+        self.addCleanup(self.stop)
+        ledger = self.ledger.ledger
+        assert ledger is not None
+        ledger.add_headers(headers_of(LONG[:50]))
+        ledger.add_blocks(LONG[:50])
+        self.server = Server(self.ledger, lambda kind, h: None)
+        self.peer = FakePeer("10.0.0.1", nonce=1)
+        self.other = FakePeer("10.0.0.2", nonce=2)
+
+    def run_read(self, function: Any, *args: Any) -> defer.Deferred[Any]:
+        self.ran.append((function, args))
+        return self.runner(function, *args)
+
+    def stop(self) -> None:
+        while self.runner.calls:
+            self.runner.run_next()
+        self.successResultOf(defer.ensureDeferred(self.ledger.stopService()))
+
+    def flood(self, peer: FakePeer, count: int) -> list[defer.Deferred[None]]:
+        return [self.server.getheaders(peer, GetBlocksPayload((PRIVNET_GENESIS.hash,)))
+                for _ in range(count)]
+
+    def test_two_in_flight_then_a_bounded_wait(self) -> None:
+        """
+        Of 25 requests, two are handed to the ledger, sixteen wait, the rest are
+        ignored at once; all that were taken are answered in turn.
+        """
+        done = self.flood(self.peer, READS_IN_FLIGHT + READS_WAITING + 7)
+        self.assertEqual(len(self.runner.calls), READS_IN_FLIGHT)
+        self.assertEqual(self.server.reads_of(self.peer), (READS_IN_FLIGHT, READS_WAITING))
+        self.assertEqual(self.server.stats.ignored, 7)  # a held peer cannot send these
+        self.assertEqual((self.peer.holds, self.server.stats.held), (1, 1))
+        for ignored in done[-7:]:
+            self.successResultOf(ignored)
+        while self.runner.calls:
+            self.assertLessEqual(len(self.runner.calls), READS_IN_FLIGHT)
+            self.runner.run_next()
+        for taken in done:
+            self.successResultOf(taken)
+        answers = self.peer.take("headers")
+        self.assertEqual(len(answers), READS_IN_FLIGHT + READS_WAITING)
+        self.assertEqual(self.server.stats.started, READS_IN_FLIGHT + READS_WAITING)
+        self.assertEqual(self.server.reads_of(self.peer), (0, 0))
+        # room again: the next request is served
+        self.flood(self.peer, 1)
+        self.runner.run_next()
+        self.assertEqual(len(self.peer.take("headers")), 1)
+
+    def test_held_while_full(self) -> None:
+        """
+        The request that fills a peer's wait holds the peer (no more of its messages
+        are handled); the first read done releases it, once.
+        """
+        self.flood(self.peer, READS_IN_FLIGHT + READS_WAITING - 1)
+        self.assertEqual(self.peer.holds, 0)
+        self.flood(self.peer, 1)
+        self.assertEqual(self.peer.holds, 1)
+        self.runner.run_next()
+        self.assertEqual((self.peer.holds, self.server.stats.held), (0, 1))
+        self.flood(self.peer, 1)  # full again
+        self.assertEqual((self.peer.holds, self.server.stats.held), (1, 2))
+        while self.runner.calls:
+            self.runner.run_next()
+        self.assertEqual(self.peer.holds, 0)
+        self.assertEqual(self.server.stats.ignored, 0)
+
+    def test_gone_peer_not_released(self) -> None:
+        """
+        A held peer that goes is not released (there is nothing left to release).
+        """
+        self.flood(self.peer, READS_IN_FLIGHT + READS_WAITING)
+        self.assertEqual(self.peer.holds, 1)
+        self.peer.disconnect("gone")
+        while self.runner.calls:
+            self.runner.run_next()
+        self.assertEqual(self.server.reads_of(self.peer), (0, 0))
+
+    def test_peers_take_turns(self) -> None:
+        """
+        A flooding peer holds no more than its two reads: another peer's read runs
+        right after one of them, before the flooder's third.
+        """
+        self.flood(self.peer, 10)
+        self.flood(self.other, 1)
+        self.assertEqual(self.ledger.peer_reads.running, 3)
+        for _ in range(3):
+            self.runner.run_next()
+        self.assertEqual((len(self.peer.take("headers")), len(self.other.take("headers"))),
+                         (2, 1))
+        self.assertEqual(self.server.reads_of(self.other), (0, 0))
+        self.assertEqual(self.server.reads_of(self.peer), (2, 6))
+
+    def test_reads_of_a_gone_peer_never_run(self) -> None:
+        """
+        Once the peer is gone, its waiting requests are dropped here and its reads
+        handed to the ledger's threads are dropped there, as each starts: only the
+        other peer's reads touch the store.
+        """
+        touched: list[object] = []
+        read = Ledger.header_bytes_after
+
+        def counted(ledger: Ledger, *args: Any) -> Any:
+            touched.append(args)
+            return read(ledger, *args)
+
+        self.patch(Ledger, "header_bytes_after", counted)
+        self.flood(self.other, 2)  # the other peer's reads come first
+        self.flood(self.peer, 10)  # two handed to the ledger's threads, eight wait here
+        self.assertEqual((self.ledger.peer_reads.running, self.server.reads_of(self.peer)),
+                         (4, (2, 8)))
+        self.peer.disconnect("gone")
+        while self.runner.calls:
+            self.runner.run_next()
+        self.assertEqual(len(touched), 2)  # the other peer's only
+        self.assertEqual(self.peer.sent, [])
+        self.assertEqual(self.server.stats.dropped, 10)
+        self.assertEqual(self.ledger.peer_reads.dropped, 2)
+        self.assertEqual(self.server.reads_of(self.peer), (0, 0))
+        self.assertEqual(len(self.other.take("headers")), 2)
+
+    def test_getdata_past_the_bound_may_be_asked_again(self) -> None:
+        """
+        A getdata that finds the peer's wait full sends what is in memory only, and
+        does not count the rest as sent: asked again later, it is served.
+        """
+        served: set[UInt256] = set()
+
+        def first_time(hash_: UInt256) -> bool:
+            if hash_ in served:
+                return False
+            served.add(hash_)
+            return True
+
+        self.flood(self.peer, READS_IN_FLIGHT + READS_WAITING)
+        ask = InvPayload(InventoryType.Block, (LONG[3].hash,))
+        self.successResultOf(self.server.getdata(self.peer, ask, first_time))
+        self.assertEqual(served, set())
+        self.assertEqual(self.server.stats.ignored, 1)
+        while self.runner.calls:
+            self.runner.run_next()
+        self.peer.take()
+        self.server.getdata(self.peer, ask, first_time)
+        self.runner.run_next()
+        self.assertEqual(self.sent_blocks(), [LONG[3].to_bytes()])
+
+    def sent_blocks(self) -> list[bytes]:
+        return [p.to_bytes() for p in self.peer.take("block")]

@@ -96,7 +96,7 @@ class FullDiskTests(DiskCase):
         cluster = Cluster(self)
         honest = cluster.start("honest", chain=HOSTILE_CHAIN, min_peers=1)
         seed = cluster.endpoint(honest)
-        disk = self.tmpfs("2m")
+        disk = self.tmpfs("1m")  # headers fit, the blocks do not
         datadir = disk / "data"
         datadir.mkdir()
         process, log = self.spawn("full", datadir, "--seed", seed)

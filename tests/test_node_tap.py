@@ -28,7 +28,9 @@ from neo_twisted.node import service as node_service
 from neo_twisted.node import tap
 from neo_twisted.node.service import NodeConfig, NodeService
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.decoding import PayloadDecoder
 from neo_twisted.p2p.interfaces import Endpoint
+from neo_twisted.rpc.access import RpcAccess
 from neo_twisted.rpc.service import RpcService
 from tests.tls_samples import make_test_ca
 
@@ -205,6 +207,56 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("no PEM certificate", self.refused(
             "--rpc-port", "1", "--rpc-tls-cert", str(key), "--rpc-tls-key", str(key)))
 
+    def test_rpcAccessOptions(self) -> None:
+        """
+        No CORS, no GET form, no auth, nothing disabled unless asked; lists may be
+        repeated or comma-separated; each value is checked.
+        """
+        self.assertEqual(self.parse("--rpc-port", "0")["rpc-access"], RpcAccess())
+        options = self.parse("--rpc-port", "0", "--rpc-cors", "https://a.example, HTTP://B:81",
+                             "--rpc-cors", "*", "--rpc-allow-host", "node.lan,[::1]",
+                             "--rpc-disable", "submitblock", "--rpc-disable",
+                             "sendrawtransaction,getpeers", "--rpc-allow-get",
+                             "--rpc-max-answer", "1000")
+        self.assertEqual(options["rpc-access"], RpcAccess(
+            cors_origins=frozenset({"https://a.example", "http://b:81", "*"}),
+            allowed_hosts=frozenset({"node.lan", "::1"}), allow_get=True,
+            disabled=frozenset({"submitblock", "sendrawtransaction", "getpeers"})))
+        self.assertEqual(options["rpc-max-answer"], 1000)
+        self.assertIn("--rpc-cors: 'a.example' is not an origin",
+                      self.refused("--rpc-port", "0", "--rpc-cors", "a.example"))
+        self.assertIn("--rpc-allow-host", self.refused("--rpc-allow-host", "a b"))
+        self.assertIn("--rpc-disable: no JSON-RPC method 'getnothing'",
+                      self.refused("--rpc-disable", "getnothing"))
+        self.assertIn("--rpc-allow-get needs --rpc-port", self.refused("--rpc-allow-get"))
+        self.assertIn("--rpc-cors needs --rpc-port",
+                      self.refused("--rpc-cors", "https://a.example"))
+
+    def test_rpcAuthOptions(self) -> None:
+        """
+        Basic auth: a user and a password file's first line, both or neither.
+        """
+        secret = Path(self.mktemp())
+        secret.write_text("correct horse\nignored\n", encoding="utf-8")
+        options = self.parse("--rpc-port", "0", "--rpc-user", "operator",
+                             "--rpc-password-file", str(secret))
+        access = options["rpc-access"]
+        self.assertEqual((access.user, access.password), ("operator", "correct horse"))
+        self.assertIn("go together", self.refused("--rpc-port", "0", "--rpc-user", "operator"))
+        self.assertIn("go together", self.refused("--rpc-port", "0",
+                                                  "--rpc-password-file", str(secret)))
+        self.assertIn("--rpc-user needs --rpc-port", self.refused(
+            "--rpc-user", "operator", "--rpc-password-file", str(secret)))
+        self.assertIn("--rpc-password-file: cannot read", self.refused(
+            "--rpc-port", "0", "--rpc-user", "operator", "--rpc-password-file",
+            str(secret) + ".nope"))
+        empty = Path(self.mktemp())
+        empty.write_text("\nsecond\n", encoding="utf-8")
+        self.assertIn("is empty", self.refused(
+            "--rpc-port", "0", "--rpc-user", "operator", "--rpc-password-file", str(empty)))
+        self.assertIn("--rpc-user", self.refused(
+            "--rpc-port", "0", "--rpc-user", "a:b", "--rpc-password-file", str(secret)))
+
     def test_metricsAndLogOptions(self) -> None:
         """
         No metrics endpoint and text logs by default; a progress line every 10 s.
@@ -250,14 +302,17 @@ class OptionsTests(SynchronousTestCase):
 GOOD_VALUES: dict[str, str | None] = {
     "config": str(PROTOCOL), "datadir": "/srv/neo", "port": "0", "interface": "127.0.0.1",
     "min-peers": "2", "max-peers": "5", "max-per-address": "1", "user-agent": "/x/",
-    "mempool-size": "10", "verify-threads": "0", "rpc-port": "10332", "rpc-bind": "::1",
+    "mempool-size": "10", "mempool-mb": "64", "verify-threads": "0", "rpc-port": "10332",
+    "rpc-bind": "::1",
     "validator-key": str(DEVKEYS / "privnet-validator-1.wif"), "metrics-port": "9108",
     "metrics-bind": "0.0.0.0", "log-format": "text", "progress-interval": "30",
     "seed": "10.0.0.1:20333", "no-listen": None, "no-peers-file": None,
+    "rpc-cors": "https://wallet.example", "rpc-allow-host": "node.lan",
+    "rpc-disable": "submitblock", "rpc-max-answer": "1048576", "rpc-allow-get": None,
     "assume-valid": "5000:0x" + "ab" * 32,
 }
-#: TLS needs real files: covered by test_tlsOptions.
-TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key"}
+#: TLS needs real files: covered by test_tlsOptions; so does auth (test_rpcAuthOptions).
+TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key", "rpc-user", "rpc-password-file"}
 #: A bad value for every option that can have one, and what the message must say.
 BAD_VALUES = {
     "config": ("/nonexistent/protocol.json", "/nonexistent/protocol.json"),
@@ -266,6 +321,7 @@ BAD_VALUES = {
     "max-peers": ("0", "--max-peers: 0 is not a positive number"),
     "max-per-address": ("-3", "--max-per-address: -3 is not a positive number"),
     "mempool-size": ("0", "--mempool-size: 0 is not a positive number"),
+    "mempool-mb": ("-1", "--mempool-mb: -1 is not a positive number"),
     "verify-threads": ("-1", "--verify-threads: -1 is negative"),
     "rpc-port": ("65536", "--rpc-port: 65536 is outside 0..65535"),
     "validator-key": ("/nonexistent.wif", "--validator-key"),
@@ -275,6 +331,10 @@ BAD_VALUES = {
                                 "seconds"),
     "seed": ("nowhere", "--seed"),
     "assume-valid": ("0x" + "ab" * 32, "--assume-valid: expected HEIGHT:HASH"),
+    "rpc-cors": ("wallet.example", "--rpc-cors: 'wallet.example' is not an origin"),
+    "rpc-allow-host": ("a/b", "--rpc-allow-host: 'a/b' is not a host name"),
+    "rpc-disable": ("getnothing", "--rpc-disable: no JSON-RPC method 'getnothing'"),
+    "rpc-max-answer": ("0", "--rpc-max-answer: 0 is not a positive number"),
 }
 
 
@@ -287,7 +347,7 @@ class EveryOptionTests(SynchronousTestCase):
         options = tap.Options()
         names = {entry[0] for entry in options.optParameters}
         names |= {entry[0] for entry in options.optFlags}
-        return names | {"seed"}
+        return names | {"seed", "rpc-cors", "rpc-allow-host", "rpc-disable"}
 
     def test_table_covers_every_option(self) -> None:
         self.assertEqual(set(GOOD_VALUES) | TLS_OPTIONS, self.all_options())
@@ -382,16 +442,16 @@ class MakeServiceTests(SynchronousTestCase):
     def test_children(self) -> None:
         """
         The node service is a L{MultiService} of the ledger, the memory pool, the
-        connections, the node's timer and the progress line's, in that (starting)
-        order; the data directory exists.
+        payload decoder, the connections, the node's timer and the progress line's, in
+        that (starting) order; the data directory exists.
         """
         top = self.build()
         self.assertIsInstance(top, MultiService)
         children = list(top)
         self.assertEqual([type(child) for child in children],
-                         [LedgerService, MempoolService, ConnectionService, TimerService,
-                          TimerService])
-        self.assertIs(children[2], top.node.connections)
+                         [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
+                          TimerService, TimerService])
+        self.assertIs(children[3], top.node.connections)
         self.assertIs(children[1], top.node.mempool)
         self.assertIsNone(top.rpc)
         self.assertFalse(top.running)
@@ -403,9 +463,9 @@ class MakeServiceTests(SynchronousTestCase):
         """
         top = self.build("--validator-key", str(DEVKEYS / "privnet-validator-1.wif"))
         self.assertEqual([type(child) for child in top],
-                         [LedgerService, MempoolService, ConnectionService, ConsensusService,
-                          TimerService, TimerService])
-        self.assertIs(list(top)[3], top.consensus)
+                         [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
+                          ConsensusService, TimerService, TimerService])
+        self.assertIs(list(top)[4], top.consensus)
         self.assertIsNone(self.build().consensus)
 
     def test_seedsFromProtocolFile(self) -> None:
@@ -446,9 +506,9 @@ class MakeServiceTests(SynchronousTestCase):
         top = self.build("--rpc-port", "0", "--rpc-bind", "0.0.0.0")
         children = list(top)
         self.assertEqual([type(child) for child in children],
-                         [LedgerService, MempoolService, ConnectionService, RpcService,
-                          TimerService, TimerService])
-        self.assertIs(children[3], top.rpc)
+                         [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
+                          RpcService, TimerService, TimerService])
+        self.assertIs(children[4], top.rpc)
         self.assertEqual(top.rpc.scheme, "http")  # type: ignore[union-attr]
         cert, key = make_test_ca().write(Path(self.mktemp()))
         top = self.build("--rpc-port", "0", "--rpc-tls-cert", str(cert), "--rpc-tls-key",
@@ -462,8 +522,8 @@ class MakeServiceTests(SynchronousTestCase):
         """
         top = self.build("--rpc-port", "0", "--metrics-port", "0")
         children = list(top)
-        self.assertEqual([type(child) for child in children][3:5], [RpcService, RpcService])
-        self.assertIs(children[4], top.metrics)
+        self.assertEqual([type(child) for child in children][4:6], [RpcService, RpcService])
+        self.assertIs(children[5], top.metrics)
         self.assertEqual((top.metrics.name, top.metrics.label),  # type: ignore[union-attr]
                          ("metrics", "metrics"))
         config = self.built_config("--metrics-port", "9100", "--metrics-bind", "::",
@@ -476,11 +536,26 @@ class MakeServiceTests(SynchronousTestCase):
         The pool and RPC options reach the L{NodeConfig}; 0 threads means one per core.
         """
         config = self.built_config("--mempool-size", "10", "--verify-threads", "3",
-                                   "--rpc-port", "10332", "--rpc-bind", "::1")
+                                   "--rpc-port", "10332", "--rpc-bind", "::1",
+                                   "--mempool-mb", "3")
         self.assertEqual((config.mempool_capacity, config.verify_threads, config.rpc_port,
-                          config.rpc_bind, config.rpc_tls_cert),
-                         (10, 3, 10332, "::1", None))
+                          config.rpc_bind, config.rpc_tls_cert, config.mempool_capacity_bytes),
+                         (10, 3, 10332, "::1", None, 3 * 1024 * 1024))
         self.assertIsNone(self.built_config().verify_threads)
+
+    def test_rpcAccessConfig(self) -> None:
+        """
+        The access options reach the L{NodeConfig} and the server built from it.
+        """
+        top = self.build("--rpc-port", "0", "--rpc-disable", "getpeers")
+        assert top.rpc is not None
+        resource = top.rpc.site.resource.original  # type: ignore[attr-defined]
+        self.assertEqual(resource.disabled, frozenset({"getpeers"}))
+        self.assertIn("getrawmempool", resource.estimates)
+        config = self.built_config("--rpc-port", "0", "--rpc-disable", "getpeers",
+                                   "--rpc-allow-get", "--rpc-max-answer", "4096")
+        self.assertEqual((config.rpc_access.disabled, config.rpc_access.allow_get,
+                          config.rpc_max_answer), (frozenset({"getpeers"}), True, 4096))
 
     def test_noListen(self) -> None:
         """

@@ -7,9 +7,12 @@ Established connections, timers and how connections end are in L{tests.test_p2p_
 
 from __future__ import annotations
 
+import struct
+
 from zope.interface.verify import verifyObject
 
-from neo_twisted.network.frame import encode_frame
+from neo_twisted.core.block import UNSIGNED_HEADER_SIZE
+from neo_twisted.network.frame import HEADER_SIZE, MAX_PAYLOAD_SIZE, encode_frame
 from neo_twisted.network.payloads import EmptyPayload, PingPayload, VersionPayload
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.protocol import MAX_TX_SIZE
@@ -141,6 +144,30 @@ class HandshakeTests(ProtocolCase):
         self.assert_violation(frame("version", THEIR_VERSION)
                               + encode_frame(MAGIC, "tx", bytes(MAX_TX_SIZE + 1)),
                               "tx before verack")
+
+    def test_bigMessageBeforeHandshakeUnread(self) -> None:
+        """
+        A message other than version/verack before the handshake is a violation as soon
+        as its frame header and first bytes are in: a 32 MiB block is neither waited for
+        nor decoded (issue 20, attack 3), and the listener is not asked about it.
+        """
+        header = struct.pack("<I12sI4s", MAGIC, b"block".ljust(12, b"\0"),
+                             MAX_PAYLOAD_SIZE, bytes(4))
+        self.receive(header + bytes(UNSIGNED_HEADER_SIZE))
+        self.assert_dropped("block before version", violation=True)
+        self.assertEqual(self.listener.named("accepts_block_frame"), [])
+        self.assertEqual(self.protocol.bytes_in["block"], HEADER_SIZE + MAX_PAYLOAD_SIZE)
+
+    def test_versionStillReadBeforeHandshake(self) -> None:
+        """
+        A version split anywhere is read whole, and a verack after it too.
+        """
+        data = HANDSHAKE
+        for at in (1, HEADER_SIZE, HEADER_SIZE + 3, len(data) - 1):
+            self.connect()
+            self.receive(data[:at])
+            self.receive(data[at:])
+            self.assertTrue(self.protocol.established, at)
 
     def test_handshakeTimeout(self) -> None:
         """

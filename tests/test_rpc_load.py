@@ -36,6 +36,7 @@ from neo_twisted.core.transactions import NEO_ASSET_ID
 from neo_twisted.crypto.keys import address_from_script_hash
 from neo_twisted.ledger.generator import ChainGenerator, signed_transfer
 from neo_twisted.node.service import NodeService
+from neo_twisted.rpc.access import RpcAccess
 from neo_twisted.rpc.server import JsonRpcResource, RpcSite
 from tests.ledger_samples import DEV_KEYS, PRIVNET
 from tests.node_cluster import CHAIN_SEED, Cluster, wait_until
@@ -350,7 +351,9 @@ class LoadTests(TestCase):
         SCALE rounds of 200 clients at once; after each, every connection has ended, no
         request is still being answered and no channel is left in memory.
         """
-        node = Cluster(self).start("rpc", chain=CHAIN, rpc_port=0, peers_file=False)
+        # the GET form is an option now: on, to be loaded as well
+        node = Cluster(self).start("rpc", chain=CHAIN, rpc_port=0, peers_file=False,
+                                   rpc_access=RpcAccess(allow_get=True))
         assert node.rpc is not None and node.rpc.port is not None
         site = node.rpc.site
         assert isinstance(site, RpcSite)

@@ -20,7 +20,7 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import GAS_ASSET_ID, NEO_ASSET_ID, ContractTransaction
 from neo_twisted.crypto.keys import address_from_script_hash
 from neo_twisted.ledger.chain import Ledger
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService, ReadQueueFullError, synchronous
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.addresses import AddressBook
@@ -155,6 +155,19 @@ class ChainMethodTests(MethodsTestCase):
         self.assertEqual(self.call("getblocksysfee", 7), "20000")
         self.assertEqual(self.call("getblocksysfee", TIP), "20000")
         self.assertError(-100, "getblocksysfee", TIP + 1, message="Invalid Height")
+
+
+class BusyLedgerTests(MethodsTestCase):
+    def test_full_read_queue_is_busy(self) -> None:
+        """
+        A read the ledger's queue cannot take answers the server's -32000 busy (the
+        client may try again), not an internal error.
+        """
+        def full(function: Any, *args: Any) -> defer.Deferred[Any]:
+            return defer.fail(ReadQueueFullError("65536 local reads are waiting already"))
+
+        self.patch(self.ledger_service, "read", full)
+        self.assertError(-32000, "getbestblockhash", data="reads are waiting")
 
 
 class TransactionMethodTests(MethodsTestCase):

@@ -17,6 +17,8 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.rpc.access import AccessPolicy, RpcAccess
+from neo_twisted.rpc.budget import AnswerBudget
 from neo_twisted.rpc.errors import RpcError, unknown
 from neo_twisted.rpc.server import JsonRpcResource, make_site
 from neo_twisted.wire.errors import FormatError
@@ -140,19 +142,21 @@ class RequestTests(ServerTestCase):
         self.assertEqual(response.json(), {"jsonrpc": "2.0", "id": 1, "result": 5})
 
     def test_headers(self) -> None:
-        headers = self.post(call("echo")).headers
+        """
+        The reference's C{Access-Control-Allow-Origin: *} is gone: no CORS header
+        unless the operator names origins (L{tests.test_rpc_access}).
+        """
+        headers = self.post(call("echo"), b"Origin: http://wallet.example").headers
         self.assertEqual(headers[b"content-type"], b"application/json-rpc")
-        self.assertEqual(headers[b"access-control-allow-origin"], b"*")
-        self.assertEqual(headers[b"access-control-allow-methods"], b"GET, POST")
-        self.assertEqual(headers[b"access-control-allow-headers"], b"Content-Type")
-        self.assertEqual(headers[b"access-control-max-age"], b"31536000")
+        self.assertFalse([name for name in headers if name.startswith(b"access-control")])
 
-    def test_cors_preflight(self) -> None:
+    def test_cors_preflight_without_allowance(self) -> None:
         _, transport = self.raw(b"OPTIONS / HTTP/1.1\r\nHost: localhost\r\n"
                                 b"Origin: http://wallet.example\r\n\r\n")
         response = parse_response(transport.value())
-        self.assertEqual(response.status, 200)
-        self.assertEqual(response.headers[b"access-control-allow-origin"], b"*")
+        self.assertEqual(response.status, 204)
+        self.assertEqual(response.headers[b"allow"], b"POST, OPTIONS")
+        self.assertNotIn(b"access-control-allow-origin", response.headers)
 
     def test_ids_echoed(self) -> None:
         for id_ in ("abc", 7, 2.5, None):
@@ -160,7 +164,8 @@ class RequestTests(ServerTestCase):
 
     def test_any_path(self) -> None:
         body = json.dumps(call("echo", ("x",))).encode()
-        _, transport = self.raw(b"POST /some/path HTTP/1.1\r\nHost: h\r\n"
+        _, transport = self.raw(b"POST /some/path HTTP/1.1\r\nHost: localhost\r\n"
+                                b"Content-Type: application/json\r\n"
                                 b"Content-Length: %d\r\n\r\n" % len(body) + body)
         self.assertEqual(parse_response(transport.value()).json()["result"], ["x"])
 
@@ -198,8 +203,9 @@ class RequestTests(ServerTestCase):
         protocol, transport = self.connect()
         for n in range(3):
             body = json.dumps(call("add", (n, n))).encode()
-            protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n"
-                                  % len(body) + body)
+            protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: localhost\r\n"
+                                  b"Content-Type: application/json\r\n"
+                                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
             self.assertEqual(parse_response(transport.value()).json()["result"], 2 * n)
             transport.clear()
         self.assertFalse(transport.disconnecting)
@@ -257,6 +263,14 @@ class SlicedBatchTests(SynchronousTestCase):
 
 
 class GetFormTests(ServerTestCase):
+    """
+    The GET form, turned on (C{--rpc-allow-get}).
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.resource.access = AccessPolicy(RpcAccess(allow_get=True))
+
     def test_plain_params(self) -> None:
         response = self.get("jsonrpc=2.0&method=add&params=" + quote("[4,5]") + "&id=9")
         self.assertEqual(response.json(), {"jsonrpc": "2.0", "id": "9", "result": 9})
@@ -343,8 +357,8 @@ class ErrorTests(ServerTestCase):
 
 class LimitTests(ServerTestCase):
     def test_body_over_limit_by_length(self) -> None:
-        _, transport = self.raw(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000000\r\n"
-                                b"\r\n" + b"[" * 1000)
+        _, transport = self.raw(b"POST / HTTP/1.1\r\nHost: localhost\r\n"
+                                b"Content-Length: 100000000\r\n\r\n" + b"[" * 1000)
         response = parse_response(transport.value())
         self.assertEqual(response.status, 413)
         self.assertEqual(response.json()["error"]["code"], -32600)
@@ -352,7 +366,7 @@ class LimitTests(ServerTestCase):
         self.assertTrue(transport.disconnecting)
 
     def test_body_over_limit_chunked(self) -> None:
-        protocol, transport = self.raw(b"POST / HTTP/1.1\r\nHost: h\r\n"
+        protocol, transport = self.raw(b"POST / HTTP/1.1\r\nHost: localhost\r\n"
                                        b"Transfer-Encoding: chunked\r\n\r\n")
         chunk = b"a" * 1000
         for _ in range(4):
@@ -385,20 +399,106 @@ class LimitTests(ServerTestCase):
     def test_client_gone_before_the_answer(self) -> None:
         protocol, transport = self.connect()
         body = json.dumps(call("later")).encode()
-        protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n"
-                              % len(body) + body)
+        protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: localhost\r\n"
+                              b"Content-Type: application/json\r\n"
+                              b"Content-Length: %d\r\n\r\n" % len(body) + body)
         protocol.connectionLost(Exception("gone"))
         self.methods.later[0].callback("late")
         self.assertEqual(transport.value(), b"")
         self.assertEqual(self.resource.active, 0)
 
     def test_idle_connection_closed(self) -> None:
-        _, transport = self.raw(b"POST / HTTP/1.1\r\nHost: h\r\n")  # never finished
+        _, transport = self.raw(b"POST / HTTP/1.1\r\nHost: localhost\r\n")  # never finished
         self.clock.advance(29)
         self.assertFalse(transport.disconnecting)
         self.clock.advance(2)
         self.assertTrue(transport.disconnecting)
 
     def test_unsupported_method(self) -> None:
-        _, transport = self.raw(b"DELETE / HTTP/1.1\r\nHost: h\r\n\r\n")
+        _, transport = self.raw(b"DELETE / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         self.assertEqual(parse_response(transport.value()).status, 501)  # Not Implemented
+
+
+class AnswerSizeTests(SynchronousTestCase):
+    """
+    Answers are capped in bytes: estimated calls are refused unrun, the others once
+    encoded, and a request's spent budget refuses its later calls unrun.
+    """
+
+    def setUp(self) -> None:
+        self.runs: list[str] = []
+
+        def big(params: list[Any]) -> str:
+            self.runs.append("big")
+            return "b" * params[0]
+
+        def small(params: list[Any]) -> int:
+            self.runs.append("small")
+            return 1
+
+        self.resource = JsonRpcResource(
+            {"big": big, "small": small, "echo": lambda params: params},
+            estimates={"big": lambda params: params[0] + 50},
+            budget=AnswerBudget(1000, total=1500), disabled={"echo"})
+
+    def answers(self, document: Any, budget: Any = None) -> Any:
+        return json.loads(self.successResultOf(self.resource.handle(document, budget)) or b"")
+
+    def test_estimated_answer_over_the_cap_is_not_built(self) -> None:
+        answer = self.answers(call("big", (2000,)))
+        self.assertEqual(answer["error"]["code"], -32003)
+        self.assertEqual(answer["error"]["message"], "Response too large")
+        self.assertIn("exceed 1000 bytes", answer["error"]["data"])
+        self.assertEqual(self.runs, [])
+
+    def test_batch_stops_at_the_cap(self) -> None:
+        answers = self.answers([call("big", (250,), k) for k in range(5)]
+                               + [call("small", (), 9)])
+        self.assertEqual([a.get("error", {}).get("code") for a in answers],
+                         [None, None, None, -32003, -32003, -32003])
+        self.assertEqual(self.runs, ["big"] * 3)
+
+    def test_answer_checked_once_encoded(self) -> None:
+        """
+        Without an estimate, an answer over the cap is replaced by the error.
+        """
+        self.resource.estimates.clear()
+        answers = self.answers([call("big", (600,), 1), call("big", (600,), 2),
+                                call("small", (), 3)])
+        self.assertEqual(len(answers[0]["result"]), 600)
+        self.assertEqual(answers[1]["error"]["code"], -32003)
+        self.assertEqual(answers[2]["error"]["code"], -32003)
+        self.assertEqual(self.runs, ["big", "big"])
+
+    def test_server_total(self) -> None:
+        """
+        Requests being answered at once share the server's total: past it, "busy".
+        """
+        held = self.resource.budget.open()
+        self.assertIsNone(held.reserve(900))
+        answer = self.answers(call("big", (700,)))
+        self.assertEqual(answer["error"]["code"], -32000)
+        held.close()
+        self.assertEqual(self.resource.budget.used, 0)
+        self.assertEqual(len(self.answers(call("big", (700,)))["result"]), 700)
+
+    def test_budget_given_back_when_answered(self) -> None:
+        site = make_site(self.resource, reactor=MemoryReactorClock())
+        for _ in range(3):
+            protocol = site.buildProtocol(CLIENT)
+            transport = StringTransport(peerAddress=CLIENT)
+            protocol.makeConnection(transport)
+            body = json.dumps(call("big", (900,))).encode()
+            protocol.dataReceived(b"POST / HTTP/1.1\r\nHost: localhost\r\n"
+                                  b"Content-Type: application/json\r\n"
+                                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.assertEqual(len(parse_response(transport.value()).json()["result"]), 900)
+            self.assertEqual(self.resource.budget.used, 0)
+
+    def test_disabled_method(self) -> None:
+        """
+        As neo-cli's RpcSecurity plugin answers a disabled method.
+        """
+        answer = self.answers(call("echo", ("x",)))
+        self.assertEqual(answer["error"], {"code": -400, "message": "Access denied",
+                                           "data": "echo is disabled on this node"})

@@ -4,15 +4,17 @@ Tests for L{neo_twisted.sync.headers.HeaderSync}: one peer at a time, 2000 heade
 
 from __future__ import annotations
 
+import attrs
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.ledger.chain import HeaderResult
+from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import ZERO_UINT256
-from tests.ledger_samples import PRIVNET_GENESIS, headers_of, make_blocks
+from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
 from tests.p2p_fakes import FakePeer, ledger_service
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
@@ -269,3 +271,112 @@ class PipelineTests(SynchronousTestCase):
         self.finish(0)
         self.assertEqual(self.peer.take("getheaders"),
                          [GetBlocksPayload((HEADERS[1999].hash,), ZERO_UINT256)])
+
+
+class ClaimTests(SynchronousTestCase):
+    """
+    A claimed height is a reason to ask, once in a while: a peer that never answers is
+    paused by address (issue 20, attack 2), and one that answers nothing is not believed.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.ledger = ledger_service(self)
+        self.peers: list[FakePeer] = []
+        self.sync = HeaderSync(self.ledger, self.clock, lambda: self.peers, timeout=30)
+
+    def liar(self, nonce: int, *, inbound: bool = True) -> FakePeer:
+        peer = FakePeer("10.6.6.6", 0xFFFFFFFF, inbound=inbound, nonce=nonce)
+        self.peers.append(peer)
+        return peer
+
+    def time_out(self, peer: FakePeer) -> None:
+        self.clock.advance(30)
+        self.assertEqual(peer.dropped, ("no headers within 30 s", False))
+        self.peers.remove(peer)
+        self.sync.peer_lost(peer)
+
+    def test_unanswered_address_paused_and_doubling(self) -> None:
+        """
+        After a timeout the liar, reconnecting from another port, is not asked for 30 s,
+        then 60 s after its next timeout; an honest peer is asked meanwhile.
+        """
+        first = self.liar(1)
+        self.sync.poke()
+        self.assertEqual(len(first.take("getheaders")), 1)
+        self.time_out(first)
+        again = self.liar(2)
+        honest = FakePeer("10.0.0.9", 2100, nonce=9)
+        self.peers.append(honest)
+        self.sync.poke()
+        self.assertEqual(again.take("getheaders"), [])
+        self.assertEqual(len(honest.take("getheaders")), 1)
+        self.peers.remove(honest)
+        self.sync.peer_lost(honest)
+        self.clock.advance(29)  # honest's request was forgotten with it; the liar waits
+        self.sync.poke()
+        self.sync.announced(again)
+        self.assertEqual(again.take("getheaders"), [])
+        self.clock.advance(1)
+        self.sync.poke()
+        self.assertEqual(len(again.take("getheaders")), 1)
+        self.time_out(again)
+        third = self.liar(3)
+        self.clock.advance(59)
+        self.sync.poke()
+        self.assertEqual(third.take("getheaders"), [])
+        self.clock.advance(1)
+        self.sync.poke()
+        self.assertEqual(len(third.take("getheaders")), 1)
+
+    def test_outbound_paused_by_endpoint(self) -> None:
+        """
+        A peer we dialled is paused by its endpoint: another node on the same host is not.
+        """
+        dialled = self.liar(1, inbound=False)
+        self.sync.poke()
+        self.time_out(dialled)
+        neighbour = FakePeer("10.6.6.6", 2100, port=20334, nonce=2)
+        self.peers.append(neighbour)
+        self.sync.poke()
+        self.assertEqual(len(neighbour.take("getheaders")), 1)
+
+    def test_empty_answer_ends_the_claim(self) -> None:
+        """
+        A peer that answers it has nothing after our headers is believed no higher.
+        """
+        liar = self.liar(1)
+        self.sync.poke()
+        self.successResultOf(self.sync.headers_received(liar, HeadersPayload(())))
+        self.assertEqual(liar.last_block_index, 0)
+        self.assertIsNone(liar.dropped)
+
+    def test_provisional_dropped_pauses_their_sources(self) -> None:
+        """
+        When headers taken on trust are dropped, the peers that sent them are paused and
+        another peer is asked from what is left.
+        """
+        ledger = ledger_service(self, settings=attrs.evolve(
+            PRIVNET, assume_valid=AssumeValid(300, LONG[299].hash)))
+        sync = HeaderSync(ledger, self.clock, lambda: self.peers, timeout=30)
+        liar = self.liar(1)
+        sync.poke()
+        self.successResultOf(sync.headers_received(liar, HeadersPayload(tuple(HEADERS[:299]))))
+        self.assertEqual((ledger.ledger.header_height, ledger.ledger.verified_height), (299, 0))
+        liar.take("getheaders")
+        self.clock.advance(30)  # it never sends the rest
+        self.peers.remove(liar)
+        sync.peer_lost(liar)
+        honest = FakePeer("10.0.0.9", 2100, nonce=9)
+        self.peers.append(honest)
+        sync.poke()
+        self.assertEqual(honest.take("getheaders")[0].hash_start[0], LONG[298].hash)
+        self.successResultOf(sync.headers_received(honest, HeadersPayload(())))
+        self.assertEqual(ledger.ledger.drop_provisional(), 299)
+        back = self.liar(2)
+        self.clock.advance(30)  # the liar's timeout pause is over, the new one is not
+        honest.last_block_index = 2100
+        sync.provisional_dropped()
+        self.assertEqual(back.take("getheaders"), [])
+        [request] = honest.take("getheaders")
+        self.assertEqual(request.hash_start, (PRIVNET_GENESIS.hash,))

@@ -18,6 +18,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from neo_twisted.cli import chain as cli_chain
 from neo_twisted.cli import main
 from neo_twisted.core.block import Block, Header
+from neo_twisted.crypto.budget import FREE_VERIFICATION_GAS_2_12
+from neo_twisted.crypto.scripts import script_hash
 from neo_twisted.ledger import verify as verify_module
 from neo_twisted.ledger.chain import Ledger, Verdict
 from neo_twisted.ledger.chainacc import read_chain_records, write_chain_file
@@ -34,6 +36,7 @@ from neo_twisted.ledger.verify import (
 )
 from tests.store_compare import dump_store, store_differences
 from tests.store_compare import heights as store_heights
+from tests.witness_samples import wide_multisig, wide_witness
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = load_protocol(ROOT / "protocol.json")
@@ -142,13 +145,47 @@ class ProcessMapperTests(SynchronousTestCase):
         self.assertEqual(mapper._prefetched, {})
 
 
+class BudgetTests(SynchronousTestCase):
+    def test_budget_goes_to_the_workers(self) -> None:
+        """
+        A job's GAS budget travels with it: a validly signed 1-of-101 multisig fails
+        with 10 free GAS and verifies with 50, in a worker as on this thread.
+        """
+        witness = wide_witness(b"message", 101)
+        job = WitnessJob(b"message", witness.invocation_script, witness.verification_script,
+                         script_hash(witness.verification_script))
+        jobs = [job, attrs.evolve(job, free_gas=FREE_VERIFICATION_GAS_2_12)]
+        mapper = ProcessMapper(1, min_jobs=1)
+        self.addCleanup(mapper.shutdown)
+        parts = mapper.submit(jobs)
+        assert parts is not None
+        self.assertEqual([ok for _, future in parts for ok in future.result(timeout=30)],
+                         [False, True])
+        self.assertEqual(serial_map(check_witness, jobs), [False, True])
+
+    def test_header_over_budget_refused(self) -> None:
+        """
+        A header signed by a NextConsensus multisig wider than 10 GAS pays for does not
+        verify (no validator set is that wide; its witness is refused unchecked).
+        """
+        previous = genesis_block(SETTINGS.standby_validators).header
+        verification, _ = wide_multisig(101)
+        header = attrs.evolve(BLOCKS[0].header, witness=wide_witness(
+            BLOCKS[0].header.unsigned_bytes(), 101))
+        job = witness_job(header, attrs.evolve(previous,
+                                               next_consensus=script_hash(verification)))
+        self.assertFalse(check_witness(job))
+        self.assertTrue(check_witness(attrs.evolve(job, free_gas=FREE_VERIFICATION_GAS_2_12)))
+
+
 class ServeTests(SynchronousTestCase):
     def test_requests_and_end(self) -> None:
         """
         Each pickled request gets the pickled results; the end of the requests ends it.
         """
         requests = io.BytesIO()
-        tuples = [(j.message, j.invocation, j.verification, j.expected_hash) for j in MIXED]
+        tuples = [(j.message, j.invocation, j.verification, j.expected_hash, j.free_gas)
+                  for j in MIXED]
         pickle.dump(tuples[:3], requests)
         pickle.dump(tuples[3:8], requests)
         requests.seek(0)

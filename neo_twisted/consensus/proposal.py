@@ -27,14 +27,11 @@ from neo_twisted.core.transactions import (
     StateTransaction,
 )
 from neo_twisted.crypto.scripts import consensus_address
-from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.settings import PolicySettings, ProtocolSettings
+from neo_twisted.mempool.policy import block_problem, select_for_block
 from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160, UInt256
-
-#: Transactions per block besides the MinerTransaction (the reference's SimplePolicy
-#: plugin default, C{MaxTransactionsPerBlock}).
-MAX_BLOCK_TRANSACTIONS = 500
 
 
 def validators_of(settings: ProtocolSettings) -> tuple[ECPoint, ...]:
@@ -59,14 +56,13 @@ def net_fee(entries: Iterable[PoolEntry]) -> int:
                if not isinstance(entry.tx, MinerTransaction | ClaimTransaction))
 
 
-def choose(entries: Iterable[PoolEntry], limit: int = MAX_BLOCK_TRANSACTIONS) -> list[PoolEntry]:
+def choose(entries: Iterable[PoolEntry], policy: PolicySettings) -> list[PoolEntry]:
     """
-    The pool transactions a proposal takes: the best paying first (the pool's eviction
-    order, reversed), none that could change the validators.
+    The pool transactions a proposal takes, as the policy chooses them
+    (L{select_for_block}), none that could change the validators.
     """
-    eligible = [entry for entry in entries if not changes_validators(entry.tx)]
-    eligible.sort(key=lambda entry: entry.rank, reverse=True)
-    return eligible[:limit]
+    return select_for_block((entry for entry in entries if not changes_validators(entry.tx)),
+                            policy)
 
 
 @attrs.frozen
@@ -106,14 +102,20 @@ def make_proposal(entries: Sequence[PoolEntry], validators: Sequence[ECPoint],
 
 
 def proposal_problem(next_consensus: UInt160, miner: Transaction,
-                     entries: Sequence[PoolEntry], validators: Sequence[ECPoint]) -> str | None:
+                     entries: Sequence[PoolEntry], validators: Sequence[ECPoint],
+                     policy: PolicySettings) -> str | None:
     """
-    C{VerifyRequest}: why a complete proposal cannot be signed, or None.
+    C{VerifyRequest}: why a complete proposal cannot be signed, or None; a proposal
+    past the block policy is refused too, so that one primary cannot make a block
+    the others cannot carry.
 
     @param entries: the proposal's transactions after the miner's, as the pool knows them.
     """
     if any(changes_validators(entry.tx) for entry in entries):
         return "it holds a transaction that may change the validators"
+    problem = block_problem(entries, miner.size, policy)
+    if problem is not None:
+        return problem
     if next_consensus != consensus_address(validators):
         return "NextConsensus is not the validators' consensus address"
     paid = sum(output.value for output in miner.outputs)

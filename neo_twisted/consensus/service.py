@@ -32,7 +32,6 @@ from neo_twisted.consensus.context import (
     signature_valid,
 )
 from neo_twisted.consensus.proposal import (
-    MAX_BLOCK_TRANSACTIONS,
     choose,
     make_proposal,
     proposal_problem,
@@ -78,13 +77,12 @@ class ConsensusService(service.Service):
     name = "consensus"
 
     def __init__(self, node: Node, key: KeyPair, clock: IReactorTime, *,
-                 rng: random.Random | None = None,
-                 max_transactions: int = MAX_BLOCK_TRANSACTIONS) -> None:
+                 rng: random.Random | None = None) -> None:
         self._node = node
         self._key = key
         self._clock = clock
         self._rng = rng if rng is not None else random.SystemRandom()
-        self._max_transactions = max_transactions
+        self._policy = node.ledger.settings.policy
         self._seconds = node.ledger.settings.seconds_per_block
         self.validators = node.consensus.validators
         self.context: ConsensusContext | None = None
@@ -251,7 +249,7 @@ class ConsensusService(service.Service):
         if _S.SIGNATURE_SENT not in ctx.state:
             entries = []
             if self._node.mempool is not None:
-                entries = choose(self._node.mempool.pool, self._max_transactions)
+                entries = choose(self._node.mempool.pool, self._policy)
             proposal = make_proposal(entries, self.validators, self._key.script_hash,
                                      self._on_chain, self._rng)
             timestamp = max(int(self._clock.seconds()), ctx.prev_timestamp + 1)
@@ -361,6 +359,13 @@ class ConsensusService(service.Service):
         if any(self._on_chain(h) for h in request.transaction_hashes):
             self._refuse("it holds a transaction already on the chain")
             return
+        most = self._policy.max_transactions_per_block
+        if len(request.transaction_hashes) > most:
+            # refused before a single transaction is fetched for it
+            self._refuse(f"it holds {len(request.transaction_hashes)} transactions, more than "
+                         f"the policy's {most}")
+            self._request_change_view()
+            return
         ctx.state |= _S.REQUEST_RECEIVED
         ctx.take_proposal(payload.timestamp, request.nonce, request.next_consensus,
                           request.transaction_hashes, request.miner_transaction)
@@ -424,7 +429,8 @@ class ConsensusService(service.Service):
             self._refuse("we are syncing: this round may not be on the tip")
             return
         entries = [ctx.entries[h] for h in ctx.transaction_hashes[1:]]
-        problem = proposal_problem(ctx.next_consensus, ctx.miner, entries, self.validators)
+        problem = proposal_problem(ctx.next_consensus, ctx.miner, entries, self.validators,
+                                   self._policy)
         if problem is not None:
             self._refuse(problem)
             self._request_change_view()

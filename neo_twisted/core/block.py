@@ -128,6 +128,17 @@ class Block(Serializable):
     transactions: tuple[Transaction, ...]
     #: Set once L{problem} found nothing: a frozen block cannot acquire a problem later.
     _sound: bool = attrs.field(init=False, default=False, eq=False, repr=False)
+    #: The serialized size, once known: decoding knows it (off the reactor, for a big
+    #: block), and measuring 65,536 transactions again would take the reactor ~50 ms.
+    _size_cache: int | None = attrs.field(init=False, default=None, eq=False, repr=False)
+
+    @property
+    def size(self) -> int:
+        size = self._size_cache
+        if size is None:
+            size = len(self.to_bytes())
+            object.__setattr__(self, "_size_cache", size)
+        return size
 
     @property
     def hash(self) -> UInt256:
@@ -172,6 +183,7 @@ class Block(Serializable):
         problem = block.problem()
         if problem is not None:
             raise FormatError(f"invalid block: {problem}", start)
+        object.__setattr__(block, "_size_cache", reader.pos - start)
         return block
 
     @classmethod

@@ -24,6 +24,8 @@ PUSH1 = 0x51
 PUSH16 = 0x60
 CHECKSIG = 0xAC
 CHECKMULTISIG = 0xAE
+#: C{CreateMultiSigRedeemScript}'s limit on the keys of a script. A witness of more
+#: than 100 never verifies (L{neo_twisted.crypto.budget}); wallets could still make one.
 MAX_MULTISIG_KEYS = 1024
 
 

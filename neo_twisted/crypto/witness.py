@@ -14,10 +14,24 @@ which this module applies directly:
 
 Anything else (a deployed contract, a non-standard script) is reported as not
 verifiable here, and is therefore rejected.
+
+Before any signature is checked, L{witness_problem} applies the reference VM's
+GAS budget (L{neo_twisted.crypto.budget}) and the shape every valid invocation
+has: a multisig of more keys than the free GAS pays for, or an invocation that
+does not push exactly the signatures needed, 64 bytes each, can never verify.
 """
 
 from __future__ import annotations
 
+from neo_twisted.crypto.budget import (
+    FREE_VERIFICATION_GAS,
+    MAX_SIGNATURE_PUSH,
+    SIGNATURE_SIZE,
+    affordable,
+    max_multisig_keys,
+    multisig_witness_price,
+    signature_witness_price,
+)
 from neo_twisted.crypto.ecdsa import load_public_key, verify_signature
 from neo_twisted.crypto.hashes import hash160
 from neo_twisted.crypto.scripts import (
@@ -73,27 +87,60 @@ def _check(message: bytes, signature: bytes | int, key: bytes) -> bool:
     return public_key is not None and verify_signature(public_key, message, signature)
 
 
+def witness_problem(invocation: bytes, verification: bytes,
+                    free_gas: int = FREE_VERIFICATION_GAS) -> str | None:
+    """
+    Why the witness cannot verify whatever its signatures, found without checking
+    any; None if only the signatures can tell.
+
+    @param free_gas: the Fixed8 GAS the reference's VM would let the witness spend
+        (L{neo_twisted.crypto.budget.free_verification_gas}).
+    """
+    if is_signature_contract(verification):
+        m, price = 1, signature_witness_price()
+    else:
+        multisig = parse_multisig_contract(verification)
+        if multisig is None:
+            return "the verification script is not a standard contract"
+        m, n = multisig[0], len(multisig[1])
+        price = multisig_witness_price(m, n)
+        if not affordable(price, free_gas):
+            return (f"a multisig of {n} keys costs {price / 1000} GAS to verify, more than "
+                    f"the {free_gas / 100_000_000:g} GAS free (at most "
+                    f"{max_multisig_keys(free_gas)} keys)")
+    if len(invocation) > m * MAX_SIGNATURE_PUSH:
+        return (f"the invocation script is {len(invocation)} bytes; {m} signature "
+                f"pushes take at most {m * MAX_SIGNATURE_PUSH}")
+    stack = pushed_items(invocation)
+    if stack is None:
+        return "the invocation script does more than push signatures"
+    if len(stack) != m:
+        return f"the invocation script pushes {len(stack)} items, not {m} signatures"
+    if not all(isinstance(item, bytes) and len(item) == SIGNATURE_SIZE for item in stack):
+        return f"the invocation script pushes something other than {SIGNATURE_SIZE}-byte signatures"
+    return None
+
+
 def verify_witness(message: bytes, invocation: bytes, verification: bytes,
-                   expected_hash: bytes) -> bool:
+                   expected_hash: bytes, free_gas: int = FREE_VERIFICATION_GAS) -> bool:
     """
     Whether the witness (C{invocation}, C{verification}) authorizes C{message} for C{expected_hash}.
 
     @param message: the signed bytes (the unsigned serialization of the container).
     @param expected_hash: the script hash the container requires (UInt160 wire bytes).
+    @param free_gas: the verification budget (L{witness_problem}).
     """
     if not verification or hash160(verification) != expected_hash:
         return False
+    if witness_problem(invocation, verification, free_gas) is not None:
+        return False
     stack = pushed_items(invocation)
-    if stack is None:
-        return False
+    assert stack is not None  # witness_problem parsed it
     if is_signature_contract(verification):
-        return len(stack) == 1 and _check(message, stack[0], verification[1:34])
+        return _check(message, stack[0], verification[1:34])
     multisig = parse_multisig_contract(verification)
-    if multisig is None:
-        return False
+    assert multisig is not None
     m, keys = multisig
-    if len(stack) != m:
-        return False
     i = j = 0
     n = len(keys)
     while i < m and j < n:

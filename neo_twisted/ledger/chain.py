@@ -50,6 +50,11 @@ from neo_twisted.wire.uint import UInt256
 MAX_PENDING_BLOCKS = 2000
 #: Headers written between two looks at the store's resident map (a block looks once).
 TRIM_EVERY_HEADERS = 16
+#: The largest witness (invocation and verification scripts, in bytes) of a header taken
+#: on trust under assume-valid: nobody checks it, so a peer could otherwise fill our
+#: store with headers carrying megabytes each. A header signed by 21 validators (15
+#: signatures, 21 keys) has a witness of about 1.7 KB; mainnet's 7 about 570 bytes.
+MAX_TRUSTED_WITNESS = 4096
 
 
 class Verdict(enum.Enum):
@@ -216,6 +221,20 @@ class Ledger(ChainReads):
         assumed = self.settings.assume_valid
         return assumed is not None and self.header_height < assumed.height
 
+    def drop_provisional(self) -> int:
+        """
+        Delete the headers taken on trust under assume-valid (those above the verified
+        height), as when nobody extended them to the trusted block: a peer made them up,
+        or we took them from one that had only part of the chain. Returns how many.
+        """
+        if self.verified_height >= self.header_height:
+            return 0
+        dropped = self._drop_provisional()
+        self._log.warn("dropped {count} unverified headers above {height}: nobody "
+                       "extended them to the assume-valid block", count=dropped,
+                       height=self.header_height)
+        return dropped
+
     def _drop_provisional(self) -> int:
         """
         Delete the headers above the verified height (block heights never reach them).
@@ -279,8 +298,17 @@ class Ledger(ChainReads):
         if fresh[0].index != self.header_height + 1:
             return HeaderResult(0, f"header {fresh[0].index} leaves a gap after "
                                    f"{self.header_height}")
+        if self.verified_height < self.header_height and fresh[0].prev_hash != self._tip.hash:
+            # Another chain than the headers we took on trust: perhaps the real one (a
+            # peer that answered our locator from below them). Neither is proven; ours
+            # are dropped if nobody extends them (see drop_provisional). No fault.
+            self._log.debug("headers from {index} fork from our unverified ones",
+                            index=fresh[0].index)
+            return HeaderResult(0)
         trusted_to = self._trusted_to()
+        fresh, oversized = self._trusted_witnesses_bounded(fresh, trusted_to)
         count, problem = verify_chain(fresh, self._tip, self._mapper, trusted_to)
+        problem = problem or oversized
         added = fresh[:count]
         verified = added[-1].index if added else self.verified_height
         if trusted_to >= 0 and added:
@@ -300,6 +328,24 @@ class Ledger(ChainReads):
                                        f"assume-valid block {assumed.hash}")
         self._append_headers(added, verified)
         return HeaderResult(count, problem)
+
+    @staticmethod
+    def _trusted_witnesses_bounded(headers: list[Header], trusted_to: int
+                                   ) -> tuple[list[Header], str | None]:
+        """
+        C{headers} up to the first one taken on trust whose witness is over
+        L{MAX_TRUSTED_WITNESS}, and the problem with that one (None: no such header).
+        """
+        for position, header in enumerate(headers):
+            if header.index > trusted_to:
+                break
+            size = (len(header.witness.invocation_script)
+                    + len(header.witness.verification_script))
+            if size > MAX_TRUSTED_WITNESS:
+                return headers[:position], (
+                    f"header {header.index}: a {size}-byte witness (at most "
+                    f"{MAX_TRUSTED_WITNESS} for a header taken on trust)")
+        return headers, None
 
     # -- blocks ---------------------------------------------------------------------------
 

@@ -195,19 +195,21 @@ class ChainReads:
                 result.append(header)
         return result
 
-    def block_hashes_after(self, hash_: bytes, stop: bytes = bytes(32),
+    def block_hashes_after(self, starts: bytes | Sequence[bytes], stop: bytes = bytes(32),
                            limit: int = MAX_BLOCK_HASHES_PER_REPLY) -> list[UInt256]:
         """
-        Hashes of persisted blocks following C{hash_}, up to (not including) C{stop}, as the
-        reference node serves C{getblocks}; never above the block height.
+        Hashes of persisted blocks following the first known of C{starts} (a locator, or
+        one hash), up to (not including) C{stop}, as the reference node serves
+        C{getblocks}; never above the block height.
         """
         with self.store.read() as txn:
-            start = self._read_header(txn, hash_)
-            if start is None or hash_ == stop:
+            start = self._first_known(txn, starts, stop)
+            if start is None:
                 return []
+            first = read_u32(start, _HEADER_INDEX_OFFSET) + 1
             result = []
-            last = min(start.index + limit, self.block_height)
-            for index in range(start.index + 1, last + 1):
+            last = min(first - 1 + limit, self.block_height)
+            for index in range(first, last + 1):
                 found = fetch(txn, height_key(index), db=self._dbs["height"])
                 if found is None or found == stop:
                     break
@@ -253,15 +255,17 @@ class ChainReads:
         self.store.trim_mapped_pages()
         return found
 
-    def header_bytes_after(self, hash_: bytes, stop: bytes = bytes(32),
+    def header_bytes_after(self, starts: bytes | Sequence[bytes], stop: bytes = bytes(32),
                            limit: int = MAX_HEADERS_PER_REPLY) -> list[bytes]:
         """
         L{headers_after} as stored bytes, each already in its C{headers} message form,
-        for serving peers without parsing anything.
+        for serving peers without parsing anything. C{starts} is one hash or a locator:
+        the headers follow the first of them we know (Bitcoin Core's rule; a reference
+        node sends one hash, for which it is the reference's rule).
         """
         with self.store.read() as txn:
-            start = fetch(txn, hash_, db=self._dbs["header"])
-            if start is None or hash_ == stop:
+            start = self._first_known(txn, starts, stop)
+            if start is None:
                 return []
             first = read_u32(start, _HEADER_INDEX_OFFSET) + 1
             result = []
@@ -274,3 +278,15 @@ class ChainReads:
                     raise StoreError(f"damaged store: no header {found.hex()} at {index}")
                 result.append(raw)
         return result
+
+    def _first_known(self, txn: lmdb.Transaction, starts: bytes | Sequence[bytes],
+                     stop: bytes) -> bytes | None:
+        """
+        The stored header of the first of C{starts} we know, or None when we know none
+        of them or the first known is C{stop} (then nothing is to be sent).
+        """
+        for hash_ in (starts,) if isinstance(starts, bytes) else starts:
+            raw = fetch(txn, hash_, db=self._dbs["header"])
+            if raw is not None:
+                return None if hash_ == stop else raw
+        return None

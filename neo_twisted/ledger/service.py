@@ -7,12 +7,19 @@ Every call that touches the chain runs in the service's own L{ThreadPool}
 one), and writes are serialized with a L{DeferredLock} so that batches are
 applied in the order they were handed in. Header witnesses inside a batch are
 checked in parallel by a L{ThreadedMapper}.
+
+Reads never wait for writes (LMDB readers do not block on the writer) and go
+through two L{ReadQueue}s with threads of their own: one for what peers ask
+(C{getheaders}, C{getblocks}, C{getdata}: see L{neo_twisted.node.serving}) and
+one for the node's own callers (RPC). Peers cannot starve RPC of read threads,
+and RPC cannot starve peers.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -34,12 +41,158 @@ from neo_twisted.ledger.verify import Mapper, ProcessMapper, ThreadedMapper, wit
 T = TypeVar("T")
 RunInThread = Callable[..., "defer.Deferred[Any]"]
 
+#: Threads that read the store for peers.
+PEER_READ_THREADS = 2
+#: Threads that read the store for the node's own callers (RPC).
+LOCAL_READ_THREADS = 2
+#: Reads handed to each queue's threads at a time (the rest wait in the queue): more
+#: than the threads, so that a thread done with one read takes the next at once
+#: rather than wait for the reactor (busy with RPC clients, say) to hand it over.
+PEER_READS_HANDED = 16
+LOCAL_READS_HANDED = 256
+#: Local reads that may wait for a thread; past this a read fails at once with
+#: L{ReadQueueFullError} instead of growing the queue without end. A backstop: the
+#: RPC server's own limits (64 requests answered at once, 1000 calls a batch) keep
+#: honest use below it.
+LOCAL_READS_WAITING = 65_536
+
+
+class ReadDroppedError(Exception):
+    """
+    A read was dropped before it ran: whoever asked for it no longer wants it (a peer
+    that closed its connection), or the ledger service stopped.
+    """
+
+
+class ReadQueueFullError(Exception):
+    """
+    Too many reads wait already; this one was not queued.
+    """
+
 
 def synchronous(function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
     """
     A C{run_in_thread} that runs at once on the calling thread (for tests and tools).
     """
     return defer.maybeDeferred(function, *args)
+
+
+class _Read:
+    """
+    One read waiting in a L{ReadQueue}.
+    """
+
+    __slots__ = ("args", "done", "function", "wanted")
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...],
+                 wanted: Callable[[], bool] | None) -> None:
+        self.function = function
+        self.args = args
+        self.wanted = wanted
+        self.done: defer.Deferred[Any] = defer.Deferred()
+
+
+def _if_wanted(wanted: Callable[[], bool], function: Callable[..., T], *args: Any) -> T:
+    """
+    In the read's thread, just before it runs: its asker may have gone since the
+    read was handed over (C{wanted} only reads a flag, safe from any thread).
+    """
+    if not wanted():
+        raise ReadDroppedError("no longer wanted when its thread took it")
+    return function(*args)
+
+
+class ReadQueue:
+    """
+    Reads handed to a thread pool at most C{handed} at a time, in the order asked,
+    from a queue kept on the reactor thread.
+
+    The queue is ours rather than the thread pool's so that it can be bounded, and a
+    read is judged late: one whose asker is gone (C{wanted()} false) is dropped
+    without touching the store, when it leaves this queue and again in its thread as
+    it starts. A few more reads than threads are handed over at once: were each
+    handed over only when a thread is free, the threads would wait for the reactor
+    between two reads (RPC under load read at a fraction of the rate, its answers
+    waiting seconds).
+    """
+
+    def __init__(self, name: str, run: RunInThread, handed: int,
+                 max_waiting: int | None = None) -> None:
+        """
+        @param run: runs C{function(*args)} in a thread of this queue's own.
+        @param handed: reads handed to C{run} at a time (its threads take them in
+            turn, each judged again as it starts).
+        @param max_waiting: reads that may wait; past it, L{ReadQueueFullError}.
+        """
+        self.name = name
+        self._run = run
+        self._handed = handed
+        self._max_waiting = max_waiting
+        self._waiting: deque[_Read] = deque()
+        self._pumping = False
+        #: Reads handed to the threads and not done yet.
+        self.running = 0
+        #: Reads handed to a thread, and reads dropped before they ran, since the start.
+        self.started = 0
+        self.dropped = 0
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def submit(self, function: Callable[..., T], *args: Any,
+               wanted: Callable[[], bool] | None = None) -> defer.Deferred[T]:
+        """
+        Run C{function(*args)} in turn; fails with L{ReadDroppedError} if C{wanted()} is
+        false when its turn comes, with L{ReadQueueFullError} at once if the queue is full.
+        """
+        if self._max_waiting is not None and len(self._waiting) >= self._max_waiting:
+            return defer.fail(ReadQueueFullError(
+                f"{self._max_waiting} {self.name} reads are waiting already"))
+        read = _Read(function, args, wanted)
+        self._waiting.append(read)
+        self._pump()
+        return read.done
+
+    def drop_all(self, why: str) -> None:
+        """
+        Fail every waiting read with L{ReadDroppedError} (the store is closing).
+        """
+        while self._waiting:
+            self.dropped += 1
+            self._waiting.popleft().done.errback(ReadDroppedError(why))
+
+    def _pump(self) -> None:
+        if self._pumping:  # a read that completed at once, within the loop below
+            return
+        self._pumping = True
+        try:
+            while self.running < self._handed and self._waiting:
+                read = self._waiting.popleft()
+                if read.wanted is not None and not read.wanted():
+                    self.dropped += 1
+                    read.done.errback(ReadDroppedError(f"a {self.name} read no longer wanted"))
+                    continue
+                self.running += 1
+                self.started += 1
+                if read.wanted is None:
+                    ran = defer.maybeDeferred(self._run, read.function, *read.args)
+                else:
+                    ran = defer.maybeDeferred(self._run, _if_wanted, read.wanted,
+                                              read.function, *read.args)
+                ran.addBoth(self._finished, read)
+        finally:
+            self._pumping = False
+
+    def _finished(self, result: Any, read: _Read) -> None:
+        self.running -= 1
+        if isinstance(result, Failure):
+            if result.check(ReadDroppedError):  # type: ignore[no-untyped-call]
+                self.dropped += 1
+            read.done.errback(result)
+        else:
+            read.done.callback(result)
+        self._pump()
 
 
 class LedgerService(service.Service):
@@ -70,6 +223,11 @@ class LedgerService(service.Service):
         self._workers = threads_count or os.cpu_count() or 1
         self._pool: ThreadPool | None = None
         self._read_pool: ThreadPool | None = None
+        self._local_pool: ThreadPool | None = None
+        #: What peers ask of the store, and what the node's own callers (RPC) do.
+        self.peer_reads = ReadQueue("peer", self._runner("_read_pool"), PEER_READS_HANDED)
+        self.local_reads = ReadQueue("local", self._runner("_local_pool"),
+                                     LOCAL_READS_HANDED, LOCAL_READS_WAITING)
         self._run_override = run_in_thread
         self._mapper: ThreadedMapper | ProcessMapper | None = None
         self._given_mapper = mapper
@@ -98,9 +256,14 @@ class LedgerService(service.Service):
             self._pool = ThreadPool(minthreads=1, maxthreads=1, name="ledger")
             self._pool.start()
             # Reads get threads of their own: a long write batch must not hold up a
-            # peer's getdata (LMDB readers never wait for the writer).
-            self._read_pool = ThreadPool(minthreads=1, maxthreads=2, name="ledger-read")
+            # peer's getdata (LMDB readers never wait for the writer); and peers'
+            # reads are apart from RPC's.
+            self._read_pool = ThreadPool(minthreads=1, maxthreads=PEER_READ_THREADS,
+                                         name="ledger-read")
             self._read_pool.start()
+            self._local_pool = ThreadPool(minthreads=1, maxthreads=LOCAL_READ_THREADS,
+                                          name="ledger-read-local")
+            self._local_pool.start()
         self._log.info("ledger open at {path}: headers {headers}, blocks {blocks}",
                        path=str(self._datadir), headers=self.ledger.header_height,
                        blocks=self.ledger.block_height)
@@ -113,12 +276,20 @@ class LedgerService(service.Service):
         reactor: IReactorFromThreads = self._reactor
         return threads.deferToThreadPool(reactor, self._pool, function, *args)
 
-    def _run_read(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
-        if self._run_override is not None:
-            return self._run_override(function, *args)
-        assert self._read_pool is not None, "the ledger service is not running"
-        reactor: IReactorFromThreads = self._reactor
-        return threads.deferToThreadPool(reactor, self._read_pool, function, *args)
+    def _runner(self, pool_name: str) -> RunInThread:
+        """
+        How a read queue runs a read: in the pool named, or as C{run_in_thread} says.
+        """
+        def run(function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
+            if self._run_override is not None:
+                return self._run_override(function, *args)
+            pool: ThreadPool | None = getattr(self, pool_name)
+            if pool is None:
+                raise ReadDroppedError("the ledger service is not running")
+            reactor: IReactorFromThreads = self._reactor
+            return threads.deferToThreadPool(reactor, pool, function, *args)
+
+        return run
 
     @property
     def settings(self) -> ProtocolSettings:
@@ -202,6 +373,13 @@ class LedgerService(service.Service):
     def add_blocks(self, blocks: Sequence[Block]) -> defer.Deferred[list[BlockResult]]:
         return self._write(self._ledger().add_blocks, list(blocks))
 
+    def drop_provisional(self) -> defer.Deferred[int]:
+        """
+        L{Ledger.drop_provisional}, after the header batches already handed in.
+        """
+        self._last_queued = None  # the next batch links to what is left, not to them
+        return self._write(self._ledger().drop_provisional)
+
     def _write(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
         """
         Run one write on the ledger thread, in turn; none once the store failed a write.
@@ -223,9 +401,25 @@ class LedgerService(service.Service):
 
     def read(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
         """
-        Run a read (C{function(ledger, *args)}) off the reactor; reads never wait for writes.
+        Run a read (C{function(ledger, *args)}) for the node's own callers (RPC) off
+        the reactor, on threads no peer's read can take; fails with L{ReadQueueFullError}
+        when L{LOCAL_READS_WAITING} wait already.
         """
-        return self._run_read(function, self._ledger(), *args)
+        if self.ledger is None:
+            return defer.fail(RuntimeError("the ledger service is not running"))
+        return self.local_reads.submit(function, self.ledger, *args)
+
+    def peer_read(self, wanted: Callable[[], bool], function: Callable[..., T],
+                  *args: Any) -> defer.Deferred[T]:
+        """
+        Run a read (C{function(ledger, *args)}) for a peer, on the peers' threads;
+        dropped (L{ReadDroppedError}) without running if C{wanted()} is false when a thread
+        is free for it. Bounding each peer's share is the caller's part
+        (L{neo_twisted.node.serving.Server}).
+        """
+        if self.ledger is None:
+            return defer.fail(RuntimeError("the ledger service is not running"))
+        return self.peer_reads.submit(function, self.ledger, *args, wanted=wanted)
 
     @defer.inlineCallbacks
     def stopService(self) -> Any:
@@ -233,10 +427,12 @@ class LedgerService(service.Service):
         # Let the batch in flight (and any queued ones) finish before closing the store.
         yield self._write_lock.acquire()
         try:
-            for pool in (self._pool, self._read_pool):
+            for queue in (self.peer_reads, self.local_reads):
+                queue.drop_all("the ledger service stopped")
+            for pool in (self._pool, self._read_pool, self._local_pool):
                 if pool is not None:
                     pool.stop()
-            self._pool = self._read_pool = None
+            self._pool = self._read_pool = self._local_pool = None
             if self._mapper is not None:
                 self._mapper.shutdown()
             if self.ledger is not None:

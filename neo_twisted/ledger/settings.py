@@ -67,6 +67,38 @@ def parse_assume_valid(text: str) -> AssumeValid:
 
 
 @attrs.frozen
+class PolicySettings:
+    """
+    What a node takes into its pool and its blocks: the reference's SimplePolicy
+    plugin (neo-plugins C{master-2.x}, which every neo-cli 2.x ran), not consensus
+    rules. Raw Fixed8 for GAS amounts.
+
+    @ivar max_transactions_per_block: a block's transactions, the MinerTransaction
+        included.
+    @ivar max_free_transactions_per_block: of those, at most this many low-priority
+        ones (network fee below the protocol's C{LowPriorityThreshold}).
+    @ivar max_free_transaction_size: a larger low-priority transaction is refused.
+    @ivar fee_per_extra_byte: each byte past C{max_free_transaction_size} needs this
+        much network fee.
+    @ivar max_block_size: ours: the bytes a proposed block's transactions may take, so
+        that every block fits a P2P frame (32 MiB) with room to spare.
+    @ivar high_priority_types: transaction types exempt from the size rules and never
+        counted as low priority (the reference's C{HighPriorityTxType}).
+    """
+
+    max_transactions_per_block: int = 200
+    max_free_transactions_per_block: int = 20
+    max_free_transaction_size: int = 1024
+    fee_per_extra_byte: int = 1000
+    max_block_size: int = 2 * 1024 * 1024
+    high_priority_types: frozenset[str] = frozenset({"ClaimTransaction"})
+
+
+#: The largest C{MaxBlockSize} accepted: a block must fit the P2P frame with its header.
+MAX_POLICY_BLOCK_SIZE = 16 * 1024 * 1024
+
+
+@attrs.frozen
 class ProtocolSettings:
     """
     C{ProtocolConfiguration}: what makes one NEO network differ from another.
@@ -84,6 +116,8 @@ class ProtocolSettings:
     system_fees: Mapping[str, int] = attrs.field(factory=dict)
     #: Ours, not the reference's: see L{AssumeValid}.
     assume_valid: AssumeValid | None = None
+    #: Ours: the C{Policy} section beside C{ProtocolConfiguration}.
+    policy: PolicySettings = PolicySettings()
 
 
 _TX_TYPES = frozenset({
@@ -183,6 +217,48 @@ def _assume_valid(config: Mapping[str, Any], source: str) -> AssumeValid | None:
         raise _fail(source, key, str(e)) from None
 
 
+def _bounded(config: Mapping[str, Any], key: str, source: str, low: int, high: int,
+             default: int) -> int:
+    value = _uint(config, key, source, 32, default)
+    if not low <= value <= high:
+        raise _fail(source, key, f"must be from {low} to {high}, got {value}")
+    return value
+
+
+def _policy(document: Mapping[str, Any], source: str) -> PolicySettings:
+    """
+    The C{Policy} section (keys as the reference plugin's C{config.json}); every key
+    may be left out for the reference's default.
+    """
+    key = "Policy"
+    config = document.get(key, {})
+    if not isinstance(config, dict):
+        raise _fail(source, key, "must be an object")
+    known = {"MaxTransactionsPerBlock", "MaxFreeTransactionsPerBlock", "MaxFreeTransactionSize",
+             "FeePerExtraByte", "MaxBlockSize", "HighPriorityTxType"}
+    for name in config:
+        if name not in known:
+            raise _fail(source, f"{key}.{name}", f"unknown (known: {', '.join(sorted(known))})")
+    default = PolicySettings()
+    most = _bounded(config, "MaxTransactionsPerBlock", f"{source}: {key}", 1, 65535,
+                    default.max_transactions_per_block)
+    free = _bounded(config, "MaxFreeTransactionsPerBlock", f"{source}: {key}", 0, 65535,
+                    default.max_free_transactions_per_block)
+    size = _bounded(config, "MaxFreeTransactionSize", f"{source}: {key}", 0, 102400,
+                    default.max_free_transaction_size)
+    block = _bounded(config, "MaxBlockSize", f"{source}: {key}", 1024, MAX_POLICY_BLOCK_SIZE,
+                     default.max_block_size)
+    fee = (default.fee_per_extra_byte if "FeePerExtraByte" not in config
+           else _amount(config["FeePerExtraByte"], source, f"{key}.FeePerExtraByte"))
+    types = config.get("HighPriorityTxType", sorted(default.high_priority_types))
+    if not isinstance(types, list) or any(t not in _TX_TYPES for t in types):
+        raise _fail(source, f"{key}.HighPriorityTxType",
+                    f"must be a list of transaction type names, got {types!r}")
+    return PolicySettings(max_transactions_per_block=most, max_free_transactions_per_block=free,
+                          max_free_transaction_size=size, fee_per_extra_byte=fee,
+                          max_block_size=block, high_priority_types=frozenset(types))
+
+
 def settings_from_json(document: Any, source: str = "protocol.json") -> ProtocolSettings:
     """
     Build settings from a parsed C{protocol.json} document.
@@ -205,6 +281,7 @@ def settings_from_json(document: Any, source: str = "protocol.json") -> Protocol
         low_priority_threshold=threshold,
         system_fees=_fees(config, source),
         assume_valid=_assume_valid(config, source),
+        policy=_policy(document, source),
     )
 
 

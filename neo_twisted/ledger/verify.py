@@ -27,6 +27,7 @@ from typing import IO
 import attrs
 
 from neo_twisted.core.block import Header
+from neo_twisted.crypto.budget import FREE_VERIFICATION_GAS
 from neo_twisted.crypto.witness import verify_witness
 
 #: Maps a checking function over work items, maybe in parallel; results in input order.
@@ -36,13 +37,16 @@ Mapper = Callable[[Callable[["WitnessJob"], bool], Sequence["WitnessJob"]], Iter
 @attrs.frozen
 class WitnessJob:
     """
-    One header witness to check: the signed bytes, the scripts, the required script hash.
+    One witness to check: the signed bytes, the scripts, the required script hash,
+    and the Fixed8 GAS the reference's VM would let it spend (its budget, see
+    L{neo_twisted.crypto.budget}).
     """
 
     message: bytes
     invocation: bytes
     verification: bytes
     expected_hash: bytes
+    free_gas: int = FREE_VERIFICATION_GAS
 
 
 def linkage_problem(header: Header, previous: Header) -> str | None:
@@ -68,7 +72,8 @@ def witness_job(header: Header, previous: Header) -> WitnessJob:
 
 
 def check_witness(job: WitnessJob) -> bool:
-    return verify_witness(job.message, job.invocation, job.verification, job.expected_hash)
+    return verify_witness(job.message, job.invocation, job.verification, job.expected_hash,
+                          job.free_gas)
 
 
 def check_serially(jobs: Sequence[WitnessJob]) -> list[bool]:
@@ -141,7 +146,7 @@ class ThreadedMapper:
 # -- worker processes ---------------------------------------------------------------------
 
 #: A witness check as sent to a worker process: the fields of a L{WitnessJob}.
-_JobTuple = tuple[bytes, bytes, bytes, bytes]
+_JobTuple = tuple[bytes, bytes, bytes, bytes, int]
 #: Fewer jobs than this are checked on the calling thread, which takes about as long
 #: (0.15 s) as starting the worker processes.
 MIN_PROCESS_JOBS = 500
@@ -317,8 +322,8 @@ class ProcessMapper:
         Queue one request for the next free worker; its future gets the results.
         """
         future: Future[list[bool]] = Future()
-        self._requests.put(([(job.message, job.invocation, job.verification, job.expected_hash)
-                             for job in jobs], future))
+        self._requests.put(([(job.message, job.invocation, job.verification, job.expected_hash,
+                              job.free_gas) for job in jobs], future))
         return future
 
     def prefetch(self, jobs: Sequence[WitnessJob]) -> None:

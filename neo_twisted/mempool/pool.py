@@ -9,9 +9,11 @@ depend on the other pool transactions run (inputs or claims they already
 use, quantities they already issue), so concurrent verifications can never
 both get in.
 
-When the pool is full, the transaction with the lowest network fee per byte
-leaves (then the lowest fee, then the lowest hash, as the 2.8 reference node
-orders them) for a newcomer that pays more; one that pays no more is refused.
+The pool is bounded in transactions and in bytes (a pool of 50,000 transactions
+of 100 KB would be 5 GB). When it is full, low-priority transactions leave
+first, then the lowest network fee per byte (then the lowest fee, then the
+lowest hash, as the 2.8 reference node orders them), for a newcomer that ranks
+higher; one that ranks no higher is refused.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from neo_twisted.wire.uint import UInt256
 
 #: C{new MemoryPool(50_000)}.
 DEFAULT_CAPACITY = 50_000
+#: Ours: the pool's transactions take at most this many bytes (serialized).
+DEFAULT_CAPACITY_BYTES = 256 * 1024 * 1024
 
 #: An output as the pool indexes it: the previous txid and the index (C{CoinReference}).
 Coin = tuple[bytes, int]
-#: Eviction order: lowest first (fee per byte, fee, hash as a little-endian number).
-_Rank = tuple[int, int, int]
+#: Eviction order: lowest first (high priority, fee per byte, fee, hash as a
+#: little-endian number).
+_Rank = tuple[bool, int, int, int]
 
 
 @attrs.frozen
@@ -44,28 +49,38 @@ class PoolEntry:
     @ivar network_fee: raw Fixed8 GAS left to the validators.
     @ivar issues: for an C{IssueTransaction}, per limited asset, (amount issued by
         it, what the chain still allowed when it was verified).
+    @ivar low_priority: its network fee is below C{LowPriorityThreshold} (see
+        L{neo_twisted.mempool.policy.is_low_priority}).
     """
 
     tx: Transaction
     size: int
     network_fee: int
     issues: Mapping[UInt256, tuple[int, int]] = attrs.field(factory=dict)
+    low_priority: bool = False
 
     @property
     def rank(self) -> _Rank:
-        return (self.network_fee // self.size, self.network_fee,
+        return (not self.low_priority, self.network_fee // self.size, self.network_fee,
                 int.from_bytes(self.tx.hash, "little"))
 
 
 class MemoryPool:
     """
-    Up to C{capacity} verified transactions, in arrival order.
+    Up to C{capacity} verified transactions taking up to C{capacity_bytes}, in
+    arrival order.
     """
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY,
+                 capacity_bytes: int = DEFAULT_CAPACITY_BYTES) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be positive, got {capacity}")
+        if capacity_bytes < 1:
+            raise ValueError(f"capacity_bytes must be positive, got {capacity_bytes}")
         self.capacity = capacity
+        self.capacity_bytes = capacity_bytes
+        #: The serialized size of the pool's transactions.
+        self.bytes = 0
         self._entries: dict[UInt256, PoolEntry] = {}
         #: Which pool transaction spends each output, and which claims each spent NEO output.
         self._spenders: dict[Coin, UInt256] = {}
@@ -136,24 +151,33 @@ class MemoryPool:
         problem = self.conflict(tx) or self._issue_problem(entry.issues)
         if problem is not None:
             return refused(Refusal.INVALID, problem), []
-        evicted: list[PoolEntry] = []
-        if len(self._entries) >= self.capacity:
-            lowest = self._lowest()
-            # strictly more per byte (or as much with a higher fee): a hash alone never
-            # evicts, or free transactions could push each other out at will
-            if lowest is None or lowest.rank[:2] >= entry.rank[:2]:
+        if entry.size > self.capacity_bytes:
+            return refused(Refusal.OUT_OF_MEMORY, f"the transaction's {entry.size} bytes "
+                                                  f"exceed the pool's {self.capacity_bytes}"), []
+        # who would leave, lowest first; strictly higher in rank without the hash: a hash
+        # alone never evicts, or free transactions could push each other out at will
+        leaving: list[PoolEntry] = []
+        count, size = len(self._entries), self.bytes
+        lowest_first = self._lowest_first()
+        while count >= self.capacity or size + entry.size > self.capacity_bytes:
+            lowest = next(lowest_first, None)
+            if lowest is None or lowest.rank[:3] >= entry.rank[:3]:
                 return refused(Refusal.OUT_OF_MEMORY,
-                               f"the pool holds {len(self._entries)} transactions and this "
-                               "one pays no more per byte than any of them"), []
+                               f"the pool holds {len(self._entries)} transactions "
+                               f"({self.bytes} bytes) and this one ranks no higher than "
+                               "those it would push out"), []
+            leaving.append(lowest)
+            count, size = count - 1, size - lowest.size
+        for lowest in leaving:
             self.remove(lowest.tx.hash)
-            evicted.append(lowest)
         self._insert(entry)
-        return ACCEPTED, evicted
+        return ACCEPTED, leaving
 
     def _insert(self, entry: PoolEntry) -> None:
         tx = entry.tx
         txid = tx.hash
         self._entries[txid] = entry
+        self.bytes += entry.size
         for ref in tx.inputs:
             self._spenders[(ref.prev_hash, ref.prev_index)] = txid
         if isinstance(tx, ClaimTransaction):
@@ -163,20 +187,29 @@ class MemoryPool:
             self._issuing[asset_id] = self._issuing.get(asset_id, 0) + issued
         heapq.heappush(self._ranks, (entry.rank, txid))
 
-    def _lowest(self) -> PoolEntry | None:
+    def _lowest_first(self) -> Iterator[PoolEntry]:
+        """
+        The pool's entries, lowest rank first, walking the heap as a tree so that the
+        k lowest cost O(k log k) (usually one or two are wanted).
+        """
         ranks = self._ranks
-        while ranks:
-            _, txid = ranks[0]
+        frontier = [(ranks[0], 0)] if ranks else []
+        seen: set[UInt256] = set()
+        while frontier:
+            (_, txid), i = heapq.heappop(frontier)
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < len(ranks):
+                    heapq.heappush(frontier, (ranks[child], child))
             entry = self._entries.get(txid)
-            if entry is not None:
-                return entry
-            heapq.heappop(ranks)
-        return None
+            if entry is not None and txid not in seen:  # else removed (or added again) since
+                seen.add(txid)
+                yield entry
 
     def remove(self, txid: bytes) -> PoolEntry | None:
         entry: PoolEntry | None = self._entries.pop(txid, None)  # type: ignore[call-overload]
         if entry is None:
             return None
+        self.bytes -= entry.size
         tx = entry.tx
         for ref in tx.inputs:
             coin = (ref.prev_hash, ref.prev_index)

@@ -15,6 +15,11 @@ checks of receiving contracts. A transaction needing the first is refused as
 one we are unable to verify, with that reason; the second is not applied.
 Validator registrations are not tracked either (see L{neo_twisted.ledger.state}),
 so votes are accepted for standby validators only.
+
+Witnesses are held to the reference VM's GAS budget before any signature is
+checked (L{neo_twisted.crypto.witness.witness_problem}): a multisig of more keys
+than the free verification GAS pays for is refused at once. Signatures already
+seen to verify (a L{WitnessCache}, when given) are not checked again.
 """
 
 from __future__ import annotations
@@ -41,17 +46,20 @@ from neo_twisted.core.transactions import (
     StateDescriptor,
     StateTransaction,
 )
+from neo_twisted.crypto.budget import free_verification_gas
 from neo_twisted.crypto.scripts import (
     is_signature_contract,
     parse_multisig_contract,
     script_hash,
     signature_redeem_script,
 )
+from neo_twisted.crypto.witness import witness_problem
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import WitnessJob, check_witness
 from neo_twisted.mempool.claims import calculate_bonus
 from neo_twisted.mempool.outcome import Refusal
 from neo_twisted.mempool.view import ChainView, SpentCoin
+from neo_twisted.mempool.witness_cache import WitnessCache
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
@@ -74,8 +82,10 @@ class ChainCheck:
     @ivar network_fee: raw Fixed8 GAS left to the validators.
     @ivar issues: for an C{IssueTransaction}, per limited asset, (amount issued,
         what the chain still allows), for the pool to check against its other issues.
-    @ivar signatures: the witnesses left for the caller to check, one per witness in
-        order, when asked to (L{check_against_chain}'s C{verify_signatures} false).
+    @ivar signatures: the witnesses left for the caller to check, each with its
+        index among the transaction's witnesses, when asked to
+        (L{check_against_chain}'s C{verify_signatures} false); those known to
+        verify are left out.
     """
 
     problem: str | None = None
@@ -83,7 +93,7 @@ class ChainCheck:
     network_fee: int = 0
     system_fee: int = 0
     issues: Mapping[UInt256, tuple[int, int]] = attrs.field(factory=dict)
-    signatures: tuple[WitnessJob, ...] = ()
+    signatures: tuple[tuple[int, WitnessJob], ...] = ()
 
 
 def signature_problem(index: int, job: WitnessJob) -> str:
@@ -101,16 +111,19 @@ class _RefusedError(Exception):
 
 
 def check_against_chain(tx: Transaction, view: ChainView, settings: ProtocolSettings, *,
-                        verify_signatures: bool = True) -> ChainCheck:
+                        verify_signatures: bool = True,
+                        known: WitnessCache | None = None) -> ChainCheck:
     """
     Verify C{tx} as the pool must before accepting it; never raises for a bad transaction.
 
     @param verify_signatures: false leaves the signature checks (the costly part) to
         the caller, in the result's C{signatures}, so that it can spread them over
         processes; everything else, scripts included, is checked here.
+    @param known: witnesses known to verify, whose signatures are not checked
+        again; those checked here and found good are added.
     """
     try:
-        return _Verification(tx, view, settings, verify_signatures).run()
+        return _Verification(tx, view, settings, verify_signatures, known).run()
     except _RefusedError as refusal:
         return ChainCheck(refusal.problem, refusal.refusal)
 
@@ -121,11 +134,12 @@ class _Verification:
     """
 
     def __init__(self, tx: Transaction, view: ChainView, settings: ProtocolSettings,
-                 verify_signatures: bool) -> None:
+                 verify_signatures: bool, known: WitnessCache | None) -> None:
         self.tx = tx
         self.view = view
         self.settings = settings
         self.verify_signatures = verify_signatures
+        self.known = known
         #: The outputs the inputs spend, in input order.
         self.references: list[TransactionOutput] = []
         #: Per asset, inputs minus outputs (positive: destroyed, negative: issued).
@@ -308,9 +322,10 @@ class _Verification:
                 hashes.add(_descriptor_signer(descriptor))
         return sorted(UInt160(h) for h in hashes)
 
-    def _witnesses(self) -> tuple[WitnessJob, ...]:
+    def _witnesses(self) -> tuple[tuple[int, WitnessJob], ...]:
         """
-        Check the witnesses; their signatures too unless left to the caller (returned).
+        Check the witnesses, all within budget before any signature; their signatures
+        too unless left to the caller (returned) or known to verify.
         """
         tx = self.tx
         hashes = self._script_hashes()
@@ -318,7 +333,8 @@ class _Verification:
             raise _RefusedError(f"{len(hashes)} script hashes must sign, but the transaction has "
                                 f"{len(tx.witnesses)} witnesses")
         message = tx.unsigned_bytes()
-        jobs = []
+        free_gas = free_verification_gas(self.settings.magic, self.view.height)
+        jobs: list[tuple[int, WitnessJob]] = []
         for i, (expected, witness) in enumerate(zip(hashes, tx.witnesses, strict=True)):
             verification = witness.verification_script
             if not verification:
@@ -333,11 +349,22 @@ class _Verification:
                 raise _RefusedError(f"witness {i} for {expected} has a non-standard verification "
                                     "script, which needs a VM, which this node does not run",
                                     Refusal.UNABLE_TO_VERIFY)
-            job = WitnessJob(message, witness.invocation_script, verification, expected)
-            if self.verify_signatures and not check_witness(job):
+            problem = witness_problem(witness.invocation_script, verification, free_gas)
+            if problem is not None:
+                raise _RefusedError(f"witness {i} for {expected}: {problem}")
+            jobs.append((i, WitnessJob(message, witness.invocation_script, verification,
+                                       expected, free_gas)))
+        known = self.known
+        if known is not None:
+            jobs = [(i, job) for i, job in jobs if not known.known_good(job)]
+        if not self.verify_signatures:
+            return tuple(jobs)
+        for i, job in jobs:
+            if not check_witness(job):
                 raise _RefusedError(signature_problem(i, job))
-            jobs.append(job)
-        return () if self.verify_signatures else tuple(jobs)
+            if known is not None:
+                known.add(job)
+        return ()
 
 
 def _votes(value: bytes) -> list[ECPoint]:

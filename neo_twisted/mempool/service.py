@@ -13,7 +13,9 @@ have been persisted since the snapshot, the verification runs again on the
 newer chain.
 
 After each persisted block the transactions it holds, and those that conflict
-with it, leave the pool; the others are verified again, in the same threads.
+with it, leave the pool; the others are verified again, in the same threads,
+without their signatures: the witnesses seen to verify are remembered
+(L{WitnessCache}), and a witness's validity does not change with the chain.
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.service import LedgerService, RunInThread
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.outcome import Outcome, Refusal, refused
-from neo_twisted.mempool.pool import DEFAULT_CAPACITY, MemoryPool, PoolEntry
+from neo_twisted.mempool.policy import is_low_priority, size_problem
+from neo_twisted.mempool.pool import (
+    DEFAULT_CAPACITY,
+    DEFAULT_CAPACITY_BYTES,
+    MemoryPool,
+    PoolEntry,
+)
+from neo_twisted.mempool.rules import ChainCheck
 from neo_twisted.mempool.signatures import ProcessSignatures, Verified, check_chunk
+from neo_twisted.mempool.witness_cache import WitnessCache
 from neo_twisted.wire.uint import UInt256
 
 T = TypeVar("T")
@@ -56,13 +66,15 @@ class MempoolService(service.Service):
     Owns the L{MemoryPool} and the threads that verify for it.
 
     @ivar pool: the verified transactions.
+    @ivar witnesses: the witnesses seen to verify (not checked again).
     """
 
     _log = Logger()
     name = "mempool"
 
     def __init__(self, ledger: LedgerService, settings: ProtocolSettings, *,
-                 capacity: int = DEFAULT_CAPACITY, threads_count: int | None = None,
+                 capacity: int = DEFAULT_CAPACITY,
+                 capacity_bytes: int = DEFAULT_CAPACITY_BYTES, threads_count: int | None = None,
                  reactor: Any = None, run_in_thread: RunInThread | None = None,
                  max_verifying: int = MAX_VERIFYING) -> None:
         """
@@ -80,7 +92,8 @@ class MempoolService(service.Service):
         self._threads: ThreadPool | None = None
         self._run_override = run_in_thread
         self._max_verifying = max_verifying
-        self.pool = MemoryPool(capacity)
+        self.pool = MemoryPool(capacity, capacity_bytes)
+        self.witnesses = WitnessCache()
         #: Transactions being verified, by hash, with what their submitter waits on.
         self._verifying: dict[UInt256, defer.Deferred[Outcome]] = {}
         self._listeners: list[AcceptListener] = []
@@ -123,9 +136,11 @@ class MempoolService(service.Service):
         if ledger is None:
             return defer.fail(RuntimeError("the ledger is not open"))
         processes = self._ledger.signature_processes
-        d = self._in_thread(check_chunk, ledger, self._settings, processes is None, txs)
+        d = self._in_thread(check_chunk, ledger, self._settings, processes is None, txs,
+                            self.witnesses)
         if processes is not None:
-            signatures = ProcessSignatures(processes, self._reactor, self._in_thread)
+            signatures = ProcessSignatures(processes, self._reactor, self._in_thread,
+                                           self.witnesses)
             d.addCallback(signatures.check_pending)
         return d
 
@@ -250,8 +265,7 @@ class MempoolService(service.Service):
             elif current != height:
                 again.append(tx)  # a block came in meanwhile: check against it
             else:
-                outcome, evicted = self.pool.add(PoolEntry(tx, tx.size, check.network_fee,
-                                                           check.issues))
+                outcome, evicted = self._add(tx, check)
                 for entry in evicted:
                     self._log.debug("pool full: {txid} evicted", txid=entry.tx.hash)
                 self._settle(tx, outcome, sender)
@@ -262,6 +276,17 @@ class MempoolService(service.Service):
                 listener(accepted, sender)
         if again:
             self._verify(again, sender)
+
+    def _add(self, tx: Transaction, check: ChainCheck) -> tuple[Outcome, list[PoolEntry]]:
+        """
+        The policy's size rules (they need the network fee), then the pool.
+        """
+        problem = size_problem(tx, tx.size, check.network_fee, self._settings)
+        if problem is not None:
+            return refused(Refusal.POLICY_FAIL, problem), []
+        return self.pool.add(PoolEntry(
+            tx, tx.size, check.network_fee, check.issues,
+            low_priority=is_low_priority(tx, check.network_fee, self._settings)))
 
     def _verify_failed(self, failure: Failure, txs: list[Transaction]) -> None:
         self._log.failure("verifying {count} transactions failed", failure, count=len(txs))

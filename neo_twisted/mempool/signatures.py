@@ -8,6 +8,9 @@ node the ledger runs verifier processes (L{ProcessMapper}); a chunk's chain
 rules run on a pool thread, then its signatures go to those processes without
 holding the thread, so the next chunk's rules run meanwhile and every core
 checks signatures. Without processes (tests, tools) the thread checks them.
+
+Either way, a witness seen to verify goes into the service's L{WitnessCache}, and
+is not checked again when the pool is verified again after a block.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import ProcessMapper, WitnessJob, WorkerError, check_serially
 from neo_twisted.ledger.view import ledger_view
 from neo_twisted.mempool.rules import ChainCheck, check_against_chain, signature_problem
+from neo_twisted.mempool.witness_cache import WitnessCache
 
 #: What a verification job yields: the height checked against, and per transaction
 #: its check (None: already in a block).
@@ -32,17 +36,17 @@ Verified = tuple[int, list[ChainCheck | None]]
 
 
 def check_chunk(ledger: Ledger, settings: ProtocolSettings, with_signatures: bool,
-                txs: Sequence[Transaction]) -> Verified:
+                txs: Sequence[Transaction], known: WitnessCache | None = None) -> Verified:
     """
     Verify C{txs} against one snapshot (on a pool thread); None for one already
     confirmed. Without C{with_signatures}, the checks that passed carry their
-    signatures, for L{check_pending}.
+    signatures, for L{check_pending}. Witnesses in C{known} are not checked again.
     """
     checks: list[ChainCheck | None] = []
     with ledger_view(ledger) as view:
         for tx in txs:
             checks.append(None if view.has_transaction(tx.hash) else check_against_chain(
-                tx, view, settings, verify_signatures=with_signatures))
+                tx, view, settings, verify_signatures=with_signatures, known=known))
         return view.height, checks
 
 
@@ -55,19 +59,25 @@ def _pending(checks: Sequence[ChainCheck | None]) -> tuple[list[WitnessJob],
     owners: list[tuple[int, int]] = []
     for n, check in enumerate(checks):
         if check is not None and check.problem is None:
-            jobs.extend(check.signatures)
-            owners.extend((n, i) for i in range(len(check.signatures)))
+            for i, job in check.signatures:
+                jobs.append(job)
+                owners.append((n, i))
     return jobs, owners
 
 
 def _settle(checks: list[ChainCheck | None], jobs: Sequence[WitnessJob],
-            owners: Sequence[tuple[int, int]], results: Sequence[bool]) -> None:
+            owners: Sequence[tuple[int, int]], results: Sequence[bool],
+            known: WitnessCache | None = None) -> None:
     """
-    Refuse each transaction at its first witness that did not verify.
+    Refuse each transaction at its first witness that did not verify; remember
+    those that did in C{known}.
     """
     for ok, job, (n, i) in zip(results, jobs, owners, strict=True):
         check = checks[n]
-        if not ok and check is not None and check.problem is None:
+        if ok:
+            if known is not None:
+                known.add(job)
+        elif check is not None and check.problem is None:
             checks[n] = ChainCheck(signature_problem(i, job))
 
 
@@ -97,14 +107,17 @@ class ProcessSignatures:
     """
 
     def __init__(self, processes: ProcessMapper, reactor: IReactorFromThreads,
-                 in_thread: Callable[..., defer.Deferred[Any]]) -> None:
+                 in_thread: Callable[..., defer.Deferred[Any]],
+                 known: WitnessCache | None = None) -> None:
         """
         @param in_thread: runs a function on a pool thread: where the checks of a
             worker that failed are redone.
+        @param known: where the witnesses found good are remembered.
         """
         self._processes = processes
         self._reactor = reactor
         self._in_thread = in_thread
+        self._known = known
 
     def check_pending(self, verified: Verified) -> defer.Deferred[Verified]:
         height, checks = verified
@@ -121,7 +134,7 @@ class ProcessSignatures:
                 lambda lists: [ok for part in lists for ok in part])
 
         def settle(results: list[bool]) -> Verified:
-            _settle(checks, jobs, owners, results)
+            _settle(checks, jobs, owners, results, self._known)
             return height, checks
 
         return results.addCallback(settle)

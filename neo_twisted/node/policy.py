@@ -48,8 +48,12 @@ from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
 from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
+from neo_twisted.sync.backoff import Backoff
 from neo_twisted.sync.blocks import SEGMENT, WINDOW, BlockSync
+from neo_twisted.sync.early import Placement
+from neo_twisted.sync.gate import SyncGate
 from neo_twisted.sync.headers import HeaderSync
+from neo_twisted.sync.provisional import ProvisionalWatch
 from neo_twisted.wire.uint import UInt256
 
 #: Hashes remembered per peer (what it announced to us, what we sent it).
@@ -116,11 +120,18 @@ class Node:
         self.server = Server(ledger, self._lookup)
         self.header_sync = HeaderSync(ledger, clock, self.established_peers,
                                       on_progress=self._headers_added,
-                                      timeout=timeouts.headers)
+                                      timeout=timeouts.headers,
+                                      backoff=Backoff(clock, timeouts.backoff))
+        self.gate = SyncGate(clock, timeouts.gate)
+        self.provisional = ProvisionalWatch(
+            ledger, clock, timeout=timeouts.provisional,
+            busy=lambda: self.header_sync.adding,
+            on_dropped=lambda _: self.header_sync.provisional_dropped())
         self.block_sync = BlockSync(ledger, clock, self.established_peers,
                                     on_persisted=self._blocks_accepted,
                                     segment_timeout=timeouts.segment,
                                     stall_timeout=timeouts.stall,
+                                    request=self._request_blocks,
                                     headers_first=lambda: self.header_sync.streaming)
         self.transactions = None if mempool is None else TransactionRelay(self, mempool)
         self.consensus = ConsensusRelay(self, ledger.settings)
@@ -154,11 +165,16 @@ class Node:
     @property
     def syncing(self) -> bool:
         """
-        Whether a chain is known, or being asked for, beyond our blocks: validated
-        headers past them, or a header request to a peer that claims a higher height
-        (bounded by the request's timeout, so a peer's claim alone holds nothing up long).
+        Whether a chain is proven to run past our blocks, and is still coming in
+        (L{SyncGate}): headers with checked witnesses, or the assume-valid block. A
+        peer's claimed height alone (issue 20, attack 2) proves nothing.
         """
-        return self.header_height > self.block_height or self.header_sync.busy
+        ledger = self.ledger.ledger
+        if ledger is None:
+            return False
+        assumed = ledger.settings.assume_valid
+        return self.gate.syncing(ledger.block_height, ledger.verified_height,
+                                 ledger.header_height, 0 if assumed is None else assumed.height)
 
     def established_peers(self) -> list[IPeer]:
         return [peer for peer in self.sessions if peer.established]
@@ -193,6 +209,24 @@ class Node:
         handler = self._handlers.get(command)
         if handler is not None and peer in self.sessions:
             handler(peer, payload)
+
+    def accepts_block_frame(self, peer: IPeer, index: int, hash: UInt256) -> bool:
+        """
+        A block is decoded only if it was asked for or may be our next one: the rule
+        of L{_on_block}, applied to the raw header before any decoding (issue 20,
+        attack 3: a 32 MiB block took seconds of the reactor to decode, then to ignore).
+        """
+        session = self.sessions.get(peer)
+        if session is None:
+            return False
+        session.known_blocks.add(hash)
+        height = self.block_height
+        if index <= height:
+            return False  # stored already (perhaps a late answer): nothing to judge
+        if self.requests.requested_from(hash) is None and index != height + 1:
+            peer.disconnect(f"sent block {index} unasked, which cannot be next")
+            return False
+        return True
 
     def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
         self.connections.peer_lost(peer, reason, violation)
@@ -229,19 +263,33 @@ class Node:
 
     def _on_block(self, peer: IPeer, block: Block) -> None:
         self.sessions[peer].known_blocks.add(block.hash)
-        if self.requests.requested_from(block.hash) is None and not self._may_push(block):
-            # Nobody was asked for it, and it cannot be next: checking it would be
-            # work a peer could make us do at will.
-            self._log.debug("ignoring unrequested block {index} from {peer}",
-                            index=block.index, peer=peer)
+        index = block.index
+        if index <= self.block_height:
+            return  # stored already (perhaps a late answer): nothing to judge
+        if self.requests.requested_from(block.hash) is None and index != self.block_height + 1:
+            # Nobody asked for it and it cannot be next: taking it would be memory, and
+            # checking it work, that a peer could make us spend at will (issue 20, attack 5).
+            peer.disconnect(f"sent block {index} unasked, which cannot be next")
             return
-        if block.index > peer.last_block_index:
-            peer.last_block_index = block.index
-        # A block of our header chain (all of them while syncing) is not remembered as
-        # done: block sync holds it until it is stored, and then the store knows it. One
-        # above the header tip may wait in the ledger's early-block buffer unseen.
-        self.requests.complete(block.hash, remember=block.index > self.header_height)
-        self.block_sync.block_received(peer, block)
+        placement = self.block_sync.block_received(peer, block)
+        # A block of our header chain is not remembered as done: block sync holds it
+        # until it is stored, and then the store knows it; one refused for a full buffer
+        # or not placed yet must be fetchable again.
+        self.requests.complete(block.hash,
+                               remember=placement.taken and index > self.header_height)
+        known = placement.taken or placement is Placement.UNKNOWN
+        if known and index > peer.last_block_index:
+            # it holds the block (within the window): it has what leads there
+            peer.last_block_index = index
+            self.block_sync.poke()
+        if placement is Placement.UNKNOWN:
+            self.header_sync.announced(peer)  # its header first, then the block
+        elif placement is Placement.BEYOND:
+            peer.disconnect(f"sent block {index}, beyond the window above our height "
+                            f"{self.block_height}")
+        elif placement is Placement.FOREIGN:  # our verified header there is another's
+            peer.disconnect(f"sent block {index}, which is not our verified header's",
+                            violation=True)
 
     def _on_tx(self, peer: IPeer, tx: Transaction) -> None:
         self.sessions[peer].known.add(tx.hash)
@@ -256,16 +304,6 @@ class Node:
     def _on_mempool(self, peer: IPeer, _: object) -> None:
         if self.transactions is not None:
             self.transactions.mempool_requested(peer)
-
-    def _may_push(self, block: Block) -> bool:
-        """
-        Whether a block sent without being asked for is taken all the same: as the
-        reference node takes them, when it may extend our chain (the next one after
-        our highest header, or one our headers are waiting for within the sync window).
-        """
-        height = self.block_height
-        return height < block.index <= min(self.header_height + 1,
-                                           height + WINDOW + SEGMENT)
 
     def _on_inv(self, peer: IPeer, payload: InvPayload) -> None:
         session = self.sessions[peer]
@@ -294,7 +332,13 @@ class Node:
         if fresh:
             self._learn_height(peer, indexes)
         wanted = [h for h, index in zip(hashes, indexes, strict=True)
-                  if self._wants_block(h, index)]
+                  if index is not None and self._wants_block(h, index)]
+        if not wanted and self.requests.in_flight(peer) == 0:
+            # At the tip an unknown hash may be the next block: the first is fetched at
+            # once, as the reference does (relay latency); the others wait for their
+            # headers, so a peer cannot have us fetch blocks of a chain it makes up.
+            wanted = [h for h, index in zip(hashes, indexes, strict=True)
+                      if index is None and self._wants_block(h, None)][:1]
         if not wanted:
             return
         now = self.clock.seconds()
@@ -318,7 +362,8 @@ class Node:
         """
         A block announced to us is fetched when it is in our header chain within the sync
         window and not stored yet, or, when we are at the tip, when it is new (it may
-        extend the chain). C{index} is its height in our header chain, if it is there.
+        be the next block: one such at a time per peer, see L{_on_inv}). C{index} is its
+        height in our header chain, if it is there.
         """
         ledger = self.ledger.ledger
         if ledger is None or self.block_sync.holds(hash_):
@@ -327,6 +372,14 @@ class Node:
             return (ledger.block_height < index <= ledger.block_height + WINDOW + SEGMENT
                     and index <= ledger.verified_height)
         return ledger.header_height - ledger.block_height <= 1
+
+    def _request_blocks(self, peer: IPeer, hashes: list[UInt256]) -> None:
+        """
+        Ask C{peer} for blocks it sent us before (refused then for a full buffer).
+        """
+        ask = self.requests.claim(peer, hashes, self.clock.seconds())
+        for group in inv_groups(InventoryType.Block, ask):
+            peer.send("getdata", group)
 
     def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
         """
@@ -425,5 +478,11 @@ class Node:
         if self.transactions is not None:
             self.transactions.tick()
         self.consensus.tick()
+        ledger = self.ledger.ledger
+        if ledger is not None:  # progress is noted here too, not only when asked
+            self.gate.observe(ledger.block_height, ledger.verified_height,
+                              ledger.header_height)
+            if not self._stopped:
+                self.provisional.check()
         self.header_sync.poke()
         self.block_sync.tick()

@@ -30,17 +30,20 @@ from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreError
-from neo_twisted.mempool.pool import DEFAULT_CAPACITY
+from neo_twisted.mempool.pool import DEFAULT_CAPACITY, DEFAULT_CAPACITY_BYTES
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import PROGRESS_INTERVAL, SyncProgress
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.decoding import PayloadDecoder
 from neo_twisted.p2p.factory import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_SEND_BACKLOG,
     PeerFactory,
 )
+from neo_twisted.rpc.access import AccessPolicy, RpcAccess
+from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER, AnswerBudget
 from neo_twisted.rpc.methods import NodeRpc
 from neo_twisted.rpc.server import JsonRpcResource, make_site
 from neo_twisted.rpc.service import RpcService
@@ -78,8 +81,10 @@ class NodeConfig:
     tick_interval: float = TICK_INTERVAL
     #: Seconds between the connection service's checks (dial when short, ask for addresses).
     maintenance_interval: float = 5.0
-    #: Transactions the memory pool holds, and its verification threads (None: one per core).
+    #: Transactions the memory pool holds, their bytes, and its verification threads
+    #: (None: one per core).
     mempool_capacity: int = DEFAULT_CAPACITY
+    mempool_capacity_bytes: int = DEFAULT_CAPACITY_BYTES
     verify_threads: int | None = None
     #: JSON-RPC: the port (None: no RPC, 0: any free one), the address, and for HTTPS
     #: the PEM certificate and key.
@@ -87,6 +92,10 @@ class NodeConfig:
     rpc_bind: str = "127.0.0.1"
     rpc_tls_cert: Path | None = None
     rpc_tls_key: Path | None = None
+    #: Who may call (CORS origins, Host names, GET form, basic auth, disabled methods),
+    #: and the bytes one request's answer may hold.
+    rpc_access: RpcAccess = attrs.field(factory=RpcAccess)
+    rpc_max_answer: int = DEFAULT_MAX_ANSWER
     #: The key this node takes part in consensus with (None: it only relays consensus).
     validator: KeyPair | None = None
     #: The Prometheus endpoint: the port (None: none, 0: any free one) and the address.
@@ -180,8 +189,12 @@ def make_rpc_service(settings: ProtocolSettings, config: NodeConfig, ledger: Led
     The JSON-RPC server of a node: its methods, over HTTP or (with a certificate) HTTPS.
     """
     assert config.rpc_port is not None
-    methods = NodeRpc(ledger, node, mempool, settings, reactor, consensus, progress).methods()
-    resource = JsonRpcResource(methods, clock=reactor)
+    rpc = NodeRpc(ledger, node, mempool, settings, reactor, consensus, progress)
+    access = config.rpc_access
+    resource = JsonRpcResource(rpc.methods(), clock=reactor, estimates=rpc.estimates(),
+                               access=AccessPolicy(access, config.rpc_bind),
+                               budget=AnswerBudget(config.rpc_max_answer),
+                               disabled=access.disabled)
     return RpcService(make_site(resource, reactor=reactor), port=config.rpc_port,
                       bind=config.rpc_bind, tls_cert=config.rpc_tls_cert,
                       tls_key=config.rpc_tls_key, reactor=reactor)
@@ -203,11 +216,13 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     if ledger is None:
         ledger = LedgerService(config.datadir, settings, reactor=reactor, verifier_processes=True)
     mempool = MempoolService(ledger, settings, capacity=config.mempool_capacity,
+                             capacity_bytes=config.mempool_capacity_bytes,
                              threads_count=config.verify_threads, reactor=reactor)
     node = Node(ledger, reactor, user_agent=config.user_agent, mempool=mempool,
                 timeouts=config.sync_timeouts)
+    decoding = PayloadDecoder(reactor)  # big payloads, off the reactor
     factory_out, factory_in = (
-        PeerFactory(node, settings.magic, reactor, inbound=inbound,
+        PeerFactory(node, settings.magic, reactor, inbound=inbound, decoding=decoding,
                     handshake_timeout=config.handshake_timeout,
                     idle_timeout=config.idle_timeout, max_send_backlog=config.max_send_backlog)
         for inbound in (False, True))
@@ -221,6 +236,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     ledger.on_write_failure = top.storage_failed
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
+    decoding.setServiceParent(top)  # type: ignore[no-untyped-call]
     node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.validator is not None:
         top.consensus = ConsensusService(node, config.validator, reactor)

@@ -26,6 +26,7 @@ from neo_twisted.ledger.settings import (
     parse_assume_valid,
 )
 from neo_twisted.p2p.interfaces import Endpoint
+from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER
 
 DEFAULT_PORT = 20333
 #: The exit status of a node whose store failed a write (C{EX_IOERR} of sysexits.h).
@@ -118,6 +119,8 @@ class Options(usage.Options):
         ["max-per-address", None, 3, "Connections allowed from one IP address.", _positive],
         ["user-agent", None, "/neo_twisted:0.1.0/", "The user agent sent to peers."],
         ["mempool-size", None, 50_000, "Transactions the memory pool holds.", _positive],
+        ["mempool-mb", None, 256, "Megabytes (MiB) of transactions the memory pool holds.",
+         _positive],
         ["verify-threads", None, 0,
          "Threads verifying transactions for the memory pool (0: one per core).", _count],
         ["rpc-port", None, None,
@@ -125,6 +128,11 @@ class Options(usage.Options):
         ["rpc-bind", None, "127.0.0.1", "The address JSON-RPC listens on."],
         ["rpc-tls-cert", None, None, "Serve JSON-RPC over HTTPS with this PEM certificate."],
         ["rpc-tls-key", None, None, "The PEM private key of --rpc-tls-cert."],
+        ["rpc-user", None, None, "Ask JSON-RPC callers for HTTP basic auth as this user."],
+        ["rpc-password-file", None, None,
+         "The file whose first line is --rpc-user's password."],
+        ["rpc-max-answer", None, DEFAULT_MAX_ANSWER,
+         "Bytes one JSON-RPC request's answer (a whole batch) may hold.", _positive],
         ["validator-key", None, None,
          "Take part in consensus (dBFT) with the WIF private key in this file."],
         ["metrics-port", None, None,
@@ -143,11 +151,13 @@ class Options(usage.Options):
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
         ["no-peers-file", None, "Neither load nor save peers.dat."],
+        ["rpc-allow-get", None, "Also serve the JSON-RPC GET form (?method=...&params=...)."],
     ]
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["seeds"] = []
+        self["rpc-cors"], self["rpc-allow-host"], self["rpc-disable"] = [], [], []
 
     def opt_seed(self, value: str) -> None:
         """
@@ -158,6 +168,39 @@ class Options(usage.Options):
         except ValueError as e:
             raise usage.UsageError(f"--seed: {e}") from None
         self["seeds"].append(value)
+
+    def opt_rpc_cors(self, value: str) -> None:
+        """
+        Let web pages from ORIGIN (scheme://host[:port]; * for any) call JSON-RPC
+        (repeatable, or a comma list; default: none).
+        """
+        from neo_twisted.rpc.access import normal_origin, split_list
+        try:
+            self["rpc-cors"] += [normal_origin(o) for o in split_list([value])]
+        except ValueError as e:
+            raise usage.UsageError(f"--rpc-cors: {e}") from None
+
+    def opt_rpc_allow_host(self, value: str) -> None:
+        """
+        Accept this Host header name besides the --rpc-bind address's (repeatable, or
+        a comma list; * for any).
+        """
+        from neo_twisted.rpc.access import check_host_name, split_list
+        try:
+            self["rpc-allow-host"] += [check_host_name(h) for h in split_list([value])]
+        except ValueError as e:
+            raise usage.UsageError(f"--rpc-allow-host: {e}") from None
+
+    def opt_rpc_disable(self, value: str) -> None:
+        """
+        Answer this JSON-RPC method with "Access denied" (repeatable, or a comma list).
+        """
+        from neo_twisted.rpc.access import split_list
+        from neo_twisted.rpc.methods import NodeRpc
+        for name in split_list([value]):
+            if name not in NodeRpc.NAMES:
+                raise usage.UsageError(f"--rpc-disable: no JSON-RPC method {name!r}")
+            self["rpc-disable"].append(name)
 
     def postOptions(self) -> None:
         try:
@@ -214,8 +257,11 @@ class Options(usage.Options):
 
     def _check_rpc(self) -> None:
         """
-        TLS needs both files, and both must load (checked now, not when binding).
+        TLS needs both files, and both must load (checked now, not when binding);
+        basic auth needs a user and a readable password; no RPC option goes without
+        --rpc-port.
         """
+        self._check_rpc_access()
         cert, key = self["rpc-tls-cert"], self["rpc-tls-key"]
         if (cert is None) != (key is None):
             raise usage.UsageError("--rpc-tls-cert and --rpc-tls-key go together")
@@ -227,6 +273,40 @@ class Options(usage.Options):
                 load_tls_options(Path(cert), Path(key))
             except ValueError as e:
                 raise usage.UsageError(str(e)) from None
+
+    def _check_rpc_access(self) -> None:
+        from neo_twisted.rpc.access import RpcAccess
+        given = [name for name in ("rpc-cors", "rpc-allow-host", "rpc-disable", "rpc-user",
+                                   "rpc-password-file", "rpc-allow-get") if self[name]]
+        if given and self["rpc-port"] is None:
+            raise usage.UsageError(f"--{given[0]} needs --rpc-port")
+        user, password_file = self["rpc-user"], self["rpc-password-file"]
+        if (user is None) != (password_file is None):
+            raise usage.UsageError("--rpc-user and --rpc-password-file go together")
+        password = None
+        if user is not None:
+            if not user or ":" in user:
+                raise usage.UsageError(f"--rpc-user: {user!r} is empty or holds a ':'")
+            password = _first_line(password_file)
+        self["rpc-access"] = RpcAccess(
+            cors_origins=frozenset(self["rpc-cors"]),
+            allowed_hosts=frozenset(self["rpc-allow-host"]),
+            allow_get=bool(self["rpc-allow-get"]), user=user, password=password,
+            disabled=frozenset(self["rpc-disable"]))
+
+
+def _first_line(path: str) -> str:
+    """
+    C{--rpc-password-file}'s password: the file's first line, without its line end.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            line = file.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise usage.UsageError(f"--rpc-password-file: cannot read {path}: {e}") from None
+    if not line:
+        raise usage.UsageError(f"--rpc-password-file: the first line of {path} is empty")
+    return line
 
 
 def makeService(options: Options, reactor: Any = None) -> service.IService:
@@ -243,10 +323,12 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
         max_peers=options["max-peers"], max_per_address=options["max-per-address"],
         user_agent=options["user-agent"], peers_file=not options["no-peers-file"],
         mempool_capacity=options["mempool-size"],
+        mempool_capacity_bytes=options["mempool-mb"] * 1024 * 1024,
         verify_threads=options["verify-threads"] or None, rpc_port=options["rpc-port"],
         rpc_bind=options["rpc-bind"],
         rpc_tls_cert=None if options["rpc-tls-cert"] is None else Path(options["rpc-tls-cert"]),
         rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]),
+        rpc_access=options["rpc-access"], rpc_max_answer=options["rpc-max-answer"],
         validator=options["validator"], metrics_port=options["metrics-port"],
         metrics_bind=options["metrics-bind"], progress_interval=options["progress-interval"])
     top = make_node_service(settings, config, reactor=reactor)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory
 
+from neo_twisted.p2p.decoding import PayloadDecoder
 from neo_twisted.p2p.interfaces import IPeerListener
 from neo_twisted.p2p.protocol import PeerProtocol
 from neo_twisted.p2p.traffic import Traffic
@@ -55,7 +56,8 @@ class PeerFactory(Factory[PeerProtocol]):
                  inbound: bool, handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
                  idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
                  ping_interval: float = DEFAULT_PING_INTERVAL,
-                 max_send_backlog: int = DEFAULT_SEND_BACKLOG) -> None:
+                 max_send_backlog: int = DEFAULT_SEND_BACKLOG,
+                 decoding: PayloadDecoder | None = None) -> None:
         """
         @param listener: the node, told about every connection's events.
         @param magic: the network magic every frame carries.
@@ -65,6 +67,7 @@ class PeerFactory(Factory[PeerProtocol]):
         @param idle_timeout: seconds without a whole message before dropping the peer.
         @param ping_interval: seconds of sending nothing before a keep-alive ping.
         @param max_send_backlog: bytes waiting for a peer that does not read, at most.
+        @param decoding: the threads big payloads are decoded in (None: all on the reactor).
         @raise ValueError: a timeout, interval or limit that is not positive.
         """
         for name, value in (("handshake_timeout", handshake_timeout),
@@ -80,6 +83,7 @@ class PeerFactory(Factory[PeerProtocol]):
         self.idle_timeout = idle_timeout
         self.ping_interval = ping_interval
         self.max_send_backlog = max_send_backlog
+        self.decoding = decoding
         self.peers: set[PeerProtocol] = set()
         self.retired = Traffic()
 

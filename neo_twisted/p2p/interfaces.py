@@ -17,6 +17,7 @@ from zope.interface import Attribute, Interface
 
 from neo_twisted.core.serializable import Serializable
 from neo_twisted.network.payloads import Payload, VersionPayload
+from neo_twisted.wire.uint import UInt256
 
 
 @attrs.frozen(order=True)
@@ -91,6 +92,17 @@ class IPeer(Interface):
         violation, which the listener may punish (a ban).
         """
 
+    def hold() -> None:
+        """
+        Handle no more of the peer's messages (and stop reading its socket) until as
+        many L{release}s: back-pressure on a peer that asks faster than we answer.
+        """
+
+    def release() -> None:
+        """
+        Undo one L{hold}; with none left, go on with the peer's messages.
+        """
+
 
 class IPeerListener(Interface):
     """
@@ -116,6 +128,14 @@ class IPeerListener(Interface):
     def peer_established(peer: IPeer) -> None:
         """
         The handshake is complete: C{peer} may now be sent anything.
+        """
+
+    def accepts_block_frame(peer: IPeer, index: int, hash: UInt256) -> bool:
+        """
+        Whether a C{block} from the established C{peer}, whose raw header says this
+        index and hash, is worth decoding. When not, the protocol drops it unread (the
+        listener may drop the peer too): decoding a block is work a peer could
+        otherwise make us do at will.
         """
 
     def message_received(peer: IPeer, command: str, payload: Payload) -> None:

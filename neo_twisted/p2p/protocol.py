@@ -7,8 +7,17 @@ its L{neo_twisted.p2p.handshake} machine, answers C{ping}, and hands every
 other message of an established peer to the node's L{IPeerListener}. Timers
 (handshake, idle, keep-alive) run on the factory's injected clock.
 
+Each frame is judged on its first bytes, before it is buffered or decoded:
+before the handshake anything but C{version}/C{verack} is a violation unread; an
+oversized C{tx} is skipped; a C{block} is read only if the listener wants its
+index and hash (taken from the raw header). Payloads over
+L{neo_twisted.p2p.decoding.OFF_REACTOR_SIZE} are decoded in the threads of the
+factory's L{neo_twisted.p2p.decoding.PayloadDecoder}; meanwhile the connection
+reads nothing (its transport paused), so messages are handled in the order they came.
+
 Listener exceptions are not caught here: they leave C{dataReceived}, and
 Twisted logs them and drops the connection, which is reported by C{peer_lost}.
+Those of a message decoded off the reactor are logged here and drop it alike.
 """
 
 from __future__ import annotations
@@ -18,25 +27,35 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.interfaces import IAddress, IConsumer, IDelayedCall
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IAddress, IConsumer, IDelayedCall, IPushProducer
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from neo_twisted.core.block import UNSIGNED_HEADER_SIZE
 from neo_twisted.core.serializable import Serializable
-from neo_twisted.network.frame import HEADER_SIZE, Frame, FrameDecoder, encode_frame
+from neo_twisted.crypto.hashes import hash256
+from neo_twisted.network.frame import (
+    HEADER_SIZE,
+    Frame,
+    FrameDecoder,
+    SkippedFrame,
+    encode_frame,
+)
 from neo_twisted.network.payloads import (
     EmptyPayload,
     Payload,
     PingPayload,
     VersionPayload,
-    decode_payload,
 )
+from neo_twisted.p2p.decoding import OFF_REACTOR_SIZE, ChecksumError, decode_frame
 from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.p2p.sendqueue import URGENT_COMMANDS, SendQueue
 from neo_twisted.wire.errors import FormatError
+from neo_twisted.wire.uint import UInt256
 
 if TYPE_CHECKING:
     from neo_twisted.p2p.factory import PeerFactory
@@ -50,6 +69,9 @@ MAX_TX_SIZE = 102_400
 HANDSHAKE_COMMANDS = frozenset({"version", "verack"})
 
 _UINT32 = 0xFFFFFFFF
+#: Where a block's index sits in its payload: after version, previous hash, merkle
+#: root and timestamp.
+_INDEX_AT = 4 + 32 + 32 + 4
 
 
 def _endpoint_of(address: IAddress | None) -> Endpoint:
@@ -103,7 +125,15 @@ class PeerProtocol(Protocol):
         self.messages_in: dict[str, int] = {}
         self.bytes_out: dict[str, int] = {}
         self.messages_out: dict[str, int] = {}
-        self._decoder = FrameDecoder(factory.magic)
+        decoding = factory.decoding
+        self._decoder = FrameDecoder(
+            factory.magic, judge=self._judge, head_size=UNSIGNED_HEADER_SIZE,
+            verify_up_to=None if decoding is None else OFF_REACTOR_SIZE)
+        #: The payload being decoded off the reactor, if one is.
+        self._decoding: Deferred[Payload | None] | None = None
+        #: L{hold}s not yet released: while any, no frame is handled.
+        self._holds = 0
+        self._paused = False
         self._handshake: Handshake | None = None
         self._pending: list[tuple[str, Serializable | None]] = []
         #: Bulk messages wait here while the transport is full; urgent ones pass them.
@@ -158,21 +188,13 @@ class PeerProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         """
-        Decode whole frames and handle them in order until one ends the connection.
+        Decode whole frames and handle them in order until one ends the connection
+        (or goes to be decoded off the reactor: the rest wait for it).
         """
         if self._closing is not None:
             return
-        try:
-            frames = self._decoder.feed(data)
-        except FormatError as error:
-            self.disconnect(f"bad frame: {error}", violation=True)
-            return
-        if frames:  # a frame's bytes alone (dripped, say) do not keep a peer
-            self._last_received = self._clock.seconds()
-        for frame in frames:
-            if self._closing is not None:
-                break
-            self._frame_received(frame)
+        self._decoder.push(data)
+        self._read_frames()
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         """
@@ -255,21 +277,151 @@ class PeerProtocol(Protocol):
         _cancel(self._keepalive_timer)
         self._handshake_timer = self._idle_timer = self._keepalive_timer = None
 
-    def _frame_received(self, frame: Frame) -> None:
+    def _read_frames(self) -> None:
         """
-        Count, decode and route one frame through the handshake machine.
+        Handle the frames buffered, in order, while the connection is open and no
+        payload of it is being decoded elsewhere.
+        """
+        decoder = self._decoder
+        received = False
+        while self._closing is None and self._decoding is None and not self._holds:
+            try:
+                frame = decoder.next_frame()
+            except FormatError as error:
+                self.disconnect(f"bad frame: {error}", violation=True)
+                return
+            if frame is None:
+                break
+            if not received:  # a frame's bytes alone (dripped, say) do not keep a peer
+                received = True
+                self._last_received = self._clock.seconds()
+            self._frame_received(frame)
+
+    def _judge(self, command: str, length: int, head: bytes) -> bool:
+        """
+        Whether a frame is worth reading, from its first bytes (see L{FrameDecoder}).
+        """
+        if not self.established:
+            # anything else is a violation here, whatever its bytes
+            return command in HANDSHAKE_COMMANDS
+        if command == "tx":
+            return length <= MAX_TX_SIZE
+        if command == "block" and len(head) == UNSIGNED_HEADER_SIZE:
+            index = int.from_bytes(head[_INDEX_AT:_INDEX_AT + 4], "little")
+            return bool(self._node.accepts_block_frame(self, index, UInt256(hash256(head))))
+        return True
+
+    def _frame_received(self, frame: Frame | SkippedFrame) -> None:
+        """
+        Count one frame; decode it (here, or elsewhere if big) and route it.
         """
         command = frame.command
+        size = frame.length if isinstance(frame, SkippedFrame) else len(frame.payload)
         self.messages_in[command] = self.messages_in.get(command, 0) + 1
-        self.bytes_in[command] = (
-            self.bytes_in.get(command, 0) + HEADER_SIZE + len(frame.payload))
-        payload: Payload | None = None
-        if command != "tx" or len(frame.payload) <= MAX_TX_SIZE:
-            try:
-                payload = decode_payload(command, frame.payload)
-            except FormatError as error:
-                self.disconnect(f"bad {command} payload: {error}", violation=True)
-                return
+        self.bytes_in[command] = self.bytes_in.get(command, 0) + HEADER_SIZE + size
+        if isinstance(frame, SkippedFrame):
+            if self._closing is None:  # the listener may have dropped the peer for it
+                self._route(command, None)
+            return
+        decoding = self._factory.decoding
+        if (decoding is not None and decoding.available
+                and (frame.check is not None or size > OFF_REACTOR_SIZE)):
+            self._decode_elsewhere(frame)
+            return
+        try:
+            payload = decode_frame(frame)
+        except FormatError as error:
+            self._undecodable(command, error)
+            return
+        self._route(command, payload)
+
+    def _decode_elsewhere(self, frame: Frame) -> None:
+        """
+        Hand a big payload to the decoder's threads, and read nothing more meanwhile.
+        """
+        decoding = self._factory.decoding
+        assert decoding is not None
+        self._reading(False)
+        command = frame.command
+        self._decoding = decoding.decode(frame)
+        self._decoding.addCallbacks(self._decoded, self._decode_failed,
+                                    callbackArgs=(command,), errbackArgs=(command,))
+
+    def _decoded(self, payload: Payload | None, command: str) -> None:
+        """
+        A payload decoded off the reactor: route it (unless the connection closed
+        meanwhile), then go on with the frames that came after it.
+        """
+        self._decoding = None
+        if self._closing is not None:
+            return
+        try:
+            self._route(command, payload)
+            self._read_frames()
+        except Exception as error:  # as Twisted does when dataReceived raises
+            self._log.failure("handling {command} from {peer} failed",
+                              command=command, peer=self)
+            self._end(f"connection closed: {error}", False, abort=True)
+            return
+        if self._closing is None and self._decoding is None and not self._holds:
+            self._reading(True)
+
+    def hold(self) -> None:
+        """
+        Handle none of the peer's frames, nor read its socket, until released (see
+        L{IPeer.hold}); the idle timer does not count the time held against it.
+        """
+        self._holds += 1
+        self._last_received = self._clock.seconds()
+        self._reading(False)
+
+    def release(self) -> None:
+        """
+        Undo one L{hold}; the last one goes on with the frames waiting.
+        """
+        if not self._holds:
+            return
+        self._holds -= 1
+        if self._holds or self._closing is not None or self._decoding is not None:
+            return
+        self._last_received = self._clock.seconds()
+        self._read_frames()  # may stop again: a frame may hold, or go to be decoded
+        if self._closing is None and self._decoding is None and not self._holds:
+            self._reading(True)
+
+    def _decode_failed(self, failure: Failure, command: str) -> None:
+        self._decoding = None
+        if self._closing is not None:
+            return
+        if isinstance(failure.value, FormatError):
+            self._undecodable(command, failure.value)
+            return
+        self._log.failure("decoding {command} from {peer} failed", failure,
+                          command=command, peer=self)
+        self._end(f"connection closed: {failure.getErrorMessage()}", False, abort=True)
+
+    def _undecodable(self, command: str, error: FormatError) -> None:
+        if isinstance(error, ChecksumError):
+            self.disconnect(f"bad frame: {error}", violation=True)
+        else:
+            self.disconnect(f"bad {command} payload: {error}", violation=True)
+
+    def _reading(self, on: bool) -> None:
+        """
+        Pause or resume reading from the transport (TCP: its socket).
+        """
+        producer = IPushProducer(self.transport, None)
+        if producer is not None and self._paused == on:
+            self._paused = not on
+            if on:
+                producer.resumeProducing()
+            else:
+                producer.pauseProducing()
+
+    def _route(self, command: str, payload: Payload | None) -> None:
+        """
+        Deliver a message of an established peer; before, feed the handshake machine.
+        """
         if self.established and command != "version" and command != "verack":
             # the machine's established state only delivers: skip it on the hot path
             self._deliver(command, payload)
@@ -351,6 +503,8 @@ class PeerProtocol(Protocol):
         Drop a peer that sent no whole message for the idle timeout; else look again later.
         """
         timeout = self._factory.idle_timeout
+        if self._holds:  # we are not reading: its silence is ours
+            self._last_received = self._clock.seconds()
         silent = self._clock.seconds() - self._last_received
         if silent >= timeout:
             self._idle_timer = None

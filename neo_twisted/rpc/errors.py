@@ -13,6 +13,10 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 #: Implementation-defined (the -32000..-32099 range): too many requests at once.
 SERVER_BUSY = -32000
+#: An answer over the server's byte cap (geth's code for the same).
+RESPONSE_TOO_LARGE = -32003
+#: RpcSecurity's: bad credentials or a method the operator disabled.
+ACCESS_DENIED = -400
 #: The reference node's code for failed lookups (unknown block, transaction, asset...).
 UNKNOWN_ITEM = -100
 
@@ -23,6 +27,8 @@ MESSAGES = {
     INVALID_PARAMS: "Invalid params",
     INTERNAL_ERROR: "Internal error",
     SERVER_BUSY: "Server busy",
+    RESPONSE_TOO_LARGE: "Response too large",
+    ACCESS_DENIED: "Access denied",
 }
 
 

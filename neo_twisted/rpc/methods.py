@@ -14,6 +14,7 @@ from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.python.failure import Failure
 
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.block import Block
@@ -21,18 +22,23 @@ from neo_twisted.core.jsonify import output_json
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import script_hash_from_address
 from neo_twisted.ledger.chain import BlockResult, Ledger, Verdict
-from neo_twisted.ledger.service import LedgerService
+from neo_twisted.ledger.service import LedgerService, ReadQueueFullError
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import SyncProgress
 from neo_twisted.rpc import shapes
-from neo_twisted.rpc.errors import RpcError, invalid_params, unknown
-from neo_twisted.rpc.server import Method
+from neo_twisted.rpc.errors import SERVER_BUSY, RpcError, invalid_params, unknown
+from neo_twisted.rpc.server import Estimate, Method
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt256
+
+#: A transaction hash in a JSON list: C{"0x<64 hex digits>",}.
+TXID_JSON_BYTES = 69
+#: A response's envelope around its result (id, height...), generously.
+ANSWER_OVERHEAD = 256
 
 _BLOCK_REFUSALS = {
     Verdict.ALREADY_EXISTS: Refusal.ALREADY_EXISTS,
@@ -119,6 +125,13 @@ class NodeRpc:
     The methods of one node, bound to its ledger, connections and pool.
     """
 
+    #: The methods served (C{--rpc-disable} takes these names).
+    NAMES = ("getbestblockhash", "getblock", "getblockcount", "getblockhash",
+             "getblockheader", "getblocksysfee", "getconnectioncount", "getpeers",
+             "getrawmempool", "getrawtransaction", "gettxout", "getversion",
+             "sendrawtransaction", "submitblock", "validateaddress", "getaccountstate",
+             "getassetstate", "getconsensusstate", "getnodestate")
+
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
                  settings: ProtocolSettings, clock: IReactorTime,
                  consensus: ConsensusService | None = None,
@@ -140,15 +153,17 @@ class NodeRpc:
         self._flush_call: IDelayedCall | None = None
 
     def methods(self) -> dict[str, Method]:
-        return {name: getattr(self, name) for name in (
-            "getbestblockhash", "getblock", "getblockcount", "getblockhash", "getblockheader",
-            "getblocksysfee", "getconnectioncount", "getpeers", "getrawmempool",
-            "getrawtransaction", "gettxout", "getversion", "sendrawtransaction",
-            "submitblock", "validateaddress", "getaccountstate", "getassetstate",
-            "getconsensusstate", "getnodestate")}
+        return {name: getattr(self, name) for name in self.NAMES}
+
+    def estimates(self) -> dict[str, Estimate]:
+        """
+        The answers whose size can be told before they are built (the others are
+        small, or bounded by what the chain holds, and checked once built).
+        """
+        return {"getrawmempool": self.getrawmempool_size}
 
     def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-        return self._ledger.read(function, *args)
+        return self._ledger.read(function, *args).addErrback(_busy)
 
     @property
     def _height(self) -> int:
@@ -261,6 +276,15 @@ class NodeRpc:
 
     # -- the pool and relay ------------------------------------------------------------------
 
+    def getrawmempool_size(self, params: list[Any]) -> int:
+        """
+        The bytes of C{getrawmempool}'s answer: the pool's size tells them exactly.
+        """
+        count = len(self._mempool)
+        if _flag(params, 0):
+            count += self._mempool.verifying
+        return ANSWER_OVERHEAD + TXID_JSON_BYTES * count
+
     def getrawmempool(self, params: list[Any]) -> Any:
         verified = [str(txid) for txid in self._mempool.txids()]
         if not _flag(params, 0):
@@ -368,3 +392,11 @@ def _found(result: Any, what: str) -> Any:
     if result is None:
         raise unknown(what)
     return result
+
+
+def _busy(failure: Failure) -> Any:
+    """
+    The ledger's read queue is full: the server's busy answer (-32000), not a failure.
+    """
+    failure.trap(ReadQueueFullError)  # type: ignore[no-untyped-call]
+    raise RpcError(SERVER_BUSY, data=str(failure.value))

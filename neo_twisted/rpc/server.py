@@ -1,15 +1,18 @@
-# -*- test-case-name: tests.test_rpc_server,tests.test_rpc_load -*-
+# -*- test-case-name: tests.test_rpc_server,tests.test_rpc_access,tests.test_hostile_rpc -*-
 """
 JSON-RPC 2.0 over HTTP on C{twisted.web}, as the NEO 2 reference node serves it.
 
-POST carries one request or a batch; GET carries one in its query (C{method},
-C{params} as Base64 or plain JSON, C{id}). Every response has the reference's
-CORS headers and C{Content-Type: application/json-rpc}, and may be gzipped.
+POST (with a JSON content type) carries one request or a batch; the GET form, when
+the operator turns it on, carries one in its query (C{method}, C{params} as Base64
+or plain JSON, C{id}). Every response has C{Content-Type: application/json-rpc}
+and may be gzipped. Who may call is checked first (L{neo_twisted.rpc.access}: the
+Host header, basic auth, CORS only for origins the operator names).
 
 Nothing a client sends can hang a connection or show a traceback: bodies over
 the limit get a 413 at once (before they are read), batches and concurrent
-requests are bounded, every malformed request gets its JSON-RPC error, and an
-exception in a method is logged here and answered with -32603.
+requests are bounded, so are the bytes of an answer (L{neo_twisted.rpc.budget}:
+estimated before a call is run), every malformed request gets its JSON-RPC error,
+and an exception in a method is logged here and answered with -32603.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import binascii
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from io import BytesIO
 from typing import Any
 
@@ -31,7 +34,10 @@ from twisted.web import http, resource, server
 from twisted.web.iweb import IRequest
 
 from neo_twisted.core.jsonify import strict_json_loads
+from neo_twisted.rpc.access import AccessPolicy, Refusal
+from neo_twisted.rpc.budget import AnswerBudget, RequestBudget
 from neo_twisted.rpc.errors import (
+    ACCESS_DENIED,
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -44,6 +50,8 @@ from neo_twisted.wire.errors import FormatError
 
 #: A method: positional params in, a JSON-able result (or a Deferred of one) out.
 Method = Callable[[list[Any]], Any]
+#: A method's estimate of its answer's bytes, from its params, before it is run.
+Estimate = Callable[[list[Any]], int]
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 1000
@@ -58,12 +66,6 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_ABORT_TIMEOUT = 15.0
 
 CONTENT_TYPE = b"application/json-rpc"
-CORS_HEADERS = (
-    (b"Access-Control-Allow-Origin", b"*"),
-    (b"Access-Control-Allow-Methods", b"GET, POST"),
-    (b"Access-Control-Allow-Headers", b"Content-Type"),
-    (b"Access-Control-Max-Age", b"31536000"),
-)
 #: What a bad parameter raises inside a method: answered with -32602, as 2.9+ does.
 PARAM_ERRORS = (ValueError, IndexError, FormatError)
 
@@ -100,13 +102,26 @@ class JsonRpcResource(resource.Resource):
     def __init__(self, methods: Mapping[str, Method], *, max_batch: int = DEFAULT_MAX_BATCH,
                  max_concurrent: int = DEFAULT_MAX_CONCURRENT,
                  clock: IReactorTime | None = None,
-                 slice_seconds: float = SLICE_SECONDS) -> None:
+                 slice_seconds: float = SLICE_SECONDS,
+                 estimates: Mapping[str, Estimate] | None = None,
+                 access: AccessPolicy | None = None,
+                 budget: AnswerBudget | None = None,
+                 disabled: Collection[str] = ()) -> None:
         """
         @param clock: where long batches are started slice by slice, each taking
             about C{slice_seconds} (without a clock, a batch is started at once).
+        @param estimates: per method, its answer's bytes before it is run (methods
+            without one are checked once their answer is encoded).
+        @param access: who may call (default: a server on 127.0.0.1, no CORS, no GET).
+        @param budget: the answers' byte caps (default: L{AnswerBudget}'s).
+        @param disabled: methods answered with -400 "Access denied" (RpcSecurity's).
         """
         super().__init__()  # type: ignore[no-untyped-call]
         self.methods = dict(methods)
+        self.estimates = dict(estimates or {})
+        self.access = access if access is not None else AccessPolicy()
+        self.budget = budget if budget is not None else AnswerBudget()
+        self.disabled = frozenset(disabled)
         self.max_batch = max_batch
         self.max_concurrent = max_concurrent
         self.active = 0
@@ -116,11 +131,34 @@ class JsonRpcResource(resource.Resource):
 
     # -- HTTP --------------------------------------------------------------------------------
 
+    def render(self, request: server.Request) -> Any:
+        """
+        Refuse what the access policy refuses, before anything else is looked at.
+        """
+        refusal = self.access.check(request)
+        if refusal is not None:
+            return self._refuse(request, refusal)
+        return super().render(request)  # type: ignore[no-untyped-call]
+
+    def _refuse(self, request: server.Request, refusal: Refusal) -> bytes:
+        for name, value in refusal.headers:
+            request.setHeader(name, value)  # type: ignore[no-untyped-call]
+        code = ACCESS_DENIED if refusal.status in (http.UNAUTHORIZED, http.FORBIDDEN) else (
+            INVALID_REQUEST)
+        return self._answer_now(request, error_response(
+            None, RpcError(code, data=refusal.reason)), refusal.status)
+
     def render_OPTIONS(self, request: server.Request) -> bytes:
         """
-        A CORS preflight: the headers say it all.
+        A CORS preflight: allowed for the operator's origins only (a browser then
+        sends the real request); any other origin gets no allowance, so its page's
+        request is never sent.
         """
-        _set_headers(request)
+        allowed = b"POST, GET, OPTIONS" if self.access.access.allow_get else b"POST, OPTIONS"
+        request.setResponseCode(http.NO_CONTENT)
+        request.setHeader(b"Allow", allowed)  # type: ignore[no-untyped-call]
+        for name, value in self.access.cors_headers(request, preflight=True):
+            request.setHeader(name, value)  # type: ignore[no-untyped-call]
         return b""
 
     def render_POST(self, request: server.Request) -> Any:
@@ -164,7 +202,7 @@ class JsonRpcResource(resource.Resource):
 
     def _answer_now(self, request: server.Request, response: Any,
                     code: int = http.OK) -> bytes:
-        _set_headers(request)
+        self._set_headers(request)
         request.setResponseCode(code)
         return _encode(response)
 
@@ -176,18 +214,20 @@ class JsonRpcResource(resource.Resource):
         self.active += 1
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda _: gone.append(True))
-        d = self.handle(document)
+        budget = self.budget.open()
+        d = self.handle(document, budget)
 
         def write(body: bytes | None) -> None:
             if gone:
                 return  # the client left: nobody to answer
-            _set_headers(request)
+            self._set_headers(request)
             if body is not None:
                 request.write(body)  # type: ignore[no-untyped-call]
             request.finish()  # type: ignore[no-untyped-call]
 
         def done(result: Any) -> Any:
             self.active -= 1
+            budget.close()
             return result
 
         d.addCallback(write).addBoth(done).addErrback(
@@ -196,13 +236,22 @@ class JsonRpcResource(resource.Resource):
 
     # -- JSON-RPC ----------------------------------------------------------------------------
 
-    def handle(self, document: Any) -> defer.Deferred[bytes | None]:
+    def _set_headers(self, request: IRequest) -> None:
+        request.setHeader(b"Content-Type", CONTENT_TYPE)  # type: ignore[no-untyped-call]
+        for name, value in self.access.cors_headers(request):
+            request.setHeader(name, value)  # type: ignore[no-untyped-call]
+
+    def handle(self, document: Any,
+               budget: RequestBudget | None = None) -> defer.Deferred[bytes | None]:
         """
         The encoded response to a decoded request or batch (None: nothing to send, as for
-        notifications); never fails.
+        notifications), within C{budget} (default: a new one, never given back);
+        never fails.
         """
+        if budget is None:
+            budget = self.budget.open()
         if not isinstance(document, list):
-            return self._one(document)
+            return self._one(document, budget)
         if not document:
             return defer.succeed(_encode(error_response(
                 None, RpcError(INVALID_REQUEST, data="the batch is empty"))))
@@ -214,7 +263,7 @@ class JsonRpcResource(resource.Resource):
 
         def start_all() -> Iterator[None]:
             for item in document:
-                started.append(self._one(item))
+                started.append(self._one(item, budget))
                 yield None
 
         def join(parts: list[bytes | None]) -> bytes | None:
@@ -230,7 +279,7 @@ class JsonRpcResource(resource.Resource):
         d = self._cooperator.cooperate(start_all()).whenDone()
         return d.addCallback(lambda _: defer.gatherResults(started)).addCallback(join)
 
-    def _one(self, request: Any) -> defer.Deferred[bytes | None]:
+    def _one(self, request: Any, budget: RequestBudget) -> defer.Deferred[bytes | None]:
         if not isinstance(request, dict):
             return defer.succeed(_encode(error_response(
                 None, RpcError(INVALID_REQUEST, data="a request is a JSON object"))))
@@ -242,14 +291,31 @@ class JsonRpcResource(resource.Resource):
                 id_ = None
             return defer.succeed(None if notification else _encode(
                 error_response(id_, RpcError(INVALID_REQUEST, data=problem))))
-        method = self.methods.get(request["method"])
-        if method is None:
-            error = RpcError(METHOD_NOT_FOUND, data=f"no method {request['method']!r}")
-            return defer.succeed(None if notification else _encode(error_response(id_, error)))
         name = request["method"]
+        method = self.methods.get(name)
+        refused: RpcError | None = None
+        reserved = 0
+        if method is None:
+            refused = RpcError(METHOD_NOT_FOUND, data=f"no method {name!r}")
+        elif name in self.disabled:
+            refused = RpcError(ACCESS_DENIED, data=f"{name} is disabled on this node")
+        else:
+            reserved = self._estimate(name, request["params"])
+            refused = budget.reserve(reserved)
+        if refused is not None or method is None:
+            assert refused is not None
+            return defer.succeed(None if notification else _encode(
+                error_response(id_, refused)))
 
         def answer(response: dict[str, Any]) -> bytes | None:
-            return None if notification else self._encode_answer(response, id_, name)
+            if notification:
+                budget.settle(reserved, 0)
+                return None
+            encoded = self._encode_answer(response, id_, name)
+            too_large = budget.settle(reserved, len(encoded))
+            if too_large is not None:
+                return _encode(error_response(id_, too_large))
+            return encoded
 
         def succeeded(result: Any) -> bytes | None:
             return answer({"jsonrpc": "2.0", "id": id_, "result": result})
@@ -266,6 +332,19 @@ class JsonRpcResource(resource.Resource):
         if isinstance(result, defer.Deferred):
             return result.addCallbacks(succeeded, failed)
         return defer.succeed(succeeded(result))
+
+    def _estimate(self, method: str, params: list[Any]) -> int:
+        """
+        The bytes C{method}'s answer will take, as it can tell before being run (0
+        when it cannot, or its params are wrong: the method then says so itself).
+        """
+        estimate = self.estimates.get(method)
+        if estimate is None:
+            return 0
+        try:
+            return max(0, estimate(params))
+        except Exception:
+            return 0
 
     def _error(self, failure: Failure, id_: Any, method: str) -> dict[str, Any]:
         if failure.check(RpcError):  # type: ignore[no-untyped-call]
@@ -312,12 +391,6 @@ def _request_problem(request: dict[str, Any]) -> str | None:
     return None
 
 
-def _set_headers(request: IRequest) -> None:
-    request.setHeader(b"Content-Type", CONTENT_TYPE)  # type: ignore[no-untyped-call]
-    for name, value in CORS_HEADERS:
-        request.setHeader(name, value)  # type: ignore[no-untyped-call]
-
-
 class LimitedRequest(server.Request):
     """
     A request whose body may not exceed L{max_body}: a longer one is answered with 413
@@ -358,7 +431,6 @@ class LimitedRequest(server.Request):
             INVALID_REQUEST, data=f"the request body exceeds {self.max_body} bytes")))
         head = [b"HTTP/1.1 413 Payload Too Large", b"Content-Type: " + CONTENT_TYPE,
                 b"Content-Length: %d" % len(body), b"Connection: close"]
-        head += [name + b": " + value for name, value in CORS_HEADERS]
         assert self.channel is not None
         assert self.channel.transport is not None
         self.channel.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)

@@ -7,8 +7,10 @@ multiples of 500 so that every peer is asked the same questions. Each segment is
 asked of one peer with C{getblocks} (from the hash of the block before it); the
 peer's C{inv} reply turns into C{getdata} through the node's inventory (which
 makes sure a hash is asked of one peer at a time), and the C{block}s come back
-here. Only segments within a window above our height are asked for, so blocks
-that arrive out of order fit in the ledger's early-block buffer.
+here. Only segments within a window above our height are asked for, and only
+blocks that can be placed are kept (L{neo_twisted.sync.early}): the next one, and
+those of verified headers within the window, in a buffer bounded in bytes. A block
+refused for a full buffer is asked for again once there is room.
 
 Received blocks are handed to the ledger in one batch per write: while a batch
 is being written the next ones gather, so the batches grow with the rate blocks
@@ -30,12 +32,14 @@ from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import BlockResult, Verdict
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.state import write_cost
-from neo_twisted.network.payloads import GetBlocksPayload
+from neo_twisted.network.payloads import GetBlocksPayload, InventoryType, inv_groups
 from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.sync.early import MAX_EARLY_BYTES, EarlyBlocks, Entry, Placement
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 
 SEGMENT = 500
-#: Blocks above our height that may be asked for (the ledger buffers 2000 early blocks).
+#: Blocks above our height that may be asked for (segments are aligned, so blocks up to
+#: C{WINDOW + SEGMENT} above it may come, and the early-block buffer holds as many).
 WINDOW = 1500
 #: What one LMDB write transaction may cost, in records (L{write_cost}). LMDB holds a
 #: write transaction's dirty pages in malloc'd memory and keeps the most it ever held,
@@ -76,7 +80,9 @@ class BlockSync:
                  window: int = WINDOW, segment_timeout: float = SEGMENT_TIMEOUT,
                  stall_timeout: float = STALL_TIMEOUT,
                  write_budget: int = MAX_WRITE_COST,
-                 headers_first: Callable[[], bool] | None = None) -> None:
+                 headers_first: Callable[[], bool] | None = None,
+                 request: Callable[[IPeer, list[UInt256]], None] | None = None,
+                 early_bytes: int = MAX_EARLY_BYTES) -> None:
         """
         @param peers: the established peers to choose from, called each time.
         @param on_persisted: called with the blocks of each write that the ledger accepted,
@@ -89,6 +95,9 @@ class BlockSync:
             once the headers are near the tip, in the same total time on a machine whose
             cores are all busy (bench/bench_sync.py), and the chain they are fetched for
             is known and checked by then.
+        @param request: asks a peer for blocks by hash (a C{getdata} through the node's
+            request table); by default the C{getdata} is sent as it is.
+        @param early_bytes: the early-block buffer's bound in serialized bytes.
         """
         self._ledger = ledger
         self._clock = clock
@@ -102,7 +111,8 @@ class BlockSync:
         self._segments: dict[int, _Assignment] = {}
         #: The peer a segment last timed out with: asked again only if nobody else can be.
         self._timed_out: dict[int, IPeer] = {}
-        self._received: dict[UInt256, tuple[Block, IPeer | None]] = {}
+        self._request = request if request is not None else _send_getdata
+        self._early = EarlyBlocks(window + SEGMENT, window + SEGMENT, early_bytes)
         self._adding = False
         self._progress_at = clock.seconds()
         self._progress_height = -1
@@ -117,14 +127,21 @@ class BlockSync:
         """
         Whether a block is here waiting for the ledger (so not to be asked for again).
         """
-        return hash_ in self._received
+        return hash_ in self._early
 
     @property
     def buffered(self) -> int:
         """
         Blocks received and waiting for the ledger.
         """
-        return len(self._received)
+        return len(self._early)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """
+        The serialized size of the blocks waiting for the ledger.
+        """
+        return self._early.bytes
 
     @property
     def segments(self) -> dict[int, IPeer]:
@@ -144,6 +161,7 @@ class BlockSync:
             return
         # the headers taken on trust below an assume-valid block wait for it
         height, header_height = ledger.block_height, ledger.verified_height
+        self._note_progress(height)
         self._forget_done(height, header_height)
         if header_height <= height:
             return  # at the tip: new blocks come by relay, not by segments
@@ -199,15 +217,18 @@ class BlockSync:
 
     # -- receiving -----------------------------------------------------------------------
 
-    def block_received(self, peer: IPeer | None, block: Block) -> None:
+    def block_received(self, peer: IPeer | None, block: Block) -> Placement:
         """
-        A block from C{peer} (None: from ourselves): keep it for the next ledger write.
+        A block from C{peer} (None: from ourselves): keep it for the next ledger write
+        if it can be placed, and say where it went (the caller judges the sender).
         """
-        if self._stopped:
-            return
-        height, _ = self.heights
-        if block.index <= height or block.hash in self._received:
-            return
+        ledger = self._ledger.ledger
+        if self._stopped or ledger is None:
+            return Placement.OLD
+        placement = self._early.place(peer, block, ledger.block_height,
+                                      ledger.verified_height, ledger.get_block_hash)
+        if not placement.taken and placement is not Placement.FULL:
+            return placement
         # A peer works through its segments one after the other: while it delivers
         # any of them, none of them is quiet. Other blocks it sends (new ones it
         # relays) say nothing of them: a peer that had only part of a segment when
@@ -217,30 +238,30 @@ class BlockSync:
         if any(start <= block.index < start + SEGMENT for start, _ in mine):
             for _, assignment in mine:
                 assignment.active = now
-        self._received[block.hash] = (block, peer)
-        self._flush()
+        if placement.taken:
+            self._flush()
+        return placement
 
     def _flush(self) -> None:
-        if self._adding or not self._received or self._stopped:
+        ledger = self._ledger.ledger
+        if self._adding or not len(self._early) or self._stopped or ledger is None:
             return
-        batch: list[tuple[Block, IPeer | None]] = []
-        cost = 0
-        for item in sorted(self._received.values(), key=lambda item: item[0].index):
-            cost += write_cost(item[0])
-            if batch and cost > self._write_budget:
-                break  # the rest waits for the next write
-            batch.append(item)
+        # the blocks after our height without a gap: the others wait for them
+        batch = self._early.next_run(ledger.block_height, write_cost, self._write_budget)
+        if not batch:
+            return
         self._adding = True
-        d = self._ledger.add_blocks([block for block, _ in batch])
+        d = self._ledger.add_blocks([entry.block for entry in batch])
         d.addCallback(self._added, batch)
         d.addErrback(self._add_failed, batch)
 
-    def _added(self, results: list[BlockResult], batch: list[tuple[Block, IPeer | None]]) -> None:
+    def _added(self, results: list[BlockResult], batch: list[Entry]) -> None:
         self._adding = False
         accepted = []
         sender: IPeer | None = None
-        for (block, peer), result in zip(batch, results, strict=True):
-            self._received.pop(block.hash, None)
+        for entry, result in zip(batch, results, strict=True):
+            block, peer = entry.block, entry.peer
+            self._early.remove(block.hash)
             if result.verdict is Verdict.ACCEPTED:
                 accepted.append(block)
                 sender = peer
@@ -250,19 +271,40 @@ class BlockSync:
                 peer.disconnect(f"sent invalid block {block.index}: {result.reason}",
                                 violation=True)
         height, _ = self.heights
-        if height > self._progress_height:
-            self._progress_height = height
-            self._progress_at = self._clock.seconds()
+        self._early.drop_through(height)
+        self._note_progress(height)
         if accepted and self._on_persisted is not None:
             self._on_persisted(accepted, sender)
         self._flush()
+        self._fetch_refused()
         self.poke()
 
-    def _add_failed(self, failure: Failure, batch: list[tuple[Block, IPeer | None]]) -> None:
+    def _add_failed(self, failure: Failure, batch: list[Entry]) -> None:
         self._adding = False
-        for block, _ in batch:
-            self._received.pop(block.hash, None)
+        for entry in batch:
+            self._early.remove(entry.block.hash)
         self._log.failure("writing {count} blocks failed", failure, count=len(batch))
+
+    def _note_progress(self, height: int) -> None:
+        """
+        The stall timer runs from the last time our height rose (or was first seen).
+        """
+        if height > self._progress_height:
+            self._progress_height, self._progress_at = height, self._clock.seconds()
+
+    def _fetch_refused(self) -> None:
+        """
+        Ask again for the blocks refused while the buffer was full, as far as they fit now.
+        """
+        if self._stopped:
+            return
+        height, _ = self.heights
+        by_peer: dict[IPeer, list[UInt256]] = {}
+        for refused in self._early.to_fetch_again(height):
+            by_peer.setdefault(refused.peer, []).append(refused.hash)
+        for peer, hashes in by_peer.items():
+            if peer.established:
+                self._request(peer, hashes)
 
     # -- time and peers ------------------------------------------------------------------
 
@@ -275,8 +317,7 @@ class BlockSync:
             return
         now = self._clock.seconds()
         height = ledger.block_height
-        if height > self._progress_height:
-            self._progress_height, self._progress_at = height, now
+        self._note_progress(height)
         next_start = height - height % SEGMENT + 1
         for start, assignment in list(self._segments.items()):
             stalled = start == next_start and now - self._progress_at >= self._stall_timeout
@@ -301,6 +342,7 @@ class BlockSync:
         self.poke()
 
     def peer_lost(self, peer: IPeer) -> None:
+        self._early.peer_lost(peer)
         for start in [s for s, a in self._segments.items() if a.peer is peer]:
             del self._segments[start]
         self.poke()
@@ -308,5 +350,10 @@ class BlockSync:
     def stop(self) -> defer.Deferred[None]:
         self._stopped = True
         self._segments.clear()
-        self._received.clear()
+        self._early.clear()
         return defer.succeed(None)
+
+
+def _send_getdata(peer: IPeer, hashes: list[UInt256]) -> None:
+    for group in inv_groups(InventoryType.Block, hashes):
+        peer.send("getdata", group)

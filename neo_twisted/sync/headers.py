@@ -2,17 +2,20 @@
 """
 Header sync: keep our header chain up with the best peer, 2000 headers at a time.
 
-One peer at a time is asked (C{getheaders} from our highest header); its
-C{headers} reply goes to the ledger, and while that peer is still ahead the next
-batch is asked for as soon as the ledger has the previous one. A peer that does
-not answer within the timeout is dropped and another is asked. Headers nobody
-asked for are ignored: verifying them costs signatures, so an unsolicited
-C{headers} message is no way to make us work.
+One peer at a time is asked (C{getheaders} with a locator from our highest
+header, see L{neo_twisted.sync.locator}); its C{headers} reply goes to the
+ledger, and while that peer is still ahead the next batch is asked for as soon
+as the ledger has the previous one. A peer that does not answer within the
+timeout is dropped and another is asked; its address is not asked again for a
+while (L{Backoff}), so a peer that claims a great height and never answers costs
+one timeout now and then, however often it reconnects. Headers nobody asked for
+are ignored: verifying them costs signatures, so an unsolicited C{headers}
+message is no way to make us work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -23,6 +26,8 @@ from neo_twisted.ledger.chain import HeaderResult
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.network.payloads import MAX_HEADERS, GetBlocksPayload, HeadersPayload
 from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.sync.backoff import Backoff
+from neo_twisted.sync.locator import locator_for
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 
 #: Batches of headers handed to the ledger and not yet added, at most: one being
@@ -30,6 +35,14 @@ from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 PIPELINE = 2
 #: Seconds a peer has to answer C{getheaders}.
 HEADERS_TIMEOUT = 30.0
+
+
+def peer_address(peer: IPeer) -> Hashable:
+    """
+    What a peer's back-off is kept under: the host of one that dialled us (it may
+    come back from any port), the endpoint we dialled otherwise.
+    """
+    return peer.remote.host if peer.inbound else (peer.remote.host, peer.remote.port)
 
 
 class HeaderSync:
@@ -44,10 +57,13 @@ class HeaderSync:
     def __init__(self, ledger: LedgerService, clock: IReactorTime,
                  peers: Callable[[], Iterable[IPeer]], *,
                  timeout: float = HEADERS_TIMEOUT,
-                 on_progress: Callable[[], None] | None = None) -> None:
+                 on_progress: Callable[[], None] | None = None,
+                 backoff: Backoff | None = None) -> None:
         """
         @param peers: the established peers to choose from, called each time.
         @param on_progress: called after each batch of headers the ledger appended.
+        @param backoff: the addresses not to ask for a while (default: a L{Backoff}
+            of its own).
         """
         self._ledger = ledger
         self._clock = clock
@@ -67,11 +83,22 @@ class HeaderSync:
         #: Whether the last batch from L{peer} was full and it has more.
         self._streaming = False
         self._stopped = False
+        self.backoff = Backoff(clock) if backoff is None else backoff
+        #: The addresses of the peers that gave us headers taken on trust (under
+        #: assume-valid) that are still unverified.
+        self._provisional_sources: set[Hashable] = set()
 
     @property
     def header_height(self) -> int:
         ledger = self._ledger.ledger
         return -1 if ledger is None else ledger.header_height
+
+    @property
+    def adding(self) -> bool:
+        """
+        Whether headers are on their way to the ledger.
+        """
+        return self._adding > 0
 
     @property
     def busy(self) -> bool:
@@ -90,7 +117,8 @@ class HeaderSync:
         height = self.header_height
         candidates = [p for p in self._peers()
                       if p.established and p.last_block_index > height
-                      and self._exhausted.get(p) != height]
+                      and self._exhausted.get(p) != height
+                      and not self.backoff.waiting(peer_address(p))]
         if not candidates:
             return
         # The highest peer first; outbound peers (we chose them) before inbound ones.
@@ -105,7 +133,8 @@ class HeaderSync:
         """
         if self._stopped or self.peer is not None or self._adding or not peer.established:
             return
-        if self._exhausted.get(peer) == self.header_height:
+        if (self._exhausted.get(peer) == self.header_height
+                or self.backoff.waiting(peer_address(peer))):
             return
         self._ask(peer)
 
@@ -120,7 +149,8 @@ class HeaderSync:
 
     def _ask(self, peer: IPeer, after: UInt256 | None = None) -> None:
         """
-        Send C{getheaders} to C{peer} from C{after} (default: our highest header).
+        Send C{getheaders} to C{peer} from C{after} (a header on its way to the ledger),
+        or with the locator of our header chain.
         """
         ledger = self._ledger.ledger
         if ledger is None:
@@ -129,13 +159,17 @@ class HeaderSync:
         self._waiting = True
         self._cancel_timer()
         self._timer = self._clock.callLater(self._timeout, self._timed_out, peer)
-        start = ledger.header_tip.hash if after is None else after
-        peer.send("getheaders", GetBlocksPayload((start,), ZERO_UINT256))
+        starts = (locator_for(peer.version, ledger, ledger.header_height) if after is None
+                  else (after,))
+        peer.send("getheaders", GetBlocksPayload(starts, ZERO_UINT256))
 
     def _timed_out(self, peer: IPeer) -> None:
         self._timer = None
         if self.peer is peer:
             self._forget_peer()
+            pause = self.backoff.failed(peer_address(peer))
+            self._log.info("{peer} left getheaders unanswered: not asked again for "
+                           "{pause:g} s", peer=peer, pause=pause)
             peer.disconnect(f"no headers within {self._timeout:g} s")
             self.poke()
 
@@ -157,8 +191,11 @@ class HeaderSync:
             return defer.succeed(None)
         self._waiting = False
         self._cancel_timer()
+        self.backoff.succeeded(peer_address(peer))
         headers = payload.headers
         if not headers:
+            # It has nothing after our headers: its claim to be ahead is not believed.
+            peer.last_block_index = min(peer.last_block_index, self.header_height)
             self._more = None
             if not self._adding:
                 self._done_with(peer)
@@ -193,6 +230,8 @@ class HeaderSync:
             peer.disconnect(f"sent bad headers: {result.problem}", violation=True)
             self.poke()
             return
+        if result.added:
+            self._note_provisional(peer)
         if result.added and self._on_progress is not None:
             self._on_progress()
         self._ask_ahead(peer)
@@ -204,6 +243,29 @@ class HeaderSync:
             self._log.debug("{peer} has no more headers ({added} of {offered} new)",
                             peer=peer, added=result.added, offered=offered)
             self._done_with(peer)
+
+    def _note_provisional(self, peer: IPeer) -> None:
+        """
+        Remember who gave us headers taken on trust, until they are verified.
+        """
+        ledger = self._ledger.ledger
+        if ledger is None or ledger.verified_height >= ledger.header_height:
+            self._provisional_sources.clear()
+        else:
+            self._provisional_sources.add(peer_address(peer))
+
+    def provisional_dropped(self) -> None:
+        """
+        The headers taken on trust were dropped (nobody extended them to the trusted
+        block): pause the addresses that sent them, and ask again from what is left.
+        """
+        for address in self._provisional_sources:
+            self.backoff.failed(address)
+        self._provisional_sources.clear()
+        self._exhausted.clear()
+        if self.peer is not None and not self._adding:
+            self._forget_peer()  # its answer would follow headers that are gone
+        self.poke()
 
     def _failed(self, failure: Failure, peer: IPeer) -> None:
         self._adding -= 1

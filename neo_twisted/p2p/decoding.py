@@ -1,0 +1,122 @@
+# -*- test-case-name: tests.test_p2p_decoding,tests.test_hostile_decode -*-
+"""
+Big payloads decoded off the reactor, on a small thread pool of their own.
+
+Decoding is Python work proportional to the bytes: a 32 MiB C{block} of 65,536
+transactions takes seconds, during which a reactor would serve nobody. Payloads
+over L{OFF_REACTOR_SIZE} (blocks, headers, big transactions) are therefore
+decoded, and their frame checksum verified, in L{PayloadDecoder}'s threads; a
+connection waits for its own (reading nothing more meanwhile, so its messages stay
+in order) while the reactor goes on with every other one. The threads share the
+GIL with the reactor, which the node's short switch interval hands back within a
+millisecond.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet import defer, threads
+from twisted.internet.interfaces import IReactorFromThreads
+from twisted.python.threadpool import ThreadPool
+
+from neo_twisted.crypto.hashes import checksum
+from neo_twisted.network.frame import Frame
+from neo_twisted.network.payloads import Payload, decode_payload
+from neo_twisted.wire.errors import FormatError
+
+__all__ = ["DECODE_THREADS", "OFF_REACTOR_SIZE", "ChecksumError", "PayloadDecoder",
+           "decode_frame"]
+
+#: Payloads longer than this are decoded off the reactor: about a millisecond of
+#: decoding, below which a thread's round trip costs more than it spares.
+OFF_REACTOR_SIZE = 8 * 1024
+#: Threads decoding at once: two, so one peer's 32 MiB block does not hold up
+#: another's headers (the GIL makes more pointless).
+DECODE_THREADS = 2
+
+
+class ChecksumError(FormatError):
+    """
+    A payload whose frame checksum, verified with its decoding, is wrong.
+    """
+
+
+def decode_frame(frame: Frame) -> Payload | None:
+    """
+    The payload of C{frame}, its checksum verified first if the frame decoder left
+    that to us.
+
+    @raise ChecksumError: the payload is not the one the header announced.
+    @raise FormatError: the payload does not decode as its command's.
+    """
+    if frame.check is not None and checksum(frame.payload) != frame.check:
+        raise ChecksumError("payload checksum mismatch", 20)
+    return decode_payload(frame.command, frame.payload)
+
+
+class PayloadDecoder(Service):
+    """
+    The threads that decode big payloads for every connection of a node.
+    """
+
+    name = "p2p-decoding"
+
+    def __init__(self, reactor: IReactorFromThreads, threads_count: int = DECODE_THREADS
+                 ) -> None:
+        if threads_count < 1:
+            raise ValueError(f"threads_count must be positive, not {threads_count!r}")
+        self._reactor = reactor
+        self._threads = threads_count
+        self._pool: ThreadPool | None = None
+        self._pending: set[defer.Deferred[Payload | None]] = set()
+
+    @property
+    def available(self) -> bool:
+        """
+        Whether decodings can be handed over (the service is running).
+        """
+        return self._pool is not None
+
+    def startService(self) -> None:
+        self._pool = ThreadPool(minthreads=0, maxthreads=self._threads, name="p2p-decode")
+        self._pool.start()
+        super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+
+    def stopService(self) -> defer.Deferred[None]:
+        """
+        Take no more work; stop the threads once the decodings under way are done
+        (their connections are closed by then, and get nothing), without waiting
+        for them on the reactor.
+        """
+        super().stopService()  # type: ignore[no-untyped-call]
+        pool, self._pool = self._pool, None
+        pending = list(self._pending)
+
+        def stop(_: object) -> None:
+            if pool is not None:
+                pool.stop()
+
+        return (defer.DeferredList(pending, consumeErrors=False)
+                .addCallback(stop))
+
+    def decode(self, frame: Frame) -> defer.Deferred[Payload | None]:
+        """
+        L{decode_frame} in a thread; the result (or its L{FormatError}) comes back
+        on the reactor.
+
+        @raise RuntimeError: the service is not running (see L{available}).
+        """
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("the payload decoder is not running")
+        result: defer.Deferred[Payload | None] = threads.deferToThreadPool(
+            self._reactor, pool, decode_frame, frame)
+        self._pending.add(result)
+
+        def done(outcome: Any) -> Any:
+            self._pending.discard(result)
+            return outcome
+
+        return result.addBoth(done)
