@@ -34,6 +34,7 @@ from neo_twisted.wire.binary import encode_var_int
 from tests.attacker import ATTACKER_HOST, Attacker, attack
 from tests.ledger_samples import PRIVNET
 from tests.node_cluster import Cluster, heights, peer_ports, wait_until
+from tests.reactor_timing import MessageTimer
 from tests.rpc_client import rpc_call
 
 #: Blocks of the honest node's chain.
@@ -65,8 +66,14 @@ class HostileCase(TestCase):
         return self.cluster.start("honest", chain=HOSTILE_CHAIN, max_peers=5, **options)
 
     def victim(self, *seeds: NodeService, **options: Any) -> NodeService:
+        """
+        The node attacked; every message of the attacker to it is timed (see
+        L{assert_healthy}).
+        """
         options.setdefault("min_peers", 1)
-        return self.cluster.start("victim", seeds=seeds, rpc_port=0, **options)
+        node = self.cluster.start("victim", seeds=seeds, rpc_port=0, **options)
+        self.timer = MessageTimer(self, node)
+        return node
 
     @defer.inlineCallbacks
     def attacker(self, node: NodeService, attacker: Attacker | None = None, *,
@@ -116,7 +123,8 @@ class HostileCase(TestCase):
                        height: int = HOSTILE_CHAIN, linked: bool = True) -> Any:
         """
         The victim holds the honest node's whole chain, is connected to it (when
-        C{linked}), answers RPC, and its bounded tables are within their bounds.
+        C{linked}), answers RPC, its bounded tables are within their bounds, and no
+        message of the attacker held its reactor past L{MESSAGE_BOUND}.
         """
         yield wait_until(lambda: heights(victim) == (height, height),
                          "the victim to sync from the honest node", timeout=90,
@@ -133,6 +141,9 @@ class HostileCase(TestCase):
         answer = yield rpc_call(victim.rpc.port, "getblockcount")
         self.assertEqual(answer["result"], height + 1)
         self.assert_bounded(victim)
+        timer: MessageTimer | None = getattr(self, "timer", None)
+        if timer is not None:
+            timer.check(self)
 
     def assert_bounded(self, node: NodeService) -> None:
         """

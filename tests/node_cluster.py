@@ -9,6 +9,7 @@ passes, and a timeout fails the test with the condition's description.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ def chain_template(blocks: int = CHAIN_LENGTH) -> Path:
     """
     if blocks not in _templates:
         datadir = Path(tempfile.mkdtemp(prefix=f"neo-chain-{blocks}-"))
+        atexit.register(shutil.rmtree, datadir, True)  # each test process made its own
         ledger = Ledger.open(datadir, PRIVNET)
         try:
             batch = []

@@ -12,10 +12,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
 from neo_twisted.core.components import Witness
-from neo_twisted.ledger.chain import MAX_TRUSTED_WITNESS, Ledger, Verdict
+from neo_twisted.ledger.chain import Ledger, Verdict
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.settings import AssumeValid, ProtocolSettings
 from neo_twisted.ledger.store import u32
+from neo_twisted.ledger.trust import MAX_TRUSTED_WITNESS
 from neo_twisted.ledger.verify import WitnessJob, serial_map
 from tests.ledger_samples import (
     PRIVNET,

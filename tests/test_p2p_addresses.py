@@ -289,6 +289,26 @@ class AddressBookTests(SynchronousTestCase):
         self.assertEqual(book.add([new], 0), 1)
         self.assertEqual(sorted(book.snapshot()), sorted([A, C, new]))
 
+    def test_fullBookWalkedOnce(self) -> None:
+        """
+        An C{addr} of 200 to a full book lists its failed endpoints once, not once per
+        address (200 walks of a 1,000-entry book held the reactor 50 ms), and takes the
+        place of as many of them as it brings.
+        """
+        book = AddressBook(capacity=1000, rng=random.Random(1))
+        book.add(endpoints(1000), 0)
+        failed = book.snapshot()[:50]
+        for endpoint in failed:
+            book.mark_connected(endpoint)
+            book.mark_failed(endpoint, 0)
+        walks = []
+        walk = book._failed_idle
+        self.patch(book, "_failed_idle", lambda: walks.append(1) or walk())
+        fresh = [Endpoint(f"10.8.{i // 250}.{i % 250 + 1}", 20333) for i in range(200)]
+        self.assertEqual(book.add(fresh, 0), 50)
+        self.assertEqual((len(walks), len(book)), (1, 1000))
+        self.assertFalse(any(endpoint in book for endpoint in failed))
+
     def test_own(self) -> None:
         """
         Our own endpoints are never stored: exact ones, and loopback or unspecified

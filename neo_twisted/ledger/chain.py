@@ -36,6 +36,7 @@ from neo_twisted.ledger.store import (
     read_u32,
     u32,
 )
+from neo_twisted.ledger.trust import trusted_witnesses_bounded
 from neo_twisted.ledger.verify import (
     Mapper,
     check_witness,
@@ -50,11 +51,6 @@ from neo_twisted.wire.uint import UInt256
 MAX_PENDING_BLOCKS = 2000
 #: Headers written between two looks at the store's resident map (a block looks once).
 TRIM_EVERY_HEADERS = 16
-#: The largest witness (invocation and verification scripts, in bytes) of a header taken
-#: on trust under assume-valid: nobody checks it, so a peer could otherwise fill our
-#: store with headers carrying megabytes each. A header signed by 21 validators (15
-#: signatures, 21 keys) has a witness of about 1.7 KB; mainnet's 7 about 570 bytes.
-MAX_TRUSTED_WITNESS = 4096
 
 
 class Verdict(enum.Enum):
@@ -306,7 +302,7 @@ class Ledger(ChainReads):
                             index=fresh[0].index)
             return HeaderResult(0)
         trusted_to = self._trusted_to()
-        fresh, oversized = self._trusted_witnesses_bounded(fresh, trusted_to)
+        fresh, oversized = trusted_witnesses_bounded(fresh, trusted_to)
         count, problem = verify_chain(fresh, self._tip, self._mapper, trusted_to)
         problem = problem or oversized
         added = fresh[:count]
@@ -328,24 +324,6 @@ class Ledger(ChainReads):
                                        f"assume-valid block {assumed.hash}")
         self._append_headers(added, verified)
         return HeaderResult(count, problem)
-
-    @staticmethod
-    def _trusted_witnesses_bounded(headers: list[Header], trusted_to: int
-                                   ) -> tuple[list[Header], str | None]:
-        """
-        C{headers} up to the first one taken on trust whose witness is over
-        L{MAX_TRUSTED_WITNESS}, and the problem with that one (None: no such header).
-        """
-        for position, header in enumerate(headers):
-            if header.index > trusted_to:
-                break
-            size = (len(header.witness.invocation_script)
-                    + len(header.witness.verification_script))
-            if size > MAX_TRUSTED_WITNESS:
-                return headers[:position], (
-                    f"header {header.index}: a {size}-byte witness (at most "
-                    f"{MAX_TRUSTED_WITNESS} for a header taken on trust)")
-        return headers, None
 
     # -- blocks ---------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 
 import attrs
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IAddress
 from zope.interface import Attribute, Interface
 
 from neo_twisted.core.serializable import Serializable
@@ -28,6 +30,15 @@ class Endpoint:
 
     host: str
     port: int
+
+    @classmethod
+    def of_address(cls, address: IAddress | None) -> Endpoint:
+        """
+        The host and port of a TCP address; port 0 for anything else (test transports).
+        """
+        if isinstance(address, IPv4Address | IPv6Address):
+            return cls(address.host, address.port)
+        return cls(str(address), 0)
 
     @classmethod
     def parse(cls, text: str) -> Endpoint:

@@ -7,13 +7,11 @@ its L{neo_twisted.p2p.handshake} machine, answers C{ping}, and hands every
 other message of an established peer to the node's L{IPeerListener}. Timers
 (handshake, idle, keep-alive) run on the factory's injected clock.
 
-Each frame is judged on its first bytes, before it is buffered or decoded:
-before the handshake anything but C{version}/C{verack} is a violation unread; an
-oversized C{tx} is skipped; a C{block} is read only if the listener wants its
-index and hash (taken from the raw header). Payloads over
-L{neo_twisted.p2p.decoding.OFF_REACTOR_SIZE} are decoded in the threads of the
-factory's L{neo_twisted.p2p.decoding.PayloadDecoder}; meanwhile the connection
-reads nothing (its transport paused), so messages are handled in the order they came.
+Each frame is judged on its first bytes before it is buffered or decoded
+(L{neo_twisted.p2p.judging}). Big payloads are decoded in the threads of the
+factory's L{neo_twisted.p2p.decoding.PayloadDecoder}; meanwhile, and while the
+node holds the peer (L{hold}), the connection reads nothing (its transport
+paused), so messages are handled in the order they came.
 
 Listener exceptions are not caught here: they leave C{dataReceived}, and
 Twisted logs them and drops the connection, which is reported by C{peer_lost}.
@@ -26,7 +24,6 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IConsumer, IDelayedCall, IPushProducer
 from twisted.internet.protocol import Protocol, connectionDone
@@ -34,9 +31,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from neo_twisted.core.block import UNSIGNED_HEADER_SIZE
 from neo_twisted.core.serializable import Serializable
-from neo_twisted.crypto.hashes import hash256
 from neo_twisted.network.frame import (
     HEADER_SIZE,
     Frame,
@@ -53,34 +48,16 @@ from neo_twisted.network.payloads import (
 from neo_twisted.p2p.decoding import OFF_REACTOR_SIZE, ChecksumError, decode_frame
 from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from neo_twisted.p2p.judging import HANDSHAKE_COMMANDS, HEAD_SIZE, MAX_TX_SIZE, worth_reading
 from neo_twisted.p2p.sendqueue import URGENT_COMMANDS, SendQueue
 from neo_twisted.wire.errors import FormatError
-from neo_twisted.wire.uint import UInt256
 
 if TYPE_CHECKING:
     from neo_twisted.p2p.factory import PeerFactory
 
 __all__ = ["HANDSHAKE_COMMANDS", "MAX_TX_SIZE", "PeerProtocol"]
 
-#: A C{tx} payload larger than this is ignored undecoded (2.9.1+ C{MaxTransactionSize}).
-MAX_TX_SIZE = 102_400
-
-#: Commands only the protocol itself sends, once, during the handshake.
-HANDSHAKE_COMMANDS = frozenset({"version", "verack"})
-
 _UINT32 = 0xFFFFFFFF
-#: Where a block's index sits in its payload: after version, previous hash, merkle
-#: root and timestamp.
-_INDEX_AT = 4 + 32 + 32 + 4
-
-
-def _endpoint_of(address: IAddress | None) -> Endpoint:
-    """
-    The host and port of a TCP address; port 0 for anything else (test transports).
-    """
-    if isinstance(address, IPv4Address | IPv6Address):
-        return Endpoint(address.host, address.port)
-    return Endpoint(str(address), 0)
 
 
 def _cancel(call: IDelayedCall | None) -> None:
@@ -117,7 +94,7 @@ class PeerProtocol(Protocol):
         self._node = factory.listener
         self._clock = factory.clock
         self.inbound = factory.inbound
-        self.remote = _endpoint_of(address)
+        self.remote = Endpoint.of_address(address)
         self.version: VersionPayload | None = None
         self.last_block_index = 0
         self.established = False
@@ -127,7 +104,7 @@ class PeerProtocol(Protocol):
         self.messages_out: dict[str, int] = {}
         decoding = factory.decoding
         self._decoder = FrameDecoder(
-            factory.magic, judge=self._judge, head_size=UNSIGNED_HEADER_SIZE,
+            factory.magic, judge=self._judge, head_size=HEAD_SIZE,
             verify_up_to=None if decoding is None else OFF_REACTOR_SIZE)
         #: The payload being decoded off the reactor, if one is.
         self._decoding: Deferred[Payload | None] | None = None
@@ -171,7 +148,7 @@ class PeerProtocol(Protocol):
         Send our version at once and start the handshake and idle timers.
         """
         assert self.transport is not None
-        self.remote = _endpoint_of(self.transport.getPeer())
+        self.remote = Endpoint.of_address(self.transport.getPeer())
         now = self._clock.seconds()
         self._last_received = self._last_sent = now
         self._handshake = new_handshake(HandshakeEffects(
@@ -299,17 +276,11 @@ class PeerProtocol(Protocol):
 
     def _judge(self, command: str, length: int, head: bytes) -> bool:
         """
-        Whether a frame is worth reading, from its first bytes (see L{FrameDecoder}).
+        Whether a frame is worth reading, from its first bytes (L{worth_reading}).
         """
-        if not self.established:
-            # anything else is a violation here, whatever its bytes
-            return command in HANDSHAKE_COMMANDS
-        if command == "tx":
-            return length <= MAX_TX_SIZE
-        if command == "block" and len(head) == UNSIGNED_HEADER_SIZE:
-            index = int.from_bytes(head[_INDEX_AT:_INDEX_AT + 4], "little")
-            return bool(self._node.accepts_block_frame(self, index, UInt256(hash256(head))))
-        return True
+        return worth_reading(command, length, head, established=self.established,
+                             block_wanted=lambda index, hash_: bool(
+                                 self._node.accepts_block_frame(self, index, hash_)))
 
     def _frame_received(self, frame: Frame | SkippedFrame) -> None:
         """
