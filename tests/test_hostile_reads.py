@@ -173,8 +173,9 @@ class ReadFloodTests(HostileCase):
         self.assertLessEqual(most[0], READS_IN_FLIGHT)
         self.assertLessEqual(most[1], READS_WAITING)
         # every read still waiting when it hung up was dropped, and those handed to
-        # the ledger but not begun yet were dropped there
-        self.assertGreater(waiting_at_close[0], 0)
+        # the ledger but not begun yet were dropped there (how many waited depends on
+        # when the victim, holding the attacker, found the reset: the unit tests of
+        # the server drop a known number)
         self.assertGreaterEqual(stats.dropped - dropped_before, waiting_at_close[0])
         self.assertLessEqual(stats.dropped - dropped_before,
                              waiting_at_close[0] + READS_IN_FLIGHT)

@@ -40,7 +40,6 @@ from neo_twisted.ledger.generator import account_keys
 from neo_twisted.ledger.state import AssetState
 from neo_twisted.ledger.verify import WitnessJob
 from neo_twisted.ledger.view import LedgerView, ledger_view
-from neo_twisted.mempool import rules
 from neo_twisted.mempool.outcome import Refusal
 from neo_twisted.mempool.rules import ChainCheck, check_against_chain
 from neo_twisted.mempool.witness_cache import WitnessCache
@@ -57,7 +56,12 @@ from tests.mempool_samples import (
     sample_chain,
     signed,
 )
-from tests.witness_samples import wide_multisig, wide_transaction, wide_witness
+from tests.witness_samples import (
+    count_witness_checks,
+    wide_multisig,
+    wide_transaction,
+    wide_witness,
+)
 
 ONE = FIXED8_ONE
 STRANGER = account_keys(4242, 1)[0]
@@ -431,15 +435,7 @@ class WitnessBudgetTests(RulesTestCase):
     """
 
     def count_checks(self) -> list[WitnessJob]:
-        checked: list[WitnessJob] = []
-        original = rules.check_witness
-
-        def counting(job: WitnessJob) -> bool:
-            checked.append(job)
-            return original(job)
-
-        self.patch(rules, "check_witness", counting)
-        return checked
+        return count_witness_checks(self)
 
     def test_widest_affordable_multisig_accepted(self) -> None:
         """

@@ -17,11 +17,11 @@ from neo_twisted.core.transactions import NEO_ASSET_ID, MinerTransaction
 from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_transfer
 from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.verify import WitnessJob
-from neo_twisted.mempool import rules
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from tests.ledger_samples import DEV_KEYS, PRIVNET, make_block
+from tests.witness_samples import count_witness_checks
 
 BLOCKS = 12
 PAYEE = account_keys(99, 1)[0]
@@ -271,18 +271,7 @@ class WitnessCacheTests(MempoolCase):
     """
 
     def count_checks(self) -> list[WitnessJob]:
-        """
-        The witnesses the pool's verification checks (in its threads), from now on.
-        """
-        checked: list[WitnessJob] = []
-        original = rules.check_witness
-
-        def counting(job: WitnessJob) -> bool:
-            checked.append(job)
-            return original(job)
-
-        self.patch(rules, "check_witness", counting)
-        return checked
+        return count_witness_checks(self)
 
     def test_reverification_does_not_check_signatures(self) -> None:
         """

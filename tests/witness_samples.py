@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import functools
 
+from twisted.trial.unittest import SynchronousTestCase
+
 from neo_twisted.core.components import AttributeUsage, TransactionAttribute, Witness
 from neo_twisted.core.transactions import ContractTransaction
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.crypto.scripts import multisig_redeem_script, parse_multisig_contract, script_hash
 from neo_twisted.ledger.generator import account_keys
+from neo_twisted.ledger.verify import WitnessJob
+from neo_twisted.mempool import rules
 
 
 @functools.lru_cache(maxsize=8)
@@ -49,3 +53,18 @@ def wide_transaction(n: int, remark: bytes = b"") -> ContractTransaction:
     tx = ContractTransaction(attributes=tuple(attributes))
     return ContractTransaction(attributes=tx.attributes,
                                witnesses=(wide_witness(tx.unsigned_bytes(), n),))
+
+
+def count_witness_checks(case: SynchronousTestCase) -> list[WitnessJob]:
+    """
+    The witnesses the pool's rules check from now on (until C{case} ends), in order.
+    """
+    checked: list[WitnessJob] = []
+    original = rules.check_witness
+
+    def counting(job: WitnessJob) -> bool:
+        checked.append(job)
+        return original(job)
+
+    case.patch(rules, "check_witness", counting)
+    return checked

@@ -28,11 +28,18 @@ if TYPE_CHECKING:
     from neo_twisted.mempool.pool import PoolEntry
 
 
+#: Each transaction class's type name (asked for every transaction, on the reactor).
+_TYPE_NAMES: dict[type[Transaction], str] = {}
+
+
 def is_high_priority(tx: Transaction, policy: PolicySettings) -> bool:
     """
     C{InHigherLowPriorityList}: a type exempt from the size rules.
     """
-    return tx.type_name in policy.high_priority_types
+    name = _TYPE_NAMES.get(type(tx))
+    if name is None:
+        name = _TYPE_NAMES[type(tx)] = tx.type_name
+    return name in policy.high_priority_types
 
 
 def is_low_priority(tx: Transaction, network_fee: int, settings: ProtocolSettings) -> bool:
@@ -49,10 +56,8 @@ def size_problem(tx: Transaction, size: int, network_fee: int,
     C{VerifySizeLimits}: why C{tx} may not enter the pool for its size, or None.
     """
     policy = settings.policy
-    if is_high_priority(tx, policy):
-        return None
     limit = policy.max_free_transaction_size
-    if size <= limit:
+    if size <= limit or is_high_priority(tx, policy):
         return None
     if network_fee < settings.low_priority_threshold:
         return (f"a low-priority transaction (network fee {network_fee / FIXED8_ONE} GAS, "

@@ -66,19 +66,19 @@ def _pending(checks: Sequence[ChainCheck | None]) -> tuple[list[WitnessJob],
 
 
 def _settle(checks: list[ChainCheck | None], jobs: Sequence[WitnessJob],
-            owners: Sequence[tuple[int, int]], results: Sequence[bool],
-            known: WitnessCache | None = None) -> None:
+            owners: Sequence[tuple[int, int]], results: Sequence[bool]) -> list[WitnessJob]:
     """
-    Refuse each transaction at its first witness that did not verify; remember
-    those that did in C{known}.
+    Refuse each transaction at its first witness that did not verify; returns the
+    witnesses that did.
     """
+    good = []
     for ok, job, (n, i) in zip(results, jobs, owners, strict=True):
         check = checks[n]
         if ok:
-            if known is not None:
-                known.add(job)
+            good.append(job)
         elif check is not None and check.problem is None:
             checks[n] = ChainCheck(signature_problem(i, job))
+    return good
 
 
 def _from_future(reactor: IReactorFromThreads, future: Future[Any]) -> defer.Deferred[Any]:
@@ -134,7 +134,12 @@ class ProcessSignatures:
                 lambda lists: [ok for part in lists for ok in part])
 
         def settle(results: list[bool]) -> Verified:
-            _settle(checks, jobs, owners, results, self._known)
+            good = _settle(checks, jobs, owners, results)
+            if self._known is not None and good:
+                # on a pool thread: remembering a witness hashes it, work the reactor
+                # should not do for every transaction it takes in; best effort (not
+                # once the pool stops)
+                self._in_thread(self._known.add_all, good).addErrback(lambda _: None)
             return height, checks
 
         return results.addCallback(settle)

@@ -57,6 +57,8 @@ class RequestBudget:
         Take C{size} bytes for an answer about to be built; the error to answer
         instead (None: go ahead).
         """
+        if not size and not self.spent:
+            return None  # nothing to take (most calls, before their answer is known)
         cap = self._server.per_request
         if self.spent or self.used + size > cap:
             self.spent = True
@@ -73,7 +75,8 @@ class RequestBudget:
         """
         Replace an estimate by the encoded answer's real C{size}.
         """
-        self._release(reserved)
+        if reserved:
+            self._release(reserved)
         return self.reserve(size)
 
     def close(self) -> None:
