@@ -54,3 +54,16 @@ class WitnessCacheTests(SynchronousTestCase):
 
     def test_capacity_must_be_positive(self) -> None:
         self.assertRaises(ValueError, WitnessCache, 0)
+
+    def test_remember_only(self) -> None:
+        """
+        A first verification's view: it finds nothing (new witnesses, no digest spent
+        on a lookup), and what it adds the cache keeps for the next verification.
+        """
+        cache = WitnessCache()
+        cache.add(job(b"old"))
+        first = cache.remember_only()
+        self.assertFalse(first.known_good(job(b"old")))
+        first.add(job(b"new"))
+        self.assertTrue(cache.known_good(job(b"new")))
+        self.assertEqual((len(first), cache.misses), (2, 0))

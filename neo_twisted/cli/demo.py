@@ -83,7 +83,11 @@ class DemoWatch:
             found = rpc.call("getrawtransaction", self.txid, 1)
         except RpcFailedError:
             return  # not here yet
-        confirmations = found.get("confirmations") if isinstance(found, dict) else None
-        if confirmations:
-            height = int(rpc.call("getblockcount")) - 1
-            self.confirmed[name] = height - int(confirmations) + 1
+        if not isinstance(found, dict):
+            return
+        block_hash = found.get("blockhash")
+        if found.get("confirmations") and block_hash:
+            # the block's own index: counting back from getblockcount raced the next
+            # block (a second apart on a fast privnet) and told two heights apart
+            header = rpc.call("getblockheader", block_hash, 1)
+            self.confirmed[name] = int(header["index"])

@@ -127,17 +127,20 @@ class MempoolService(service.Service):
         reactor: IReactorFromThreads = self._reactor
         return threads.deferToThreadPool(reactor, self._threads, function, *args)
 
-    def _check(self, txs: list[Transaction]) -> defer.Deferred[Verified]:
+    def _check(self, txs: list[Transaction], *,
+               again: bool = False) -> defer.Deferred[Verified]:
         """
         Verify C{txs} against the chain on a pool thread, and their signatures there
-        too, or in the verifier processes when the ledger runs them.
+        too, or in the verifier processes when the ledger runs them; C{again} when
+        they were verified before (their witnesses are then looked up in the cache).
         """
         ledger = self._ledger.ledger
         if ledger is None:
             return defer.fail(RuntimeError("the ledger is not open"))
         processes = self._ledger.signature_processes
+        known = self.witnesses if again else self.witnesses.remember_only()
         d = self._in_thread(check_chunk, ledger, self._settings, processes is None, txs,
-                            self.witnesses)
+                            known)
         if processes is not None:
             signatures = ProcessSignatures(processes, self._reactor, self._in_thread,
                                            self.witnesses)
@@ -325,7 +328,7 @@ class MempoolService(service.Service):
         jobs = []
         for start in range(0, len(entries), CHUNK):
             chunk = entries[start:start + CHUNK]
-            d = self._check([entry.tx for entry in chunk])
+            d = self._check([entry.tx for entry in chunk], again=True)
             jobs.append(d.addCallback(self._reverified, chunk))
         done = defer.gatherResults(jobs, consumeErrors=True)
         done.addErrback(self._reverify_failed)

@@ -87,3 +87,28 @@ class WitnessCache:
                 self._known.move_to_end(key)
             while len(self._known) > self.capacity:
                 self._known.popitem(last=False)
+
+    def remember_only(self) -> WitnessCache:
+        """
+        This cache for a first verification: a new transaction's witnesses were never
+        seen, so looking them up costs a digest each for nothing; they are only added.
+        """
+        return _RememberOnly(self)
+
+
+class _RememberOnly(WitnessCache):
+    """
+    L{WitnessCache.remember_only}: lookups find nothing, additions go to the cache.
+    """
+
+    def __init__(self, cache: WitnessCache) -> None:  # no state of its own: no super()
+        self._cache = cache
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def known_good(self, job: WitnessJob) -> bool:
+        return False
+
+    def add_all(self, jobs: Iterable[WitnessJob]) -> None:
+        self._cache.add_all(jobs)
