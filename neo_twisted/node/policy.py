@@ -50,7 +50,7 @@ from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestT
 from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
 from neo_twisted.sync.backoff import Backoff
 from neo_twisted.sync.blocks import SEGMENT, WINDOW, BlockSync
-from neo_twisted.sync.early import Placement
+from neo_twisted.sync.early import AwaitingHeader, Placement
 from neo_twisted.sync.gate import SyncGate
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.sync.provisional import ProvisionalWatch
@@ -133,6 +133,8 @@ class Node:
                                     stall_timeout=timeouts.stall,
                                     request=self._request_blocks,
                                     headers_first=lambda: self.header_sync.streaming)
+        #: Blocks asked for that came before their verified header (placed once it is).
+        self.awaiting_header = AwaitingHeader()
         self.transactions = None if mempool is None else TransactionRelay(self, mempool)
         self.consensus = ConsensusRelay(self, ledger.settings)
         self._block_listeners: list[BlocksListener] = []
@@ -283,6 +285,7 @@ class Node:
             peer.last_block_index = index
             self.block_sync.poke()
         if placement is Placement.UNKNOWN:
+            self.awaiting_header.keep(peer, block)
             self.header_sync.announced(peer)  # its header first, then the block
         elif placement is Placement.BEYOND:
             peer.disconnect(f"sent block {index}, beyond the window above our height "
@@ -398,6 +401,12 @@ class Node:
     # -- sync and relay ----------------------------------------------------------------------
 
     def _headers_added(self) -> None:
+        ledger = self.ledger.ledger
+        if ledger is not None and len(self.awaiting_header):
+            for peer, block in self.awaiting_header.ready(ledger.block_height,
+                                                          ledger.verified_height):
+                self.block_sync.block_received(peer if peer in self.sessions else None,
+                                               block)
         self.block_sync.poke()
 
     def _blocks_accepted(self, blocks: list[Block], sender: IPeer | None) -> None:

@@ -248,3 +248,56 @@ class EarlyBlocks:
             self.remove(highest.block.hash)
             if highest.peer is not None:
                 self._refuse(highest.peer, highest.block, highest.size)
+
+
+#: Blocks we asked for that wait for their verified header, at most (count, bytes).
+AWAITING_HEADER_BLOCKS = 16
+AWAITING_HEADER_BYTES = 8 * 1024 * 1024
+
+
+class AwaitingHeader:
+    """
+    Blocks we asked for (at the tip, by a hash we had no header for) that came before
+    their header was verified: kept, bounded, until it is. Dropping them cost a
+    refetch that the sender would not answer (a peer serves an item once per
+    connection): block sync then stalled until another peer was asked.
+    """
+
+    def __init__(self, count: int = AWAITING_HEADER_BLOCKS,
+                 size: int = AWAITING_HEADER_BYTES) -> None:
+        self._count = count
+        self._size = size
+        self._blocks: dict[UInt256, tuple[IPeer, Block]] = {}
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def keep(self, peer: IPeer, block: Block) -> None:
+        """
+        Keep C{block} from C{peer}; the oldest go when the bounds are passed.
+        """
+        if block.hash in self._blocks or block.size > self._size:
+            return
+        self._blocks[block.hash] = (peer, block)
+        self._bytes += block.size
+        while len(self._blocks) > self._count or self._bytes > self._size:
+            _, (_, oldest) = next(iter(self._blocks.items()))
+            self._forget(oldest.hash)
+
+    def ready(self, block_height: int, verified_height: int) -> list[tuple[IPeer, Block]]:
+        """
+        The blocks whose height is now verified, taken out; those stored already dropped.
+        """
+        out = []
+        for hash_, (peer, block) in list(self._blocks.items()):
+            if block.index <= block_height:
+                self._forget(hash_)
+            elif block.index <= verified_height:
+                self._forget(hash_)
+                out.append((peer, block))
+        return out
+
+    def _forget(self, hash_: UInt256) -> None:
+        _, block = self._blocks.pop(hash_)
+        self._bytes -= block.size
