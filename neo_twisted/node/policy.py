@@ -214,9 +214,11 @@ class Node:
 
     def accepts_block_frame(self, peer: IPeer, index: int, hash: UInt256) -> bool:
         """
-        A block is decoded only if it was asked for or may be our next one: the rule
-        of L{_on_block}, applied to the raw header before any decoding (issue 20,
-        attack 3: a 32 MiB block took seconds of the reactor to decode, then to ignore).
+        A block is decoded only if it was asked for or may be our next one, judged on
+        the raw header before any decoding (issue 20, attack 3: a 32 MiB block took
+        seconds of the reactor to decode, then to ignore): taking one nobody asked for
+        that cannot be next would be memory, and checking it work, that a peer could
+        make us spend at will (attack 5), so its sender is dropped.
         """
         session = self.sessions.get(peer)
         if session is None:
@@ -264,14 +266,9 @@ class Node:
         self.header_sync.headers_received(peer, payload)
 
     def _on_block(self, peer: IPeer, block: Block) -> None:
-        self.sessions[peer].known_blocks.add(block.hash)
+        # the frame was judged so already; a block handed over otherwise is judged here
         index = block.index
-        if index <= self.block_height:
-            return  # stored already (perhaps a late answer): nothing to judge
-        if self.requests.requested_from(block.hash) is None and index != self.block_height + 1:
-            # Nobody asked for it and it cannot be next: taking it would be memory, and
-            # checking it work, that a peer could make us spend at will (issue 20, attack 5).
-            peer.disconnect(f"sent block {index} unasked, which cannot be next")
+        if not self.accepts_block_frame(peer, index, block.hash):
             return
         placement = self.block_sync.block_received(peer, block)
         # A block of our header chain is not remembered as done: block sync holds it
