@@ -18,6 +18,7 @@ from neo_twisted.core.block import Block
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import serial_map
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
@@ -37,24 +38,25 @@ class Member:
     """
 
     def __init__(self, case: SynchronousTestCase, clock: Clock, number: int,
-                 key: KeyPair | None, chain: Sequence[Block] = ()) -> None:
+                 key: KeyPair | None, chain: Sequence[Block] = (), *,
+                 settings: ProtocolSettings = PRIVNET) -> None:
         self.number = number
         self.address = f"10.0.0.{number}"
-        self.service = LedgerService(case.mktemp(), PRIVNET, run_in_thread=synchronous,
+        self.service = LedgerService(case.mktemp(), settings, run_in_thread=synchronous,
                                      mapper=serial_map)
         self.service.startService()
         case.addCleanup(self.service.stopService)
         if chain:
             self.ledger.add_blocks(chain)
-        self.mempool = MempoolService(self.service, PRIVNET, run_in_thread=synchronous,
+        self.mempool = MempoolService(self.service, settings, run_in_thread=synchronous,
                                       reactor=clock)
         self.mempool.startService()
         case.addCleanup(self.mempool.stopService)
         self.node = Node(self.service, clock, user_agent=f"/member{number}/", nonce=number,
                          mempool=self.mempool)
         self.node.connections = FakeConnections(20333)  # type: ignore[assignment]
-        self.dialling = PeerFactory(self.node, PRIVNET.magic, clock, inbound=False)
-        self.accepting = PeerFactory(self.node, PRIVNET.magic, clock, inbound=True)
+        self.dialling = PeerFactory(self.node, settings.magic, clock, inbound=False)
+        self.accepting = PeerFactory(self.node, settings.magic, clock, inbound=True)
         self.consensus = None if key is None else ConsensusService(
             self.node, key, clock, rng=random.Random(number))
         case.addCleanup(self.stop)

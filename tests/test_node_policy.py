@@ -59,6 +59,8 @@ class FakeConnections:
         self.book = FakeBook()
         self.verdict: str | None = None
         self.calls: list[tuple[Any, ...]] = []
+        self.dialling_count = 0
+        self.peer_count = 0
 
     def named(self, name: str) -> list[tuple[Any, ...]]:
         return [call[1:] for call in self.calls if call[0] == name]

@@ -41,8 +41,8 @@ from neo_twisted.p2p.interfaces import Endpoint
 
 #: Seconds between two lines of the table.
 REFRESH = 1.0
-#: Seconds the empty nodes start after the one holding the chain.
-STAGGER = 2.0
+#: Seconds between two questions to the first node while it opens its chain.
+STARTING_POLL = 0.25
 #: Offset of each node's JSON-RPC port from its P2P port (unless --rpc-ports).
 RPC_OFFSET = 1000
 
@@ -263,7 +263,7 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     started = time.monotonic()
     try:
         nodes[0].start(config, args.dir)
-        time.sleep(STAGGER)
+        _wait_answering(nodes[0], started, args.timeout)
         for node in run.early[1:]:
             node.start(config, args.dir)
         while True:
@@ -285,6 +285,23 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     finally:
         stop_all(nodes)
         signal.signal(signal.SIGTERM, previous)
+
+
+def _wait_answering(node: LocalNode, started: float, timeout: float) -> None:
+    """
+    Wait until the node holding the chain answers: validators that started empty
+    before it listens would agree on blocks of their own and fork off its chain.
+    """
+    while True:
+        node.poll(STARTING_POLL)
+        if node.state is not None:
+            return
+        if not node.running:
+            raise CommandError(f"{node.name} stopped while starting (see "
+                               f"{node.datadir.parent / (node.name + '.log')})")
+        if timeout and time.monotonic() - started > timeout:
+            raise CommandError(f"{node.name} does not answer after {timeout} s")
+        time.sleep(STARTING_POLL)
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -36,6 +36,7 @@ from neo_twisted.consensus.proposal import (
     make_proposal,
     proposal_problem,
 )
+from neo_twisted.consensus.startup import StartupHold
 from neo_twisted.core.block import Block
 from neo_twisted.core.consensus import (
     ChangeView,
@@ -92,6 +93,7 @@ class ConsensusService(service.Service):
         self.blocks_made = 0
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_ROUNDS)
         self._listening = False
+        self._hold = StartupHold(clock)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class ConsensusService(service.Service):
             if self._node.mempool is not None:
                 self._node.mempool.add_listener(self._transactions_accepted)
         self._block_received = self._clock.seconds()
+        self._hold = StartupHold(self._clock)
         self._initialize(0)
 
     def stopService(self) -> Any:
@@ -275,10 +278,11 @@ class ConsensusService(service.Service):
 
     def _behind(self) -> bool:
         """
-        Whether the node is syncing: a chain may exist past our tip, and a block made
-        on our tip would fork it (see L{Node.syncing}).
+        Whether the node is syncing, or has just started and not yet heard from its
+        peers: a chain may exist past our tip, and a block made on our tip would fork
+        it (see L{Node.syncing}, L{StartupHold}).
         """
-        return self._node.syncing
+        return self._node.syncing or self._hold.reason(self._node) is not None
 
     def _on_chain(self, txid: bytes) -> bool:
         ledger = self._node.ledger.ledger
