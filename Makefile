@@ -30,8 +30,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench fuzz
 
 ## bench: decode/hash throughput, chain import speed and memory, two-node sync speed, RPC ingest
-## 500 idle peers (memory per peer, relay latency), witness checks by thread and by process, and
-## a node's memory syncing 200,000 blocks against 20,000, written to BENCHMARKS.md
+## 500 idle peers (memory per peer, relay latency), witness checks by thread and by process,
+## a node's memory syncing 200,000 blocks against 20,000, and the address book's cost of an
+## addr of 200 when full, written to BENCHMARKS.md
 ## (each script rewrites its own section; --quick is a short smoke run)
 bench: $(STAMP)
 	$(PY) bench/bench_decode.py --write
@@ -41,6 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_peers.py --write
 	$(PY) bench/bench_verify.py --write
 	$(PY) bench/bench_memory.py --write
+	$(PY) bench/bench_addresses.py --write
 
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=

@@ -32,7 +32,7 @@ from neo_twisted.crypto.hashes import checksum
 from neo_twisted.crypto.keys import KeyPair, script_hash_from_address
 from neo_twisted.ledger.settings import ConfigError, load_protocol, parse_assume_valid
 from neo_twisted.network.frame import HEADER_SIZE, MAX_PAYLOAD_SIZE, Frame, FrameDecoder
-from neo_twisted.network.payloads import PAYLOAD_READERS, decode_payload, payload_bytes
+from neo_twisted.network.payloads import PAYLOAD_READERS, payload_bytes, read_payload
 from neo_twisted.p2p.addresses import decode_peers
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
@@ -188,7 +188,7 @@ def _payload_seeds(command: str) -> list[bytes]:
 
 def _payload_target(command: str) -> Target:
     def run(data: bytes) -> object:
-        return _round_trip(lambda raw: decode_payload(command, raw), payload_bytes, data)
+        return _round_trip(lambda raw: read_payload(command, raw), payload_bytes, data)
     return Target(f"payload.{command}", run, (FormatError,),
                   lambda: _payload_seeds(command), lambda: _generated(f"payload.{command}"),
                   max_len=40_000 if command == "block" else 4096)

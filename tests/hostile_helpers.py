@@ -3,7 +3,9 @@ The common ground of the hostile-peer tests: an honest node with a chain, a vict
 node syncing from it (with RPC), attackers, and what must hold after every attack.
 
 Each case attacks the victim from L{ATTACKER_HOST}, then checks that the victim
-dropped or banned the attacker as the case calls for, that it still syncs the honest
+answered as the fault table says (L{neo_twisted.p2p.faults}: disconnected,
+discouraged or banned the attacker; the victim does not protect loopback
+addresses, as a node does by default, so the table's response shows), that it still syncs the honest
 node's whole chain, still answers RPC, and that its bounded tables stayed bounded.
 """
 
@@ -27,6 +29,7 @@ from neo_twisted.network.payloads import (
 from neo_twisted.node.service import NodeService
 from neo_twisted.node.transactions import MAX_PENDING
 from neo_twisted.p2p.addresses import BOOK_CAPACITY
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.sync.blocks import SEGMENT, WINDOW
 from neo_twisted.sync.early import MAX_EARLY_BYTES
@@ -71,6 +74,7 @@ class HostileCase(TestCase):
         L{assert_healthy}).
         """
         options.setdefault("min_peers", 1)
+        options.setdefault("protect_loopback", False)
         node = self.cluster.start("victim", seeds=seeds, rpc_port=0, **options)
         self.timer = MessageTimer(self, node)
         return node
@@ -90,7 +94,11 @@ class HostileCase(TestCase):
 
     @staticmethod
     def banned(node: NodeService, host: str = ATTACKER_HOST) -> bool:
-        return node.node.connections.book.is_banned(host, reactor.seconds())
+        return node.node.connections.discipline.is_banned(host, reactor.seconds())
+
+    @staticmethod
+    def discouraged(node: NodeService, host: str = ATTACKER_HOST) -> bool:
+        return node.node.connections.discipline.is_discouraged(host, reactor.seconds())
 
     @staticmethod
     def session_of(node: NodeService, host: str = ATTACKER_HOST) -> IPeer | None:
@@ -103,20 +111,27 @@ class HostileCase(TestCase):
         return None
 
     @defer.inlineCallbacks
-    def assert_dropped(self, node: NodeService, attacker: Attacker, *, banned: bool,
-                       timeout: float = 15.0) -> Any:
+    def assert_dropped(self, node: NodeService, attacker: Attacker, *, response: Response,
+                       fault: Fault | None = None, timeout: float = 15.0) -> Any:
         """
-        C{node} closed the attacker's connection, and banned it if C{banned}: then a new
-        connection from its address is closed before a word is said.
+        C{node} closed the attacker's connection, for C{fault} if given, and its address
+        got C{response}: after a disconnection or a discouragement a new connection from
+        it is accepted (slots are free), after a ban it is closed before a word is said.
         """
         yield attacker.wait_closed(timeout)
-        self.assertEqual(self.banned(node), banned,
-                         f"attacker {'not ' if banned else ''}banned")
-        if banned:
-            again = yield attack(node)
-            self.addCleanup(again.abort)
+        discipline = node.node.connections.discipline
+        if fault is not None:
+            self.assertGreaterEqual(discipline.faults[fault.label], 1, dict(discipline.faults))
+        self.assertEqual(self.banned(node), response is Response.BAN, "banned")
+        self.assertEqual(self.discouraged(node), response is Response.DISCOURAGE, "discouraged")
+        again = yield attack(node)
+        self.addCleanup(again.abort)
+        if response is Response.BAN:
             yield again.wait_closed(5)
             self.assertEqual(again.received, [])
+        else:
+            yield again.handshake()
+            again.abort()
 
     @defer.inlineCallbacks
     def assert_healthy(self, victim: NodeService, honest: NodeService, *,

@@ -90,6 +90,8 @@ class Cluster:
             maintenance_interval=options.pop("maintenance_interval", 0.5),
             # every node is on 127.0.0.1: the per-address limit would cap the mesh at 3
             max_per_address=options.pop("max_per_address", 20),
+            # the nodes tell each other their 127.0.0.1 listeners
+            allow_private_addresses=options.pop("allow_private_addresses", True),
             user_agent=f"/neo_twisted-test:{name}/", **options)
         node = make_node_service(settings, config, reactor=reactor)
         node.startService()

@@ -26,6 +26,7 @@ from neo_twisted.core.serializable import Serializable
 from neo_twisted.network.payloads import VersionPayload
 from neo_twisted.p2p.addresses import encode_peers
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 
 
@@ -38,8 +39,9 @@ def version(nonce: int = 1, port: int = 20333, timestamp: int = 1_500_000_000,
 @implementer(IPeer)
 class FakePeer(Protocol):
     """
-    A connection as the service sees it: records what it is sent, and reports its
-    loss to C{node} like the real protocol does.
+    A connection as the service sees it: records what it is sent and the faults
+    reported, and reports its loss (with the fault that closed it) and ignored
+    faults to C{node} like the real protocol and the node's policy do.
     """
 
     def __init__(self, host: str, port: int = 40000, *, inbound: bool = False) -> None:
@@ -50,7 +52,10 @@ class FakePeer(Protocol):
         self.last_block_index = 0
         self.established = False
         self.sent: list[tuple[str, Serializable | None]] = []
-        self.dropped: tuple[str, bool] | None = None
+        #: Why it was dropped, and for which fault (None: for none).
+        self.dropped: tuple[str, Fault | None] | None = None
+        #: Every fault reported while open, ignored ones too.
+        self.faults: list[tuple[Fault, str]] = []
         self.node: ConnectionService | None = None
         self.lost: Deferred[None] = Deferred()
 
@@ -63,17 +68,36 @@ class FakePeer(Protocol):
     def release(self) -> None:
         pass
 
-    def disconnect(self, reason: str, violation: bool = False) -> None:
+    def disconnect(self, reason: str) -> None:
+        self._close(reason, None)
+
+    def fault(self, fault: Fault, detail: str) -> None:
+        if self.dropped is not None:
+            return
+        self.faults.append((fault, detail))
+        if fault.response is not Response.IGNORE:
+            self._close(detail, fault)
+        elif self.node is not None:
+            self.node.fault_ignored(self, fault)
+
+    def _close(self, reason: str, fault: Fault | None) -> None:
+        """
+        Close once: aborted for a fault, as the real protocol does.
+        """
         if self.dropped is None:
-            self.dropped = (reason, violation)
+            self.dropped = (reason, fault)
             self.established = False
-            if self.transport is not None:
-                self.transport.loseConnection()
+            transport = self.transport
+            if transport is not None:
+                close = transport.loseConnection
+                if fault is not None:
+                    close = getattr(transport, "abortConnection", close)
+                close()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         if self.node is not None:
-            reason_text, violation = self.dropped or ("closed", False)
-            self.node.peer_lost(self, reason_text, violation)
+            reason_text, fault = self.dropped or ("closed", None)
+            self.node.peer_lost(self, reason_text, fault)
         self.lost.callback(None)
 
     def handshake(self, service: ConnectionService, nonce: int = 1, port: int = 20333,
@@ -180,6 +204,24 @@ class ServiceCase(SynchronousTestCase):
         peer = FakePeer(host, inbound=inbound)
         peer.node = service
         self.assertIsNone(peer.handshake(service, nonce, port, **fields))
+        return peer
+
+    def accept(self, host: str, port: int = 50000) -> FakePeer | None:
+        """
+        A connection from C{host} reaches the listening port: the peer built for it,
+        or None when the service refused it at accept time.
+        """
+        accepting = self.reactor.tcpServers[-1][1]
+        peer = accepting.buildProtocol(IPv4Address("TCP", host, port))
+        assert peer is None or isinstance(peer, FakePeer)
+        return peer
+
+    def accepted(self, host: str, port: int = 50000) -> FakePeer:
+        """
+        Like L{accept}, for a connection that must be let in.
+        """
+        peer = self.accept(host, port)
+        assert peer is not None, f"{host} refused"
         return peer
 
     def peers_file(self, endpoints: list[Endpoint]) -> Path:

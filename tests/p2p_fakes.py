@@ -14,6 +14,7 @@ from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import Mapper
 from neo_twisted.network.payloads import VersionPayload
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from tests.ledger_samples import PRIVNET, accept_all
 
@@ -35,7 +36,10 @@ class FakePeer:
         self.last_block_index = height
         self.established = True
         self.sent: list[tuple[str, Serializable | None]] = []
-        self.dropped: tuple[str, bool] | None = None
+        #: Why it was dropped, and for which fault (None: for none).
+        self.dropped: tuple[str, Fault | None] | None = None
+        #: Every fault reported, ignored ones too.
+        self.faults: list[tuple[Fault, str]] = []
         #: L{hold}s not released.
         self.holds = 0
 
@@ -50,9 +54,17 @@ class FakePeer:
         assert self.holds > 0, "released more than held"
         self.holds -= 1
 
-    def disconnect(self, reason: str, violation: bool = False) -> None:
+    def disconnect(self, reason: str) -> None:
         if self.dropped is None:
-            self.dropped = (reason, violation)
+            self.dropped = (reason, None)
+            self.established = False
+
+    def fault(self, fault: Fault, detail: str) -> None:
+        if self.dropped is not None:
+            return
+        self.faults.append((fault, detail))
+        if fault.response is not Response.IGNORE:
+            self.dropped = (detail, fault)
             self.established = False
 
     def take(self, command: str | None = None) -> list[Any]:

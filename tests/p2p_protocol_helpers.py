@@ -23,6 +23,7 @@ from neo_twisted.network.payloads import (
     decode_payload,
 )
 from neo_twisted.p2p.factory import PeerFactory
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.protocol import PeerProtocol
 from neo_twisted.wire.uint import UInt256
@@ -82,8 +83,11 @@ class RecordingListener:
         if command == self.disconnect_on:
             peer.disconnect(f"unwanted {command}")
 
-    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
-        self.calls.append(("peer_lost", peer, reason, violation))
+    def fault_ignored(self, peer: IPeer, fault: Fault, detail: str) -> None:
+        self.calls.append(("fault_ignored", peer, fault, detail))
+
+    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
+        self.calls.append(("peer_lost", peer, reason, fault))
 
     def named(self, name: str) -> list[Call]:
         return [call for call in self.calls if call[0] == name]
@@ -157,12 +161,12 @@ class ProtocolCase(SynchronousTestCase):
         self.assertTrue(self.protocol.established)
         self.sent()
 
-    def assert_dropped(self, reason: str, *, violation: bool) -> None:
+    def assert_dropped(self, reason: str, *, fault: Fault | None) -> None:
         """
-        The connection was closed (aborted for a violation) and the listener told once.
+        The connection was closed (aborted for a fault) and the listener told once.
         """
         self.assertFalse(self.transport.connected)
-        self.assertEqual(self.transport.disconnected, violation)
+        self.assertEqual(self.transport.disconnected, fault is not None)
         self.assertFalse(self.protocol.established)
         self.assertEqual(self.listener.named("peer_lost"),
-                         [("peer_lost", self.protocol, reason, violation)])
+                         [("peer_lost", self.protocol, reason, fault)])

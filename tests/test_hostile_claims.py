@@ -23,6 +23,7 @@ from neo_twisted.network.payloads import (
     PingPayload,
     decode_payload,
 )
+from neo_twisted.p2p.faults import Response
 from neo_twisted.sync import SyncTimeouts
 from neo_twisted.wire.uint import UInt256
 from tests.attacker import Attacker
@@ -89,7 +90,7 @@ class HeightClaimTests(HostileCase):
         yield liar.message("getheaders")
         seen = yield sample(lambda: victim.node.syncing, 3.0)
         self.assertNotIn(True, seen)
-        yield self.assert_dropped(victim, liar, banned=False, timeout=5)
+        yield self.assert_dropped(victim, liar, response=Response.DISCONNECT, timeout=5)
         for _ in range(3):  # it comes back at once, and again
             again = yield self.attacker(victim, start_height=TOP)
             again.send("ping", PingPayload(TOP, int(reactor.seconds()), 2))

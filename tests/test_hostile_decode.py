@@ -25,6 +25,7 @@ from neo_twisted.core.transactions import MinerTransaction
 from neo_twisted.crypto.hashes import hash256
 from neo_twisted.network.frame import MAX_PAYLOAD_SIZE
 from neo_twisted.node.service import NodeService
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.protocol import PeerProtocol
 from neo_twisted.wire.binary import BinaryWriter, encode_var_int
 from tests.attacker import ATTACKER_HOST
@@ -140,9 +141,9 @@ class BigBlockTests(HostileCase):
     def test_block_before_the_handshake(self) -> None:
         """
         Before: the 32 MiB block was decoded on the reactor (1.8 s of CPU, a 4.2 s
-        stall here) before the handshake machine called it a violation. Now it is one
-        as soon as its frame header and the block's header are in: the sender is
-        banned, nothing decoded.
+        stall here) before the handshake machine called it a fault. Now it is one as
+        soon as its frame header and the block's header are in: the sender is dropped,
+        nothing decoded.
         """
         honest = self.honest()
         victim = self.victim(honest)
@@ -150,7 +151,8 @@ class BigBlockTests(HostileCase):
         steps = ReactorSteps(self, victim)
         attacker = yield self.attacker(victim, handshake=False)
         attacker.send("block", payload)
-        yield self.assert_dropped(victim, attacker, banned=True)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT,
+                                  fault=Fault.HANDSHAKE_ORDER)
         steps.check(self)
         yield self.assert_healthy(victim, honest)
 
@@ -169,7 +171,8 @@ class BigBlockTests(HostileCase):
         steps = ReactorSteps(self, victim)
         attacker = yield self.attacker(victim)
         attacker.send("block", payload)
-        yield self.assert_dropped(victim, attacker, banned=False)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT,
+                                  fault=Fault.UNASKED_BLOCK)
         steps.check(self)
         yield self.assert_healthy(victim, honest)
 
@@ -180,7 +183,8 @@ class BigBlockTests(HostileCase):
         (1.8 s of CPU, a 2.1 s stall here: every peer, timer and RPC call waited)
         before its witness failed.
         Now it is decoded off the reactor, while the connection reads nothing more; the
-        block fails its witness and the sender is banned; the victim goes on serving.
+        block fails its witness and the sender is discouraged (banned if it does it
+        again twice within a day); the victim goes on serving.
         """
         honest = self.honest()
         victim = self.victim(honest)
@@ -189,7 +193,8 @@ class BigBlockTests(HostileCase):
         steps = ReactorSteps(self, victim)
         attacker = yield self.attacker(victim, start_height=HOSTILE_CHAIN)
         attacker.send("block", payload)
-        yield self.assert_dropped(victim, attacker, banned=True, timeout=60)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCOURAGE,
+                                  fault=Fault.BAD_BLOCK_WITNESS, timeout=60)
         steps.check(self)
         self.assertEqual(victim.node.block_height, HOSTILE_CHAIN)
         yield self.assert_healthy(victim, honest)

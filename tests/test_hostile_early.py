@@ -14,6 +14,7 @@ from neo_twisted.core.block import Block, Header
 from neo_twisted.core.components import AttributeUsage, TransactionAttribute
 from neo_twisted.core.transactions import ContractTransaction
 from neo_twisted.network.payloads import InventoryType, InvPayload, decode_payload, inv_groups
+from neo_twisted.p2p.faults import Response
 from neo_twisted.sync.early import MAX_EARLY_BYTES
 from neo_twisted.wire.uint import UInt256
 from tests.attacker import Attacker
@@ -110,7 +111,7 @@ class EarlyBlockFloodTests(HostileCase):
             attacker.send("inv", group)
         for block in flood:
             attacker.send("block", block)
-        yield self.assert_dropped(victim, attacker, banned=False)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT)
         sample()
         sampler.stop()
         self.assertTrue(any(reason in r for r in reasons), reasons)

@@ -26,6 +26,7 @@ from neo_twisted.network.payloads import (
     NetworkAddressWithTime,
 )
 from neo_twisted.node.transactions import MAX_INVALID
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.inventory import MAX_ANNOUNCED_REQUESTS
 from neo_twisted.sync import SyncTimeouts
 from neo_twisted.wire.uint import UInt256
@@ -138,7 +139,7 @@ class BlockTests(HostileCase):
     def test_unsolicited_blocks(self) -> None:
         """
         Blocks the victim holds already are ignored; an unrequested next block that
-        fails its checks (no witness) bans the sender, and is not stored.
+        fails its checks (no witness) discourages the sender, and is not stored.
         """
         honest = self.honest()
         victim = self.victim(honest)
@@ -153,7 +154,8 @@ class BlockTests(HostileCase):
                          "the victim to read the old blocks")
         self.assertFalse(self.banned(victim))
         attacker.send("block", make_block(tip_header(victim), sign=False))
-        yield self.assert_dropped(victim, attacker, banned=True)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCOURAGE,
+                                  fault=Fault.BAD_BLOCK_WITNESS)
         self.assertEqual(victim.node.block_height, HOSTILE_CHAIN)
         yield self.assert_healthy(victim, honest)
 
@@ -170,7 +172,8 @@ class BlockTests(HostileCase):
         ahead = make_blocks(tip_header(victim), 60)
         for block in ahead[10:]:  # a gap: none of them can be next
             attacker.send("block", block)
-        yield self.assert_dropped(victim, attacker, banned=False)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT,
+                                  fault=Fault.UNASKED_BLOCK)
         self.assertEqual(victim.node.block_sync.buffered, 0)
         self.assertEqual(victim.node.ledger.ledger.stats()["pending_blocks"], 0)  # type: ignore
         self.assertEqual(heights(victim), (HOSTILE_CHAIN, HOSTILE_CHAIN))
@@ -180,8 +183,9 @@ class BlockTests(HostileCase):
 
 class HeaderTests(HostileCase):
     """
-    Headers that cannot be taken ban their sender; a header chain without its blocks
-    only costs the peer its place.
+    Headers with forged witnesses discourage their sender; headers that do not link
+    are only refused (an honest peer answering an old locator sends them); a header
+    chain without its blocks only costs the peer its place.
     """
 
     def chain_tip(self) -> Header:
@@ -198,19 +202,27 @@ class HeaderTests(HostileCase):
         attacker.answers["getheaders"] = (
             lambda _: attacker.send("headers", HeadersPayload(tuple(headers))))
         yield self.attacker(victim, attacker, start_height=HOSTILE_CHAIN + len(headers))
-        yield self.assert_dropped(victim, attacker, banned=True)
-        self.assertIn("getheaders", attacker.commands())
-        self.assertEqual(victim.node.header_height, HOSTILE_CHAIN)
-        yield self.assert_healthy(victim, honest)
+        return victim, honest, attacker
 
+    @defer.inlineCallbacks
     def test_headers_that_do_not_connect(self) -> None:
         """
-        Well-signed headers whose first one follows a block nobody has.
+        Well-signed headers whose first one follows a block nobody has: refused, the
+        fault counted, the sender kept (before issue 21: banned).
         """
         tip = self.chain_tip()
         nowhere = attrs.evolve(tip, prev_hash=UInt256(b"\x66" * 32))
-        return self.headers_from_attacker([b.header for b in make_blocks(nowhere, 5)])
+        victim, honest, attacker = yield self.headers_from_attacker(
+            [b.header for b in make_blocks(nowhere, 5)])
+        discipline = victim.node.connections.discipline
+        yield wait_until(lambda: discipline.faults["headers-unlinked"] >= 1,
+                         "the victim to refuse the headers")
+        self.assertTrue(attacker.connected)
+        self.assertFalse(self.discouraged(victim) or self.banned(victim))
+        self.assertEqual(victim.node.header_height, HOSTILE_CHAIN)
+        yield self.assert_healthy(victim, honest)
 
+    @defer.inlineCallbacks
     def test_headers_with_bad_witnesses(self) -> None:
         """
         Headers that follow the tip, signed by keys that are not the validators'.
@@ -219,7 +231,12 @@ class HeaderTests(HostileCase):
         forged = [attrs.evolve(b.header, witness=Witness(
             invocation_script=push_data(STRANGER.sign(b.header.unsigned_bytes())),
             verification_script=STRANGER.verification_script)) for b in blocks]
-        return self.headers_from_attacker(forged)
+        victim, honest, attacker = yield self.headers_from_attacker(forged)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCOURAGE,
+                                  fault=Fault.BAD_HEADER_WITNESS)
+        self.assertIn("getheaders", attacker.commands())
+        self.assertEqual(victim.node.header_height, HOSTILE_CHAIN)
+        yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
     def test_header_chain_that_never_delivers_its_blocks(self) -> None:
@@ -235,7 +252,7 @@ class HeaderTests(HostileCase):
         yield self.attacker(victim, attacker, start_height=HOSTILE_CHAIN)
         yield wait_until(lambda: victim.node.header_height == HOSTILE_CHAIN,
                          "the victim to take the attacker's headers")
-        yield self.assert_dropped(victim, attacker, banned=False, timeout=30)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT, timeout=30)
         self.assertIn("getblocks", attacker.commands())
         self.assertEqual(victim.node.block_height, 0)
         honest = self.honest(seeds=[victim])
@@ -246,8 +263,9 @@ class TransactionTests(HostileCase):
     @defer.inlineCallbacks
     def test_invalid_transactions_in_bulk(self) -> None:
         """
-        Transactions spending real coins with forged witnesses: the sender is banned
-        after L{MAX_INVALID}, and none enters the pool.
+        Transactions spending real coins with forged witnesses: the sender is dropped
+        after L{MAX_INVALID} (not banned: it may relay for a wallet that forged them),
+        and none enters the pool.
         """
         honest = self.honest()
         victim = self.victim(honest)
@@ -266,7 +284,8 @@ class TransactionTests(HostileCase):
             attacker.send("tx", attrs.evolve(tx, witnesses=(attrs.evolve(
                 forged.witnesses[0],
                 verification_script=tx.witnesses[0].verification_script),)))
-        yield self.assert_dropped(victim, attacker, banned=True)
+        yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT,
+                                  fault=Fault.INVALID_TX_FLOOD)
         self.assertEqual(len(victim.node.mempool or ()), 0)
         yield self.assert_healthy(victim, honest)
 
@@ -275,8 +294,9 @@ class ConsensusTests(HostileCase):
     @defer.inlineCallbacks
     def test_consensus_payload_from_a_non_validator(self) -> None:
         """
-        A payload naming validator 1 but signed by a stranger bans its sender and is
-        not relayed.
+        A payload naming validator 1 but signed by a stranger is not relayed, and is no
+        fault of the sender's (before issue 21: a ban, which on a chain whose votes
+        changed the validators banned every honest consensus relayer).
         """
         honest = self.honest()
         victim = self.victim(honest)
@@ -290,6 +310,10 @@ class ConsensusTests(HostileCase):
             invocation_script=push_data(STRANGER.sign(unsigned.unsigned_bytes())),
             verification_script=STRANGER.verification_script))
         attacker.send("consensus", payload)
-        yield self.assert_dropped(victim, attacker, banned=True)
+        discipline = victim.node.connections.discipline
+        yield wait_until(lambda: discipline.faults["unverified-consensus"] >= 1,
+                         "the victim to refuse the payload")
+        self.assertTrue(attacker.connected)
+        self.assertFalse(self.discouraged(victim) or self.banned(victim))
         self.assertNotIn(payload.hash, victim.node.relay_cache)
         yield self.assert_healthy(victim, honest)

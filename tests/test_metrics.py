@@ -16,7 +16,7 @@ from neo_twisted.node.service import NodeService
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.traffic import Traffic
 from tests.node_cluster import Cluster, heights, wait_until
-from tests.p2p_protocol_helpers import RecordingListener
+from tests.p2p_protocol_helpers import HANDSHAKE, MAGIC, RecordingListener, frame
 
 CHAIN = 300
 
@@ -136,3 +136,21 @@ class TrafficTests(TestCase):
         total = a.plus([b])
         self.assertEqual((total.messages_in["inv"], total.bytes_out["block"]), (5, 100))
         self.assertEqual(a.messages_in["inv"], 2)  # the parts are left alone
+
+    def test_made_up_commands_counted_as_other(self) -> None:
+        """
+        A peer sending commands by the thousand gets them counted as one label, C{other}:
+        it can neither grow our counters nor mint metric labels.
+        """
+        listener = RecordingListener()
+        factory = PeerFactory(listener, MAGIC, reactor, inbound=True)
+        peer = factory.buildProtocol(None)
+        peer.makeConnection(StringTransport())
+        peer.dataReceived(HANDSHAKE)
+        self.assertTrue(peer.established)
+        peer.dataReceived(b"".join(frame(f"x{n}") for n in range(1000)) + frame("stateroot"))
+        self.assertEqual(peer.messages_in, {"version": 1, "verack": 1, "other": 1000,
+                                            "stateroot": 1})
+        self.assertTrue(peer.established)
+        self.assertEqual(len(listener.named("fault_ignored")), 1001)
+        peer.connectionLost()

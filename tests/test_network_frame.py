@@ -35,8 +35,8 @@ from neo_twisted.network.payloads import (
     Payload,
     PingPayload,
     VersionPayload,
-    decode_payload,
     payload_bytes,
+    read_payload,
 )
 from neo_twisted.wire.errors import FormatError
 from tests import strategies as s
@@ -148,7 +148,7 @@ class StreamSplitTests(SynchronousTestCase):
         frames = FrameDecoder(MAINNET_MAGIC).feed(STREAM)
         self.assertEqual(frames, FRAMES)
         for frame in frames:
-            decoded = decode_payload(frame.command, frame.payload)
+            decoded = read_payload(frame.command, frame.payload)
             self.assertEqual(decoded is None, frame.command == "alert")
 
     def test_every_split_point(self) -> None:
@@ -215,7 +215,7 @@ class StreamSplitTests(SynchronousTestCase):
                           for command, payload in messages)
         points = data.draw(st.lists(st.integers(0, len(stream)), max_size=10), label="cuts")
         frames = feed_all(FrameDecoder(TESTNET_MAGIC), cut(stream, points))
-        self.assertEqual([(f.command, decode_payload(f.command, f.payload)) for f in frames],
+        self.assertEqual([(f.command, read_payload(f.command, f.payload)) for f in frames],
                          messages)
 
 

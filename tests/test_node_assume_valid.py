@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
 from neo_twisted.ledger.chain import Ledger
@@ -65,9 +65,12 @@ class AssumeValidSyncTests(TestCase):
         wrong = attrs.evolve(PRIVNET, assume_valid=AssumeValid(300, SIGNED[0].hash))
         b = cluster.start("b", seeds=[a], min_peers=1, max_peers=1)
         c = cluster.start("c", seeds=[a], min_peers=1, max_peers=1, settings=wrong)
-        def banned(node: Any) -> bool:
-            return bool(node.node.connections.book.is_banned("127.0.0.1", reactor.seconds()))
-        yield wait_until(lambda: banned(b) and banned(c), "A banned by B and C", timeout=60)
+        def refused(node: Any, fault: str) -> bool:
+            return bool(node.node.connections.discipline.faults[fault] >= 1)
+        # B checks the witnesses and finds none; C finds another block at 300
+        yield wait_until(lambda: refused(b, "bad-header-witness")
+                         and refused(c, "headers-refused"), "A's headers refused by B and C",
+                         timeout=60)
         self.assertEqual(heights(b), (0, 0))
         self.assertEqual(heights(c)[1], 0)
         self.assertEqual(c.node.ledger.ledger.verified_height, 0)

@@ -5,12 +5,14 @@ and how it relays and serves them.
 
 from __future__ import annotations
 
+import attrs
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.consensus import ConsensusPayload
 from neo_twisted.network.payloads import InventoryType, InvPayload
 from neo_twisted.node.policy import Node
+from neo_twisted.p2p.faults import Fault, Response
 from tests.consensus_samples import signed_payload
 from tests.p2p_fakes import FakePeer, ledger_service
 from tests.test_node_policy import FakeConnections
@@ -73,16 +75,18 @@ class AcceptanceTests(RelayCase):
         self.send(self.a, beyond)
         self.assertEqual((self.taken, self.a.dropped), ([], None))
 
-    def test_forged_signature_drops_the_sender(self) -> None:
+    def test_forged_signature_not_relayed(self) -> None:
         """
-        Validator 1's payload signed with validator 3's key: a violation, nothing relayed.
+        Validator 1's payload signed with validator 3's key: nothing relayed, and no
+        fault of the relayer's (it may know validators we do not): it stays.
         """
         self.send(self.a, signed_payload(1, signer=3))
         self.assertEqual(self.taken, [])
-        self.assertIsNotNone(self.a.dropped)
-        assert self.a.dropped is not None
-        self.assertIn("not signed by validator 1", self.a.dropped[0])
-        self.assertTrue(self.a.dropped[1])
+        self.assertIsNone(self.a.dropped)
+        [(fault, detail)] = self.a.faults
+        self.assertIs(fault, Fault.UNVERIFIED_CONSENSUS)
+        self.assertIs(fault.response, Response.IGNORE)
+        self.assertIn("not signed by validator 1", detail)
         self.assertEqual(self.announced(self.b), [])
 
     def test_never_stored(self) -> None:
@@ -140,6 +144,29 @@ class OwnPayloadTests(RelayCase):
         self.node.message_received(self.a, "getdata",
                                    InvPayload(InventoryType.Consensus, (payload.hash,)))
         self.assertEqual(self.a.take("consensus"), [payload])  # served once on request
+
+    def test_not_sent_to_peers_that_want_no_relays(self) -> None:
+        """
+        A peer whose version says Relay=false (a light client) is not sent our payloads.
+        """
+        assert self.c.version is not None
+        self.c.version = attrs.evolve(self.c.version, relay=False)
+        payload = signed_payload(0)
+        self.node.consensus.send_own(payload)
+        self.assertEqual(self.a.take(), [payload])
+        self.assertEqual(self.c.take(), [])
+
+    def test_a_block_is_not_served_for_a_consensus_getdata(self) -> None:
+        """
+        The relay cache holds blocks and payloads alike: a getdata of one kind is never
+        answered with the other.
+        """
+        payload = signed_payload(0)
+        self.node.consensus.send_own(payload)
+        self.a.take()
+        self.node.message_received(self.a, "getdata",
+                                   InvPayload(InventoryType.Block, (payload.hash,)))
+        self.assertEqual(self.a.take(), [])
 
     def test_new_peer_gets_the_round_in_progress(self) -> None:
         """

@@ -166,9 +166,9 @@ class TwoNodeTests(NetworkCase):
     def test_lost_connection_reported_to_both(self) -> None:
         self.b_to_a.disconnect("bye")
         self.settle()
-        self.assertEqual(self.b.connections.named("peer_lost"), [(self.b_to_a, "bye", False)])
-        [(peer, _, violation)] = self.a.connections.named("peer_lost")
-        self.assertEqual((peer, violation), (self.a_from_b, False))
+        self.assertEqual(self.b.connections.named("peer_lost"), [(self.b_to_a, "bye", None)])
+        [(peer, _, fault)] = self.a.connections.named("peer_lost")
+        self.assertEqual((peer, fault), (self.a_from_b, None))
         self.assertEqual((self.a.node.sessions, self.b.node.sessions), ({}, {}))
 
 

@@ -25,6 +25,7 @@ from neo_twisted.network.payloads import (
     decode_payload,
 )
 from neo_twisted.node.policy import PEER_BLOCK_HASHES, Node
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 from tests.ledger_samples import (
@@ -72,8 +73,14 @@ class FakeConnections:
     def peer_established(self, peer: IPeer) -> None:
         self.calls.append(("peer_established", peer))
 
-    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
-        self.calls.append(("peer_lost", peer, reason, violation))
+    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
+        self.calls.append(("peer_lost", peer, reason, fault))
+
+    def note_useful(self, peer: IPeer) -> None:
+        self.calls.append(("note_useful", peer))
+
+    def fault_ignored(self, peer: IPeer, fault: Fault) -> None:
+        self.calls.append(("fault_ignored", peer, fault))
 
     def addresses_received(self, peer: IPeer, payload: AddrPayload) -> None:
         self.calls.append(("addresses_received", peer, payload))
@@ -146,8 +153,8 @@ class RequestTests(NodeCase):
             self.inv(peer, wanted.hash)
         self.assertEqual([self.getdata(p) for p in (a, b, c)], [[(wanted.hash,)], [], []])
 
-        self.node.peer_lost(a, "gone", False)
-        self.assertEqual(self.connections.named("peer_lost"), [(a, "gone", False)])
+        self.node.peer_lost(a, "gone", None)
+        self.assertEqual(self.connections.named("peer_lost"), [(a, "gone", None)])
         self.assertEqual([self.getdata(p) for p in (b, c)], [[(wanted.hash,)], []])
 
         self.clock.advance(59)
@@ -161,7 +168,7 @@ class RequestTests(NodeCase):
         self.assertEqual(self.node.block_height, 1)
         self.clock.advance(61)
         self.node.tick()
-        self.node.peer_lost(c, "gone", False)
+        self.node.peer_lost(c, "gone", None)
         self.inv(b, wanted.hash)
         self.assertEqual([self.getdata(p) for p in (b, c)], [[], []])
 
@@ -176,7 +183,7 @@ class RequestTests(NodeCase):
             self.inv(peer, LONG[0].hash)
         self.getdata(a)
         self.clock.advance(50)
-        self.node.peer_lost(a, "gone", False)
+        self.node.peer_lost(a, "gone", None)
         self.assertEqual(self.getdata(b), [(LONG[0].hash,)])
         self.clock.advance(59)
         self.node.tick()
@@ -198,7 +205,7 @@ class RequestTests(NodeCase):
             self.inv(peer, *many[300:])
         self.assertEqual(self.getdata(a), [tuple(many[:300]), tuple(many[300:])])
         self.assertEqual(self.getdata(b), [])
-        self.node.peer_lost(a, "gone", False)
+        self.node.peer_lost(a, "gone", None)
         self.assertEqual(self.getdata(b), [tuple(many[:500]), tuple(many[500:])])
 
     def test_repeats_and_transactions_ignored(self) -> None:
@@ -377,8 +384,8 @@ class UnrequestedBlockTests(NodeCase):
 
     def test_far_ahead_block_ignored(self) -> None:
         """
-        A block beyond the sync window is not kept, and its sender is dropped (not for
-        a violation: nothing shows the block invalid).
+        A block beyond the sync window is not kept, and its sender is dropped (a
+        disconnection only: nothing shows the block invalid).
         """
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
@@ -388,7 +395,9 @@ class UnrequestedBlockTests(NodeCase):
         self.assertFalse(self.node.block_sync.holds(LONG[2050].hash))
         self.assertFalse(ledger.is_pending(LONG[2050].hash, 2051))
         self.assertEqual(a.last_block_index, 2100)
-        self.assertEqual(a.dropped, ("sent block 2051 unasked, which cannot be next", False))
+        self.assertEqual(a.dropped, ("sent block 2051 unasked, which cannot be next",
+                                     Fault.UNASKED_BLOCK))
+        self.assertIs(Fault.UNASKED_BLOCK.response, Response.DISCONNECT)
 
     def test_block_of_our_headers_not_next(self) -> None:
         """
@@ -399,7 +408,7 @@ class UnrequestedBlockTests(NodeCase):
         self.node.message_received(a, "block", LONG[10])
         self.assertFalse(self.node.block_sync.holds(LONG[10].hash))
         assert a.dropped is not None
-        self.assertFalse(a.dropped[1])
+        self.assertIs(a.dropped[1], Fault.UNASKED_BLOCK)
 
     def test_stored_block_ignored(self) -> None:
         a = FakePeer("10.0.0.1", 2100)
@@ -409,13 +418,15 @@ class UnrequestedBlockTests(NodeCase):
 
     def test_next_block_of_another_chain(self) -> None:
         """
-        A next block that is not our verified header at its height is a violation.
+        A next block that is not our verified header at its height is another chain's:
+        its sender is dropped (not discouraged: it may be honest on a fork).
         """
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
         self.node.message_received(a, "block", make_block(LONG[4].header, sign=False, nonce=99))
         assert a.dropped is not None
-        self.assertTrue(a.dropped[1])
+        self.assertIs(a.dropped[1], Fault.FOREIGN_BLOCK)
+        self.assertIs(Fault.FOREIGN_BLOCK.response, Response.DISCONNECT)
         self.assertEqual(self.node.block_height, 5)
 
 
@@ -454,7 +465,7 @@ class AtTheTipTests(NodeCase):
         self.node.message_received(a, "block", LONG[2090])
         assert a.dropped is not None
         self.assertIn("beyond the window", a.dropped[0])
-        self.assertFalse(a.dropped[1])
+        self.assertIs(a.dropped[1], Fault.BLOCK_BEYOND)
         self.assertEqual(self.node.block_sync.buffered, 0)
 
 
@@ -597,8 +608,9 @@ class RoutingTests(NodeCase):
                 ("getdata", InvPayload(InventoryType.Block, (LONG[0].hash,)))):
             self.node.message_received(stranger, command, payload)
         self.assertEqual((stranger.sent, self.connections.calls), ([], []))
-        self.node.peer_lost(stranger, "refused", True)
-        self.assertEqual(self.connections.calls, [("peer_lost", stranger, "refused", True)])
+        self.node.peer_lost(stranger, "refused", Fault.HANDSHAKE_ORDER)
+        self.assertEqual(self.connections.calls,
+                         [("peer_lost", stranger, "refused", Fault.HANDSHAKE_ORDER)])
 
     def test_getheaders_and_getblocks_answered(self) -> None:
         a = FakePeer("10.0.0.1", 5)
@@ -709,7 +721,7 @@ class SyncTests(NodeCase):
         self.join(late, node=node)
         for peer in (b, late):
             node.message_received(peer, "inv", InvPayload(InventoryType.Block, (LONG[4].hash,)))
-        node.peer_lost(a, "gone", False)
+        node.peer_lost(a, "gone", None)
         self.clock.advance(100)
         node.tick()
         self.assertEqual((b.sent, late.sent), ([], []))
@@ -768,11 +780,11 @@ class SyncingGateTests(NodeCase):
         liar = self.liar(1)
         self.join(liar)
         self.clock.advance(30)
-        self.node.peer_lost(liar, "no headers", False)
+        self.node.peer_lost(liar, "no headers", None)
         for nonce in range(2, 5):
             again = self.liar(nonce)
             self.join(again)
             self.inv(again, UNKNOWN)
             self.assertEqual(again.take("getheaders"), [])
-            self.node.peer_lost(again, "gone", False)
+            self.node.peer_lost(again, "gone", None)
             self.clock.advance(5)

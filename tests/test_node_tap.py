@@ -310,6 +310,7 @@ GOOD_VALUES: dict[str, str | None] = {
     "rpc-cors": "https://wallet.example", "rpc-allow-host": "node.lan",
     "rpc-disable": "submitblock", "rpc-max-answer": "1048576", "rpc-allow-get": None,
     "assume-valid": "5000:0x" + "ab" * 32,
+    "whitelist": "10.1.0.0/16", "ban": "203.0.113.9", "allow-private-addresses": None,
 }
 #: TLS needs real files: covered by test_tlsOptions; so does auth (test_rpcAuthOptions).
 TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key", "rpc-user", "rpc-password-file"}
@@ -335,6 +336,8 @@ BAD_VALUES = {
     "rpc-allow-host": ("a/b", "--rpc-allow-host: 'a/b' is not a host name"),
     "rpc-disable": ("getnothing", "--rpc-disable: no JSON-RPC method 'getnothing'"),
     "rpc-max-answer": ("0", "--rpc-max-answer: 0 is not a positive number"),
+    "whitelist": ("10.1.0.0/33", "--whitelist:"),
+    "ban": ("10.1.0.0/16", "--ban:"),
 }
 
 
@@ -347,7 +350,7 @@ class EveryOptionTests(SynchronousTestCase):
         options = tap.Options()
         names = {entry[0] for entry in options.optParameters}
         names |= {entry[0] for entry in options.optFlags}
-        return names | {"seed", "rpc-cors", "rpc-allow-host", "rpc-disable"}
+        return names | {"seed", "rpc-cors", "rpc-allow-host", "rpc-disable", "whitelist", "ban"}
 
     def test_table_covers_every_option(self) -> None:
         self.assertEqual(set(GOOD_VALUES) | TLS_OPTIONS, self.all_options())
@@ -563,6 +566,24 @@ class MakeServiceTests(SynchronousTestCase):
         """
         self.assertIsNone(self.connections(self.build("--no-listen")).listen_port)
         self.assertIsNone(self.built_config("--no-listen").port)
+
+    def test_disciplineOptions(self) -> None:
+        """
+        C{--ban} refuses an IP from the start, C{--whitelist} protects one from the
+        fault table, C{--allow-private-addresses} lets C{addr} teach private ones.
+        """
+        connections = self.connections(self.build(
+            "--ban", "203.0.113.9", "--ban", "203.0.113.10", "--whitelist", "10.1.0.0/16",
+            "--allow-private-addresses"))
+        discipline = connections.discipline
+        self.assertEqual(sorted(discipline.bans(0)), ["203.0.113.10", "203.0.113.9"])
+        self.assertTrue(discipline.is_banned("203.0.113.9", 1e12))
+        self.assertTrue(discipline.protected("10.1.2.3"))
+        self.assertFalse(discipline.protected("10.2.0.1"))
+        self.assertTrue(connections.exchange.allow_private)
+        plain = self.connections(self.build())
+        self.assertFalse(plain.exchange.allow_private)
+        self.assertEqual(plain.discipline.bans(0), {})
 
     def test_noPeersFile(self) -> None:
         """

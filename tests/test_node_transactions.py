@@ -23,6 +23,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import EmptyPayload, InventoryType, InvPayload
 from neo_twisted.node.policy import Node
 from neo_twisted.node.transactions import INVALID_WINDOW, MAX_INVALID
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.inventory import RELAY_WINDOW
 from neo_twisted.wire.uint import UInt256
 from tests.ledger_samples import DEV_KEYS, PRIVNET
@@ -219,12 +220,35 @@ class InvalidPeerTests(RelayCase):
         self.assertIsNone(self.a.dropped)
         self.send_tx(self.a, bad[-1])
         assert self.a.dropped is not None
-        reason, violation = self.a.dropped
-        self.assertTrue(violation)
-        self.assertIn(f"{MAX_INVALID} invalid transactions", reason)
+        reason, fault = self.a.dropped
+        self.assertIs(fault, Fault.INVALID_TX_FLOOD)
+        self.assertIn(f"{MAX_INVALID} transactions with bad signatures", reason)
+        self.assertEqual([f for f, _ in self.a.faults],
+                         [Fault.INVALID_TX] * (MAX_INVALID - 1) + [Fault.INVALID_TX_FLOOD])
 
     def test_spread_out_invalid_forgiven(self) -> None:
         for n in range(MAX_INVALID + 2):
             self.send_tx(self.a, self.spend(n, valid=False))
             self.clock.advance(INVALID_WINDOW / (MAX_INVALID - 2))
         self.assertIsNone(self.a.dropped)
+
+
+class ConflictingRelayTests(RelayCase):
+    def test_conflicting_relay_drops_no_honest_peer(self) -> None:
+        """
+        The attack of issue 21: an attacker gives us a spend of coin X and an honest
+        peer a conflicting spend of X, ten times over; the honest peer relays its own
+        to us. Before, ten "invalid" transactions within a minute banned it. Now a
+        conflict is no fault: it stays, and only signatures that do not verify count.
+        """
+        for n in range(MAX_INVALID + 2):
+            ref, value, key = self.coins[n]
+            ours, theirs = (signed_transfer(
+                [ref], [TransactionOutput(NEO_ASSET_ID, value, payee.script_hash)], [key])
+                for payee in (PAYEE, STRANGER))
+            self.send_tx(self.a, ours)  # the attacker's, first
+            self.assertIn(ours.hash, self.mempool)
+            self.send_tx(self.b, theirs)  # the honest peer's, conflicting
+            self.assertNotIn(theirs.hash, self.mempool)
+        self.assertIsNone(self.b.dropped)
+        self.assertEqual(self.b.faults, [])

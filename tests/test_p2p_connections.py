@@ -10,7 +10,6 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import LogLevel
 from twisted.trial.unittest import TestCase
@@ -19,6 +18,8 @@ from zope.interface.verify import verifyObject
 from neo_twisted.network.payloads import AddrPayload, NetworkAddressWithTime
 from neo_twisted.p2p.addresses import AddressBook, load_peers
 from neo_twisted.p2p.connections import LISTEN_BACKLOG, ConnectionService
+from neo_twisted.p2p.discipline import BAN_DURATION, DISCOURAGE_DURATION, Discipline
+from neo_twisted.p2p.faults import ESCALATE_WITHIN, Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from tests.p2p_connection_helpers import FakePeer, PeerMaker, ServiceCase, many, version
 
@@ -70,8 +71,8 @@ class LifecycleTests(ServiceCase):
         first.handshake(service, nonce=7, port=10333)
         inbound = self.established(service, "10.7.0.1")
         self.successResultOf(service.stopService())
-        self.assertEqual(first.dropped, ("node stopping", False))
-        self.assertEqual(inbound.dropped, ("node stopping", False))
+        self.assertEqual(first.dropped, ("node stopping", None))
+        self.assertEqual(inbound.dropped, ("node stopping", None))
         self.assertEqual(service.dialling_count, 0)
         self.assertEqual(self.reactor.getDelayedCalls(), [])
         saved = load_peers(path)
@@ -143,25 +144,22 @@ class HookTests(ServiceCase):
 
     def test_inboundRefusedAtAccept(self) -> None:
         """
-        The listening factory refuses connections over the limits or from banned IPs
-        before building a protocol.
+        The listening factory refuses connections over the per-address limit or from
+        banned IPs before building a protocol; a slot freed by a loss is taken again.
         """
-        service = self.make(factory_in=self.inbound, listen_port=0, max_peers=3,
+        service = self.make(factory_in=self.inbound, listen_port=0, max_peers=5,
                             max_per_address=2, min_peers=1)
-        accepting = self.reactor.tcpServers[0][1]
-        address = IPv4Address("TCP", "10.8.0.1", 5000)
-        self.assertIsInstance(accepting.buildProtocol(address), FakePeer)
-        self.assertIsInstance(accepting.buildProtocol(address), FakePeer)
-        self.assertIsNone(accepting.buildProtocol(address))
+        self.assertIsInstance(self.accept("10.8.0.1"), FakePeer)
+        self.assertIsInstance(self.accept("10.8.0.1"), FakePeer)
+        self.assertIsNone(self.accept("10.8.0.1"))
         service.ban("10.8.0.2")
-        self.assertIsNone(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.2", 5000)))
-        self.assertIsInstance(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.3", 1)),
-                              FakePeer)
-        self.assertIsNone(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.4", 1)))
+        self.assertIsNone(self.accept("10.8.0.2"))
+        self.assertIsInstance(self.accept("10.8.0.3"), FakePeer)
         self.assertEqual(service.inbound_count, 3)
-        service.peer_lost(self.inbound.built[0], "closed", False)
-        self.assertIsInstance(accepting.buildProtocol(IPv4Address("TCP", "10.8.0.4", 1)),
-                              FakePeer)
+        self.assertEqual(len(self.inbound.built), 3)
+        service.peer_lost(self.inbound.built[0], "closed", None)
+        self.assertIsInstance(self.accept("10.8.0.1"), FakePeer)
+        self.assertEqual(service.inbound_count, 3)
 
     def test_establishedAsksAddresses(self) -> None:
         """
@@ -180,48 +178,56 @@ class HookTests(ServiceCase):
         """
         service = self.make(start=False)
         peer = self.established(service, "10.7.0.1", port=10333)
-        service.peer_lost(peer, "closed", False)
+        service.peer_lost(peer, "closed", None)
         self.assertEqual(service.book.snapshot(), [Endpoint("10.7.0.1", 10333)])
         self.assertEqual(service.peer_count, 0)
 
     def test_connectsAndDisconnectsLogged(self) -> None:
         """
-        The operator sees each peer come and go, why it went, and each ban's reason.
+        The operator sees each peer come and go, why it went, and what a fault cost
+        its IP (a disconnection alone costs nothing more).
         """
         from twisted.logger import formatEvent
         service = self.make(start=False)
         first = self.established(service, "10.7.0.1", port=10333)
         second = self.established(service, "10.7.0.2", port=10333)
-        service.peer_lost(first, "idle for 90 s", False)
-        service.peer_lost(second, "bad frame: wrong magic", True)
+        third = self.established(service, "10.7.0.3", port=10333)
+        service.peer_lost(first, "idle for 90 s", None)
+        service.peer_lost(second, "bad frame: wrong magic", Fault.WRONG_MAGIC)
+        service.peer_lost(third, "forged header", Fault.BAD_HEADER_WITNESS)
         lines = [formatEvent(e) for e in self.events if e["log_level"] >= LogLevel.info]
-        self.assertEqual(lines[-4:], [
-            "peer 10.7.0.2:40000 established (2 connections)",
-            "peer 10.7.0.1:40000 disconnected: idle for 90 s (1 connections)",
-            "banned 10.7.0.2 until +86400.0s: bad frame: wrong magic",
-            "peer 10.7.0.2:40000 disconnected: bad frame: wrong magic (0 connections)",
+        self.assertEqual(lines[-5:], [
+            "peer 10.7.0.3:40000 established (3 connections)",
+            "peer 10.7.0.1:40000 disconnected: idle for 90 s (2 connections)",
+            "peer 10.7.0.2:40000 disconnected: bad frame: wrong magic (1 connections)",
+            "discouraged 10.7.0.3 for 21600 s: bad-header-witness",
+            "peer 10.7.0.3:40000 disconnected: forged header (0 connections)",
         ])
+        self.assertEqual(service.discipline.faults,
+                         {"wrong-magic": 1, "bad-header-witness": 1})
+        self.assertEqual(service.discipline.responses, {"disconnect": 1, "discourage": 1})
 
-    def test_violationBans(self) -> None:
+    def test_ignoredFaultCounted(self) -> None:
         """
-        A peer lost for a protocol violation bans its IP: refused at version and
-        accept time, its endpoint not kept, until C{ban_duration} has passed.
+        A fault whose response is to ignore it is counted and costs nothing: the
+        connection stays, the IP is neither discouraged nor banned.
         """
-        service = self.make(ban_duration=100)
+        service = self.make(start=False)
         peer = self.established(service, "10.7.0.1")
-        service.peer_lost(peer, "bad frame", True)
-        self.assertEqual(len(service.book), 0)
-        self.assertIn("banned", FakePeer("10.7.0.1").handshake(service, 2) or "")
-        self.assertIsNone(service._accept(IPv4Address("TCP", "10.7.0.1", 1), self.inbound))
-        self.assertIsNotNone(service._accept(IPv4Address("TCP", "10.7.0.2", 1), self.inbound))
-        self.reactor.advance(100)
-        self.assertIsNone(FakePeer("10.7.0.1").handshake(service, 2))
+        peer.fault(Fault.UNKNOWN_COMMAND, "alert is not handled")
+        self.assertIsNone(peer.dropped)
+        self.assertEqual(service.established_peers(), [peer])
+        self.assertEqual(service.discipline.faults, {"unknown-command": 1})
+        self.assertEqual(service.discipline.responses, {"ignore": 1})
+        self.assertEqual(service.discipline.shunned(self.reactor.seconds()), set())
 
     def test_addressesReceived(self) -> None:
         """
-        Received addresses enter the book, minus own, banned and connected ones.
+        Received addresses enter the book, minus own and connected ones; those of a
+        banned IP are kept but not dialled while the ban lasts.
         """
-        service = self.make(start=False, factory_in=self.inbound, listen_port=20333)
+        service = self.make(start=False, factory_in=self.inbound, listen_port=20333,
+                            allow_private_addresses=True)
         service.startService()
         peer = self.established(service, "10.7.0.1")
         service.ban("10.7.0.9")
@@ -230,14 +236,18 @@ class HookTests(ServiceCase):
         payload = AddrPayload(tuple(NetworkAddressWithTime(0, 1, ipaddress.ip_address(h), p)
                                     for h, p in addresses))
         service.addresses_received(peer, payload)
+        learnt = [Endpoint("10.7.0.2", 1), Endpoint("2001:db8::1", 3)]
         self.assertEqual(sorted(service.book.snapshot()),
-                         [Endpoint("10.7.0.2", 1), Endpoint("2001:db8::1", 3)])
+                         sorted([*learnt, Endpoint("10.7.0.9", 2)]))
+        self.reactor.advance(5)
+        self.assertEqual(sorted(self.dials()), learnt)
 
     def test_bookBounded(self) -> None:
         """
         Addresses beyond the book's capacity are dropped.
         """
-        service = self.make(start=False, book=AddressBook(capacity=250))
+        service = self.make(start=False, allow_private_addresses=True,
+                            book=AddressBook(capacity=250, max_per_address_group=250))
         peer = self.established(service, "10.7.0.1")
         for chunk in range(2):
             payload = AddrPayload(tuple(
@@ -354,3 +364,274 @@ class RealTCPTests(TestCase):
             return deferLater(reactor, 0.01, poll)
 
         return deferLater(reactor, 0, poll)
+
+
+def commit(peer: FakePeer, fault: Fault) -> None:
+    """
+    C{peer} commits C{fault} (one that closes the connection), and the loss is
+    reported as the protocol reports it.
+    """
+    peer.fault(fault, f"committed {fault.label}")
+    peer.connectionLost()
+
+
+class InboundCase(ServiceCase):
+    """
+    A listening service and inbound connections to it.
+    """
+
+    def listening(self, **options: Any) -> ConnectionService:
+        """
+        A listening service with 6 inbound slots (10 peers, 4 outbound).
+        """
+        return self.make(factory_in=self.inbound, listen_port=0, min_peers=4, max_peers=10,
+                         **options)
+
+    def fill(self, count: int, base: str = "10.9") -> list[FakePeer]:
+        """
+        C{count} inbound connections from IPs of C{base}/16, a second apart.
+        """
+        peers = []
+        for i in range(count):
+            self.reactor.advance(1)
+            peers.append(self.accepted(f"{base}.0.{i + 1}"))
+        return peers
+
+
+class FaultResponseTests(InboundCase):
+    """
+    What a fault costs the IP of the peer that committed it, seen at accept time, at
+    the dial tick and at eviction: the fault table's response, never more.
+    """
+
+    def test_disconnectingFaultCostsNothingMore(self) -> None:
+        """
+        After a fault whose response is to disconnect, the same IP is accepted
+        again at once, its version too, and its listener stays in the book.
+        """
+        service = self.listening()
+        faults = [f for f in Fault if f.response is Response.DISCONNECT]
+        self.assertIn(Fault.WRONG_MAGIC, faults)
+        for n, fault in enumerate(faults, 1):
+            host = f"10.7.0.{n}"
+            peer = self.accepted(host)
+            self.assertIsNone(peer.handshake(service, n, port=10333))
+            commit(peer, fault)
+            self.assertEqual(peer.dropped, (f"committed {fault.label}", fault))
+            again = self.accepted(host)
+            self.assertIsNone(again.handshake(service, 100 + n), fault)
+            self.assertIn(Endpoint(host, 10333), service.book.snapshot())
+            again.disconnect("done")
+            again.connectionLost()
+        now = self.reactor.seconds()
+        self.assertEqual(service.discipline.shunned(now), set())
+        self.assertEqual(service.discipline.responses, {"disconnect": len(faults)})
+
+    def test_discouragedAcceptedOnlyWhileSlotsFree(self) -> None:
+        """
+        A discouraged IP is accepted while inbound slots are free; when they are
+        full it is refused, and evicts nobody.
+        """
+        service = self.listening()
+        commit(self.accepted("10.7.0.1"), Fault.BAD_HEADER_WITNESS)
+        self.assertTrue(service.discipline.is_discouraged("10.7.0.1", self.reactor.seconds()))
+        first = self.accepted("10.7.0.1")
+        others = self.fill(5)
+        self.assertIsNone(self.accept("10.7.0.1"))
+        self.assertEqual([p.dropped for p in [first, *others]], [None] * 6)
+        self.assertEqual(service.inbound_count, 6)
+
+    def test_discouragedNotDialled(self) -> None:
+        """
+        The dial tick skips book candidates of a discouraged IP until the
+        discouragement ends.
+        """
+        service = self.make(min_peers=3, start=False)
+        commit(self.established(service, "10.7.0.1", port=0), Fault.BAD_HEADER_WITNESS)
+        service.book.add([Endpoint("10.7.0.1", 20333), Endpoint("10.7.0.1", 20334),
+                          Endpoint("10.7.0.2", 20333)], 0)
+        service.startService()
+        self.assertEqual(self.dials(), [Endpoint("10.7.0.2", 20333)])
+        self.reactor.advance(DISCOURAGE_DURATION - 5)
+        self.assertEqual(len(self.dials()), 1)
+        self.reactor.advance(5)
+        self.assertEqual(sorted(self.dials()[1:]),
+                         [Endpoint("10.7.0.1", 20333), Endpoint("10.7.0.1", 20334)])
+
+    def test_discouragedEvictedFirst(self) -> None:
+        """
+        When a newcomer needs a slot, a discouraged peer gives way first, though it
+        is the longest connected and recently useful.
+        """
+        service = self.listening()
+        commit(self.accepted("10.7.0.1"), Fault.BAD_HEADER_WITNESS)
+        discouraged = self.accepted("10.7.0.1")
+        others = self.fill(5)
+        service.note_useful(discouraged)
+        newcomer = self.accepted("10.8.0.1")
+        self.assertEqual(discouraged.dropped, ("evicted for a new inbound connection", None))
+        self.assertEqual([p.dropped for p in others], [None] * 5)
+        self.assertIsNone(newcomer.handshake(service, 9))
+        self.assertEqual(service.inbound_count, 6)
+
+    def test_escalatingFaultBansOnTheThirdWithinADay(self) -> None:
+        """
+        Two forged headers from one IP within 24 h discourage it; the third bans it:
+        refused at accept and at version, and not dialled, after its discouragement
+        is over too, until the ban ends.
+        """
+        service = self.listening()
+        for _ in range(2):
+            commit(self.accepted("10.7.0.1"), Fault.BAD_HEADER_WITNESS)
+            self.reactor.advance(3600)
+        self.assertEqual(service.discipline.bans(self.reactor.seconds()), {})
+        self.assertIsInstance(self.accept("10.7.0.1"), FakePeer)
+        commit(self.inbound.built[-1], Fault.BAD_HEADER_WITNESS)
+        self.assertEqual(service.discipline.responses, {"discourage": 2, "ban": 1})
+        banned_at = self.reactor.seconds()
+        service.book.add([Endpoint("10.7.0.1", 20333)], banned_at)
+        self.reactor.advance(DISCOURAGE_DURATION)
+        self.assertFalse(service.discipline.is_discouraged("10.7.0.1", self.reactor.seconds()))
+        self.assertIsNone(self.accept("10.7.0.1"))
+        self.assertIn("banned", FakePeer("10.7.0.1").handshake(service, 2) or "")
+        self.assertEqual(self.dials(), [])
+        self.reactor.advance(banned_at + BAN_DURATION - self.reactor.seconds())
+        self.assertIsInstance(self.accept("10.7.0.1"), FakePeer)
+        self.assertEqual(self.dials(), [Endpoint("10.7.0.1", 20333)])
+
+    def test_escalatingFaultsSpreadOverMoreThanADay(self) -> None:
+        """
+        Three forged headers spread over more than 24 h do not ban (each discourages).
+        """
+        service = self.listening()
+        for at in (0.0, ESCALATE_WITHIN / 2, ESCALATE_WITHIN + 1):
+            self.reactor.advance(at - self.reactor.seconds())
+            commit(self.accepted("10.7.0.1"), Fault.BAD_HEADER_WITNESS)
+        self.assertFalse(service.discipline.is_banned("10.7.0.1", self.reactor.seconds()))
+        self.assertIsInstance(self.accept("10.7.0.1"), FakePeer)
+
+    def test_loopbackNeverDiscouragedOrBanned(self) -> None:
+        """
+        By default a loopback host is only disconnected for any fault, however often;
+        the operator's ban applies to it all the same, open connections included.
+        """
+        service = self.listening()
+        for _ in range(3):
+            commit(self.accepted("127.0.0.1"), Fault.BAD_HEADER_WITNESS)
+        self.assertEqual(service.discipline.shunned(self.reactor.seconds()), set())
+        self.assertEqual(service.discipline.responses, {"disconnect": 3})
+        peer = self.accepted("127.0.0.1")
+        service.ban("127.0.0.1")
+        self.assertEqual(peer.dropped, ("127.0.0.1 banned by the operator", None))
+        self.assertIsNone(self.accept("127.0.0.1"))
+
+    def test_loopbackUnprotectedWhenAsked(self) -> None:
+        """
+        With loopback protection off, a 127.x host is discouraged and banned like any.
+        """
+        service = self.listening(discipline=Discipline(protect_loopback=False))
+        commit(self.accepted("127.0.0.2"), Fault.BAD_HEADER_WITNESS)
+        self.assertTrue(service.discipline.is_discouraged("127.0.0.2", self.reactor.seconds()))
+        for _ in range(2):
+            commit(self.accepted("127.0.0.2"), Fault.BAD_HEADER_WITNESS)
+        self.assertIsNone(self.accept("127.0.0.2"))
+
+
+class InboundLimitTests(InboundCase):
+    """
+    Inbound connections take at most C{max_peers - min_peers} slots; a newcomer
+    evicts one (L{eviction_candidate}) or is refused.
+    """
+
+    def test_inboundLimit(self) -> None:
+        """
+        With 10 peers and 4 outbound, the 7th inbound connection evicts one of the
+        6; outbound dials go on while the inbound slots are full, up to 10 in all.
+        """
+        service = self.listening()
+        self.assertEqual(service.max_inbound, 6)
+        inbound = self.fill(6)
+        service.book.add(many(8, "10.2"), self.reactor.seconds())
+        self.reactor.advance(5)
+        self.assertEqual(len(self.dials()), 4)
+        for n in range(4):
+            self.assertIsNone(self.connect(n).handshake(service, 50 + n))
+        self.assertEqual((service.inbound_count, service.outbound_count), (6, 4))
+        seventh = self.accepted("10.8.0.1")
+        self.assertIsNone(seventh.handshake(service, 99))
+        evicted = [p for p in inbound if p.dropped is not None]
+        self.assertEqual([p.dropped for p in evicted],
+                         [("evicted for a new inbound connection", None)])
+        self.assertEqual((service.inbound_count, service.peer_count), (6, 10))
+
+    def test_evictedListenerBackInBook(self) -> None:
+        """
+        The listener endpoint of an evicted peer goes back into the book once its
+        connection is lost, as any lost peer's does.
+        """
+        service = self.listening()
+        inbound = self.fill(6)
+        for n, peer in enumerate(inbound):
+            self.assertIsNone(peer.handshake(service, n, port=10333))
+        self.accepted("10.8.0.1")
+        [evicted] = [p for p in inbound if p.dropped is not None]
+        evicted.connectionLost()
+        self.assertEqual(service.book.snapshot(), [Endpoint(evicted.remote.host, 10333)])
+
+    def test_refusedWhenNobodyCanBeEvicted(self) -> None:
+        """
+        With every inbound peer protected (whitelisted), the 7th is refused.
+        """
+        service = self.listening(discipline=Discipline(whitelist=["10.9.0.0/16"]))
+        inbound = self.fill(6)
+        self.assertIsNone(self.accept("10.8.0.1"))
+        self.assertEqual([p.dropped for p in inbound], [None] * 6)
+        self.assertEqual(service.inbound_count, 6)
+
+    #: Six hosts, one per /16.
+    DISTINCT = ["10.1.0.1", "10.2.0.1", "10.3.0.1", "10.4.0.1", "10.5.0.1", "10.6.0.1"]
+
+    def evicted_for_newcomer(self, hosts: list[str], useful: str | None = None) -> str:
+        """
+        Fill the slots from C{hosts} (oldest first), mark C{useful}'s peer useful,
+        let a newcomer in: the host of the peer evicted.
+        """
+        service = self.listening()
+        peers = {}
+        for host in hosts:
+            self.reactor.advance(1)
+            peers[host] = self.accepted(host)
+        if useful is not None:
+            service.note_useful(peers[useful])
+        self.accepted("10.99.0.1")
+        [evicted] = [host for host, peer in peers.items() if peer.dropped is not None]
+        self.assertEqual(peers[evicted].dropped, ("evicted for a new inbound connection", None))
+        return evicted
+
+    def test_evictsFromTheMostCrowdedGroup(self) -> None:
+        """
+        Of the younger half, the youngest of the most crowded /16 goes, not the
+        youngest of all.
+        """
+        hosts = ["10.1.0.1", "10.2.0.1", "10.3.0.1", "10.4.0.1", "10.4.0.2", "10.5.0.1"]
+        self.assertEqual(self.evicted_for_newcomer(hosts), "10.4.0.2")
+
+    def test_keepsTheLongestConnectedHalf(self) -> None:
+        """
+        The longest connected half stays, even when it is the most crowded /16.
+        """
+        hosts = ["10.4.0.1", "10.4.0.2", "10.4.0.3", "10.5.0.1", "10.6.0.1", "10.7.0.1"]
+        self.assertEqual(self.evicted_for_newcomer(hosts), "10.7.0.1")
+
+    def test_evictsTheYoungest(self) -> None:
+        """
+        With one peer per /16 and none useful, the youngest goes.
+        """
+        self.assertEqual(self.evicted_for_newcomer(self.DISTINCT), "10.6.0.1")
+
+    def test_keepsARecentlyUsefulPeer(self) -> None:
+        """
+        A peer that recently sent us something new stays, though it is the youngest.
+        """
+        self.assertEqual(self.evicted_for_newcomer(self.DISTINCT, useful="10.6.0.1"),
+                         "10.5.0.1")

@@ -17,6 +17,7 @@ from neo_twisted.network.payloads import (
     PingPayload,
     VersionPayload,
 )
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
 
 VERSION = VersionPayload(timestamp=1_500_000_000, port=10333, nonce=7, user_agent="/peer/",
@@ -32,7 +33,8 @@ class Recorder:
     Effects that append C{(name, args...)} tuples to one list.
 
     @ivar refusal: what C{check_version} answers.
-    @ivar on_drop: called after recording a drop (to imitate the protocol's re-entrant close).
+    @ivar on_drop: called after recording a drop or a fault (to imitate the
+        protocol's re-entrant close).
     """
 
     def __init__(self) -> None:
@@ -42,7 +44,8 @@ class Recorder:
 
     def effects(self) -> HandshakeEffects:
         return HandshakeEffects(check_version=self.check_version, send_verack=self.send_verack,
-                                complete=self.complete, deliver=self.deliver, drop=self.drop)
+                                complete=self.complete, deliver=self.deliver, drop=self.drop,
+                                fault=self.fault)
 
     def check_version(self, version: VersionPayload) -> str | None:
         self.events.append(("check_version", version))
@@ -57,8 +60,13 @@ class Recorder:
     def deliver(self, command: str, payload: Payload | None) -> None:
         self.events.append(("deliver", command, payload))
 
-    def drop(self, reason: str, violation: bool) -> None:
-        self.events.append(("drop", reason, violation))
+    def drop(self, reason: str) -> None:
+        self.events.append(("drop", reason))
+        if self.on_drop is not None:
+            self.on_drop()
+
+    def fault(self, fault: Fault, detail: str) -> None:
+        self.events.append(("fault", fault, detail))
         if self.on_drop is not None:
             self.on_drop()
 
@@ -122,12 +130,12 @@ class HandshakeTests(SynchronousTestCase):
 
     def test_refusedVersionIsNotAcknowledged(self) -> None:
         """
-        When C{check_version} gives a reason, the peer is dropped (not as a
-        violation) and gets no verack.
+        When C{check_version} gives a reason, the peer is dropped (no fault of its
+        own: a duplicate, a full node) and gets no verack.
         """
         self.recorder.refusal = "connected to self"
         self.assertEqual(self.feed("version"),
-                         [("check_version", VERSION), ("drop", "connected to self", False)])
+                         [("check_version", VERSION), ("drop", "connected to self")])
 
     def test_verackCompletesTheHandshake(self) -> None:
         """
@@ -148,62 +156,70 @@ class HandshakeTests(SynchronousTestCase):
 
     def test_verackBeforeVersion(self) -> None:
         """
-        verack as the first message is a violation, and closes the machine.
+        verack as the first message is a handshake-order fault, and closes the machine.
         """
-        self.assertEqual(self.feed("verack"), [("drop", "verack before version", True)])
+        self.assertEqual(self.feed("verack"),
+                         [("fault", Fault.HANDSHAKE_ORDER, "verack before version")])
         self.assert_absorbs_everything()
 
     def test_messageBeforeVersion(self) -> None:
         """
-        Any other message (inv, ping, an unknown command) before version is a violation.
+        Any other message (inv, ping, an unknown command) before version is a
+        handshake-order fault.
         """
         for name, command in (("inv", "inv"), ("ping", "ping"), ("unknown", "alert")):
             self.setUp()
-            self.assertEqual(self.feed(name), [("drop", f"{command} before version", True)])
+            self.assertEqual(self.feed(name),
+                             [("fault", Fault.HANDSHAKE_ORDER, f"{command} before version")])
             self.assert_absorbs_everything()
 
     def test_versionTwice(self) -> None:
         """
-        A second version while waiting for verack is a violation.
+        A second version while waiting for verack is a handshake-again fault.
         """
         self.in_state("AwaitingVerack")
-        self.assertEqual(self.feed("version"), [("drop", "version received twice", True)])
+        self.assertEqual(self.feed("version"),
+                         [("fault", Fault.HANDSHAKE_AGAIN, "version received twice")])
         self.assert_absorbs_everything()
 
     def test_messageBeforeVerack(self) -> None:
         """
-        Any message other than verack after version is a violation.
+        Any message other than verack after version is a handshake-order fault.
         """
         for name, command in (("inv", "inv"), ("ping", "ping"), ("unknown", "alert")):
             self.setUp()
             self.in_state("AwaitingVerack")
-            self.assertEqual(self.feed(name), [("drop", f"{command} before verack", True)])
+            self.assertEqual(self.feed(name),
+                             [("fault", Fault.HANDSHAKE_ORDER, f"{command} before verack")])
             self.assert_absorbs_everything()
 
     def test_versionAfterHandshake(self) -> None:
         """
-        version once established is a violation.
+        version once established is a handshake-again fault.
         """
         self.in_state("Established")
-        self.assertEqual(self.feed("version"), [("drop", "version after the handshake", True)])
+        self.assertEqual(self.feed("version"),
+                         [("fault", Fault.HANDSHAKE_AGAIN, "version after the handshake")])
         self.assert_absorbs_everything()
 
     def test_verackAfterHandshake(self) -> None:
         """
-        A second verack is a violation.
+        A second verack is a handshake-again fault.
         """
         self.in_state("Established")
-        self.assertEqual(self.feed("verack"), [("drop", "verack after the handshake", True)])
+        self.assertEqual(self.feed("verack"),
+                         [("fault", Fault.HANDSHAKE_AGAIN, "verack after the handshake")])
         self.assert_absorbs_everything()
 
     def test_timeoutDuringHandshake(self) -> None:
         """
-        The handshake timer drops the peer, without a violation, in either waiting state.
+        The handshake timer drops the peer, not as a fault (a slow link is not
+        one), in either waiting state.
         """
         for state in ("AwaitingVersion", "AwaitingVerack"):
             self.setUp()
             self.in_state(state)
-            self.assertEqual(self.feed("timed_out"), [("drop", "handshake timed out", False)])
+            self.assertEqual(self.feed("timed_out"), [("drop", "handshake timed out")])
             self.assert_absorbs_everything()
 
     def test_lateTimeoutIgnored(self) -> None:
@@ -231,7 +247,18 @@ class HandshakeTests(SynchronousTestCase):
         self.recorder.refusal = "duplicate"
         self.recorder.on_drop = self.machine.closed
         self.assertEqual(self.feed("version"),
-                         [("check_version", VERSION), ("drop", "duplicate", False)])
+                         [("check_version", VERSION), ("drop", "duplicate")])
+        self.assert_absorbs_everything()
+
+    def test_reentrantCloseOnFault(self) -> None:
+        """
+        A fault that closes the machine from inside the transition leaves it closed:
+        the verack that follows a second version completes nothing.
+        """
+        self.in_state("AwaitingVerack")
+        self.recorder.on_drop = self.machine.closed
+        self.assertEqual(self.feed("version"),
+                         [("fault", Fault.HANDSHAKE_AGAIN, "version received twice")])
         self.assert_absorbs_everything()
 
     def test_everyInputHasATransitionInEveryState(self) -> None:
@@ -253,7 +280,8 @@ class HandshakeTests(SynchronousTestCase):
         second = new_handshake(other.effects())
         self.in_state("Established")
         second.verack_received()
-        self.assertEqual(other.take(), [("drop", "verack before version", True)])
+        self.assertEqual(other.take(),
+                         [("fault", Fault.HANDSHAKE_ORDER, "verack before version")])
         self.assertEqual(self.feed("inv"), [("deliver", "inv", INV)])
 
     def test_emptyPayloadDeliveredAsIs(self) -> None:

@@ -14,6 +14,7 @@ from zope.interface.verify import verifyObject
 from neo_twisted.core.block import UNSIGNED_HEADER_SIZE
 from neo_twisted.network.frame import HEADER_SIZE, MAX_PAYLOAD_SIZE, encode_frame
 from neo_twisted.network.payloads import EmptyPayload, PingPayload, VersionPayload
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.protocol import MAX_TX_SIZE
 from tests.p2p_protocol_helpers import HANDSHAKE, INV, MAGIC, THEIR_VERSION, ProtocolCase, frame
@@ -76,85 +77,89 @@ class HandshakeTests(ProtocolCase):
         self.sent()
         self.receive(HANDSHAKE)
         self.assertEqual(self.sent(), [])
-        self.assert_dropped("connected to self", violation=False)
+        self.assert_dropped("connected to self", fault=None)
         self.assertEqual(self.listener.named("peer_established"), [])
 
-    def assert_violation(self, data: bytes, reason: str) -> None:
+    def assert_fault(self, data: bytes, reason: str, fault: Fault) -> None:
         self.receive(data)
-        self.assert_dropped(reason, violation=True)
+        self.assert_dropped(reason, fault=fault)
         self.assertEqual(self.listener.named("message_received"), [])
+        self.assertEqual(self.listener.named("fault_ignored"), [])
 
     def test_messageBeforeVersion(self) -> None:
         """
-        inv as the first message is a violation.
+        inv as the first message is a handshake-order fault.
         """
-        self.assert_violation(frame("inv", INV), "inv before version")
+        self.assert_fault(frame("inv", INV), "inv before version", Fault.HANDSHAKE_ORDER)
 
     def test_verackFirst(self) -> None:
         """
-        verack as the first message is a violation.
+        verack as the first message is a handshake-order fault.
         """
-        self.assert_violation(frame("verack"), "verack before version")
+        self.assert_fault(frame("verack"), "verack before version", Fault.HANDSHAKE_ORDER)
 
     def test_unknownBeforeVersion(self) -> None:
         """
-        Even a command nobody knows is a violation before the handshake.
+        Even a command nobody knows is a handshake-order fault before the handshake
+        (not an ignored unknown command).
         """
-        self.assert_violation(frame("alert", None), "alert before version")
+        self.assert_fault(frame("alert", None), "alert before version", Fault.HANDSHAKE_ORDER)
 
     def test_pingBeforeEstablished(self) -> None:
         """
         ping is only legal once established.
         """
-        self.assert_violation(frame("version", THEIR_VERSION) + frame("ping", PingPayload(1, 2, 3)),
-                              "ping before verack")
+        self.assert_fault(frame("version", THEIR_VERSION) + frame("ping", PingPayload(1, 2, 3)),
+                          "ping before verack", Fault.HANDSHAKE_ORDER)
         self.assertEqual(self.protocol.last_block_index, 1000)
 
     def test_messageBeforeVerack(self) -> None:
         """
-        Anything but verack after version is a violation.
+        Anything but verack after version is a handshake-order fault.
         """
-        self.assert_violation(frame("version", THEIR_VERSION) + frame("inv", INV),
-                              "inv before verack")
+        self.assert_fault(frame("version", THEIR_VERSION) + frame("inv", INV),
+                          "inv before verack", Fault.HANDSHAKE_ORDER)
 
     def test_versionTwice(self) -> None:
         """
-        A second version is a violation.
+        A second version is a handshake-again fault.
         """
-        self.assert_violation(frame("version", THEIR_VERSION) * 2, "version received twice")
+        self.assert_fault(frame("version", THEIR_VERSION) * 2, "version received twice",
+                          Fault.HANDSHAKE_AGAIN)
 
     def test_verackTwice(self) -> None:
         """
-        A second verack is a violation, and what follows it is not handled.
+        A second verack is a handshake-again fault, and what follows it is not handled.
         """
-        self.assert_violation(HANDSHAKE + frame("verack") + frame("inv", INV),
-                              "verack after the handshake")
+        self.assert_fault(HANDSHAKE + frame("verack") + frame("inv", INV),
+                          "verack after the handshake", Fault.HANDSHAKE_AGAIN)
 
     def test_versionAfterHandshake(self) -> None:
         """
-        version once established is a violation.
+        version once established is a handshake-again fault.
         """
-        self.assert_violation(HANDSHAKE + frame("version", THEIR_VERSION),
-                              "version after the handshake")
+        self.assert_fault(HANDSHAKE + frame("version", THEIR_VERSION),
+                          "version after the handshake", Fault.HANDSHAKE_AGAIN)
 
     def test_oversizedTxBeforeHandshake(self) -> None:
         """
-        An oversized tx is ignored only once established; before, it is a violation.
+        An oversized tx is skipped only once established; before, it is a
+        handshake-order fault.
         """
-        self.assert_violation(frame("version", THEIR_VERSION)
-                              + encode_frame(MAGIC, "tx", bytes(MAX_TX_SIZE + 1)),
-                              "tx before verack")
+        self.assert_fault(frame("version", THEIR_VERSION)
+                          + encode_frame(MAGIC, "tx", bytes(MAX_TX_SIZE + 1)),
+                          "tx before verack", Fault.HANDSHAKE_ORDER)
 
     def test_bigMessageBeforeHandshakeUnread(self) -> None:
         """
-        A message other than version/verack before the handshake is a violation as soon
+        A message other than version/verack before the handshake is a fault as soon
         as its frame header and first bytes are in: a 32 MiB block is neither waited for
         nor decoded (issue 20, attack 3), and the listener is not asked about it.
         """
         header = struct.pack("<I12sI4s", MAGIC, b"block".ljust(12, b"\0"),
                              MAX_PAYLOAD_SIZE, bytes(4))
         self.receive(header + bytes(UNSIGNED_HEADER_SIZE))
-        self.assert_dropped("block before version", violation=True)
+        self.assert_dropped("block before version", fault=Fault.HANDSHAKE_ORDER)
         self.assertEqual(self.listener.named("accepts_block_frame"), [])
         self.assertEqual(self.protocol.bytes_in["block"], HEADER_SIZE + MAX_PAYLOAD_SIZE)
 
@@ -171,12 +176,12 @@ class HandshakeTests(ProtocolCase):
 
     def test_handshakeTimeout(self) -> None:
         """
-        A peer that sends nothing is dropped after the handshake timeout, not as a violation.
+        A peer that sends nothing is dropped after the handshake timeout, not for a fault.
         """
         self.clock.advance(29.9)
         self.assertTrue(self.transport.connected)
         self.clock.advance(0.1)
-        self.assert_dropped("handshake timed out", violation=False)
+        self.assert_dropped("handshake timed out", fault=None)
 
     def test_handshakeTimeoutWithoutVerack(self) -> None:
         """
@@ -186,7 +191,7 @@ class HandshakeTests(ProtocolCase):
         self.clock.advance(4)
         self.receive(frame("version", THEIR_VERSION))
         self.clock.advance(1)
-        self.assert_dropped("handshake timed out", violation=False)
+        self.assert_dropped("handshake timed out", fault=None)
 
     def test_sendQueuedUntilEstablished(self) -> None:
         """
@@ -227,49 +232,57 @@ class FramingTests(ProtocolCase):
 
     def test_wrongMagic(self) -> None:
         """
-        A frame for another network is a violation as soon as its magic arrives.
+        A frame for another network is a wrong-magic fault as soon as its magic arrives.
         """
         self.receive(frame("version", THEIR_VERSION, magic=TESTNET_MAGIC)[:4])
-        self.assert_dropped("bad frame: wrong network magic (at offset 0)", violation=True)
+        self.assert_dropped("bad frame: wrong network magic (at offset 0)",
+                            fault=Fault.WRONG_MAGIC)
 
     def test_badChecksum(self) -> None:
         """
-        A corrupted payload is a violation.
+        A corrupted payload is a bad-frame fault.
         """
         data = bytearray(frame("version", THEIR_VERSION))
         data[-1] ^= 0xFF
         self.receive(bytes(data))
         self.assert_dropped("bad frame: payload checksum mismatch (at offset 20)",
-                            violation=True)
+                            fault=Fault.BAD_FRAME)
 
     def test_oversizedLength(self) -> None:
         """
-        A header announcing more than 32 MiB is a violation before any payload arrives.
+        A header announcing more than 32 MiB is a bad-frame fault before any payload
+        arrives.
         """
         header = bytearray(frame("version"))
         header[16:20] = (0x02000001).to_bytes(4, "little")
         self.receive(bytes(header))
-        [(_, _, reason, violation)] = self.listener.named("peer_lost")
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
         self.assertIn("exceeds", str(reason))
-        self.assertTrue(violation)
+        self.assertIs(fault, Fault.BAD_FRAME)
+        self.assertTrue(self.transport.disconnected)
 
     def test_unparseablePayload(self) -> None:
         """
-        A payload that does not decode as its command's is a violation.
+        A payload that does not decode as its command's is a malformed fault.
         """
         self.receive(encode_frame(MAGIC, "version", THEIR_VERSION.to_bytes()[:-3]))
-        [(_, _, reason, violation)] = self.listener.named("peer_lost")
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
         self.assertTrue(str(reason).startswith("bad version payload:"))
-        self.assertTrue(violation)
+        self.assertIs(fault, Fault.MALFORMED)
+        self.assertTrue(self.transport.disconnected)
 
     def test_shortPing(self) -> None:
         """
-        An 11-byte ping is a violation (2.10+ disconnects on it too).
+        A ping shorter than 12 bytes (neo-python 0.8 sends an empty one) is ignored:
+        no pong, no fault, the peer kept (2.10.1+ would disconnect it).
         """
         self.establish()
-        self.receive(encode_frame(MAGIC, "ping", bytes(11)))
-        self.assertTrue(self.transport.disconnected)
+        for size in (0, 11):
+            self.receive(encode_frame(MAGIC, "ping", bytes(size)))
+        self.assertFalse(self.transport.disconnected)
+        self.assertTrue(self.protocol.established)
         self.assertEqual(self.sent(), [])
+        self.assertEqual(self.listener.named("fault_ignored"), [])
 
     def test_everySplitDecodes(self) -> None:
         """

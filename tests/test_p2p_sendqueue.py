@@ -136,7 +136,7 @@ class ConnectionTests(ProtocolCase):
     def test_peer_not_reading_is_dropped(self) -> None:
         """
         Past the factory's backlog a peer that reads nothing is dropped at once (aborted:
-        closing would wait for it to read), but not banned: it may only be slow.
+        closing would wait for it to read), but for no fault: it may only be slow.
         """
         self.connect(max_send_backlog=3_000)
         self.establish()
@@ -145,7 +145,7 @@ class ConnectionTests(ProtocolCase):
             self.protocol.send("headers", RawPayload(b"\x00" * 199))
         self.assertFalse(self.transport.connected)
         self.assertTrue(self.transport.disconnected)
-        [(_, _, reason, violation)] = self.listener.named("peer_lost")
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
         # 14 frames of 223 bytes: 13 fitted
-        self.assertEqual((reason, violation),
-                         ("not reading: 3122 bytes would wait to be sent", False))
+        self.assertEqual((reason, fault),
+                         ("not reading: 3122 bytes would wait to be sent", None))

@@ -34,7 +34,8 @@ from neo_twisted.p2p.decoding import (
     PayloadDecoder,
     decode_frame,
 )
-from neo_twisted.p2p.factory import PeerFactory
+from neo_twisted.p2p.factory import DEFAULT_IDLE_TIMEOUT, PeerFactory
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.p2p.protocol import MAX_TX_SIZE, PeerProtocol
 from neo_twisted.wire.errors import FormatError
@@ -74,28 +75,42 @@ class EstablishedTests(ProtocolCase):
 
     def test_unknownCommandIgnored(self) -> None:
         """
-        A command we do not know is ignored and the connection stays up.
+        A command we do not know is an unknown-command fault, which is only
+        reported to the listener: the connection stays up and goes on.
         """
         self.receive(encode_frame(MAGIC, "alert", b"whatever") + frame("inv", INV))
+        self.assertEqual(self.listener.named("fault_ignored"), [
+            ("fault_ignored", self.protocol, Fault.UNKNOWN_COMMAND, "alert is not handled")])
         self.assertEqual(self.listener.named("message_received"),
                          [("message_received", self.protocol, "inv", INV)])
         self.assertTrue(self.transport.connected)
+        self.assertEqual(self.listener.named("peer_lost"), [])
 
     def test_oversizedTxIgnored(self) -> None:
         """
-        A tx payload over 102,400 bytes is dropped silently, without being decoded.
+        A tx payload over 102,400 bytes is dropped silently, without being decoded:
+        skipping it is no fault of the peer's (2.9.0 relays such transactions).
         """
         self.receive(encode_frame(MAGIC, "tx", bytes(MAX_TX_SIZE + 1)))
         self.assertEqual(self.listener.named("message_received"), [])
+        self.assertEqual(self.listener.named("fault_ignored"), [])
         self.assertTrue(self.transport.connected)
         self.assertEqual(self.protocol.messages_in["tx"], 1)
 
     def test_txAtTheLimitIsDecoded(self) -> None:
         """
-        A tx payload of exactly 102,400 bytes is decoded (garbage there is a violation).
+        A tx payload of exactly 102,400 bytes is decoded and delivered, and one that
+        does not decode there is malformed.
         """
-        self.receive(encode_frame(MAGIC, "tx", bytes(MAX_TX_SIZE)))
+        tx = tx_of_size(MAX_TX_SIZE)
+        self.receive(frame("tx", tx))
+        self.assertEqual(self.listener.named("message_received"),
+                         [("message_received", self.protocol, "tx", tx)])
+        self.receive(encode_frame(MAGIC, "tx", truncated_tx(MAX_TX_SIZE)))
         self.assertTrue(self.transport.disconnected)
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
+        self.assertTrue(str(reason).startswith("bad tx payload:"), reason)
+        self.assertIs(fault, Fault.MALFORMED)
 
     def test_pingAnsweredWithPong(self) -> None:
         """
@@ -134,7 +149,7 @@ class EstablishedTests(ProtocolCase):
         self.assertEqual([call[2] for call in self.listener.named("message_received")],
                          ["getaddr"])
         self.assertEqual(self.sent(), [])
-        self.assert_dropped("unwanted getaddr", violation=False)
+        self.assert_dropped("unwanted getaddr", fault=None)
         self.receive(frame("inv", INV))
         self.assertEqual(len(self.listener.named("message_received")), 1)
 
@@ -167,21 +182,23 @@ class TimerTests(ProtocolCase):
 
     def test_idleTimeout(self) -> None:
         """
-        A peer that sends nothing for 90 s is dropped, however recently we sent.
+        A peer that sends nothing for the idle timeout is dropped, however recently we sent.
         """
+        self.reconnect(idle_timeout=90.0)
         self.establish()
         self.clock.advance(60)
         self.receive(frame("inv", INV))
         self.clock.advance(89)
         self.assertTrue(self.transport.connected)
         self.clock.advance(1)
-        self.assert_dropped("no message received for 90 s", violation=False)
+        self.assert_dropped("no message received for 90 s", fault=None)
 
     def test_drippedFrameDoesNotKeepThePeer(self) -> None:
         """
         Only whole messages count as received: a frame sent a byte at a time, each
         byte well inside the timeout, does not hold the connection open.
         """
+        self.reconnect(idle_timeout=90.0)
         self.establish()
         data = encode_frame(MAGIC, "headers", b"\x00" * 200)
         for byte in range(89):
@@ -190,7 +207,26 @@ class TimerTests(ProtocolCase):
         self.assertTrue(self.transport.connected)
         self.receive(data[89:90])
         self.clock.advance(1)
-        self.assert_dropped("no message received for 90 s", violation=False)
+        self.assert_dropped("no message received for 90 s", fault=None)
+
+    def test_silenceOfA28PeerKept(self) -> None:
+        """
+        By default a peer may be silent 30 minutes, as neo 2.8 allows: it sends no
+        keep-alive and answers no ping (our requests have timeouts of their own).
+        """
+        self.establish()
+        self.clock.advance(DEFAULT_IDLE_TIMEOUT - 1)
+        self.assertTrue(self.transport.connected)
+        self.clock.advance(1)
+        self.assert_dropped(f"no message received for {DEFAULT_IDLE_TIMEOUT:.0f} s", fault=None)
+
+    def reconnect(self, **timeouts: float) -> None:
+        """
+        Replace the connection of C{setUp} by one with these timeouts.
+        """
+        self.protocol.connectionLost()
+        self.listener.calls.clear()
+        self.connect(**timeouts)
 
     def test_idleTimeoutConfigurable(self) -> None:
         """
@@ -281,37 +317,78 @@ class LifecycleTests(ProtocolCase):
 
     def test_remoteClose(self) -> None:
         """
-        A close by the other side is reported once, as no violation.
+        A close by the other side is reported once, with no fault.
         """
         self.establish()
         self.protocol.connectionLost(Failure(ConnectionDone("bye")))
         self.protocol.connectionLost(Failure(ConnectionDone("again")))
         self.assertEqual(self.listener.named("peer_lost"), [
             ("peer_lost", self.protocol, "connection closed: Connection was closed cleanly: bye.",
-             False)])
+             None)])
         self.assertFalse(self.protocol.established)
 
     def test_disconnectIdempotent(self) -> None:
         """
-        Only the first disconnect counts: its reason is the one reported.
+        Only the first close counts: its reason is the one reported, and a fault
+        reported after it (even one that is only counted) is not.
         """
         self.establish()
         self.protocol.disconnect("first")
-        self.protocol.disconnect("second", violation=True)
-        self.assert_dropped("first", violation=False)
+        self.protocol.disconnect("second")
+        self.protocol.fault(Fault.MALFORMED, "third")
+        self.protocol.fault(Fault.UNKNOWN_COMMAND, "fourth")
+        self.assert_dropped("first", fault=None)
+        self.assertEqual(self.listener.named("fault_ignored"), [])
 
-    def test_violationAborts(self) -> None:
+    def test_firstFaultCounts(self) -> None:
         """
-        A violation resets the connection rather than closing it gracefully.
+        A fault that closed the connection is the one reported; a disconnect after
+        it changes nothing.
         """
         self.establish()
-        self.protocol.disconnect("misbehaved", violation=True)
-        self.assert_dropped("misbehaved", violation=True)
+        self.protocol.fault(Fault.WRONG_MAGIC, "first")
+        self.protocol.fault(Fault.BAD_HEADER_WITNESS, "second")
+        self.protocol.disconnect("third")
+        self.assert_dropped("first", fault=Fault.WRONG_MAGIC)
+
+    def test_faultAborts(self) -> None:
+        """
+        A fault whose response closes the connection resets it rather than closing
+        it gracefully, and the listener is told which fault.
+        """
+        self.establish()
+        self.protocol.fault(Fault.INVALID_BLOCK, "misbehaved")
+        self.assert_dropped("misbehaved", fault=Fault.INVALID_BLOCK)
+
+    def test_discouragingFaultAborts(self) -> None:
+        """
+        A fault the table discourages for closes the connection like any other; what it
+        costs the IP is the listener's to apply.
+        """
+        self.establish()
+        self.protocol.fault(Fault.BAD_HEADER_WITNESS, "forged header")
+        self.assert_dropped("forged header", fault=Fault.BAD_HEADER_WITNESS)
+
+    def test_ignoredFaultKeepsTheConnection(self) -> None:
+        """
+        A fault whose response is to ignore it goes to C{fault_ignored} with its
+        detail; the connection stays established and keeps delivering.
+        """
+        self.establish()
+        self.protocol.fault(Fault.INVALID_TX, "bad signature")
+        self.assertEqual(self.listener.named("fault_ignored"), [
+            ("fault_ignored", self.protocol, Fault.INVALID_TX, "bad signature")])
+        self.assertTrue(self.transport.connected)
+        self.assertTrue(self.protocol.established)
+        self.assertEqual(self.listener.named("peer_lost"), [])
+        self.receive(frame("inv", INV))
+        self.assertEqual(self.listener.named("message_received"),
+                         [("message_received", self.protocol, "inv", INV)])
 
     def test_dropsAreLogged(self) -> None:
         """
         A drop is logged once as a structured event naming the peer and the reason:
-        a plain drop at info level, a violation at warn level.
+        a plain drop at info level, a fault at warn level with its label.
         """
         observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
         self.protocol.disconnect("too many peers")
@@ -324,6 +401,8 @@ class LifecycleTests(ProtocolCase):
                           (LogLevel.warn, "verack before version")])
         self.assertEqual(drops[0]["log_format"], "dropping {peer}: {reason}")
         self.assertEqual(str(drops[0]["peer"]), "peer 1.2.3.4:50123 out")
+        self.assertEqual(drops[1]["log_format"], "dropping {peer} ({fault}): {reason}")
+        self.assertEqual(drops[1]["fault"], "handshake-order")
 
     def test_factoryTracksPeers(self) -> None:
         """
@@ -343,7 +422,7 @@ class LifecycleTests(ProtocolCase):
         self.assertTrue(protocol.inbound)
         self.assertEqual(protocol.remote, Endpoint("1.2.3.4", 50123))
         self.assertEqual((factory.handshake_timeout, factory.idle_timeout,
-                          factory.ping_interval), (30.0, 90.0, 30.0))
+                          factory.ping_interval), (30.0, 1800.0, 30.0))
         for name in ("handshake_timeout", "idle_timeout", "ping_interval"):
             with self.assertRaises(ValueError):
                 PeerFactory(self.listener, MAGIC, self.clock, inbound=False, **{name: 0.0})
@@ -386,11 +465,11 @@ class TwoPeersTests(SynchronousTestCase):
 
         client.disconnect("done")
         pump.flush()
-        self.assertEqual(dialler.named("peer_lost"), [("peer_lost", client, "done", False)])
-        [(_, peer, reason, violation)] = acceptor.named("peer_lost")
+        self.assertEqual(dialler.named("peer_lost"), [("peer_lost", client, "done", None)])
+        [(_, peer, reason, fault)] = acceptor.named("peer_lost")
         self.assertIs(peer, server)
         self.assertTrue(str(reason).startswith("connection closed:"))
-        self.assertFalse(violation)
+        self.assertIsNone(fault)
         self.assertEqual(clock.getDelayedCalls(), [])
 
 
@@ -399,6 +478,31 @@ def big_tx(size: int = OFF_REACTOR_SIZE + 1000) -> ContractTransaction:
     A transaction of about C{size} bytes (a remark pads it): one to decode off the reactor.
     """
     return ContractTransaction(attributes=(TransactionAttribute(0xF0, bytes(size)),))
+
+
+def tx_of_size(size: int) -> ContractTransaction:
+    """
+    A transaction of exactly C{size} bytes (over 256 and up to about 131,000): two
+    remarks pad it.
+    """
+    def padded(second: int) -> ContractTransaction:
+        return ContractTransaction(attributes=(
+            TransactionAttribute(0xF0, bytes(min(size // 2, 65_000))),
+            TransactionAttribute(0xF1, bytes(second))))
+
+    guess = 300
+    tx = padded(guess + size - len(padded(guess).to_bytes()))
+    assert len(tx.to_bytes()) == size
+    return tx
+
+
+def truncated_tx(size: int) -> bytes:
+    """
+    C{size} bytes (up to 340,000) of a transaction that does not decode: it claims
+    10,000 inputs (34 bytes each) and is cut short in them.
+    """
+    head = b"\x80\x00\x00\xfd\x10\x27"
+    return head + bytes(size - len(head))
 
 
 class FakeDecoding:
@@ -452,7 +556,7 @@ class BlockJudgeTests(ProtocolCase):
 
     def test_refusedBlockSkippedUnread(self) -> None:
         """
-        A block the listener does not want is not decoded (its garbage is no violation)
+        A block the listener does not want is not decoded (its garbage is no fault)
         nor buffered: its payload is dropped as it streams in, from the moment its
         header is in; the messages after it are handled; the counters count it.
         """
@@ -468,6 +572,7 @@ class BlockJudgeTests(ProtocolCase):
         self.assertEqual(self.listener.named("message_received"),
                          [("message_received", self.protocol, "inv", INV)])
         self.assertTrue(self.transport.connected)
+        self.assertEqual(self.listener.named("fault_ignored"), [])
         self.assertEqual(self.protocol.messages_in["block"], 1)
         self.assertEqual(self.protocol.bytes_in["block"], len(data))
 
@@ -482,16 +587,33 @@ class BlockJudgeTests(ProtocolCase):
 
         self.listener.block_verdict = refuse
         self.receive(frame("block", CHAIN[3]) + frame("inv", INV))
-        self.assert_dropped("block 4 cannot be next", violation=False)
+        self.assert_dropped("block 4 cannot be next", fault=None)
         self.assertEqual(self.listener.named("message_received"), [])
 
-    def test_shortBlockIsAViolation(self) -> None:
+    def test_listenerMayFaultTheSender(self) -> None:
+        """
+        A listener that reports a fault for a block while judging it ends the
+        connection there too, aborted, with that fault.
+        """
+        def refuse(peer: IPeer, index: int, hash_: UInt256) -> bool:
+            peer.fault(Fault.UNASKED_BLOCK, f"block {index} was not asked for")
+            return False
+
+        self.listener.block_verdict = refuse
+        self.receive(frame("block", CHAIN[3]) + frame("inv", INV))
+        self.assert_dropped("block 4 was not asked for", fault=Fault.UNASKED_BLOCK)
+        self.assertEqual(self.listener.named("message_received"), [])
+
+    def test_shortBlockIsMalformed(self) -> None:
         """
         A block payload shorter than a header is not judged: it fails to decode.
         """
         self.receive(encode_frame(MAGIC, "block", bytes(50)))
         self.assertEqual(self.listener.named("accepts_block_frame"), [])
         self.assertTrue(self.transport.disconnected)
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
+        self.assertTrue(str(reason).startswith("bad block payload:"), reason)
+        self.assertIs(fault, Fault.MALFORMED)
 
 
 class OffReactorTests(ProtocolCase):
@@ -563,25 +685,26 @@ class OffReactorTests(ProtocolCase):
 
     def test_badPayload(self) -> None:
         """
-        A big payload that does not decode is a violation, reported when it is back.
+        A big payload that does not decode is malformed, reported when it is back.
         """
-        self.receive(encode_frame(MAGIC, "tx", b"\x80\x00\x01\xf0" + bytes(20_000)))
+        self.receive(encode_frame(MAGIC, "tx", truncated_tx(20_000)))
         self.assertTrue(self.transport.connected)
         self.decoding.finish()
-        [(_, _, reason, violation)] = self.listener.named("peer_lost")
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
         self.assertTrue(str(reason).startswith("bad tx payload:"), reason)
-        self.assertTrue(violation)
+        self.assertIs(fault, Fault.MALFORMED)
+        self.assertTrue(self.transport.disconnected)
 
     def test_badChecksum(self) -> None:
         """
-        The checksum of a big payload, left to the decoding, is still a frame violation.
+        The checksum of a big payload, left to the decoding, is still a bad frame.
         """
         data = bytearray(frame("tx", big_tx()))
         data[-1] ^= 0xFF
         self.receive(bytes(data))
         self.decoding.finish()
         self.assert_dropped("bad frame: payload checksum mismatch (at offset 20)",
-                            violation=True)
+                            fault=Fault.BAD_FRAME)
 
     def test_listenerFailure(self) -> None:
         """
@@ -594,9 +717,9 @@ class OffReactorTests(ProtocolCase):
         self.decoding.finish()
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
         self.assertTrue(self.transport.disconnected)
-        [(_, _, reason, violation)] = self.listener.named("peer_lost")
+        [(_, _, reason, fault)] = self.listener.named("peer_lost")
         self.assertIn("division by zero", str(reason))
-        self.assertFalse(violation)
+        self.assertIsNone(fault)
 
     def test_notRunningDecodesHere(self) -> None:
         """

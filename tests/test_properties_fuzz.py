@@ -24,8 +24,8 @@ from neo_twisted.network.frame import Frame, encode_frame
 from neo_twisted.network.payloads import (
     PAYLOAD_READERS,
     Payload,
-    decode_payload,
     payload_bytes,
+    read_payload,
 )
 from neo_twisted.wire.errors import FormatError
 from tests import strategies as s
@@ -42,7 +42,7 @@ DECODERS: dict[str, Callable[[bytes], object]] = {
     "Header.from_bytes": Header.from_bytes,
     "ConsensusPayload.from_bytes": ConsensusPayload.from_bytes,
     "ConsensusMessage.from_bytes": ConsensusMessage.from_bytes,
-    **{f"decode_payload({command!r})": functools.partial(decode_payload, command)
+    **{f"read_payload({command!r})": functools.partial(read_payload, command)
        for command in PAYLOAD_READERS},
 }
 
@@ -141,7 +141,7 @@ class FuzzTests(SynchronousTestCase):
         """
         mutated = data.draw(mutations(tx.to_bytes()), label="mutated")
         self.assertOnlyFormatError("Transaction.from_bytes", mutated)
-        self.assertOnlyFormatError("decode_payload('tx')", mutated)
+        self.assertOnlyFormatError("read_payload('tx')", mutated)
 
     @ROUND_TRIP
     @given(st.data(), s.blocks())
@@ -185,7 +185,7 @@ class FuzzTests(SynchronousTestCase):
         A valid payload of any command, damaged.
         """
         command, payload = command_and_payload
-        self.assertMutationsOnlyFormatError(f"decode_payload({command!r})", data,
+        self.assertMutationsOnlyFormatError(f"read_payload({command!r})", data,
                                             payload_bytes(payload))
 
 
@@ -272,21 +272,21 @@ COUNT_SITES: list[tuple[str, bytes]] = [
     ("Header.from_bytes", bytes(104) + b"\x01"),  # header invocation script
     ("ConsensusPayload.from_bytes", bytes(46)),  # data
     ("ConsensusMessage.from_bytes", b"\x20\x00" + bytes(28)),  # transaction hashes
-    ("decode_payload('version')", bytes(22)),  # user agent
-    ("decode_payload('addr')", b""),
-    ("decode_payload('getblocks')", b""),
-    ("decode_payload('getheaders')", b""),
-    ("decode_payload('headers')", b""),
-    ("decode_payload('inv')", b"\x01"),
-    ("decode_payload('getdata')", b"\x02"),
-    ("decode_payload('block')", _HEADER_BASE),
-    ("decode_payload('tx')", b"\x80\x00\x00"),
-    ("decode_payload('consensus')", bytes(46)),
-    ("decode_payload('filterload')", b""),
-    ("decode_payload('filteradd')", b""),
-    ("decode_payload('merkleblock')", _HEADER_BASE),  # transaction count
-    ("decode_payload('merkleblock')", _HEADER_BASE + b"\x00"),  # hashes
-    ("decode_payload('merkleblock')", _HEADER_BASE + b"\x00\x00"),  # flags
+    ("read_payload('version')", bytes(22)),  # user agent
+    ("read_payload('addr')", b""),
+    ("read_payload('getblocks')", b""),
+    ("read_payload('getheaders')", b""),
+    ("read_payload('headers')", b""),
+    ("read_payload('inv')", b"\x01"),
+    ("read_payload('getdata')", b"\x02"),
+    ("read_payload('block')", _HEADER_BASE),
+    ("read_payload('tx')", b"\x80\x00\x00"),
+    ("read_payload('consensus')", bytes(46)),
+    ("read_payload('filterload')", b""),
+    ("read_payload('filteradd')", b""),
+    ("read_payload('merkleblock')", _HEADER_BASE),  # transaction count
+    ("read_payload('merkleblock')", _HEADER_BASE + b"\x00"),  # hashes
+    ("read_payload('merkleblock')", _HEADER_BASE + b"\x00\x00"),  # flags
 ]
 
 
@@ -299,7 +299,7 @@ class HugeCountTests(SynchronousTestCase):
         started = time.perf_counter()
         for name, prefix in COUNT_SITES:
             for count in HUGE_COUNTS:
-                if name == "decode_payload('merkleblock')" and prefix == _HEADER_BASE \
+                if name == "read_payload('merkleblock')" and prefix == _HEADER_BASE \
                         and count == HUGE_COUNTS[0]:
                     continue  # the merkle block transaction count is a uint32: 2**32-1 is valid
                 data = prefix + count + bytes(64)
@@ -313,7 +313,7 @@ class HugeCountTests(SynchronousTestCase):
         at the count too.
         """
         for name, prefix in [("Transaction.from_bytes", b"\x80\x00\x00"),
-                             ("decode_payload('merkleblock')", _HEADER_BASE + b"\x00")]:
+                             ("read_payload('merkleblock')", _HEADER_BASE + b"\x00")]:
             error = self.assertRaises(FormatError, DECODERS[name],
                                       prefix + b"\xfe\x00\x00\x00\x01" + bytes(64))
             self.assertEqual(error.offset, len(prefix))

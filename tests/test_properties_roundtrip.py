@@ -28,8 +28,8 @@ from neo_twisted.network.payloads import (
     PAYLOAD_READERS,
     NetworkAddressWithTime,
     Payload,
-    decode_payload,
     payload_bytes,
+    read_payload,
 )
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.ecpoint import ECPoint
@@ -296,7 +296,7 @@ class ConsensusRoundTripTests(RoundTripMixin):
 class PayloadRoundTripTests(RoundTripMixin):
     def assertPayloadRoundTrip(self, command: str, payload: Payload) -> None:
         data = payload_bytes(payload)
-        decoded = decode_payload(command, data)
+        decoded = read_payload(command, data)
         self.assertEqual(decoded, payload)
         assert decoded is not None
         self.assertEqual(payload_bytes(decoded), data)
@@ -330,4 +330,4 @@ class PayloadRoundTripTests(RoundTripMixin):
         """
         A command the table does not know decodes to None, whatever its payload.
         """
-        self.assertIsNone(decode_payload("alert", b"\x00\x01"))
+        self.assertIsNone(read_payload("alert", b"\x00\x01"))

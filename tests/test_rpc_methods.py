@@ -25,6 +25,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.addresses import AddressBook
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import Endpoint
 from neo_twisted.rpc.errors import RpcError
 from neo_twisted.rpc.methods import NodeRpc
@@ -382,3 +383,31 @@ class NodeMethodTests(MethodsTestCase):
         self.assertEqual(sorted(peers["unconnected"], key=lambda p: p["port"]),
                          [{"address": "10.0.0.1", "port": 20333},
                           {"address": "10.0.0.2", "port": 20334}])
+
+    def test_setban_and_listbanned(self) -> None:
+        """
+        The operator's bans: added for a while or for good, listed, in getpeers' "bad",
+        lifted; a discouragement from the fault table is listed and lifted alike.
+        """
+        self.assertIs(self.call("setban", "203.0.113.5", "add", 60), True)
+        self.assertIs(self.call("setban", "::ffff:203.0.113.6", "add"), True)
+        discipline = self.node.connections.discipline
+        discipline.judged("203.0.113.7", Fault.BAD_HEADER_WITNESS, self.clock.seconds())
+        now = int(self.clock.seconds())
+        self.assertEqual(self.call("listbanned"), [
+            {"address": "203.0.113.5", "until": now + 60, "kind": "ban"},
+            {"address": "203.0.113.6", "until": None, "kind": "ban"},
+            {"address": "203.0.113.7", "until": now + int(discipline.discourage_for),
+             "kind": "discourage"}])
+        self.assertEqual([p["address"] for p in self.call("getpeers")["bad"]],
+                         ["203.0.113.5", "203.0.113.6"])
+        self.assertIs(self.call("setban", "203.0.113.7", "remove"), True)
+        self.assertIs(self.call("setban", "203.0.113.7", "remove"), False)
+        self.clock.advance(61)
+        self.assertEqual([b["address"] for b in self.call("listbanned")], ["203.0.113.6"])
+
+    def test_setban_bad_params(self) -> None:
+        for bad in ([], ["203.0.113.5"], ["nowhere", "add"], ["203.0.113.5", "drop"],
+                    ["203.0.113.5", "add", 0], ["203.0.113.5", "add", "60"],
+                    ["203.0.113.5", "add", True], [5, "add"]):
+            self.assertError(-32602, "setban", *bad)

@@ -12,6 +12,7 @@ from neo_twisted.core.block import Block
 from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.ledger.state import write_cost
 from neo_twisted.network.payloads import GetBlocksPayload, InventoryType, InvPayload
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.sync.blocks import MAX_WRITE_COST, BlockSync
 from neo_twisted.sync.early import Placement
@@ -208,17 +209,32 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertIs(self.sync.block_received(liar, forged), Placement.FOREIGN)
         self.assertEqual((self.sync.buffered, self.ledger.ledger.block_height), (0, 0))
 
-    def test_invalid_block_is_a_violation(self) -> None:
+    def test_invalid_block_disconnects(self) -> None:
         """
-        A next block the ledger finds invalid (its witness, here) gets its sender dropped
-        for a violation.
+        A next block the ledger refuses for a rule (its merkle root, here) gets its
+        sender disconnected for an invalid-block fault, nothing more: a rule may
+        differ between versions.
+        """
+        self.ledger = ledger_service(self)
+        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers)
+        liar = FakePeer("10.0.0.9", 2100)
+        bad = make_block(PRIVNET_GENESIS.header, sign=False, merkle_root=ZERO_UINT256)
+        self.assertIs(self.sync.block_received(liar, bad), Placement.NEXT)
+        self.assertEqual(liar.dropped, ("sent invalid block 1: the merkle root does not "
+                                        "match the transactions", Fault.INVALID_BLOCK))
+        self.assertEqual((self.sync.buffered, self.ledger.ledger.block_height), (0, 0))
+
+    def test_block_with_a_bad_witness_discourages(self) -> None:
+        """
+        A next block whose header's witness does not verify gets its sender dropped
+        for a bad-block-witness fault (the connection service discourages the IP).
         """
         self.ledger = ledger_service(self, mapper=lambda check, jobs: [False] * len(jobs))
         self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers)
         liar = FakePeer("10.0.0.9", 2100)
         self.assertIs(self.sync.block_received(liar, LONG[0]), Placement.NEXT)
-        assert liar.dropped is not None
-        self.assertTrue(liar.dropped[1])
+        self.assertEqual(liar.dropped, ("sent invalid block 1: witness does not verify",
+                                        Fault.BAD_BLOCK_WITNESS))
         self.assertEqual((self.sync.buffered, self.ledger.ledger.block_height), (0, 0))
 
     def test_quiet_segment_asked_of_another_peer(self) -> None:
@@ -262,7 +278,8 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync.tick()
         assert slow.dropped is not None
         self.assertIn("stalled block sync at 1", slow.dropped[0])
-        self.assertFalse(slow.dropped[1])
+        self.assertIsNone(slow.dropped[1])
+        self.assertEqual(slow.faults, [])
         self.peers.remove(slow)
         self.sync.peer_lost(slow)
         self.assertIs(self.sync.segments[1], b)

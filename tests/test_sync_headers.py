@@ -9,9 +9,10 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from neo_twisted.ledger.chain import HeaderResult
+from neo_twisted.ledger.chain import HeaderProblem, HeaderResult
 from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import ZERO_UINT256
 from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
@@ -134,7 +135,8 @@ class HeaderSyncTests(SynchronousTestCase):
 
     def test_timeout_drops_peer_and_asks_another(self) -> None:
         """
-        A peer that does not answer in time is dropped, and the next best is asked.
+        A peer that does not answer in time is dropped (a slow link is no fault), and
+        the next best is asked.
         """
         slow, other = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 100)
         self.peers = [slow, other]
@@ -142,24 +144,79 @@ class HeaderSyncTests(SynchronousTestCase):
         self.clock.advance(29)
         self.assertIsNone(slow.dropped)
         self.clock.advance(1)
-        self.assertEqual(slow.dropped, ("no headers within 30 s", False))
+        self.assertEqual(slow.dropped, ("no headers within 30 s", None))
+        self.assertEqual(slow.faults, [])
         self.peers.remove(slow)
         self.sync.peer_lost(slow)
         self.assertEqual(len(self.asked(other)), 1)
         self.assertIs(self.sync.peer, other)
 
-    def test_bad_headers_are_a_violation(self) -> None:
+    def test_unlinked_headers_ignored_and_the_peer_backed_off(self) -> None:
         """
-        Headers that do not link to our chain get the peer dropped as a violator.
+        Headers that do not extend ours (an answer to an old locator, a fork) are an
+        ignored fault: the peer stays connected, but is not asked again for a while.
         """
         peer = FakePeer(height=2100)
         self.peers = [peer]
         self.sync.poke()
+        self.asked(peer)
         self.successResultOf(self.sync.headers_received(peer, HeadersPayload(tuple(HEADERS[5:10]))))
-        assert peer.dropped is not None
-        self.assertTrue(peer.dropped[1])
-        self.assertIn("gap", peer.dropped[0])
+        self.assertEqual(peer.faults, [
+            (Fault.HEADERS_UNLINKED, "sent headers we refuse: header 6 leaves a gap after 0")])
+        self.assertIsNone(peer.dropped)
         self.assertEqual(self.ledger.ledger.header_height, 0)
+        self.assertIsNone(self.sync.peer)
+        self.assertEqual(self.asked(peer), [])
+        self.clock.advance(29)
+        self.sync.poke()
+        self.assertEqual(self.asked(peer), [])
+        self.clock.advance(1)
+        self.sync.poke()
+        self.assertEqual(self.asked(peer),
+                         [GetBlocksPayload((PRIVNET_GENESIS.hash,), ZERO_UINT256)])
+
+    def test_unlinked_headers_let_another_peer_be_asked(self) -> None:
+        """
+        While the peer that sent unlinked headers is backed off, the next best is asked.
+        """
+        first, second = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2000)
+        self.peers = [first, second]
+        self.sync.poke()
+        unlinked = HeadersPayload(tuple(HEADERS[5:10]))
+        self.successResultOf(self.sync.headers_received(first, unlinked))
+        self.assertIs(self.sync.peer, second)
+        self.assertEqual(len(self.asked(second)), 1)
+
+    def test_forged_headers_discourage(self) -> None:
+        """
+        A header whose witness does not verify closes the connection for a
+        bad-header-witness fault (the connection service discourages the IP).
+        """
+        ledger = ledger_service(self, mapper=lambda check, jobs: [False] * len(jobs))
+        sync = HeaderSync(ledger, self.clock, lambda: self.peers, timeout=30)
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        sync.poke()
+        self.successResultOf(sync.headers_received(peer, HeadersPayload(tuple(HEADERS[:10]))))
+        self.assertEqual(peer.dropped, ("sent headers we refuse: header 1: witness does not "
+                                        "verify", Fault.BAD_HEADER_WITNESS))
+        self.assertEqual(ledger.ledger.header_height, 0)
+        self.assertIsNone(sync.peer)
+
+    def test_refused_headers_disconnect(self) -> None:
+        """
+        Headers that link but break a rule close the connection for a headers-refused
+        fault (another chain or version: nothing more); those before it are kept.
+        """
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        self.sync.poke()
+        late = [attrs.evolve(h, timestamp=0) if h.index == 4 else h for h in HEADERS[:10]]
+        self.successResultOf(self.sync.headers_received(peer, HeadersPayload(tuple(late))))
+        assert peer.dropped is not None
+        self.assertEqual(peer.dropped[1], Fault.HEADERS_REFUSED)
+        self.assertIn("header 4 timestamp 0", peer.dropped[0])
+        self.assertEqual(self.ledger.ledger.header_height, 3)
 
     def test_empty_reply_ends_with_that_peer(self) -> None:
         """
@@ -249,11 +306,23 @@ class PipelineTests(SynchronousTestCase):
     def test_bad_first_batch_drops_the_peer_despite_the_request_ahead(self) -> None:
         self.sync.poke()
         self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[:2000])))
-        self.writes[0][1].callback(HeaderResult(10, "header 11: witness does not verify"))
-        self.assertEqual(self.peer.dropped,
-                         ("sent bad headers: header 11: witness does not verify", True))
+        self.writes[0][1].callback(HeaderResult(10, "header 11: witness does not verify",
+                                                HeaderProblem.FORGED))
+        self.assertEqual(self.peer.dropped, ("sent headers we refuse: header 11: witness "
+                                             "does not verify", Fault.BAD_HEADER_WITNESS))
         self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[2000:])))
         self.assertEqual(len(self.writes), 1, "nothing more is taken from it")
+
+    def test_problem_of_no_kind_is_a_refusal(self) -> None:
+        """
+        A problem the ledger gives no kind for closes the connection as a refusal
+        (never more: nothing says the peer forged anything).
+        """
+        self.sync.poke()
+        self.sync.headers_received(self.peer, HeadersPayload(tuple(HEADERS[:100])))
+        self.writes[0][1].callback(HeaderResult(0, "no reason given"))
+        self.assertEqual(self.peer.dropped, ("sent headers we refuse: no reason given",
+                                             Fault.HEADERS_REFUSED))
 
     def test_at_most_two_batches_wait_for_the_ledger(self) -> None:
         """
@@ -292,7 +361,7 @@ class ClaimTests(SynchronousTestCase):
 
     def time_out(self, peer: FakePeer) -> None:
         self.clock.advance(30)
-        self.assertEqual(peer.dropped, ("no headers within 30 s", False))
+        self.assertEqual(peer.dropped, ("no headers within 30 s", None))
         self.peers.remove(peer)
         self.sync.peer_lost(peer)
 

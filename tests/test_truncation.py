@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from twisted.trial.unittest import FailTest, SynchronousTestCase
 
 from neo_twisted.core import Block, Header, Transaction
-from neo_twisted.network.payloads import decode_payload
+from neo_twisted.network.payloads import read_payload
 from neo_twisted.wire import BinaryWriter, FormatError, var_int_size
 from tests.vectors import Vector, full_bytes, label, load_vectors
 
@@ -153,7 +153,7 @@ def _header_parser(kind: str) -> tuple[Parser, bytes]:
     The parser of a headers.json record, and what to append to the record to parse it.
     """
     if kind == "headers_payload":
-        return (lambda data: decode_payload("headers", data)), b""
+        return (lambda data: read_payload("headers", data)), b""
     if kind == "header_unsigned_base":
         # A bare 104-byte base becomes a Header with an empty witness and no transactions.
         return Header.from_bytes, b"\x01\x00\x00\x00"

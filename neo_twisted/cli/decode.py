@@ -1,7 +1,13 @@
-# -*- test-case-name: tests.test_cli -*-
+# -*- test-case-name: tests.test_cli,tests.test_cli_decode -*-
 """
 C{neonode decode KIND [HEX|-]}: one structure from hex (an argument, or standard
 input with C{-} or no argument), printed as JSON, hash first.
+
+A C{message} payload is read with the full table of layouts, strictly (a payload
+that does not parse is an error, which shows where), even for commands a node
+ignores; what a node would make of it differently is shown beside it: bytes left
+over after the payload (C{trailing}, ignored by a node, as by 2.9+) and whether a
+node leaves the command undecoded (C{ignored}).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import ADDRESS_VERSION
 from neo_twisted.network.frame import HEADER_SIZE, FrameDecoder
 from neo_twisted.network.jsonify import NETWORKS, payload_json
-from neo_twisted.network.payloads import decode_payload
+from neo_twisted.network.payloads import PAYLOAD_READERS, PEER_COMMANDS, Payload
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.errors import FormatError
 
@@ -39,6 +45,19 @@ def _parse_hex(text: str) -> bytes:
         raise CommandError(f"not hex: {digits[bad]!r} at digit {bad}") from None
 
 
+def _read_payload(command: str, payload: bytes) -> tuple[Payload | None, bytes]:
+    """
+    C{payload} read with the full table, and the bytes left over after it; None for a
+    command whose layout we do not know.
+    """
+    read = PAYLOAD_READERS.get(command)
+    if read is None:
+        return None, b""
+    reader = BinaryReader(payload)
+    decoded = read(reader)
+    return decoded, payload[reader.pos:]
+
+
 def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
     if len(data) < HEADER_SIZE:
         raise FormatError(f"a message has a {HEADER_SIZE}-byte header, got {len(data)} bytes",
@@ -53,10 +72,10 @@ def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
     if len(frames) > 1 or consumed != len(data):
         raise FormatError(f"{len(data) - consumed} bytes after the message", consumed)
     try:
-        payload = decode_payload(frame.command, frame.payload)
+        payload, trailing = _read_payload(frame.command, frame.payload)
     except FormatError as e:
         raise FormatError(f"{frame.command} payload: {e.reason}", HEADER_SIZE + e.offset) from e
-    return {
+    result: dict[str, Any] = {
         "magic": magic,
         "network": NETWORKS.get(magic, "unknown"),
         "command": frame.command,
@@ -65,6 +84,11 @@ def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
         "payload": (frame.payload.hex() if payload is None
                     else payload_json(payload, address_version)),
     }
+    if trailing:
+        result["trailing"] = trailing.hex()
+    if frame.command not in PEER_COMMANDS:
+        result["ignored"] = True
+    return result
 
 
 _DECODERS: dict[str, Callable[[bytes, int], dict[str, Any]]] = {

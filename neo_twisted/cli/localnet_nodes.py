@@ -98,7 +98,8 @@ class LocalNode:
                    "--datadir", str(self.datadir), "--port", str(self.port),
                    "--interface", "127.0.0.1", "--rpc-port", str(self.rpc_port),
                    "--min-peers", str(self.min_peers),
-                   "--max-per-address", "64", "--progress-interval", "5"]
+                   "--max-per-address", "64", "--progress-interval", "5",
+                   "--allow-private-addresses"]
         for seed in self.seeds:
             command += ["--seed", seed]
         if self.key_file is not None:

@@ -174,6 +174,8 @@ class ConsensusService(service.Service):
         self._timer = None
         if ctx is None or (ctx.block_index, ctx.view) != (block_index, view):
             return
+        if _S.BLOCK_SENT in ctx.state:
+            return  # our block is out: the round ends when it is persisted, not by a view
         if _S.PRIMARY in ctx.state and _S.REQUEST_SENT not in ctx.state:
             if self._behind():
                 self._log.info("consensus height {height}: syncing; proposing once synced",

@@ -68,6 +68,8 @@ class Verdict(enum.Enum):
 class BlockResult:
     verdict: Verdict
     reason: str = ""
+    #: Its header's witness does not verify: no honest node relays such a block.
+    forged: bool = False
 
 
 @attrs.frozen
@@ -78,6 +80,21 @@ class HeaderResult:
 
     added: int
     problem: str | None = None
+    #: What kind of problem (None when there is none).
+    kind: HeaderProblem | None = None
+
+
+class HeaderProblem(enum.Enum):
+    """
+    Why headers were refused, as far as it tells about the sender.
+    """
+
+    #: They do not extend our headers: an answer to an old locator, or a fork.
+    UNLINKED = "unlinked"
+    #: A witness does not verify: no honest node relays such a header.
+    FORGED = "forged"
+    #: They link, but a rule refuses them (time, witness cost, assume-valid block).
+    REFUSED = "refused"
 
 
 class _ApplyError(Exception):
@@ -293,7 +310,7 @@ class Ledger(ChainReads):
             return HeaderResult(0)
         if fresh[0].index != self.header_height + 1:
             return HeaderResult(0, f"header {fresh[0].index} leaves a gap after "
-                                   f"{self.header_height}")
+                                   f"{self.header_height}", HeaderProblem.UNLINKED)
         if self.verified_height < self.header_height and fresh[0].prev_hash != self._tip.hash:
             # Another chain than the headers we took on trust: perhaps the real one (a
             # peer that answered our locator from below them). Neither is proven; ours
@@ -303,7 +320,13 @@ class Ledger(ChainReads):
             return HeaderResult(0)
         trusted_to = self._trusted_to()
         fresh, oversized = trusted_witnesses_bounded(fresh, trusted_to)
-        count, problem = verify_chain(fresh, self._tip, self._mapper, trusted_to)
+        count, problem, forged = verify_chain(fresh, self._tip, self._mapper, trusted_to)
+        kind = None if oversized is None else HeaderProblem.REFUSED
+        if problem is not None:  # it stopped at fresh[count]
+            after = fresh[count - 1].hash if count else self._tip.hash
+            kind = (HeaderProblem.FORGED if forged
+                    else HeaderProblem.UNLINKED if fresh[count].prev_hash != after
+                    else HeaderProblem.REFUSED)
         problem = problem or oversized
         added = fresh[:count]
         verified = added[-1].index if added else self.verified_height
@@ -321,9 +344,10 @@ class Ledger(ChainReads):
                                height=assumed.height, found=found, hash=assumed.hash,
                                count=dropped + assumed.height - fresh[0].index)
                 return HeaderResult(0, f"header {assumed.height} is {found}, not the "
-                                       f"assume-valid block {assumed.hash}")
+                                       f"assume-valid block {assumed.hash}",
+                                    HeaderProblem.REFUSED)
         self._append_headers(added, verified)
-        return HeaderResult(count, problem)
+        return HeaderResult(count, problem, kind)
 
     # -- blocks ---------------------------------------------------------------------------
 
@@ -412,16 +436,17 @@ class Ledger(ChainReads):
         for i, ok in enumerate(self._mapper(check_witness, jobs)):
             if not ok:
                 failed = new_headers[i].index
-                self._reject_from(failed, "witness does not verify", ready, results)
+                self._reject_from(failed, "witness does not verify", ready, results,
+                                  forged=True)
                 return ([(p, b) for p, b in ready if b.index < failed], new_headers[:i])
         return ready, new_headers
 
     @staticmethod
     def _reject_from(failed: int, reason: str, blocks: list[tuple[int, Block]],
-                     results: list[BlockResult | None]) -> None:
+                     results: list[BlockResult | None], *, forged: bool = False) -> None:
         for position, block in blocks:
             if block.index == failed:
-                results[position] = BlockResult(Verdict.INVALID, reason)
+                results[position] = BlockResult(Verdict.INVALID, reason, forged)
             elif block.index > failed:
                 results[position] = BlockResult(
                     Verdict.INVALID, f"follows block {failed}, which was rejected")

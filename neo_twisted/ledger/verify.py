@@ -91,9 +91,11 @@ def serial_map(check: Callable[[WitnessJob], bool], jobs: Sequence[WitnessJob]) 
 
 
 def verify_chain(headers: Sequence[Header], previous: Header,
-                 mapper: Mapper = serial_map, trusted_to: int = -1) -> tuple[int, str | None]:
+                 mapper: Mapper = serial_map, trusted_to: int = -1
+                 ) -> tuple[int, str | None, bool]:
     """
-    How many of C{headers}, in order after C{previous}, are valid, and what stopped the rest.
+    How many of C{headers}, in order after C{previous}, are valid, what stopped the
+    rest, and whether that was a witness that does not verify.
 
     @param trusted_to: headers at or below this height are only checked for linkage, not
         for their witnesses (assume-valid: see L{neo_twisted.ledger.settings.AssumeValid}).
@@ -113,8 +115,8 @@ def verify_chain(headers: Sequence[Header], previous: Header,
         previous = header
     for position, ok in zip(positions, mapper(check_witness, jobs), strict=True):
         if not ok:
-            return position, f"header {headers[position].index}: witness does not verify"
-    return linked, problem
+            return position, f"header {headers[position].index}: witness does not verify", True
+    return linked, problem, False
 
 
 class ThreadedMapper:

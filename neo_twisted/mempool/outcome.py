@@ -45,6 +45,10 @@ class Outcome:
 
     refusal: Refusal | None = None
     reason: str = ""
+    #: A witness whose signatures do not verify: the one refusal no honest relayer
+    #: causes (it verified the transaction before relaying it), unlike a conflict, a
+    #: missing parent or policy, which depend on what each node has seen.
+    forged: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -54,5 +58,5 @@ class Outcome:
 ACCEPTED = Outcome()
 
 
-def refused(refusal: Refusal, reason: str) -> Outcome:
-    return Outcome(refusal, reason)
+def refused(refusal: Refusal, reason: str, *, forged: bool = False) -> Outcome:
+    return Outcome(refusal, reason, forged)

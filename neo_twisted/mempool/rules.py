@@ -90,6 +90,8 @@ class ChainCheck:
 
     problem: str | None = None
     refusal: Refusal = Refusal.INVALID
+    #: The problem is a witness whose signatures do not verify (see L{Outcome.forged}).
+    forged: bool = False
     network_fee: int = 0
     system_fee: int = 0
     issues: Mapping[UInt256, tuple[int, int]] = attrs.field(factory=dict)
@@ -104,10 +106,12 @@ def signature_problem(index: int, job: WitnessJob) -> str:
 
 
 class _RefusedError(Exception):
-    def __init__(self, problem: str, refusal: Refusal = Refusal.INVALID) -> None:
+    def __init__(self, problem: str, refusal: Refusal = Refusal.INVALID, *,
+                 forged: bool = False) -> None:
         super().__init__(problem)
         self.problem = problem
         self.refusal = refusal
+        self.forged = forged
 
 
 def check_against_chain(tx: Transaction, view: ChainView, settings: ProtocolSettings, *,
@@ -125,7 +129,7 @@ def check_against_chain(tx: Transaction, view: ChainView, settings: ProtocolSett
     try:
         return _Verification(tx, view, settings, verify_signatures, known).run()
     except _RefusedError as refusal:
-        return ChainCheck(refusal.problem, refusal.refusal)
+        return ChainCheck(refusal.problem, refusal.refusal, refusal.forged)
 
 
 class _Verification:
@@ -361,7 +365,7 @@ class _Verification:
             return tuple(jobs)
         for i, job in jobs:
             if not check_witness(job):
-                raise _RefusedError(signature_problem(i, job))
+                raise _RefusedError(signature_problem(i, job), forged=True)
             if known is not None:
                 known.add(job)
         return ()

@@ -264,7 +264,8 @@ class MempoolService(service.Service):
                 self._settle(tx, refused(Refusal.ALREADY_EXISTS,
                                          f"transaction {tx.hash} is already in a block"), sender)
             elif check.problem is not None:
-                self._settle(tx, refused(check.refusal, check.problem), sender)
+                self._settle(tx, refused(check.refusal, check.problem, forged=check.forged),
+                             sender)
             elif current != height:
                 again.append(tx)  # a block came in meanwhile: check against it
             else:

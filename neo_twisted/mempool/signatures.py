@@ -77,7 +77,7 @@ def _settle(checks: list[ChainCheck | None], jobs: Sequence[WitnessJob],
         if ok:
             good.append(job)
         elif check is not None and check.problem is None:
-            checks[n] = ChainCheck(signature_problem(i, job))
+            checks[n] = ChainCheck(signature_problem(i, job), forged=True)
     return good
 
 

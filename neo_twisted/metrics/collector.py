@@ -83,6 +83,21 @@ class NodeCollector(Collector):
                           "Blocks received and waiting to be persisted.",
                           node.block_sync.buffered)
         yield from self._pool()
+        yield from self._discipline()
+
+    def _discipline(self) -> Iterator[Metric]:
+        discipline = self._node.connections.discipline
+        faults = CounterMetricFamily("neo_peer_faults", "Peer faults by kind (the fault "
+                                     "table's labels).", labels=["fault"])
+        for label in sorted(discipline.faults):
+            faults.add_metric([label], discipline.faults[label])
+        yield faults
+        responses = CounterMetricFamily("neo_peer_responses", "Responses to peer faults: "
+                                        "ignore, disconnect, discourage, ban.",
+                                        labels=["response"])
+        for label in sorted(discipline.responses):
+            responses.add_metric([label], discipline.responses[label])
+        yield responses
 
     def _traffic(self) -> Iterator[Metric]:
         total = Traffic()

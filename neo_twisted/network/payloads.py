@@ -1,10 +1,21 @@
-# -*- test-case-name: tests.test_network_payloads -*-
+# -*- test-case-name: tests.test_network_payloads,tests.test_p2p_tolerance -*-
 """
 The payloads of P2P messages, and the table of which command carries which.
 
-Every payload type has C{read}/C{write}; L{decode_payload} decodes a frame's
-payload by its command and insists on consuming every byte. Commands we do not
-know decode to None: the reference node ignores them, and so do we.
+Every payload type has C{read}/C{write}. Two readings of a frame's payload:
+
+ - L{decode_payload}, what a connection makes of it, is as tolerant as the most
+   tolerant honest NEO 2.x version (issue 21: never punish what an honest peer
+   sends): bytes left over after a well-formed payload are ignored (2.9+ ignores
+   them), an C{addr} may be empty and an C{inv}/C{getdata} hold more than 500
+   hashes (2.8 sends both), a short C{ping} is not decoded (neo-python 0.8 sends
+   an empty one), and commands the node does not act on are not decoded at all,
+   as the reference ignores what it does not handle.
+ - L{read_payload}, what tools (the decoder CLI, fuzzers) want, reads every
+   layout we know (L{PAYLOAD_READERS}) and insists on every byte.
+
+What we send is held to the strictest version: see L{MAX_INV_HASHES} and
+L{AddrPayload}.
 """
 
 from __future__ import annotations
@@ -28,7 +39,16 @@ MAX_USER_AGENT = 1024
 MAX_ADDRESSES = 200
 MAX_HASH_START = 16
 MAX_HEADERS = 2000
+#: Hashes in one C{inv}/C{getdata} we send: 2.9+ aborts on more (L{inv_groups}).
 MAX_INV_HASHES = 500
+#: Hashes in one C{inv}/C{getdata} we read. 2.8 answers C{mempool} with one C{inv} of
+#: its whole pool (at most 50,000 transactions), relays each verified batch of
+#: transactions in one C{inv} and echoes a big C{inv} in one C{getdata}; it reads up
+#: to 0x10000000 itself. 0x10000 covers its pool with room to spare and keeps one
+#: message to 2 MiB of hashes (the 32 MiB frame limit alone would allow a million).
+MAX_INV_READ = 0x10000
+#: The size of a C{ping}/C{pong} payload (2.10.1+).
+PING_SIZE = 12
 MAX_FILTER_SIZE = 36000
 MAX_FILTER_FUNCTIONS = 50
 MAX_FILTER_ADD = 520
@@ -37,8 +57,15 @@ IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class InventoryType(IntEnum):
+    """
+    What an C{inv}/C{getdata} lists. C{StateRoot} (2.11+) is only read: no C# node
+    announces state roots (they are pushed as C{stateroot} messages) and 2.10 and
+    earlier abort on the type, so it is never sent, and the node ignores it.
+    """
+
     TX = 0x01
     Block = 0x02
+    StateRoot = 0x03
     Consensus = 0xE0
 
 
@@ -155,14 +182,16 @@ class NetworkAddressWithTime(Serializable):
 @attrs.frozen
 class AddrPayload(Serializable):
     """
-    1 to 200 addresses (a 2.9+ node disconnects on an empty list).
+    Up to 200 addresses. An empty list is read (2.8 and neo-go answer C{getaddr} with
+    one when they know nobody) but must never be sent: 2.9+ aborts on it, so a sender
+    with nothing to say sends no C{addr} at all.
     """
 
     addresses: tuple[NetworkAddressWithTime, ...]
 
     @classmethod
     def read(cls, reader: BinaryReader) -> AddrPayload:
-        return cls(reader.read_array(NetworkAddressWithTime.read, MAX_ADDRESSES, minimum=1,
+        return cls(reader.read_array(NetworkAddressWithTime.read, MAX_ADDRESSES,
                                      item_size=30))
 
     def write(self, writer: BinaryWriter) -> None:
@@ -209,7 +238,11 @@ class HeadersPayload(Serializable):
 @attrs.frozen
 class InvPayload(Serializable):
     """
-    C{inv}, C{getdata} and C{notfound}: one inventory type and up to 500 hashes.
+    C{inv}, C{getdata} and C{notfound}: one inventory type and its hashes.
+
+    Up to L{MAX_INV_READ} hashes are read, and none at all (ignored by the node);
+    a sender splits its hashes with L{inv_groups} and sends no empty list (neo-go
+    disconnects on one). An undefined type is a L{FormatError}, as in every C# version.
     """
 
     type: InventoryType
@@ -224,7 +257,7 @@ class InvPayload(Serializable):
         except ValueError:
             raise FormatError(f"unknown inventory type 0x{kind:02x}", at) from None
         return cls(inventory_type,
-                   reader.read_array(BinaryReader.read_uint256, MAX_INV_HASHES, item_size=32))
+                   reader.read_array(BinaryReader.read_uint256, MAX_INV_READ, item_size=32))
 
     def write(self, writer: BinaryWriter) -> None:
         writer.write_u8(self.type)
@@ -242,7 +275,10 @@ def inv_groups(kind: InventoryType, hashes: Sequence[UInt256]) -> list[InvPayloa
 @attrs.frozen
 class PingPayload(Serializable):
     """
-    C{ping} and C{pong} (2.10+): the sender's height, time and a nonce the pong echoes.
+    C{ping} and C{pong} (2.10.1+): the sender's height, time and a nonce the pong echoes.
+
+    L{decode_payload} leaves a shorter one undecoded (neo-python 0.8 pings with an
+    empty payload); we always send the 12 bytes, which 2.10.1+ requires.
     """
 
     last_block_index: int
@@ -327,7 +363,7 @@ Payload: TypeAlias = (
     | FilterAddPayload | MerkleBlockPayload
 )
 
-#: The payload reader of each command we understand.
+#: The payload reader of each command whose layout we know (the full table, for tools).
 PAYLOAD_READERS: dict[str, Callable[[BinaryReader], Payload]] = {
     "version": VersionPayload.read,
     "verack": EmptyPayload.read,
@@ -351,12 +387,46 @@ PAYLOAD_READERS: dict[str, Callable[[BinaryReader], Payload]] = {
     "merkleblock": MerkleBlockPayload.read,
 }
 
+#: The commands a connection decodes: those the handshake, the keep-alive or the
+#: node act on. The others are left undecoded, as unknown commands are: the node would
+#: throw them away, so their bytes cost nothing and no peer is dropped for them. They
+#: are C{notfound}, C{merkleblock} and C{alert}/C{reject} (which no C# version parses
+#: either), the bloom filter commands C{filterload}/C{filteradd}/C{filterclear} (for
+#: SPV wallets, which we do not serve), 2.11's C{stateroot}/C{getroots}/C{roots}
+#: and neo-python's misspelt C{address}.
+PEER_COMMANDS = frozenset({
+    "version", "verack", "getaddr", "addr", "getheaders", "getblocks", "headers", "inv",
+    "getdata", "block", "tx", "consensus", "mempool", "ping", "pong",
+})
+
 
 def decode_payload(command: str, payload: bytes) -> Payload | None:
     """
-    Decode C{payload} as C{command} carries it; None for a command we do not know.
+    What a connection makes of C{payload}, the payload of a C{command} frame: the
+    decoded payload, or None for a message it ignores (a command outside
+    L{PEER_COMMANDS}, a C{ping}/C{pong} shorter than L{PING_SIZE}).
 
-    @raise FormatError: the bytes are not a valid payload for that command.
+    Bytes left over after a well-formed payload are ignored, as 2.9+ does: no hash and
+    no relayed byte string includes them (each decoded structure keeps only the bytes
+    it was read from).
+
+    @raise FormatError: the payload of a command we decode does not decode as one.
+    """
+    if command not in PEER_COMMANDS:
+        return None
+    if len(payload) < PING_SIZE and (command == "ping" or command == "pong"):
+        return None
+    return PAYLOAD_READERS[command](BinaryReader(payload))
+
+
+def read_payload(command: str, payload: bytes) -> Payload | None:
+    """
+    C{payload} read strictly as C{command} carries it, with the full table
+    (L{PAYLOAD_READERS}): the reading of tools and tests of the format, not of a
+    connection (L{decode_payload}). None for a command whose layout we do not know.
+
+    @raise FormatError: the bytes are not exactly one valid payload for that command
+        (bytes left over included).
     """
     read = PAYLOAD_READERS.get(command)
     if read is None:

@@ -9,8 +9,8 @@ that validator's signature. A taken payload is kept in memory (the relay cache
 serves C{getdata}; a per-height buffer lets a round that starts late catch up
 on what it missed), announced by C{inv} to every other peer at most once per
 30 s, and handed to this node's own consensus, if it runs one. Nothing of it
-is ever stored. A bad signature is a protocol violation: no honest peer
-relays one.
+is ever stored. A payload we cannot verify is not relayed, and is no fault of
+the relayer's: the validators may have changed by votes we have not counted.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from neo_twisted.crypto.scripts import script_hash, signature_redeem_script
 from neo_twisted.crypto.witness import verify_witness
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.network.payloads import InventoryType, InvPayload, inv_groups
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.p2p.inventory import RequestTracker
 from neo_twisted.wire.errors import FormatError
@@ -98,17 +99,16 @@ class ConsensusRelay:
         if problem == "late":
             return
         if problem is not None:
-            if problem.startswith("not signed"):
-                peer.disconnect(f"consensus payload {hash_}: {problem}", violation=True)
-            else:
-                self._log.debug("ignoring consensus payload {hash} from {peer}: {problem}",
-                                hash=hash_, peer=peer, problem=problem)
+            # never the relayer's fault: the validators may have changed by a vote we
+            # have not seen, or the payload may be for a height we are not at
+            peer.fault(Fault.UNVERIFIED_CONSENSUS, f"consensus payload {hash_}: {problem}")
             return
         self._take(payload, peer)
 
     def send_own(self, payload: ConsensusPayload) -> None:
         """
-        A payload this node signed: straight to every peer as C{consensus}, and kept.
+        A payload this node signed: straight to every peer that wants relays (its
+        version's Relay flag, as 2.9+'s C{SendDirectly}) as C{consensus}, and kept.
         """
         node = self._node
         hash_ = payload.hash
@@ -116,6 +116,8 @@ class ConsensusRelay:
         self._keep(payload)
         node.relay_filter.should_relay(hash_, self._now())
         for peer, session in node.sessions.items():
+            if peer.version is not None and not peer.version.relay:
+                continue
             if peer.established and session.announced.add(hash_):
                 peer.send("consensus", payload)
 

@@ -31,6 +31,7 @@ from neo_twisted.ledger.chain import BlockResult, Verdict
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import (
+    MAX_INV_HASHES,
     AddrPayload,
     GetBlocksPayload,
     HeadersPayload,
@@ -45,6 +46,7 @@ from neo_twisted.node.consensus import ConsensusRelay
 from neo_twisted.node.serving import Server
 from neo_twisted.node.transactions import TransactionRelay
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
 from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
@@ -67,6 +69,9 @@ RELAY_NEAR_TIP = 100
 #: Of the blocks one ledger write accepted, the newest this many are relayed: a peer
 #: that lacks older ones asks for them by header and block sync.
 RELAY_NEWEST = 2
+
+#: The inventory types we fetch and relay (not 2.11's state roots).
+_RELAYED_TYPES = frozenset({InventoryType.TX, InventoryType.Block, InventoryType.Consensus})
 
 #: Called on the reactor with the blocks one ledger write just persisted.
 BlocksListener = Callable[[list[Block]], None]
@@ -228,12 +233,24 @@ class Node:
         if index <= height:
             return False  # stored already (perhaps a late answer): nothing to judge
         if self.requests.requested_from(hash) is None and index != height + 1:
-            peer.disconnect(f"sent block {index} unasked, which cannot be next")
+            peer.fault(Fault.UNASKED_BLOCK, f"sent block {index} unasked, which cannot be next")
             return False
         return True
 
-    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
-        self.connections.peer_lost(peer, reason, violation)
+    def fault_ignored(self, peer: IPeer, fault: Fault, detail: str) -> None:
+        self._log.debug("ignored from {peer} ({fault}): {detail}", peer=peer,
+                        fault=fault.label, detail=detail)
+        self.connections.fault_ignored(peer, fault)
+
+    def note_useful(self, peer: IPeer) -> None:
+        """
+        C{peer} sent us a block or transaction we did not have: it is kept from
+        inbound eviction.
+        """
+        self.connections.note_useful(peer)
+
+    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
+        self.connections.peer_lost(peer, reason, fault)
         if self.sessions.pop(peer, None) is None:
             return
         self.header_sync.peer_lost(peer)
@@ -285,11 +302,11 @@ class Node:
             self.awaiting_header.keep(peer, block)
             self.header_sync.announced(peer)  # its header first, then the block
         elif placement is Placement.BEYOND:
-            peer.disconnect(f"sent block {index}, beyond the window above our height "
-                            f"{self.block_height}")
+            peer.fault(Fault.BLOCK_BEYOND, f"sent block {index}, beyond the window above our "
+                                           f"height {self.block_height}")
         elif placement is Placement.FOREIGN:  # our verified header there is another's
-            peer.disconnect(f"sent block {index}, which is not our verified header's",
-                            violation=True)
+            peer.fault(Fault.FOREIGN_BLOCK,
+                       f"sent block {index}, which is not our verified header's")
 
     def _on_tx(self, peer: IPeer, tx: Transaction) -> None:
         self.sessions[peer].known.add(tx.hash)
@@ -306,6 +323,8 @@ class Node:
             self.transactions.mempool_requested(peer)
 
     def _on_inv(self, peer: IPeer, payload: InvPayload) -> None:
+        if payload.type not in _RELAYED_TYPES:
+            return  # state roots (2.11+): nothing we fetch
         session = self.sessions[peer]
         known = session.known_blocks if payload.type is InventoryType.Block else session.known
         fresh = [h for h in payload.hashes if known.add(h) and h not in session.announced]
@@ -326,8 +345,9 @@ class Node:
         # Every hash, not only those new from this peer: a block it announced while
         # we could not take it (its header unknown, we far behind) comes again in its
         # answer to our getblocks, and must be fetchable then. The request table
-        # keeps one request per hash in flight.
-        hashes = list(payload.hashes)
+        # keeps one request per hash in flight. No honest node announces more than 500
+        # blocks at once (2.8's big invs are of transactions).
+        hashes = list(payload.hashes[:MAX_INV_HASHES])
         indexes = ledger.header_indexes(hashes)
         if fresh:
             self._learn_height(peer, indexes)
@@ -342,9 +362,8 @@ class Node:
         if not wanted:
             return
         now = self.clock.seconds()
-        ask = self.requests.announce(peer, wanted, now)
-        if ask:
-            peer.send("getdata", InvPayload(InventoryType.Block, tuple(ask)))
+        for group in inv_groups(InventoryType.Block, self.requests.announce(peer, wanted, now)):
+            peer.send("getdata", group)
 
     def _learn_height(self, peer: IPeer, indexes: list[int | None]) -> None:
         """
@@ -412,6 +431,8 @@ class Node:
         """
         tip = self.header_height
         now = self.clock.seconds()
+        if sender is not None and sender in self.sessions:
+            self.note_useful(sender)
         for block in blocks[-RELAY_NEWEST:]:
             if block.index + RELAY_NEAR_TIP < tip:
                 continue
@@ -466,7 +487,11 @@ class Node:
     def _lookup(self, kind: InventoryType, hash_: UInt256) -> Serializable | None:
         if kind is InventoryType.TX:
             return None if self.transactions is None else self.transactions.lookup(hash_)
-        return self.relay_cache.get(hash_)
+        item = self.relay_cache.get(hash_)
+        # the cache holds blocks (raw) and consensus payloads: a getdata of one kind is
+        # never answered with the other
+        wanted = ConsensusPayload if kind is InventoryType.Consensus else RawPayload
+        return item if isinstance(item, wanted) else None
 
     def stop(self) -> None:
         """

@@ -36,6 +36,7 @@ from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import PROGRESS_INTERVAL, SyncProgress
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.decoding import PayloadDecoder
+from neo_twisted.p2p.discipline import FOREVER, Discipline
 from neo_twisted.p2p.factory import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT,
@@ -76,6 +77,14 @@ class NodeConfig:
     min_peers: int = 10
     max_peers: int = 40
     max_per_address: int = 3
+    #: IPs or networks never discouraged or banned (loopback never is, unless
+    #: C{protect_loopback} is off: tests of discipline on 127.x).
+    whitelist: Sequence[str] = ()
+    protect_loopback: bool = True
+    #: IPs refused and never dialled, for the node's life (the operator's C{--ban}).
+    bans: Sequence[str] = ()
+    #: Take private and reserved addresses from peers' C{addr} (a local network).
+    allow_private_addresses: bool = False
     user_agent: str = "/neo_twisted:0.1.0/"
     peers_file: bool = True
     tick_interval: float = TICK_INTERVAL
@@ -231,7 +240,12 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         seeds=config.seeds, peers_path=config.datadir / PEERS_FILE if config.peers_file else None,
         min_peers=config.min_peers, max_peers=config.max_peers,
         max_per_address=config.max_per_address, reactor=reactor,
-        maintenance_interval=config.maintenance_interval)
+        maintenance_interval=config.maintenance_interval,
+        discipline=Discipline(whitelist=config.whitelist,
+                              protect_loopback=config.protect_loopback),
+        allow_private_addresses=config.allow_private_addresses)
+    for host in config.bans:
+        node.connections.ban(host, FOREVER)
     top = NodeService(node, SyncProgress(node, reactor))
     ledger.on_write_failure = top.storage_failed
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]

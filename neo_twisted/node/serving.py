@@ -38,7 +38,13 @@ from twisted.python.failure import Failure
 from neo_twisted.core.serializable import Serializable
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.service import LedgerService, ReadDroppedError
-from neo_twisted.network.payloads import GetBlocksPayload, InventoryType, InvPayload, RawPayload
+from neo_twisted.network.payloads import (
+    MAX_INV_HASHES,
+    GetBlocksPayload,
+    InventoryType,
+    InvPayload,
+    RawPayload,
+)
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.wire.binary import encode_var_int
 from neo_twisted.wire.uint import UInt256
@@ -228,7 +234,9 @@ class Server:
         peer has too many reads waiting, only what is in memory is sent (and only that
         is recorded as sent: the rest may be asked for again).
         """
-        command = INVENTORY_COMMANDS[request.type]
+        command = INVENTORY_COMMANDS.get(request.type)
+        if command is None:  # state roots (2.11+): C# answers nothing either
+            return defer.succeed(None)
         store = request.type in _FROM_STORE and self._has_room(peer)
         from_store: list[UInt256] = []
         skipped = False
@@ -237,7 +245,9 @@ class Server:
             if item is not None:
                 if first_time(hash_):
                     peer.send(command, item)
-            elif store:
+            elif store and len(from_store) < MAX_INV_HASHES:
+                # 2.8 asks for more than 500 at once (its echo of a big inv): one read of
+                # 65,536 blocks would be too big a bite, so at most 500 come from the store
                 if first_time(hash_):
                     from_store.append(hash_)
             else:

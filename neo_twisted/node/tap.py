@@ -10,6 +10,7 @@ error naming the option, raised before anything is opened or bound.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -151,12 +152,15 @@ class Options(usage.Options):
     optFlags = [
         ["no-listen", None, "Do not accept inbound connections."],
         ["no-peers-file", None, "Neither load nor save peers.dat."],
+        ["allow-private-addresses", None,
+         "Take private, loopback and reserved addresses from peers' addr messages (a "
+         "local network); by default only public ones are dialled."],
         ["rpc-allow-get", None, "Also serve the JSON-RPC GET form (?method=...&params=...)."],
     ]
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self["seeds"] = []
+        self["seeds"], self["whitelist"], self["bans"] = [], [], []
         self["rpc-cors"], self["rpc-allow-host"], self["rpc-disable"] = [], [], []
 
     def opt_seed(self, value: str) -> None:
@@ -168,6 +172,28 @@ class Options(usage.Options):
         except ValueError as e:
             raise usage.UsageError(f"--seed: {e}") from None
         self["seeds"].append(value)
+
+    def opt_whitelist(self, value: str) -> None:
+        """
+        Never discourage or ban this IP or network (ADDRESS or ADDRESS/PREFIX;
+        repeatable). Loopback addresses never are.
+        """
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as e:
+            raise usage.UsageError(f"--whitelist: {e}") from None
+        self["whitelist"].append(value)
+
+    def opt_ban(self, value: str) -> None:
+        """
+        Refuse this IP address and never dial it (repeatable; for the node's life;
+        RPC setban changes bans while it runs).
+        """
+        try:
+            ipaddress.ip_address(value)
+        except ValueError as e:
+            raise usage.UsageError(f"--ban: {e}") from None
+        self["bans"].append(value)
 
     def opt_rpc_cors(self, value: str) -> None:
         """
@@ -330,7 +356,9 @@ def makeService(options: Options, reactor: Any = None) -> service.IService:
         rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]),
         rpc_access=options["rpc-access"], rpc_max_answer=options["rpc-max-answer"],
         validator=options["validator"], metrics_port=options["metrics-port"],
-        metrics_bind=options["metrics-bind"], progress_interval=options["progress-interval"])
+        metrics_bind=options["metrics-bind"], progress_interval=options["progress-interval"],
+        whitelist=tuple(options["whitelist"]), bans=tuple(options["bans"]),
+        allow_private_addresses=bool(options["allow-private-addresses"]))
     top = make_node_service(settings, config, reactor=reactor)
     top.exit_on_store_error = True
     top.on_failure = functools.partial(_exit_process, reactor)

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 from twisted.logger import Logger
 
 from neo_twisted.core.transaction import Transaction
-from neo_twisted.mempool.outcome import Outcome, Refusal
+from neo_twisted.mempool.outcome import Outcome
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import InventoryType, inv_groups
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.p2p.inventory import RequestTracker
 from neo_twisted.wire.uint import UInt256
@@ -32,7 +33,8 @@ from neo_twisted.wire.uint import UInt256
 if TYPE_CHECKING:
     from neo_twisted.node.policy import Node
 
-#: Invalid transactions a peer may send within L{INVALID_WINDOW} before it is dropped.
+#: Transactions with bad signatures a peer may send within L{INVALID_WINDOW} before it
+#: is dropped (L{Fault.INVALID_TX_FLOOD}); conflicts and the like never count.
 MAX_INVALID = 10
 INVALID_WINDOW = 60.0
 #: Peer transactions waiting for verification, at most; more are dropped unverified.
@@ -98,18 +100,28 @@ class TransactionRelay:
 
     def _settled(self, outcome: Outcome, peer: IPeer, txid: UInt256) -> None:
         self.pending.discard(txid)
-        if outcome.refusal is Refusal.INVALID:
-            self._invalid_from(peer, txid, outcome.reason)
+        if outcome.accepted:
+            self._node.note_useful(peer)
+        elif outcome.forged:
+            self._forged_from(peer, txid, outcome.reason)
+        else:  # a conflict, a missing parent, policy: never the relayer's fault
+            self._log.debug("transaction {txid} from {peer} refused: {reason}",
+                            txid=txid, peer=peer, reason=outcome.reason)
 
-    def _invalid_from(self, peer: IPeer, txid: UInt256, reason: str) -> None:
+    def _forged_from(self, peer: IPeer, txid: UInt256, reason: str) -> None:
+        """
+        A transaction whose signatures do not verify: no honest relayer sends one (it
+        verified it first), but it is only a fault to count unless they keep coming.
+        """
         now = self._now()
         times = self._invalid.setdefault(peer, deque(maxlen=MAX_INVALID))
         times.append(now)
-        self._log.debug("invalid transaction {txid} from {peer}: {reason}",
-                        txid=txid, peer=peer, reason=reason)
         if len(times) == MAX_INVALID and now - times[0] <= INVALID_WINDOW:
-            peer.disconnect(f"sent {MAX_INVALID} invalid transactions within "
-                            f"{INVALID_WINDOW:.0f} s (the last: {reason})", violation=True)
+            peer.fault(Fault.INVALID_TX_FLOOD, f"sent {MAX_INVALID} transactions with bad "
+                                               f"signatures within {INVALID_WINDOW:.0f} s "
+                                               f"(the last: {reason})")
+        else:
+            peer.fault(Fault.INVALID_TX, f"transaction {txid}: {reason}")
 
     def mempool_requested(self, peer: IPeer) -> None:
         """

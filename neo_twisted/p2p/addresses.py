@@ -1,43 +1,59 @@
-# -*- test-case-name: tests.test_p2p_addresses -*-
+# -*- test-case-name: tests.test_p2p_addresses,tests.test_p2p_addrbook -*-
 """
-Where the node may dial: the address book and the neo-cli C{peers.dat} file.
+Where the node may dial: the address book, which one peer cannot fill.
 
-L{AddressBook} is a plain data structure: every method that depends on time
-takes C{now} (the reactor's C{seconds()}), so it is tested without a clock.
-It holds listener endpoints learnt from C{addr}, C{peers.dat}, seeds and past
-connections; it never does I/O.
+L{AddressBook} is a plain data structure: every method that depends on time takes
+C{now} (the reactor's C{seconds()}), so it is tested without a clock. It never does
+I/O (C{peers.dat} is L{neo_twisted.p2p.peersfile}, re-exported here).
 
-C{peers.dat} is the neo-cli 2.8- format (C{LocalNode.SaveState}): an int32 LE
-count, then per entry 4 bytes of IPv4 address (network order) and a uint16 LE
-port. 2.9+ neo-cli neither reads nor writes it; we keep it so a restarted node
-does not need the seeds.
+Eclipse resistance, after Bitcoin Core's address manager: every entry is filed by
+its I{source group}, the /16 (IPv4) or /32 (IPv6) of the peer whose C{addr} carried
+it (L{TRUSTED} for seeds, C{peers.dat} and our own connections), and counted by its
+own I{address group} (same prefixes). Counts are kept up to date on every change, so
+no operation walks the book: an C{addr} of 200 costs 200 steps however full it is.
+
+Those indexes are L{neo_twisted.p2p.addrindex}; what a host text means (its group,
+whether it is public) is L{neo_twisted.p2p.hosts}, whose public names are re-exported.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
-import os
+import heapq
 import random
-import struct
-import tempfile
 from collections.abc import Collection, Iterable
-from pathlib import Path
 
-import attrs
-from twisted.logger import Logger
-
+from neo_twisted.p2p.addrindex import Bag, Entry, Shelf, Tally
+from neo_twisted.p2p.hosts import (
+    address_group,
+    dial_candidate,
+    group_of,
+    is_dialable,
+    is_public_address,
+    normalise_host,
+    parse_ip,
+)
 from neo_twisted.p2p.interfaces import Endpoint
+from neo_twisted.p2p.peersfile import (
+    PEERS_FILE_MAX,
+    decode_peers,
+    encode_peers,
+    load_peers,
+    save_peers,
+)
 
 __all__ = [
+    "ADDRESS_GROUP_SHARE",
     "BOOK_CAPACITY",
     "FORGET_AFTER",
     "PEERS_FILE_MAX",
     "RETRY_BASE",
     "RETRY_CAP",
+    "TRUSTED",
     "AddressBook",
+    "address_group",
     "decode_peers",
     "encode_peers",
+    "is_public_address",
     "load_peers",
     "normalise_host",
     "save_peers",
@@ -45,165 +61,37 @@ __all__ = [
 
 #: Unconnected endpoints kept (C{UnconnectedMax} of both eras).
 BOOK_CAPACITY = 1000
-#: Entries at most in C{peers.dat}; the reference refuses more.
-PEERS_FILE_MAX = 1000
 #: Seconds before an endpoint is offered again after its first failure or a clean disconnect.
 RETRY_BASE = 15.0
 #: The back-off doubles per consecutive failure up to this many seconds.
 RETRY_CAP = 3600.0
 #: Consecutive failures after which an endpoint is forgotten (until advertised again).
 FORGET_AFTER = 10
-
-_COUNT = struct.Struct("<i")
-_ENTRY = struct.Struct("<4sH")
-
-_log = Logger()
-
-
-def normalise_host(host: str) -> str:
-    """
-    The canonical text of an IP address, IPv4-mapped IPv6 unmapped (a dual-stack
-    socket reports C{::ffff:1.2.3.4}); anything else (a name) unchanged.
-    """
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
-
-
-def _dialable(endpoint: Endpoint) -> bool:
-    """
-    Whether an advertised endpoint could be a node at all: a literal unicast address
-    and a real port.
-    """
-    if not 0 < endpoint.port < 65536:
-        return False
-    try:
-        address = ipaddress.ip_address(endpoint.host)
-    except ValueError:
-        return False
-    return not (address.is_unspecified or address.is_multicast)
-
-
-def encode_peers(endpoints: Iterable[Endpoint]) -> bytes:
-    """
-    The C{peers.dat} bytes of the first L{PEERS_FILE_MAX} distinct IPv4 endpoints;
-    IPv6 endpoints and names are skipped (the format has 4 address bytes).
-    """
-    entries: dict[Endpoint, bytes] = {}
-    for endpoint in endpoints:
-        if len(entries) >= PEERS_FILE_MAX:
-            break
-        if endpoint in entries or not 0 < endpoint.port < 65536:
-            continue
-        try:
-            address = ipaddress.IPv4Address(endpoint.host)
-        except ValueError:
-            continue
-        entries[endpoint] = _ENTRY.pack(address.packed, endpoint.port)
-    return _COUNT.pack(len(entries)) + b"".join(entries.values())
-
-
-def decode_peers(data: bytes) -> list[Endpoint]:
-    """
-    The endpoints of C{peers.dat} bytes.
-
-    @raise ValueError: truncated data, a negative count or one over L{PEERS_FILE_MAX},
-        or a length that does not match the count.
-    """
-    if len(data) < _COUNT.size:
-        raise ValueError(f"peers.dat is truncated: {len(data)} bytes, no count")
-    (count,) = _COUNT.unpack_from(data)
-    if count < 0:
-        raise ValueError(f"peers.dat is corrupt: negative count {count}")
-    if count > PEERS_FILE_MAX:
-        raise ValueError(f"peers.dat is corrupt: {count} entries, at most {PEERS_FILE_MAX}")
-    expected = _COUNT.size + count * _ENTRY.size
-    if len(data) != expected:
-        raise ValueError(f"peers.dat is corrupt: {len(data)} bytes for {count} entries "
-                         f"({expected} expected)")
-    result = []
-    for offset in range(_COUNT.size, expected, _ENTRY.size):
-        packed, port = _ENTRY.unpack_from(data, offset)
-        result.append(Endpoint(str(ipaddress.IPv4Address(packed)), port))
-    return result
-
-
-def load_peers(path: Path) -> list[Endpoint]:
-    """
-    The endpoints saved in C{path}, or none (with a warning) when the file is
-    missing, unreadable, truncated or corrupt: losing it only costs a seed lookup.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        _log.warn("no peers file at {path}; starting from the seeds", path=str(path))
-        return []
-    except OSError as error:
-        _log.warn("cannot read peers file {path}: {error}", path=str(path), error=error)
-        return []
-    try:
-        return decode_peers(data)
-    except ValueError as error:
-        _log.warn("ignoring peers file {path}: {error}", path=str(path), error=error)
-        return []
-
-
-def save_peers(path: Path, endpoints: Iterable[Endpoint]) -> int:
-    """
-    Write C{peers.dat} atomically: a synced temporary file in the same directory
-    renamed over C{path}, so a crash leaves either the old or the new file.
-
-    @return: how many entries were written.
-    @raise OSError: the file could not be written (the old one is left in place).
-    """
-    data = encode_peers(endpoints)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                     dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as output:
-            output.write(data)
-            output.flush()
-            os.fsync(output.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    return (len(data) - _COUNT.size) // _ENTRY.size
-
-
-@attrs.define
-class _Entry:
-    """
-    What the book remembers of one endpoint: its run of failures and when it may
-    be dialled again.
-    """
-
-    failures: int = 0
-    retry_at: float = 0.0
-
+#: One address group holds at most 1/8 of the book's capacity in entries learnt from
+#: peers: what we dial then lies in 8 /16s at least, so one hosting network or one
+#: operator's /16 cannot be all we know, while a /16 full of honest nodes (a cloud
+#: region) still has 125 places. Trusted entries are exempt: a localnet is one /16.
+ADDRESS_GROUP_SHARE = 8
+#: The source group of entries from a trusted source (seeds, C{peers.dat}, connections).
+TRUSTED = "trusted"
 
 class AddressBook:
     """
-    Known listener endpoints to dial, with reconnect back-off and bans.
+    Known listener endpoints to dial, with reconnect back-off and bans, resisting
+    floods of advertised addresses.
 
     Endpoints are either I{idle} (candidates for L{take} once their back-off has
     passed) or I{in use} (being dialled or connected: L{mark_connected}); only idle
     ones count towards the capacity and L{__len__}.
 
-    When the book is full a new endpoint replaces a random idle one that has
-    already failed, if any, and is dropped otherwise: a flood of advertised
-    addresses can then only push out addresses that do not work.
+    When the book is full a new endpoint takes the place of a random one from the
+    most represented source group, preferring one that failed or was never tried;
+    if its own source group is already (one of) the largest, it may only replace
+    one of its own group's failed endpoints, and is refused otherwise. So a flooding
+    peer may take the free room, but in a full book it stops growing once no other
+    group is larger, and while it is the largest every newcomer from elsewhere
+    evicts from it. A returning connection (in use, then idle again) always gets
+    back in, evicting the same way.
 
     Bans are per IP address, not per endpoint: a misbehaving node cannot come back
     by advertising itself on another port, and one IP rarely hosts many nodes.
@@ -211,15 +99,18 @@ class AddressBook:
     @ivar own: endpoints we listen on, never stored.
     @ivar own_port: our listening port: a loopback or unspecified address with this
         port is us too.
+    @ivar max_per_address_group: entries learnt from peers per address group, at most.
     """
 
     def __init__(self, capacity: int = BOOK_CAPACITY, *, own: Iterable[Endpoint] = (),
                  own_port: int | None = None, retry_base: float = RETRY_BASE,
                  retry_cap: float = RETRY_CAP, forget_after: int = FORGET_AFTER,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 max_per_address_group: int | None = None) -> None:
         """
         @param capacity: idle endpoints kept at most.
         @param rng: the source of randomness for L{take} and eviction (tests seed it).
+        @param max_per_address_group: defaults to C{capacity} / L{ADDRESS_GROUP_SHARE}.
         """
         if capacity < 1 or forget_after < 1 or not 0 < retry_base <= retry_cap:
             raise ValueError("capacity, forget_after and retry_base must be positive, "
@@ -230,10 +121,21 @@ class AddressBook:
         self.retry_base = retry_base
         self.retry_cap = retry_cap
         self.forget_after = forget_after
+        self.max_per_address_group = (max(1, capacity // ADDRESS_GROUP_SHARE)
+                                      if max_per_address_group is None
+                                      else max_per_address_group)
         self._rng = rng or random.Random()
-        self._entries: dict[Endpoint, _Entry] = {}
+        self._entries: dict[Endpoint, Entry] = {}
         self._in_use: set[Endpoint] = set()
         self._bans: dict[str, float] = {}
+        self._by_host: dict[str, set[Entry]] = {}
+        self._shelves: dict[str, Shelf] = {}
+        self._sources = Tally()
+        self._groups: dict[str, int] = {}  # idle entries per address group
+        self._ready: Bag[Entry] = Bag()
+        self._waiting: list[tuple[float, int, Entry]] = []
+        self._tickets = 0
+        self._idle = 0
 
     # -- own endpoints and bans --------------------------------------------------------------
 
@@ -245,18 +147,15 @@ class AddressBook:
             return True
         if self.own_port is None or endpoint.port != self.own_port:
             return False
-        try:
-            address = ipaddress.ip_address(normalise_host(endpoint.host))
-        except ValueError:
-            return False
-        return address.is_loopback or address.is_unspecified
+        address = parse_ip(endpoint.host)
+        return address is not None and (address.is_loopback or address.is_unspecified)
 
     def add_own(self, endpoint: Endpoint) -> None:
         """
         Learn one more endpoint of ours, and forget it as a candidate.
         """
         self.own.add(endpoint)
-        self._entries.pop(endpoint, None)
+        self._forget(self._entries.get(endpoint))
 
     def ban(self, target: str | Endpoint, until: float) -> None:
         """
@@ -264,8 +163,8 @@ class AddressBook:
         """
         host = normalise_host(target.host if isinstance(target, Endpoint) else target)
         self._bans[host] = max(until, self._bans.get(host, until))
-        for endpoint in [e for e in self._entries if e.host == host]:
-            del self._entries[endpoint]
+        for entry in list(self._by_host.get(host, ())):
+            self._forget(entry)
 
     def is_banned(self, target: str | Endpoint, now: float) -> bool:
         """
@@ -288,55 +187,37 @@ class AddressBook:
 
     # -- learning and offering endpoints -----------------------------------------------------
 
-    def _acceptable(self, endpoint: Endpoint, now: float) -> bool:
-        return (_dialable(endpoint) and not self.is_own(endpoint)
-                and not self.is_banned(endpoint, now))
-
-    def _make_room(self) -> bool:
+    def add(self, endpoints: Iterable[Endpoint], now: float, source: str | None = None) -> int:
         """
-        Whether one more idle endpoint fits, evicting a failed one if the book is full.
-        """
-        if len(self) < self.capacity:
-            return True
-        failed = self._failed_idle()
-        if not failed:
-            return False
-        del self._entries[self._rng.choice(failed)]
-        return True
+        Learn endpoints; known ones keep their back-off, own, banned and undialable
+        ones are skipped. A full book makes room as the class says, or refuses.
 
-    def _failed_idle(self) -> list[Endpoint]:
-        return [e for e, entry in self._entries.items()
-                if entry.failures and e not in self._in_use]
-
-    def add(self, endpoints: Iterable[Endpoint], now: float) -> int:
-        """
-        Learn endpoints (from C{addr}, C{peers.dat}, seeds); known ones keep their
-        back-off, own, banned and undialable ones are skipped. In a full book a new
-        endpoint takes the place of one that failed, if there is one.
-
+        @param source: the IP text of the peer whose C{addr} carried them; None for a
+            trusted source (seeds, C{peers.dat}, our own connections), exempt from
+            L{max_per_address_group}.
         @return: how many were new.
         """
+        origin = TRUSTED if source is None else address_group(source)
+        limit = None if source is None else self.max_per_address_group
         added = 0
-        # The book is walked once (its size, its failed idle endpoints), not once per
-        # endpoint: an addr of 200 to a full book of 1,000 held the reactor 50 ms.
-        idle = len(self)
-        failed: list[Endpoint] | None = None
-        for endpoint in endpoints:
-            endpoint = Endpoint(normalise_host(endpoint.host), endpoint.port)
-            if endpoint in self._entries or endpoint in self._in_use:
+        for offered in endpoints:
+            candidate = dial_candidate(offered)
+            if candidate is None:
                 continue
-            if not self._acceptable(endpoint, now):
+            endpoint, group = candidate
+            if (endpoint in self._entries or endpoint in self._in_use
+                    or self.is_own(endpoint) or self._banned(endpoint.host, now)):
                 continue
-            if idle >= self.capacity:
-                if failed is None:
-                    failed = self._failed_idle()
-                    self._rng.shuffle(failed)
-                if not failed:
-                    break  # nothing may leave: the rest cannot get in either
-                del self._entries[failed.pop()]
-                idle -= 1
-            self._entries[endpoint] = _Entry()
-            idle += 1
+            if limit is not None and self._groups.get(group, 0) >= limit:
+                continue
+            if self._idle >= self.capacity:
+                victim = self._victim(origin)
+                if victim is None:
+                    break  # the same holds for the rest of this source's endpoints
+                self._forget(victim)
+            entry = Entry(endpoint, endpoint.host, origin, group)
+            self._store(entry)
+            self._index(entry, now)
             added += 1
         return added
 
@@ -345,12 +226,34 @@ class AddressBook:
         """
         Up to C{count} distinct random idle endpoints whose back-off has passed.
 
-        Nothing is reserved: call L{mark_connected} for each one dialled.
+        Nothing is reserved: call L{mark_connected} for each one dialled. A few
+        candidates are drawn at random from those ready; the ready set is walked only
+        when most of it is wanted or excluded.
         """
-        ready = [e for e, entry in self._entries.items()
-                 if entry.retry_at <= now and e not in self._in_use and e not in exclude
-                 and e.host not in exclude_hosts and not self.is_banned(e.host, now)]
-        return self._rng.sample(ready, min(max(count, 0), len(ready)))
+        self._promote(now)
+        ready = self._ready
+        wanted = min(max(count, 0), len(ready))
+        if not wanted:
+            return []
+
+        def offerable(entry: Entry) -> bool:
+            return (entry.retry_at <= now and entry.endpoint not in exclude
+                    and entry.host not in exclude_hosts and not self._banned(entry.host, now))
+
+        chosen: list[Endpoint] = []
+        seen: set[Entry] = set()
+        if 2 * wanted < len(ready):
+            for _ in range(4 * (wanted + len(exclude) + len(exclude_hosts)) + 16):
+                entry = ready.choice(self._rng)
+                if entry in seen:
+                    continue
+                seen.add(entry)
+                if offerable(entry):
+                    chosen.append(entry.endpoint)
+                    if len(chosen) == wanted:
+                        return chosen
+        rest = [e.endpoint for e in ready if e not in seen and offerable(e)]
+        return chosen + self._rng.sample(rest, min(wanted - len(chosen), len(rest)))
 
     def retry_at(self, endpoint: Endpoint) -> float | None:
         """
@@ -374,6 +277,9 @@ class AddressBook:
         C{endpoint} is being dialled or is connected: not a candidate until released.
         """
         self._in_use.add(endpoint)
+        entry = self._entries.get(endpoint)
+        if entry is not None:
+            self._unindex(entry)
 
     def mark_failed(self, endpoint: Endpoint, now: float) -> None:
         """
@@ -386,10 +292,11 @@ class AddressBook:
             return
         entry.failures += 1
         if entry.failures >= self.forget_after:
-            del self._entries[endpoint]
+            self._forget(entry)
             return
         delay = self.retry_base * 2 ** (entry.failures - 1)
         entry.retry_at = now + min(delay, self.retry_cap)
+        self._settle(entry, now)
 
     def mark_disconnected(self, endpoint: Endpoint, now: float) -> None:
         """
@@ -400,19 +307,9 @@ class AddressBook:
         entry = self._release(endpoint, now)
         if entry is not None:
             entry.failures = 0
+            entry.worked = True
             entry.retry_at = now + self.retry_base
-
-    def _release(self, endpoint: Endpoint, now: float) -> _Entry | None:
-        """
-        The entry of an endpoint back to idle, made if needed; None if it is not kept.
-        """
-        if not self._acceptable(endpoint, now):
-            self._entries.pop(endpoint, None)
-            return None
-        entry = self._entries.get(endpoint)
-        if entry is None and self._make_room():
-            entry = self._entries[endpoint] = _Entry()
-        return entry
+            self._settle(entry, now)
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -420,15 +317,152 @@ class AddressBook:
         """
         The idle endpoints, fewest failures first (what C{peers.dat} should keep).
         """
-        idle = [(entry.failures, e) for e, entry in self._entries.items()
-                if e not in self._in_use]
+        idle = [(entry.failures, e) for e, entry in self._entries.items() if entry.idle]
         return [e for _, e in sorted(idle)]
 
+    def count_from(self, source: str | None) -> int:
+        """
+        How many idle endpoints were learnt from C{source}'s group (None: trusted).
+        """
+        return self._sources[TRUSTED if source is None else address_group(source)]
+
     def __len__(self) -> int:
-        return sum(1 for e in self._entries if e not in self._in_use)
+        return self._idle
 
     def __contains__(self, endpoint: object) -> bool:
-        return endpoint in self._entries and endpoint not in self._in_use
+        entry = self._entries.get(endpoint) if isinstance(endpoint, Endpoint) else None
+        return entry is not None and entry.idle
 
     def __repr__(self) -> str:
         return f"<AddressBook {len(self)} idle, {len(self._in_use)} in use>"
+
+    # -- the indexes -------------------------------------------------------------------------
+
+    def _banned(self, host: str, now: float) -> bool:
+        until = self._bans.get(host)
+        return until is not None and until > now
+
+    def _acceptable(self, endpoint: Endpoint, now: float) -> bool:
+        return (is_dialable(parse_ip(endpoint.host), endpoint.port) and not self.is_own(endpoint)
+                and not self.is_banned(endpoint, now))
+
+    def _victim(self, origin: str, force: bool = False) -> Entry | None:
+        """
+        The idle entry to forget so that one more from source group C{origin} fits, or
+        None: C{origin} is the largest group and has no failed entry (with C{force},
+        one of its others then).
+        """
+        largest = self._sources.largest()
+        if largest is None:
+            return None
+        if self._sources[origin] < self._sources.top:
+            return self._shelves[largest].weakest(self._rng)
+        shelf = self._shelves[origin]
+        if shelf.failed:
+            return shelf.failed.choice(self._rng)
+        return shelf.weakest(self._rng) if force else None
+
+    def _store(self, entry: Entry) -> None:
+        self._entries[entry.endpoint] = entry
+        self._by_host.setdefault(entry.host, set()).add(entry)
+
+    def _forget(self, entry: Entry | None) -> None:
+        if entry is None:
+            return
+        del self._entries[entry.endpoint]
+        self._unindex(entry)
+        hosts = self._by_host[entry.host]
+        hosts.discard(entry)
+        if not hosts:
+            del self._by_host[entry.host]
+
+    def _index(self, entry: Entry, now: float) -> None:
+        """
+        Make a stored entry idle: counted, evictable, and offered once its back-off passes.
+        """
+        entry.idle = True
+        self._idle += 1
+        self._sources.add(entry.source, 1)
+        self._groups[entry.group] = self._groups.get(entry.group, 0) + 1
+        shelf = self._shelves.get(entry.source)
+        if shelf is None:
+            shelf = self._shelves[entry.source] = Shelf()
+        shelf.of(entry).add(entry)
+        if entry.retry_at <= now:
+            entry.ready = True
+            self._ready.add(entry)
+            return
+        self._tickets += 1
+        entry.ticket = self._tickets
+        heapq.heappush(self._waiting, (entry.retry_at, entry.ticket, entry))
+        if len(self._waiting) > 2 * self._idle + 64:  # forgotten entries leave stale tickets
+            self._waiting = [item for item in self._waiting if _waits(*item)]
+            heapq.heapify(self._waiting)
+
+    def _unindex(self, entry: Entry) -> None:
+        """
+        Take an entry out of the counts and offers (its waiting ticket goes stale).
+        """
+        if not entry.idle:
+            return
+        entry.idle = False
+        self._idle -= 1
+        self._sources.add(entry.source, -1)
+        left = self._groups.pop(entry.group) - 1
+        if left:
+            self._groups[entry.group] = left
+        self._shelves[entry.source].of(entry).discard(entry)
+        if not self._sources[entry.source]:
+            del self._shelves[entry.source]
+        if entry.ready:
+            entry.ready = False
+            self._ready.discard(entry)
+
+    def _promote(self, now: float) -> None:
+        """
+        Move the idle entries whose back-off is over at C{now} to the ready set.
+        """
+        while self._waiting and self._waiting[0][0] <= now:
+            item = heapq.heappop(self._waiting)
+            if _waits(*item):
+                item[2].ready = True
+                self._ready.add(item[2])
+
+    def _release(self, endpoint: Endpoint, now: float) -> Entry | None:
+        """
+        The entry of an endpoint out of the indexes, to be changed and L{_settle}d; made
+        (trusted) if there is room, None if it is not kept.
+        """
+        entry = self._entries.get(endpoint)
+        address = parse_ip(endpoint.host)
+        if (address is None or not is_dialable(address, endpoint.port)
+                or self.is_own(endpoint) or self.is_banned(endpoint, now)):
+            self._forget(entry)
+            return None
+        if entry is not None:
+            self._unindex(entry)
+            return entry
+        if self._idle >= self.capacity:
+            victim = self._victim(TRUSTED)
+            if victim is None:
+                return None
+            self._forget(victim)
+        entry = Entry(endpoint, str(address), TRUSTED, group_of(address))
+        self._store(entry)
+        return entry
+
+    def _settle(self, entry: Entry, now: float) -> None:
+        """
+        Index a released entry, evicting one if an endpoint back from use overfills the book.
+        """
+        if self._idle >= self.capacity:
+            self._forget(self._victim(entry.source, force=True))
+        self._index(entry, now)
+
+
+def _waits(retry_at: float, ticket: int, entry: Entry) -> bool:
+    """
+    Whether a waiting-heap item is current: its entry is still idle, not yet ready, and
+    has not been pushed again since.
+    """
+    return entry.idle and not entry.ready and entry.ticket == ticket

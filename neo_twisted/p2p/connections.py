@@ -6,16 +6,20 @@ The node's policy (its L{IPeerListener}) forwards connection events here. Every
 5 s a tick dials L{AddressBook} candidates while fewer than C{min_peers}
 outbound connections are up or dialling; with no candidate it asks established
 peers for addresses, and dials seeds when nothing is connected or the shortage
-lasts 180 s (as the 2.8 reference does). Inbound connections over the limits or
-from banned IPs are refused at accept time, before a byte is read (the wrapping
-L{AcceptingFactory} builds no protocol); C{check_version} checks the limits again, for
-connections that raced each other, and refuses duplicates (same IP and nonce).
+lasts 180 s (as the 2.8 reference does). Inbound connections take at most
+C{max_peers - min_peers} slots, so the outbound ones stay ours (an attacker
+dialling us many times cannot take them); when those are full a new one evicts
+the least valuable inbound peer (L{neo_twisted.p2p.admission.eviction_candidate})
+or is refused. Connections from banned IPs, and over the limits, are refused at
+accept time, before a byte is read (the wrapping L{AcceptingFactory} builds no
+protocol); C{check_version} checks the limits again, for connections that raced
+each other, and refuses duplicates (same IP and nonce). What a fault costs a
+peer's IP comes from the fault table, applied by L{Discipline} when the
+connection it closed is lost.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -32,20 +36,19 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from neo_twisted.network.payloads import (
-    MAX_ADDRESSES,
     AddrPayload,
-    NetworkAddressWithTime,
     VersionPayload,
 )
 from neo_twisted.p2p.addresses import AddressBook, load_peers, normalise_host, save_peers
-from neo_twisted.p2p.admission import AcceptingFactory, Connection
+from neo_twisted.p2p.admission import AcceptingFactory, Connection, eviction_candidate
+from neo_twisted.p2p.discipline import BAN_DURATION, Discipline
+from neo_twisted.p2p.exchange import AddressExchange
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 
 __all__ = ["BAN_DURATION", "GETADDR_INTERVAL", "SEEDS_WHEN_ALONE", "SEEDS_WHEN_SHORT",
            "SEED_FALLBACK_AFTER", "ConnectionService"]
 
-#: Seconds a protocol violation bans the peer's IP (2.8 banned for the process lifetime).
-BAN_DURATION = 24 * 3600.0
 #: Seconds of shortage, while some peers are connected, before the seeds are tried too.
 SEED_FALLBACK_AFTER = 180.0
 #: Seeds dialled when nothing is connected, and when the shortage lasted too long.
@@ -75,7 +78,9 @@ class ConnectionService(Service):
                  max_dialling: int = 10, ask_addresses: bool = True, reactor: Any = None,
                  maintenance_interval: float = 5.0, save_interval: float = 300.0,
                  ban_duration: float = BAN_DURATION, dial_timeout: float = 10.0,
-                 book: AddressBook | None = None, rng: random.Random | None = None) -> None:
+                 book: AddressBook | None = None, rng: random.Random | None = None,
+                 discipline: Discipline | None = None,
+                 allow_private_addresses: bool = False) -> None:
         """
         @param factory_out: builds the connections we dial (IPeer providers).
         @param factory_in: builds accepted ones; without it or C{listen_port}, no listening.
@@ -88,6 +93,9 @@ class ConnectionService(Service):
         @param max_dialling: dials in flight at most.
         @param ask_addresses: send C{getaddr} to every newly established peer.
         @param reactor: IReactorTCP, IReactorTime and IReactorCore (C{resolve}).
+        @param discipline: the IPs discouraged and banned (default: a new one, loopback
+            protected, banning for C{ban_duration}).
+        @param allow_private_addresses: learn private and reserved addresses from peers.
         @raise ValueError: contradicting limits, or a malformed seed.
         """
         if not 0 < min_peers <= max_peers or max_per_address < 1 or max_dialling < 1:
@@ -109,10 +117,14 @@ class ConnectionService(Service):
         self.ask_addresses = ask_addresses
         self.maintenance_interval = maintenance_interval
         self.save_interval = save_interval
-        self.ban_duration = ban_duration
+        self.discipline = (discipline if discipline is not None
+                           else Discipline(ban_for=ban_duration))
         self.dial_timeout = dial_timeout
         self._rng = rng or random.Random()
         self.book = book if book is not None else AddressBook(rng=self._rng)
+        self.exchange = AddressExchange(self.book, busy=self._busy_endpoints,
+                                        established=self.established_peers, rng=self._rng,
+                                        allow_private=allow_private_addresses)
         self._connections: dict[IPeer, Connection] = {}
         self._dialling: dict[Endpoint, Deferred[Any]] = {}
         self._resolving = 0
@@ -204,13 +216,14 @@ class ConnectionService(Service):
     @property
     def peer_count(self) -> int:
         """
-        Connections up (handshaking or established), inbound and outbound.
+        Connections up (handshaking or established), inbound and outbound, but those
+        evicted and closing.
         """
-        return len(self._connections)
+        return sum(1 for c in self._connections.values() if not c.evicted)
 
     @property
     def inbound_count(self) -> int:
-        return sum(1 for c in self._connections.values() if c.inbound)
+        return sum(1 for c in self._connections.values() if c.inbound and not c.evicted)
 
     @property
     def outbound_count(self) -> int:
@@ -244,6 +257,7 @@ class ConnectionService(Service):
         """
         now = self._now()
         self.book.expire_bans(now)
+        shunned = self.discipline.shunned(now)
         need = self.min_peers - self.outbound_count - len(self._dialling)
         if need <= 0:
             self._short_since = None
@@ -253,7 +267,7 @@ class ConnectionService(Service):
         if room <= 0:
             return
         per_host = self._per_host()
-        full = {host for host, n in per_host.items() if n >= self.max_per_address}
+        full = {host for host, n in per_host.items() if n >= self.max_per_address} | shunned
         candidates = self.book.take(room, now, exclude=self._busy_endpoints(),
                                     exclude_hosts=full)
         for endpoint in candidates:
@@ -306,7 +320,8 @@ class ConnectionService(Service):
         endpoint = Endpoint(normalise_host(address), seed.port)
         if (self.running and endpoint not in self._busy_endpoints()
                 and len(self._dialling) < self.max_dialling
-                and self.book.is_ready(endpoint, self._now())):
+                and self.book.is_ready(endpoint, self._now())
+                and not self.discipline.is_banned(endpoint.host, self._now())):
             self._dial(endpoint)
 
     def _dial(self, endpoint: Endpoint) -> None:
@@ -326,7 +341,8 @@ class ConnectionService(Service):
     def _dialled(self, protocol: object, endpoint: Endpoint) -> None:
         self._dialling.pop(endpoint, None)
         peer = IPeer(protocol)
-        self._connections[peer] = Connection(inbound=False, host=endpoint.host, dialled=endpoint)
+        self._connections[peer] = Connection(inbound=False, host=endpoint.host, dialled=endpoint,
+                                             since=self._now())
         if not self.running:
             peer.disconnect("node stopping")
 
@@ -342,16 +358,46 @@ class ConnectionService(Service):
 
     # -- accepting ---------------------------------------------------------------------------
 
-    def _refusal(self, host: str, others: list[Connection]) -> str | None:
+    @property
+    def max_inbound(self) -> int:
         """
-        Why one more connection with C{host} is refused next to C{others}, if it is.
+        Inbound connections at most: the slots outbound ones do not keep.
         """
-        if self.book.is_banned(host, self._now()):
+        return max(1, self.max_peers - self.min_peers)
+
+    def _refusal(self, host: str, others: list[Connection], inbound: bool) -> str | None:
+        """
+        Why one more connection with C{host} is refused next to C{others}, if it is; an
+        inbound one over the inbound limit is not refused here (it may evict).
+        """
+        now = self._now()
+        if self.discipline.is_banned(host, now):
             return f"{host} is banned"
-        if len(others) >= self.max_peers:
+        if len(others) >= self.max_peers and not inbound:
             return f"too many connections ({len(others)})"
         if sum(1 for c in others if c.host == host) >= self.max_per_address:
             return f"too many connections with {host}"
+        return None
+
+    def _inbound_room(self, host: str) -> str | None:
+        """
+        Make room for one more inbound connection from C{host}, evicting an inbound
+        peer if the slots are full: why there is none, if there is none.
+        """
+        now = self._now()
+        counted = {p: c for p, c in self._connections.items() if not c.evicted}
+        inbound = {p: c for p, c in counted.items() if c.inbound}
+        if len(inbound) < self.max_inbound and len(counted) < self.max_peers:
+            return None
+        if self.discipline.is_discouraged(host, now):
+            return f"{host} is discouraged and the inbound slots are full"
+        victim = eviction_candidate(inbound, now, self.discipline)
+        if victim is None:
+            return f"inbound slots full ({len(inbound)}), nobody to evict"
+        self._log.info("evicting {peer} for a new inbound connection from {host}",
+                       peer=str(victim.remote), host=host)
+        inbound[victim].evicted = True  # its slot is the newcomer's from now
+        victim.disconnect("evicted for a new inbound connection")
         return None
 
     def _accept(self, addr: IAddress, wrapped: IProtocolFactory) -> IProtocol | None:
@@ -360,14 +406,16 @@ class ConnectionService(Service):
         """
         host = normalise_host(str(getattr(addr, "host", addr)))
         reason = ("node stopping" if not self.running
-                  else self._refusal(host, list(self._connections.values())))
+                  else self._refusal(host, list(self._connections.values()), True)
+                  or self._inbound_room(host))
         if reason is not None:
             self._log.debug("refused connection from {host}: {reason}", host=host,
                             reason=reason)
             return None
         protocol = wrapped.buildProtocol(addr)
         if protocol is not None:
-            self._connections[IPeer(protocol)] = Connection(inbound=True, host=host)
+            self._connections[IPeer(protocol)] = Connection(inbound=True, host=host,
+                                                            since=self._now())
         return protocol
 
     # -- what the node's policy forwards -----------------------------------------------------
@@ -380,10 +428,10 @@ class ConnectionService(Service):
         connection = self._connections.get(peer)
         if connection is None:
             connection = Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host))
-        others = [c for p, c in self._connections.items() if p is not peer]
+        others = [c for p, c in self._connections.items() if p is not peer and not c.evicted]
         if any(c.host == connection.host and c.nonce == version.nonce for c in others):
             return f"already connected to node {version.nonce} at {connection.host}"
-        reason = self._refusal(connection.host, others)
+        reason = self._refusal(connection.host, others, False)
         if reason is None:
             connection.nonce = version.nonce
             self._connections[peer] = connection
@@ -406,19 +454,18 @@ class ConnectionService(Service):
         if self.ask_addresses:
             peer.send("getaddr")
 
-    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
+    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
         """
-        Forget C{peer}; its endpoints go back to the book (after a back-off), and
-        a protocol violation bans its IP for C{ban_duration}.
+        Forget C{peer}; its endpoints go back to the book (after a back-off), and the
+        fault that closed it, if one did, costs its IP what the fault table says.
         """
         connection = self._connections.pop(peer, None)
+        self.exchange.forget(peer)
         now = self._now()
         host = (connection.host if connection is not None
                 else normalise_host(peer.remote.host))
-        if violation:
-            self.ban(host)
-            self._log.warn("banned {host} until +{duration}s: {reason}", host=host,
-                           duration=self.ban_duration, reason=reason)
+        if fault is not None:
+            self.discipline.judged(host, fault, now)
         if connection is None:
             return
         if connection.established:
@@ -436,37 +483,36 @@ class ConnectionService(Service):
 
     def ban(self, host: str, duration: float | None = None) -> None:
         """
-        Refuse connections with the IP C{host} (and never dial it) for a while.
+        The operator's ban: refuse connections with the IP C{host}, never dial it, and
+        drop those open, for C{duration} seconds (default: the discipline's).
         """
-        self.book.ban(host, self._now() + (self.ban_duration if duration is None else duration))
+        host = normalise_host(host)
+        until = self._now() + (self.discipline.ban_for if duration is None else duration)
+        self.discipline.ban(host, until)
+        for peer, connection in list(self._connections.items()):
+            if connection.host == host:
+                peer.disconnect(f"{host} banned by the operator")
+
+    def note_useful(self, peer: IPeer) -> None:
+        """
+        C{peer} just sent us a block or transaction we did not have (see eviction).
+        """
+        connection = self._connections.get(peer)
+        if connection is not None:
+            connection.useful_at = self._now()
+
+    def fault_ignored(self, peer: IPeer, fault: Fault) -> None:
+        """
+        Count a fault whose response is to ignore it.
+        """
+        self.discipline.faults[fault.label] += 1
+        self.discipline.responses[Response.IGNORE.label] += 1
 
     def addresses_received(self, peer: IPeer, payload: AddrPayload) -> None:
         """
-        Learn the endpoints of an C{addr}, minus own, banned and connected ones.
+        Learn the endpoints of an C{addr} (see L{AddressExchange.received}).
         """
-        busy = self._busy_endpoints()
-        endpoints = [Endpoint(normalise_host(str(a.address)), a.port)
-                     for a in payload.addresses]
-        added = self.book.add([e for e in endpoints if e not in busy], self._now())
-        self._log.debug("{added} of {count} addresses from {peer} are new", added=added,
-                        count=len(endpoints), peer=str(peer.remote))
+        self.exchange.received(peer, payload, self._now())
 
     def getaddr_received(self, peer: IPeer) -> None:
-        """
-        Answer with up to 200 random established peers' listener endpoints, one per IP,
-        not the asker's; nothing at all when there are none (2.9+ drops an empty C{addr}).
-        """
-        by_host: dict[str, list[tuple[VersionPayload, Endpoint]]] = {}
-        for other in self.established_peers():
-            version, listener = other.version, other.listener
-            if other is not peer and listener is not None and version is not None:
-                by_host.setdefault(normalise_host(listener.host), []).append((version, listener))
-        hosts = self._rng.sample(sorted(by_host), min(MAX_ADDRESSES, len(by_host)))
-        entries = []
-        for host in hosts:
-            version, listener = self._rng.choice(by_host[host])
-            with contextlib.suppress(ValueError):  # not an IP: a test transport
-                entries.append(NetworkAddressWithTime(version.timestamp, version.services,
-                                                      ipaddress.ip_address(host), listener.port))
-        if entries:
-            peer.send("addr", AddrPayload(tuple(entries)))
+        self.exchange.answer(peer)

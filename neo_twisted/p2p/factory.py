@@ -29,10 +29,12 @@ __all__ = [
 
 #: Seconds for the peer to complete version + verack (the 2.8- reference waits 30 s).
 DEFAULT_HANDSHAKE_TIMEOUT = 30.0
-#: Seconds without a whole message before we drop a peer (2.9+ drops after 60 s of
-#: silence); bytes of an unfinished frame do not count, so a frame dripped a byte at a
-#: time cannot hold a connection open.
-DEFAULT_IDLE_TIMEOUT = 90.0
+#: Seconds without a whole message before we drop a peer: 30 minutes, as neo 2.8 allows,
+#: for 2.8 sends no keep-alive and answers no ping (2.9+ drops after 60 s of silence,
+#: and so would lose every 2.8 peer); what we ask for has timeouts of its own. Bytes of
+#: an unfinished frame do not count, so a frame dripped a byte at a time holds a
+#: connection no longer than silence does.
+DEFAULT_IDLE_TIMEOUT = 30 * 60.0
 #: Seconds of sending nothing before we ping, well inside the 60 s a 2.9+ peer allows.
 DEFAULT_PING_INTERVAL = 30.0
 #: Bytes of messages that may wait for a peer that does not read them (its socket and

@@ -5,8 +5,9 @@ The per-connection handshake as an explicit, sans-IO state machine.
 Both sides send C{version} as soon as the TCP connection exists, so the machine
 starts in L{AwaitingVersion}. The peer's first message must be C{version} (we
 answer C{verack}), its second C{verack}; only then is the connection
-L{Established} and every other command delivered. Anything else is a protocol
-violation (C2.10.3 C{ProtocolHandler.OnReceive}).
+L{Established} and every other command delivered. Anything else is a fault
+(C2.10.3 C{ProtocolHandler.OnReceive} aborts; the table in
+L{neo_twisted.p2p.faults} says what we do).
 
 The machine is total: every input has a declared transition in every state, so
 an illegal message is a visible row of the table below, not an unexpected
@@ -14,9 +15,9 @@ C{NoTransition}::
 
     state           | version          | verack           | other message  | timed_out | closed
     ----------------+------------------+------------------+----------------+-----------+-------
-    AwaitingVersion | -> AwaitingVerack| violation        | violation      | drop      | Closed
-    AwaitingVerack  | violation        | -> Established   | violation      | drop      | Closed
-    Established     | violation        | violation        | deliver        | (ignored) | Closed
+    AwaitingVersion | -> AwaitingVerack| fault: order     | fault: order   | drop      | Closed
+    AwaitingVerack  | fault: again     | -> Established   | fault: order   | drop      | Closed
+    Established     | fault: again     | fault: again     | deliver        | (ignored) | Closed
     Closed          | (ignored)        | (ignored)        | (ignored)      | (ignored) | Closed
 
 It knows no transport, clock or listener: it acts only through the callables
@@ -33,6 +34,7 @@ import attrs
 from automat import TypeMachineBuilder
 
 from neo_twisted.network.payloads import Payload, VersionPayload
+from neo_twisted.p2p.faults import Fault
 
 __all__ = ["Handshake", "HandshakeEffects", "new_handshake"]
 
@@ -83,14 +85,16 @@ class HandshakeEffects:
     @ivar send_verack: acknowledge the peer's version.
     @ivar complete: the handshake is over (stop its timer, flush, tell the node).
     @ivar deliver: hand an established peer's message on.
-    @ivar drop: close the connection for a reason; the flag marks a violation.
+    @ivar drop: close the connection for a reason that is no fault of the peer's.
+    @ivar fault: the peer committed a fault (L{neo_twisted.p2p.faults.Fault}).
     """
 
     check_version: Callable[[VersionPayload], str | None]
     send_verack: Callable[[], None]
     complete: Callable[[], None]
     deliver: Callable[[str, Payload | None], None]
-    drop: Callable[[str, bool], None]
+    drop: Callable[[str], None]
+    fault: Callable[[Fault, str], None]
 
 
 _builder = TypeMachineBuilder(Handshake, HandshakeEffects)
@@ -111,25 +115,25 @@ def _accept_version(
     Ask whether to keep the peer; acknowledge its version only if so.
 
     A refusal (self-connection, duplicate, too many peers) is a plain drop, not a
-    violation: the peer did nothing wrong.
+    fault: the peer did nothing wrong.
     """
     reason = effects.check_version(version)
     if reason is None:
         effects.send_verack()
     else:
-        effects.drop(reason, False)
+        effects.drop(reason)
 
 
 @AwaitingVersion.upon(Handshake.verack_received).to(Closed)
 def _verack_before_version(inputs: Handshake, effects: HandshakeEffects) -> None:
-    effects.drop("verack before version", True)
+    effects.fault(Fault.HANDSHAKE_ORDER, "verack before version")
 
 
 @AwaitingVersion.upon(Handshake.message_received).to(Closed)
 def _message_before_version(
     inputs: Handshake, effects: HandshakeEffects, command: str, payload: Payload | None
 ) -> None:
-    effects.drop(f"{command} before version", True)
+    effects.fault(Fault.HANDSHAKE_ORDER, f"{command} before version")
 
 
 # AwaitingVerack: the second message must be verack.
@@ -138,7 +142,7 @@ def _message_before_version(
 def _version_again(
     inputs: Handshake, effects: HandshakeEffects, version: VersionPayload
 ) -> None:
-    effects.drop("version received twice", True)
+    effects.fault(Fault.HANDSHAKE_AGAIN, "version received twice")
 
 
 @AwaitingVerack.upon(Handshake.verack_received).to(Established)
@@ -150,7 +154,7 @@ def _establish(inputs: Handshake, effects: HandshakeEffects) -> None:
 def _message_before_verack(
     inputs: Handshake, effects: HandshakeEffects, command: str, payload: Payload | None
 ) -> None:
-    effects.drop(f"{command} before verack", True)
+    effects.fault(Fault.HANDSHAKE_ORDER, f"{command} before verack")
 
 
 # Both handshake states: the timer and the end of the connection.
@@ -158,7 +162,7 @@ def _message_before_verack(
 @AwaitingVersion.upon(Handshake.timed_out).to(Closed)
 @AwaitingVerack.upon(Handshake.timed_out).to(Closed)
 def _handshake_timed_out(inputs: Handshake, effects: HandshakeEffects) -> None:
-    effects.drop("handshake timed out", False)
+    effects.drop("handshake timed out")
 
 
 AwaitingVersion.upon(Handshake.closed).to(Closed).returns(None)
@@ -171,12 +175,12 @@ AwaitingVerack.upon(Handshake.closed).to(Closed).returns(None)
 def _version_after_handshake(
     inputs: Handshake, effects: HandshakeEffects, version: VersionPayload
 ) -> None:
-    effects.drop("version after the handshake", True)
+    effects.fault(Fault.HANDSHAKE_AGAIN, "version after the handshake")
 
 
 @Established.upon(Handshake.verack_received).to(Closed)
 def _verack_after_handshake(inputs: Handshake, effects: HandshakeEffects) -> None:
-    effects.drop("verack after the handshake", True)
+    effects.fault(Fault.HANDSHAKE_AGAIN, "verack after the handshake")
 
 
 @Established.upon(Handshake.message_received).loop()

@@ -19,6 +19,7 @@ from zope.interface import Attribute, Interface
 
 from neo_twisted.core.serializable import Serializable
 from neo_twisted.network.payloads import Payload, VersionPayload
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.wire.uint import UInt256
 
 
@@ -97,10 +98,17 @@ class IPeer(Interface):
         Queue one message (an empty payload when None). Ignored once disconnecting.
         """
 
-    def disconnect(reason: str, violation: bool = False) -> None:
+    def disconnect(reason: str) -> None:
         """
-        Close the connection, logging C{reason}; C{violation} marks a protocol
-        violation, which the listener may punish (a ban).
+        Close the connection, logging C{reason}: for no fault of the peer's (limits,
+        timeouts, stopping). Faults go through L{fault}.
+        """
+
+    def fault(fault: Fault, detail: str) -> None:
+        """
+        The peer committed C{fault} (C{detail} says how): the fault table's response
+        follows, from ignoring it (the listener counts it) to closing the connection
+        (the listener then applies any discouragement or ban, see L{IPeerListener.peer_lost}).
         """
 
     def hold() -> None:
@@ -154,7 +162,12 @@ class IPeerListener(Interface):
         A decoded message from an established peer (never version, verack, ping or pong).
         """
 
-    def peer_lost(peer: IPeer, reason: str, violation: bool) -> None:
+    def fault_ignored(peer: IPeer, fault: Fault, detail: str) -> None:
         """
-        The connection is gone (established or not); C{violation} as in L{IPeer.disconnect}.
+        C{peer} committed a fault whose response is to ignore it: counted, logged.
+        """
+
+    def peer_lost(peer: IPeer, reason: str, fault: Fault | None) -> None:
+        """
+        The connection is gone (established or not), for C{fault} if one closed it.
         """

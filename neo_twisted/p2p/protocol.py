@@ -40,16 +40,24 @@ from neo_twisted.network.frame import (
     encode_frame,
 )
 from neo_twisted.network.payloads import (
+    PEER_COMMANDS,
     EmptyPayload,
     Payload,
     PingPayload,
     VersionPayload,
 )
 from neo_twisted.p2p.decoding import OFF_REACTOR_SIZE, ChecksumError, decode_frame
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
-from neo_twisted.p2p.judging import HANDSHAKE_COMMANDS, HEAD_SIZE, MAX_TX_SIZE, worth_reading
+from neo_twisted.p2p.judging import (
+    HANDSHAKE_COMMANDS,
+    HEAD_SIZE,
+    MAX_TX_SIZE,
+    worth_reading,
+)
 from neo_twisted.p2p.sendqueue import URGENT_COMMANDS, SendQueue
+from neo_twisted.p2p.traffic import counted
 from neo_twisted.wire.errors import FormatError
 
 if TYPE_CHECKING:
@@ -116,7 +124,7 @@ class PeerProtocol(Protocol):
         #: Bulk messages wait here while the transport is full; urgent ones pass them.
         self.send_queue = SendQueue(self._to_transport, limit=factory.max_send_backlog,
                                     overflow=self._backlog_full)
-        self._closing: tuple[str, bool] | None = None
+        self._closing: tuple[str, Fault | None] | None = None
         self._lost = False
         self._last_received = 0.0
         self._last_sent = 0.0
@@ -153,7 +161,8 @@ class PeerProtocol(Protocol):
         self._last_received = self._last_sent = now
         self._handshake = new_handshake(HandshakeEffects(
             check_version=self._check_version, send_verack=self._send_verack,
-            complete=self._complete, deliver=self._deliver, drop=self.disconnect))
+            complete=self._complete, deliver=self._deliver, drop=self.disconnect,
+            fault=self.fault))
         consumer = IConsumer(self.transport, None)
         if consumer is not None:  # every TCP and TLS transport is one
             consumer.registerProducer(self.send_queue, True)
@@ -181,12 +190,12 @@ class PeerProtocol(Protocol):
             return
         self._lost = True
         if self._closing is None:
-            self._close(f"connection closed: {reason.getErrorMessage()}", False)
+            self._close(f"connection closed: {reason.getErrorMessage()}", None)
         assert self._closing is not None
-        message, violation = self._closing
+        message, fault = self._closing
         self._stop_timers()
         self._factory.peer_disconnected(self)
-        self._node.peer_lost(self, message, violation)
+        self._node.peer_lost(self, message, fault)
 
     # IPeer
 
@@ -205,21 +214,33 @@ class PeerProtocol(Protocol):
             return
         self._write(command, payload)
 
-    def disconnect(self, reason: str, violation: bool = False) -> None:
+    def disconnect(self, reason: str) -> None:
         """
-        Close the connection once; a violation aborts it (a TCP reset) when the
-        transport can, as 2.9+ nodes do.
+        Close the connection once, after what is buffered has been sent.
         """
-        self._end(reason, violation, abort=violation)
+        self._end(reason, None, abort=False)
 
-    def _end(self, reason: str, violation: bool, *, abort: bool) -> None:
+    def fault(self, fault: Fault, detail: str) -> None:
+        """
+        The table's response to C{fault}: the listener counts one that is ignored; any
+        other closes the connection, aborted (a TCP reset) as 2.9+ nodes do, and the
+        listener applies the rest (L{IPeerListener.peer_lost}).
+        """
+        if self._closing is not None:
+            return
+        if fault.response is Response.IGNORE:
+            self._node.fault_ignored(self, fault, detail)
+        else:
+            self._end(detail, fault, abort=True)
+
+    def _end(self, reason: str, fault: Fault | None, *, abort: bool) -> None:
         """
         Close the connection once: aborted (a TCP reset, nothing more flushed) when
         C{abort} and the transport can, else after what is buffered has been sent.
         """
         if self._closing is not None:
             return
-        self._close(reason, violation)
+        self._close(reason, fault)
         transport = self.transport
         if transport is None:
             return
@@ -232,17 +253,17 @@ class PeerProtocol(Protocol):
 
     # Internals
 
-    def _close(self, reason: str, violation: bool) -> None:
+    def _close(self, reason: str, fault: Fault | None) -> None:
         """
         Remember why we are closing, stop everything, and settle the machine.
         """
-        self._closing = (reason, violation)
+        self._closing = (reason, fault)
         self.established = False
         self._pending.clear()
         self._stop_timers()
-        if violation:
-            self._log.warn("dropping {peer} (protocol violation): {reason}",
-                           peer=self, reason=reason)
+        if fault is not None:
+            self._log.warn("dropping {peer} ({fault}): {reason}",
+                           peer=self, fault=fault.label, reason=reason)
         else:
             self._log.info("dropping {peer}: {reason}", peer=self, reason=reason)
         if self._handshake is not None:
@@ -265,7 +286,8 @@ class PeerProtocol(Protocol):
             try:
                 frame = decoder.next_frame()
             except FormatError as error:
-                self.disconnect(f"bad frame: {error}", violation=True)
+                self.fault(Fault.WRONG_MAGIC if "magic" in str(error) else Fault.BAD_FRAME,
+                           f"bad frame: {error}")
                 return
             if frame is None:
                 break
@@ -288,8 +310,9 @@ class PeerProtocol(Protocol):
         """
         command = frame.command
         size = frame.length if isinstance(frame, SkippedFrame) else len(frame.payload)
-        self.messages_in[command] = self.messages_in.get(command, 0) + 1
-        self.bytes_in[command] = self.bytes_in.get(command, 0) + HEADER_SIZE + size
+        label = counted(command)
+        self.messages_in[label] = self.messages_in.get(label, 0) + 1
+        self.bytes_in[label] = self.bytes_in.get(label, 0) + HEADER_SIZE + size
         if isinstance(frame, SkippedFrame):
             if self._closing is None:  # the listener may have dropped the peer for it
                 self._route(command, None)
@@ -332,7 +355,7 @@ class PeerProtocol(Protocol):
         except Exception as error:  # as Twisted does when dataReceived raises
             self._log.failure("handling {command} from {peer} failed",
                               command=command, peer=self)
-            self._end(f"connection closed: {error}", False, abort=True)
+            self._end(f"connection closed: {error}", None, abort=True)
             return
         if self._closing is None and self._decoding is None and not self._holds:
             self._reading(True)
@@ -369,13 +392,13 @@ class PeerProtocol(Protocol):
             return
         self._log.failure("decoding {command} from {peer} failed", failure,
                           command=command, peer=self)
-        self._end(f"connection closed: {failure.getErrorMessage()}", False, abort=True)
+        self._end(f"connection closed: {failure.getErrorMessage()}", None, abort=True)
 
     def _undecodable(self, command: str, error: FormatError) -> None:
         if isinstance(error, ChecksumError):
-            self.disconnect(f"bad frame: {error}", violation=True)
+            self.fault(Fault.BAD_FRAME, f"bad frame: {error}")
         else:
-            self.disconnect(f"bad {command} payload: {error}", violation=True)
+            self.fault(Fault.MALFORMED, f"bad {command} payload: {error}")
 
     def _reading(self, on: bool) -> None:
         """
@@ -424,7 +447,7 @@ class PeerProtocol(Protocol):
         The peer does not read what it asks for: drop it (a slow link, not a violation),
         at once: a closing transport would wait for it to read what is buffered.
         """
-        self._end(f"not reading: {size} bytes would wait to be sent", False, abort=True)
+        self._end(f"not reading: {size} bytes would wait to be sent", None, abort=True)
 
     def _to_transport(self, data: bytes) -> None:
         if self.transport is not None:
@@ -457,7 +480,10 @@ class PeerProtocol(Protocol):
         Answer keep-alives; pass everything else that was decoded to the node.
         """
         if payload is None:
-            self._log.debug("ignoring {command} from {peer}", command=command, peer=self)
+            if command in PEER_COMMANDS:  # judged not worth reading, or a short ping
+                self._log.debug("skipped {command} from {peer}", command=command, peer=self)
+            else:
+                self.fault(Fault.UNKNOWN_COMMAND, f"{command} is not handled")
         elif isinstance(payload, PingPayload) and command in ("ping", "pong"):
             self.last_block_index = max(self.last_block_index, payload.last_block_index)
             if command == "ping":

@@ -16,6 +16,21 @@ from typing import Protocol
 
 import attrs
 
+from neo_twisted.network.payloads import PAYLOAD_READERS
+
+#: Commands counted under their own name; any other is counted as L{OTHER}, so a peer
+#: sending made-up commands cannot grow our counters or mint metric labels.
+COUNTED_COMMANDS = frozenset(PAYLOAD_READERS) | {"stateroot", "getroots", "roots", "alert",
+                                                 "reject"}
+OTHER = "other"
+
+
+def counted(command: str) -> str:
+    """
+    The name C{command} is counted under.
+    """
+    return command if command in COUNTED_COMMANDS else OTHER
+
 
 class CountsTraffic(Protocol):
     """

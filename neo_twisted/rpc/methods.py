@@ -9,6 +9,7 @@ reactor; transactions go through the memory pool, blocks through the node.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import SyncProgress
+from neo_twisted.p2p.addresses import normalise_host
+from neo_twisted.p2p.discipline import FOREVER
 from neo_twisted.rpc import shapes
 from neo_twisted.rpc.errors import SERVER_BUSY, RpcError, invalid_params, unknown
 from neo_twisted.rpc.server import Estimate, Method
@@ -130,7 +133,7 @@ class NodeRpc:
              "getblockheader", "getblocksysfee", "getconnectioncount", "getpeers",
              "getrawmempool", "getrawtransaction", "gettxout", "getversion",
              "sendrawtransaction", "submitblock", "validateaddress", "getaccountstate",
-             "getassetstate", "getconsensusstate", "getnodestate")
+             "getassetstate", "getconsensusstate", "getnodestate", "setban", "listbanned")
 
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
                  settings: ProtocolSettings, clock: IReactorTime,
@@ -338,9 +341,46 @@ class NodeRpc:
         return {
             "unconnected": [{"address": e.host, "port": e.port}
                             for e in connections.book.snapshot()],
-            "bad": [],
+            "bad": [{"address": host, "port": 0}
+                    for host in sorted(connections.discipline.bans(self._clock.seconds()))],
             "connected": connected,
         }
+
+    def setban(self, params: list[Any]) -> bool:
+        """
+        Ours (after Bitcoin Core's): C{[address, "add", seconds]} refuses an IP and drops
+        its connections (for the node's life without C{seconds}); C{[address, "remove"]}
+        lifts a ban or a discouragement. The operator's ban: the fault table never bans
+        but for repeated forgery (L{neo_twisted.p2p.faults}).
+        """
+        if len(params) not in (2, 3) or not isinstance(params[0], str) \
+                or params[1] not in ("add", "remove"):
+            raise invalid_params('expected [address, "add", seconds] or [address, "remove"]')
+        try:
+            host = normalise_host(str(ipaddress.ip_address(params[0])))
+        except ValueError:
+            raise invalid_params(f"{params[0]!r} is not an IP address") from None
+        connections = self._node.connections
+        if params[1] == "remove":
+            return connections.discipline.unban(host)
+        seconds = params[2] if len(params) == 3 else None
+        if seconds is not None and (isinstance(seconds, bool)
+                                    or not isinstance(seconds, int | float) or seconds <= 0):
+            raise invalid_params(f"ban seconds must be a positive number, not {seconds!r}")
+        connections.ban(host, FOREVER if seconds is None else float(seconds))
+        return True
+
+    def listbanned(self, params: list[Any]) -> list[dict[str, Any]]:
+        """
+        Ours: the banned and discouraged IPs, and until when (Unix time; null: for the
+        node's life).
+        """
+        discipline = self._node.connections.discipline
+        now = self._clock.seconds()
+        return [{"address": host, "until": None if until == FOREVER else int(until),
+                 "kind": kind} for kind, table in (("ban", discipline.bans(now)),
+                                                   ("discourage", discipline.discouraged(now)))
+                for host, until in sorted(table.items())]
 
     def getversion(self, params: list[Any]) -> dict[str, Any]:
         return {"port": self._node.connections.listening_port or 0,

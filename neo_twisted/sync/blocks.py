@@ -33,6 +33,7 @@ from neo_twisted.ledger.chain import BlockResult, Verdict
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.state import write_cost
 from neo_twisted.network.payloads import GetBlocksPayload, InventoryType, inv_groups
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.sync.early import MAX_EARLY_BYTES, EarlyBlocks, Entry, Placement
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
@@ -268,8 +269,8 @@ class BlockSync:
             elif result.verdict is Verdict.INVALID and peer is not None:
                 self._log.warn("invalid block {index} from {peer}: {reason}",
                                index=block.index, peer=peer, reason=result.reason)
-                peer.disconnect(f"sent invalid block {block.index}: {result.reason}",
-                                violation=True)
+                peer.fault(Fault.BAD_BLOCK_WITNESS if result.forged else Fault.INVALID_BLOCK,
+                           f"sent invalid block {block.index}: {result.reason}")
         height, _ = self.heights
         self._early.drop_through(height)
         self._note_progress(height)

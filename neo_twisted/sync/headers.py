@@ -22,9 +22,10 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from neo_twisted.ledger.chain import HeaderResult
+from neo_twisted.ledger.chain import HeaderProblem, HeaderResult
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.network.payloads import MAX_HEADERS, GetBlocksPayload, HeadersPayload
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.sync.backoff import Backoff
 from neo_twisted.sync.locator import locator_for
@@ -35,6 +36,12 @@ from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 PIPELINE = 2
 #: Seconds a peer has to answer C{getheaders}.
 HEADERS_TIMEOUT = 30.0
+#: The fault of a peer whose headers the ledger refused, by kind of problem.
+_HEADER_FAULTS = {
+    HeaderProblem.UNLINKED: Fault.HEADERS_UNLINKED,
+    HeaderProblem.FORGED: Fault.BAD_HEADER_WITNESS,
+    HeaderProblem.REFUSED: Fault.HEADERS_REFUSED,
+}
 
 
 def peer_address(peer: IPeer) -> Hashable:
@@ -225,9 +232,11 @@ class HeaderSync:
             return
         if result.problem is not None:
             self._forget_peer()  # not streaming any more: block sync may go on
-            self._log.warn("bad headers from {peer}: {problem}", peer=peer,
-                           problem=result.problem)
-            peer.disconnect(f"sent bad headers: {result.problem}", violation=True)
+            fault = (Fault.HEADERS_REFUSED if result.kind is None
+                     else _HEADER_FAULTS[result.kind])
+            if fault.response is Response.IGNORE:  # not asked again for a while
+                self.backoff.failed(peer_address(peer))
+            peer.fault(fault, f"sent headers we refuse: {result.problem}")
             self.poke()
             return
         if result.added:
