@@ -700,7 +700,10 @@ class SyncTests(NodeCase):
         node.message_received(tall, "headers",
                               HeadersPayload(tuple(headers_of(LONG[2000:2100]))))
         self.assertEqual(node.header_height, 2100)
-        self.assertEqual(len(tall.take("getblocks")), 3)
+        self.assertEqual(len(tall.take("getblocks")), 1)  # one at a time: then the next
+        node.message_received(tall, "inv", InvPayload(InventoryType.Block,
+                                                      tuple(b.hash for b in LONG[:500])))
+        self.assertEqual(len(tall.take("getblocks")), 1)
 
     def test_stop(self) -> None:
         """

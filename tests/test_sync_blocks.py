@@ -35,16 +35,25 @@ class BlockSyncTests(SynchronousTestCase):
                                   (blocks, peer)),
                               segment_timeout=30, stall_timeout=20)
 
-    def starts(self, peer: FakePeer) -> list[int]:
+    def starts(self, peer: FakePeer, *, answer: bool = True) -> list[int]:
         """
-        The heights of the segments C{peer} was asked for.
+        The heights of the segments C{peer} was asked for. Unless told not to, it
+        answers each C{getblocks} with the C{inv} of the whole segment as it comes, which
+        lets it be asked the next (one C{getblocks} at a time per peer).
         """
-        found = []
-        for payload in peer.take("getblocks"):
-            assert isinstance(payload, GetBlocksPayload)
-            self.assertEqual(payload.hash_stop, ZERO_UINT256)
-            (start,) = payload.hash_start  # one hash, as the reference sends
-            found.append(self.ledger.ledger.get_header(start).index + 1)
+        found: list[int] = []
+        while payloads := peer.take("getblocks"):
+            for payload in payloads:
+                assert isinstance(payload, GetBlocksPayload)
+                self.assertEqual(payload.hash_stop, ZERO_UINT256)
+                (start,) = payload.hash_start  # one hash, as the reference sends
+                first = self.ledger.ledger.get_header(start).index + 1
+                found.append(first)
+                if answer:
+                    last = min(first + 499, peer.last_block_index, len(LONG))
+                    self.sync.inventory(peer, list(range(first, last + 1)))
+            if not answer:
+                break
         return found
 
     def deliver(self, peer: FakePeer | None, first: int, last: int) -> None:
@@ -164,13 +173,20 @@ class BlockSyncTests(SynchronousTestCase):
 
     def test_peer_must_have_the_segment(self) -> None:
         """
-        A peer is only asked for segments that start at or below its height.
+        A peer is only asked for segments that start at or below its height; one whose
+        answer stops short of its segment (it is syncing itself: 400 blocks of 500) is
+        relieved of it at once, and the rest is asked of a peer that has it (issue 21:
+        a node waited 21 s on such a peer while another held the blocks).
         """
         short, tall = FakePeer("10.0.0.1", 400), FakePeer("10.0.0.2", 2100)
         self.peers = [short, tall]
         self.sync.poke()
         self.assertEqual(self.starts(short), [1])
-        self.assertEqual(self.starts(tall), [501, 1001])
+        self.assertEqual(self.starts(tall), [501, 1, 1001])
+        self.assertIs(self.sync.segments[1], tall)
+        self.clock.advance(10)
+        self.sync.tick()
+        self.assertEqual(self.starts(short), [])  # nothing else it could have
 
     def test_blocks_persist_in_order_and_window_moves(self) -> None:
         """
@@ -270,6 +286,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.peers = [slow, b]
         self.sync.poke()
         self.assertEqual(self.sync.segments[1], slow)
+        self.starts(slow)  # it answers, then sends no block
         self.deliver(b, 501, 600)
         self.clock.advance(19)
         self.sync.tick()
@@ -325,12 +342,44 @@ class BlockSyncTests(SynchronousTestCase):
         a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
         self.peers = [a, b]
         self.sync.poke()
-        self.starts(b)
+        self.assertEqual(self.starts(b), [501, 1001])
         self.peers.remove(a)
         self.sync.peer_lost(a)
-        self.assertEqual(sorted(self.starts(b)), [1, 1001])
+        self.assertEqual(self.starts(b), [1])
         self.assertEqual({s: p for s, p in self.sync.segments.items()},
                          {1: b, 501: b, 1001: b})
+
+    def test_silent_peer_replaced_in_seconds(self) -> None:
+        """
+        A peer that does not answer C{getblocks} at all (it lacks the block we start
+        from, or dropped our request) is relieved of the segment after 5 s, not 30.
+        """
+        mute, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
+        self.peers = [mute, b]
+        self.sync.poke()
+        self.assertEqual(self.starts(mute, answer=False), [1])
+        self.assertEqual(self.starts(b), [501, 1001])
+        self.clock.advance(4)
+        self.sync.tick()
+        self.assertIs(self.sync.segments[1], mute)
+        self.clock.advance(1)
+        self.sync.tick()
+        self.assertEqual(self.starts(b), [1])
+        self.assertIsNone(mute.dropped)
+
+    def test_one_getblocks_at_a_time(self) -> None:
+        """
+        A peer has one C{getblocks} unanswered at most: a 2.9+ node drops a second one
+        while the first waits in its mailbox, and that segment would wait for nothing.
+        """
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.assertEqual(self.starts(a, answer=False), [1])
+        self.sync.poke()
+        self.assertEqual(self.starts(a, answer=False), [])
+        self.sync.inventory(a, list(range(1, 501)))
+        self.assertEqual(self.starts(a, answer=False), [501])
 
     def test_stop(self) -> None:
         a = FakePeer("10.0.0.1", 2100)

@@ -351,6 +351,7 @@ class Node:
         indexes = ledger.header_indexes(hashes)
         if fresh:
             self._learn_height(peer, indexes)
+        self.block_sync.inventory(peer, indexes)
         wanted = [h for h, index in zip(hashes, indexes, strict=True)
                   if index is not None and self._wants_block(h, index)]
         if not wanted and self.requests.in_flight(peer) == 0:

@@ -59,6 +59,12 @@ SEGMENTS_PER_PEER = 3
 SEGMENT_TIMEOUT = 30.0
 #: Seconds the next block may keep us waiting before its peer is dropped.
 STALL_TIMEOUT = 20.0
+#: Seconds a peer has to answer C{getblocks} with an C{inv} before the segment is asked of
+#: another: a peer that has nothing to say (it lacks the block we start from) is replaced
+#: in seconds, not after L{SEGMENT_TIMEOUT}.
+ANSWER_TIMEOUT = 5.0
+#: Seconds a peer whose answer stopped short of a segment is not asked for it again.
+SHORT_PAUSE = 5.0
 
 
 @attrs.define
@@ -66,6 +72,10 @@ class _Assignment:
     peer: IPeer
     #: When the peer last delivered a block (or when it was asked for the segment).
     active: float
+    #: When it was asked, and whether its C{inv} answer came: a peer is asked one
+    #: C{getblocks} at a time (2.9+ drops a second one while the first is queued).
+    asked: float = 0.0
+    answered: bool = False
 
 
 class BlockSync:
@@ -112,6 +122,9 @@ class BlockSync:
         self._segments: dict[int, _Assignment] = {}
         #: The peer a segment last timed out with: asked again only if nobody else can be.
         self._timed_out: dict[int, IPeer] = {}
+        #: The peer whose answer stopped short of a segment, and when: not asked for it
+        #: again for L{SHORT_PAUSE} (it has no more).
+        self._short: dict[int, tuple[IPeer, float]] = {}
         self._request = request if request is not None else _send_getdata
         self._early = EarlyBlocks(window + SEGMENT, window + SEGMENT, early_bytes)
         self._adding = False
@@ -179,7 +192,8 @@ class BlockSync:
                 previous = ledger.get_block_hash(start - 1)
                 if previous is None:
                     break
-                self._segments[start] = _Assignment(peer, self._clock.seconds())
+                now = self._clock.seconds()
+                self._segments[start] = _Assignment(peer, now, now)
                 self._log.debug("asking {peer} for blocks {start} to {end}", peer=peer,
                                 start=start, end=start + SEGMENT - 1)
                 load[peer] = load.get(peer, 0) + 1
@@ -194,11 +208,18 @@ class BlockSync:
 
     def _idle_peer(self, start: int, load: dict[IPeer, int]) -> IPeer | None:
         """
-        The least busy peer that has the segment's first block and room for it.
+        The least busy peer that has the segment's first block, room for it, and no
+        C{getblocks} unanswered; not the one whose answer just stopped short of it.
         """
+        waiting = {a.peer for a in self._segments.values() if not a.answered}
+        short = self._short.get(start)
+        if short is not None and self._clock.seconds() - short[1] >= SHORT_PAUSE:
+            del self._short[start]
+            short = None
         candidates = [p for p in self._peers()
                       if p.established and p.last_block_index >= start
-                      and load.get(p, 0) < SEGMENTS_PER_PEER]
+                      and load.get(p, 0) < SEGMENTS_PER_PEER and p not in waiting
+                      and (short is None or p is not short[0])]
         if not candidates:
             return None
         slow = self._timed_out.get(start)
@@ -215,8 +236,36 @@ class BlockSync:
             del self._segments[start]
         for start in [s for s in self._timed_out if done(s)]:
             del self._timed_out[start]
+        for start in [s for s in self._short if done(s)]:
+            del self._short[start]
 
     # -- receiving -----------------------------------------------------------------------
+
+    def inventory(self, peer: IPeer, indexes: list[int | None]) -> None:
+        """
+        A block C{inv} from C{peer}, with the height of each hash in our header chain
+        (None: not there). The answer to our C{getblocks} for a segment says how much
+        of it the peer has: when it stops short of the segment (the peer is syncing
+        itself), the rest is asked of another peer at once rather than after the
+        stall timeout.
+        """
+        known = [index for index in indexes if index is not None]
+        ledger = self._ledger.ledger
+        if not known or ledger is None:
+            return
+        first, last = min(known), max(known)
+        for start, assignment in list(self._segments.items()):
+            if assignment.peer is not peer or not start <= first < start + SEGMENT:
+                continue
+            assignment.answered = True
+            end = min(start + SEGMENT - 1, ledger.verified_height)
+            if last < end and len(indexes) < SEGMENT:
+                del self._segments[start]
+                self._short[start] = (peer, self._clock.seconds())
+                self._timed_out[start] = peer
+                self._log.info("{peer} has blocks up to {last} of segment {start}; asking "
+                               "another peer for the rest", peer=peer, last=last, start=start)
+        self.poke()
 
     def block_received(self, peer: IPeer | None, block: Block) -> Placement:
         """
@@ -335,6 +384,12 @@ class BlockSync:
                 self._log.info("segment {start} from {peer} stopped short of {next}; "
                                "asking again", start=start, peer=assignment.peer,
                                next=height + 1)
+            elif not assignment.answered and now - assignment.asked >= ANSWER_TIMEOUT:
+                del self._segments[start]
+                self._timed_out[start] = assignment.peer
+                self._log.info("{peer} did not answer getblocks for segment {start} in "
+                               "{seconds:g} s; asking another peer", peer=assignment.peer,
+                               start=start, seconds=ANSWER_TIMEOUT)
             elif now - assignment.active >= self._segment_timeout:
                 del self._segments[start]
                 self._timed_out[start] = assignment.peer
