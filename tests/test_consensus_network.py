@@ -298,3 +298,40 @@ class RelayTests(NetworkCase):
         to_validators = sum(outbound for outbound, _ in per_link.values())
         self.assertEqual(to_relay, len(seen))
         self.assertEqual(to_validators, 3 * len(seen))
+
+
+class SafetyTests(NetworkCase):
+    def test_a_validator_that_signed_never_asks_to_move_on(self) -> None:
+        """
+        The fork a local network made under load: validators that signed view 0's block
+        asked for view 1 when it was slow to come, signed view 1's too, and both blocks
+        were made. Now one that signed waits, sending its signature again, so two
+        backups cut off from the round cannot move it (2 of 4 ask, M is 3); once they
+        hear the round again they sign the same block, and it is made in view 0.
+        """
+        members = self.validators()
+        primary = members[(len(CHAIN) + 1) % 4]
+        signer = members[(len(CHAIN) + 2) % 4]
+        others = [m for m in members if m not in (primary, signer)]
+        self.net.dial(signer, primary)
+        for member in members:
+            member.start()
+        self.net.run(members, 20 * SECONDS,
+                     until=lambda: all(max(m.consensus.context.expected_view) >= 1  # type: ignore
+                                       for m in others))
+        for member in (primary, signer):
+            context = member.consensus.context  # type: ignore[union-attr]
+            assert context is not None
+            self.assertEqual((context.view, context.expected_view[context.my_index]), (0, 0))
+        self.assertEqual(members[0].height, len(CHAIN))
+        self.net.run(members, 10 * SECONDS)  # more timeouts: still nobody signed moves
+        self.assertEqual(signer.consensus.context.expected_view[  # type: ignore[union-attr]
+            signer.consensus.context.my_index], 0)  # type: ignore[union-attr]
+        for member in others:
+            self.net.dial(member, primary)
+            self.net.dial(member, signer)
+        self.net.run(members, 20 * SECONDS,
+                     until=lambda: all(m.height > len(CHAIN) for m in members))
+        self.assert_same_chains(members, len(CHAIN) + 1)
+        for member in (primary, signer):
+            self.assertEqual(self.views(member), [0])

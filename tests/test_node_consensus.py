@@ -97,19 +97,22 @@ class AcceptanceTests(RelayCase):
 
 
 class InventoryTests(RelayCase):
-    def test_inv_fetched_from_one_peer(self) -> None:
+    def test_inv_fetched_from_up_to_three_peers(self) -> None:
         """
-        An announced payload is asked of the first announcer only; when it arrives, the
-        second announcer is not asked and not told about it.
+        An announced payload is asked of up to three announcers at once (a round cannot
+        wait for a request to time out); the first to answer ends it, the others are
+        not told about it, and a late copy is not taken twice.
         """
         payload = signed_payload(3)
         inv = InvPayload(InventoryType.Consensus, (payload.hash,))
         self.node.message_received(self.a, "inv", inv)
         self.node.message_received(self.b, "inv", inv)
-        [asked] = self.a.take("getdata")
-        self.assertEqual((asked.type, asked.hashes), (InventoryType.Consensus, (payload.hash,)))
-        self.assertEqual(self.b.take("getdata"), [])
+        for peer in (self.a, self.b):
+            [asked] = peer.take("getdata")
+            self.assertEqual((asked.type, asked.hashes),
+                             (InventoryType.Consensus, (payload.hash,)))
         self.send(self.a, payload)
+        self.send(self.b, payload)
         self.assertEqual(self.taken, [payload])
         self.assertEqual(self.announced(self.b), [])
         self.assertEqual(len(self.announced(self.c)), 1)
@@ -126,8 +129,17 @@ class InventoryTests(RelayCase):
         inv = InvPayload(InventoryType.Consensus, (payload.hash,))
         self.node.message_received(self.a, "inv", inv)
         self.node.message_received(self.b, "inv", inv)
-        self.node.peer_lost(self.a, "gone", False)
-        [asked] = self.b.take("getdata")
+        self.node.message_received(self.c, "inv", inv)
+        d = FakePeer("10.0.0.4", nonce=4)
+        self.node.peer_established(d)
+        d.take()
+        self.node.message_received(d, "inv", inv)
+        self.assertEqual(d.take("getdata"), [])  # three are asked already
+        for peer in (self.a, self.b, self.c):
+            peer.take()
+            self.node.peer_lost(peer, "gone", None)
+            self.assertEqual(peer.take(), [])
+        [asked] = d.take("getdata")
         self.assertEqual(asked.hashes, (payload.hash,))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -33,6 +33,9 @@ from neo_twisted.crypto.scripts import bft_threshold, multisig_redeem_script, pu
 from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160, UInt256
+
+if TYPE_CHECKING:
+    from neo_twisted.consensus.proposal import Proposal
 
 #: The highest view a round can reach (the view number is one byte on the wire).
 MAX_VIEW = 255
@@ -163,6 +166,19 @@ class ConsensusContext:
         if self.my_index >= 0:
             self.expected_view[self.my_index] = view
 
+    def propose(self, timestamp: int, proposal: Proposal, entries: Sequence[PoolEntry],
+                key: KeyPair) -> None:
+        """
+        The primary's proposal becomes the round's, signed by us.
+        """
+        self.take_proposal(timestamp, proposal.nonce, proposal.next_consensus,
+                           proposal.hashes, proposal.miner)
+        for entry in entries:
+            self.add_entry(entry)
+        header = self.header()
+        assert header is not None
+        self.signatures[self.my_index] = key.sign(header.unsigned_bytes())
+
     def take_proposal(self, timestamp: int, nonce: int, next_consensus: UInt160,
                       hashes: tuple[UInt256, ...], miner: Transaction) -> None:
         """
@@ -236,6 +252,28 @@ class ConsensusContext:
         return ConsensusPayload(prev_hash=self.prev_hash, block_index=self.block_index,
                                 validator_index=self.my_index, timestamp=timestamp,
                                 data=message.to_bytes())
+
+    def view_to_join(self) -> int | None:
+        """
+        When more than f others ask for views beyond ours, the lowest of those f + 1: at
+        least one honest validator wants it, so asking for it too beats climbing one
+        timeout at a time (the PBFT rule; the reference lacks it, which keeps a validator
+        that rejoins out of the round for minutes). None otherwise.
+        """
+        me = self.my_index
+        ahead = sorted((v for i, v in enumerate(self.expected_view)
+                        if i != me and v > self.expected_view[me]), reverse=True)
+        faults = self.count - self.m
+        return ahead[faults] if len(ahead) > faults else None
+
+    def summary(self, block: UInt256, seconds: float) -> dict[str, Any]:
+        """
+        A finished round, for the operator: its height, final view, primary, length,
+        whether we made its block, and the block.
+        """
+        return {"height": self.block_index, "view": self.view, "primary": self.primary_index,
+                "seconds": round(seconds, 3), "ours": ConsensusState.BLOCK_SENT in self.state,
+                "block": str(block)}
 
     def describe(self) -> dict[str, Any]:
         """

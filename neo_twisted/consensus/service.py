@@ -36,6 +36,7 @@ from neo_twisted.consensus.proposal import (
     make_proposal,
     proposal_problem,
 )
+from neo_twisted.consensus.report import round_status
 from neo_twisted.consensus.startup import StartupHold
 from neo_twisted.core.block import Block
 from neo_twisted.core.consensus import (
@@ -80,7 +81,7 @@ class ConsensusService(service.Service):
     def __init__(self, node: Node, key: KeyPair, clock: IReactorTime, *,
                  rng: random.Random | None = None) -> None:
         self._node = node
-        self._key = key
+        self._key = self.key = key
         self._clock = clock
         self._rng = rng if rng is not None else random.SystemRandom()
         self._policy = node.ledger.settings.policy
@@ -183,8 +184,30 @@ class ConsensusService(service.Service):
                 self._arm(float(self._seconds))
                 return
             self._send_proposal()
+        elif _S.SIGNATURE_SENT in ctx.state:
+            self._signed_and_waiting()
         elif _S.PRIMARY in ctx.state or _S.BACKUP in ctx.state:
             self._request_change_view()
+
+    def _signed_and_waiting(self) -> None:
+        """
+        We signed this height's block and it has not come. Asking for another view would
+        let M validators sign a second block at this height: a fork (seen in a local
+        network under load; the reference's dBFT 1.0 allows it). So we send our signature
+        (or proposal) again, and move only when M others ask, who then cannot have signed.
+        """
+        ctx = self.context
+        assert ctx is not None
+        self._log.info("consensus height {height} view {view}: signed, waiting for the "
+                       "block; sending our signature again", height=ctx.block_index,
+                       view=ctx.view)
+        if _S.PRIMARY in ctx.state:
+            self._send_proposal()
+            return
+        signature = ctx.signatures[ctx.my_index]
+        assert signature is not None
+        self._send(PrepareResponse(view_number=ctx.view, signature=signature))
+        self._arm(self._view_timeout(ctx.view))
 
     def _blocks_persisted(self, blocks: list[Block]) -> None:
         """
@@ -198,11 +221,7 @@ class ConsensusService(service.Service):
             self._log.info("consensus height {height} done at view {view}: block {hash} "
                            "persisted", height=ctx.block_index, view=ctx.view,
                            hash=blocks[-1].hash)
-            self.recent.append({"height": ctx.block_index, "view": ctx.view,
-                                "primary": ctx.primary_index,
-                                "seconds": round(now - self.round_started, 3),
-                                "ours": _S.BLOCK_SENT in ctx.state,
-                                "block": str(blocks[-1].hash)})
+            self.recent.append(ctx.summary(blocks[-1].hash, now - self.round_started))
         self._block_received = now
         self._initialize(0)
 
@@ -257,14 +276,8 @@ class ConsensusService(service.Service):
                 entries = choose(self._node.mempool.pool, self._policy)
             proposal = make_proposal(entries, self.validators, self._key.script_hash,
                                      self._on_chain, self._rng)
-            timestamp = max(int(self._clock.seconds()), ctx.prev_timestamp + 1)
-            ctx.take_proposal(timestamp, proposal.nonce, proposal.next_consensus,
-                              proposal.hashes, proposal.miner)
-            for entry in entries:
-                ctx.add_entry(entry)
-            header = ctx.header()
-            assert header is not None
-            ctx.signatures[ctx.my_index] = self._key.sign(header.unsigned_bytes())
+            ctx.propose(max(int(self._clock.seconds()), ctx.prev_timestamp + 1), proposal,
+                        entries, self._key)
         hashes = ctx.transaction_hashes
         signature = ctx.signatures[ctx.my_index]
         assert hashes is not None and signature is not None
@@ -280,9 +293,8 @@ class ConsensusService(service.Service):
 
     def _behind(self) -> bool:
         """
-        Whether the node is syncing, or has just started and not yet heard from its
-        peers: a chain may exist past our tip, and a block made on our tip would fork
-        it (see L{Node.syncing}, L{StartupHold}).
+        Whether syncing, or just started and not yet heard from peers: a block made on
+        our tip could fork a chain past it (L{Node.syncing}, L{StartupHold}).
         """
         return self._node.syncing or self._hold.reason(self._node) is not None
 
@@ -338,19 +350,14 @@ class ConsensusService(service.Service):
 
     def _join_view_change(self) -> None:
         """
-        More than f others ask for views beyond ours: at least one honest validator
-        wants the lowest of those f + 1, so ask for it too rather than climbing one
-        timeout at a time (the PBFT rule; the reference lacks it, which keeps a
-        validator that rejoins out of the round for minutes).
+        More than f others ask for views beyond ours: ask for the lowest of those f + 1
+        too (L{ConsensusContext.view_to_join}), unless we signed (L{_signed_and_waiting}).
         """
         ctx = self.context
         assert ctx is not None
-        me = ctx.my_index
-        ahead = sorted((v for i, v in enumerate(ctx.expected_view)
-                        if i != me and v > ctx.expected_view[me]), reverse=True)
-        faults = ctx.count - ctx.m
-        if len(ahead) > faults:
-            self._request_change_view(ahead[faults])
+        target = ctx.view_to_join()
+        if target is not None and _S.SIGNATURE_SENT not in ctx.state:
+            self._request_change_view(target)
 
     def _proposal_received(self, payload: ConsensusPayload, request: PrepareRequest) -> None:
         """
@@ -490,27 +497,8 @@ class ConsensusService(service.Service):
             self._log.error("our block {index} was refused: {verdict} {reason}",
                             index=block.index, verdict=result.verdict, reason=result.reason)
 
-    # -- for operators -----------------------------------------------------------------------
-
     def status(self) -> dict[str, Any]:
         """
         The round as an operator sees it (RPC C{getconsensusstate}): where it is stuck.
         """
-        ctx = self.context
-        now = self._clock.seconds()
-        status: dict[str, Any] = {
-            "publickey": self._key.public_key.encode().hex(),
-            "validator": ctx is not None and ctx.my_index >= 0,
-            "blocksmade": self.blocks_made,
-        }
-        if ctx is None:
-            return status
-        timer = self._timer
-        status.update(ctx.describe())
-        status.update({
-            "roundseconds": round(now - self.round_started, 3),
-            "timeoutin": (round(timer.getTime() - now, 3)
-                          if timer is not None and timer.active() else None),
-            "recent": list(self.recent),
-        })
-        return status
+        return round_status(self, self._clock.seconds(), self._timer)

@@ -26,10 +26,10 @@ from neo_twisted.core.consensus import ChangeView, ConsensusPayload
 from neo_twisted.crypto.scripts import script_hash, signature_redeem_script
 from neo_twisted.crypto.witness import verify_witness
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.network.payloads import InventoryType, InvPayload, inv_groups
+from neo_twisted.network.payloads import InventoryType
+from neo_twisted.node.fetcher import InventoryFetcher
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
-from neo_twisted.p2p.inventory import RequestTracker
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt256
 
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 #: Payloads kept for rounds that have not started here yet, at most.
 MAX_BUFFERED = 256
+#: Announcers of one consensus payload asked for it at once.
+CONSENSUS_FAN_OUT = 3
 
 PayloadListener = Callable[[ConsensusPayload], None]
 
@@ -55,7 +57,13 @@ class ConsensusRelay:
         self._node = node
         self.validators = validators_of(settings)
         self._scripts = [script_hash(signature_redeem_script(key)) for key in self.validators]
-        self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
+        # a round lasts a block time: three announcers are asked at once, and a request
+        # is given up well before the next view
+        self.fetcher = InventoryFetcher(
+            InventoryType.Consensus, node.clock, fan_out=CONSENSUS_FAN_OUT,
+            timeout=max(1.0, settings.seconds_per_block / 3),
+            alive=lambda peer: peer in node.sessions)
+        self.requests = self.fetcher.requests
         self.listener: PayloadListener | None = None
         #: Taken payloads by hash, oldest first, for rounds to replay (L{for_block}).
         self._buffer: OrderedDict[UInt256, ConsensusPayload] = OrderedDict()
@@ -86,13 +94,11 @@ class ConsensusRelay:
         C{hashes}: consensus payloads C{peer} announced that it had not announced before.
         """
         wanted = [h for h in hashes if h not in self._node.relay_cache and h not in self._buffer]
-        ask = self.requests.announce(peer, wanted, self._now())
-        for group in inv_groups(InventoryType.Consensus, ask):
-            peer.send("getdata", group)
+        self.fetcher.announced(peer, wanted)
 
     def payload_received(self, peer: IPeer, payload: ConsensusPayload) -> None:
         hash_ = payload.hash
-        self.requests.complete(hash_)
+        self.fetcher.received(hash_)
         if hash_ in self._node.relay_cache or hash_ in self._buffer:
             return  # taken already: its signature is not checked twice
         problem = self.problem(payload)
@@ -180,12 +186,7 @@ class ConsensusRelay:
                 peer.send("consensus", payload)
 
     def peer_lost(self, peer: IPeer) -> None:
-        self._ask_again(self.requests.release_peer(peer, self._now()))
+        self.fetcher.peer_lost(peer)
 
     def tick(self) -> None:
-        self._ask_again(self.requests.expire(self._now()))
-
-    def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
-        for hash_, source in handed_over:
-            if source is not None and source in self._node.sessions:
-                source.send("getdata", InvPayload(InventoryType.Consensus, (hash_,)))
+        self.fetcher.tick()

@@ -43,6 +43,7 @@ from neo_twisted.network.payloads import (
     inv_groups,
 )
 from neo_twisted.node.consensus import ConsensusRelay
+from neo_twisted.node.fetcher import InventoryFetcher
 from neo_twisted.node.serving import Server
 from neo_twisted.node.transactions import TransactionRelay
 from neo_twisted.p2p.connections import ConnectionService
@@ -119,7 +120,8 @@ class Node:
         self.nonce = random.SystemRandom().randrange(1 << 31) if nonce is None else nonce
         self.sessions: dict[IPeer, _Session] = {}
         self._stopped = False
-        self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
+        #: Blocks announced to us, asked of one announcer at a time.
+        self.blocks = InventoryFetcher(InventoryType.Block, clock, alive=self._may_ask)
         self.relay_filter: RelayFilter[UInt256] = RelayFilter()
         self.relay_cache: RelayCache[UInt256, Serializable] = RelayCache()
         self.server = Server(ledger, self._lookup)
@@ -136,7 +138,7 @@ class Node:
                                     on_persisted=self._blocks_accepted,
                                     segment_timeout=timeouts.segment,
                                     stall_timeout=timeouts.stall,
-                                    request=self._request_blocks,
+                                    request=self.blocks.claim,
                                     headers_first=lambda: self.header_sync.streaming)
         #: Blocks asked for that came before their verified header (placed once it is).
         self.awaiting_header = AwaitingHeader()
@@ -258,7 +260,7 @@ class Node:
         if self.transactions is not None:
             self.transactions.peer_lost(peer)
         self.consensus.peer_lost(peer)
-        self._ask_again(self.requests.release_peer(peer, self.clock.seconds()))
+        self.blocks.peer_lost(peer)
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -291,7 +293,7 @@ class Node:
         # A block of our header chain is not remembered as done: block sync holds it
         # until it is stored, and then the store knows it; one refused for a full buffer
         # or not placed yet must be fetchable again.
-        self.requests.complete(block.hash,
+        self.blocks.received(block.hash,
                                remember=placement.taken and index > self.header_height)
         known = placement.taken or placement is Placement.UNKNOWN
         if known and index > peer.last_block_index:
@@ -362,9 +364,7 @@ class Node:
                       if index is None and self._wants_block(h, None)][:1]
         if not wanted:
             return
-        now = self.clock.seconds()
-        for group in inv_groups(InventoryType.Block, self.requests.announce(peer, wanted, now)):
-            peer.send("getdata", group)
+        self.blocks.announced(peer, wanted)
 
     def _learn_height(self, peer: IPeer, indexes: list[int | None]) -> None:
         """
@@ -393,27 +393,15 @@ class Node:
                     and index <= ledger.verified_height)
         return ledger.header_height - ledger.block_height <= 1
 
-    def _request_blocks(self, peer: IPeer, hashes: list[UInt256]) -> None:
-        """
-        Ask C{peer} for blocks it sent us before (refused then for a full buffer).
-        """
-        ask = self.requests.claim(peer, hashes, self.clock.seconds())
-        for group in inv_groups(InventoryType.Block, ask):
-            peer.send("getdata", group)
+    def _may_ask(self, peer: IPeer) -> bool:
+        return not self._stopped and peer in self.sessions
 
-    def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
+    @property
+    def requests(self) -> RequestTracker[IPeer, UInt256]:
         """
-        Ask the next peer that announced each hash whose request was given up.
+        The blocks asked of peers (see L{InventoryFetcher}).
         """
-        if self._stopped:
-            return
-        by_peer: dict[IPeer, list[UInt256]] = {}
-        for hash_, source in handed_over:
-            if source is not None and source in self.sessions:
-                by_peer.setdefault(source, []).append(hash_)
-        for peer, hashes in by_peer.items():
-            for group in inv_groups(InventoryType.Block, hashes):
-                peer.send("getdata", group)
+        return self.blocks.requests
 
     # -- sync and relay ----------------------------------------------------------------------
 
@@ -506,7 +494,8 @@ class Node:
         """
         Every few seconds: give up requests that timed out, keep both syncs moving.
         """
-        self._ask_again(self.requests.expire(self.clock.seconds()))
+        if not self._stopped:
+            self.blocks.tick()
         if self.transactions is not None:
             self.transactions.tick()
         self.consensus.tick()

@@ -25,9 +25,9 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.mempool.outcome import Outcome
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import InventoryType, inv_groups
+from neo_twisted.node.fetcher import InventoryFetcher
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
-from neo_twisted.p2p.inventory import RequestTracker
 from neo_twisted.wire.uint import UInt256
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ class TransactionRelay:
     def __init__(self, node: Node, mempool: MempoolService) -> None:
         self._node = node
         self.mempool = mempool
-        self.requests: RequestTracker[IPeer, UInt256] = RequestTracker()
+        self.fetcher = InventoryFetcher(InventoryType.TX, node.clock,
+                                        alive=lambda peer: peer in node.sessions)
+        self.requests = self.fetcher.requests
         #: Peer transactions being verified (so neither asked for nor taken again).
         self.pending: set[UInt256] = set()
         #: When each peer last sent invalid transactions (the newest L{MAX_INVALID}).
@@ -81,13 +83,11 @@ class TransactionRelay:
         mempool = self.mempool
         wanted = [h for h in hashes
                   if h not in mempool and h not in self.pending and not mempool.is_verifying(h)]
-        ask = self.requests.announce(peer, wanted, self._now())
-        for group in inv_groups(InventoryType.TX, ask):
-            peer.send("getdata", group)
+        self.fetcher.announced(peer, wanted)
 
     def tx_received(self, peer: IPeer, tx: Transaction) -> None:
         txid = tx.hash
-        self.requests.complete(txid)
+        self.fetcher.received(txid)
         if txid in self.pending or txid in self.mempool:
             return
         if len(self.pending) >= MAX_PENDING:
@@ -173,16 +173,7 @@ class TransactionRelay:
 
     def peer_lost(self, peer: IPeer) -> None:
         self._invalid.pop(peer, None)
-        self._ask_again(self.requests.release_peer(peer, self._now()))
+        self.fetcher.peer_lost(peer)
 
     def tick(self) -> None:
-        self._ask_again(self.requests.expire(self._now()))
-
-    def _ask_again(self, handed_over: list[tuple[UInt256, IPeer | None]]) -> None:
-        by_peer: dict[IPeer, list[UInt256]] = {}
-        for txid, source in handed_over:
-            if source is not None and source in self._node.sessions:
-                by_peer.setdefault(source, []).append(txid)
-        for peer, txids in by_peer.items():
-            for group in inv_groups(InventoryType.TX, txids):
-                peer.send("getdata", group)
+        self.fetcher.tick()

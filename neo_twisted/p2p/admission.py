@@ -1,33 +1,39 @@
-# -*- test-case-name: tests.test_p2p_connections,tests.test_p2p_dialling -*-
+# -*- test-case-name: tests.test_p2p_admission,tests.test_p2p_dialling -*-
 """
 Admission of connections, for L{neo_twisted.p2p.connections.ConnectionService}.
 
 L{Connection} is what the service records of each connection it counts against
-its limits; L{AcceptingFactory} is the listening factory that lets the service
-refuse an inbound connection at accept time, before a protocol is built or a
-byte read; L{eviction_candidate} picks the inbound peer that gives way when the
-inbound slots are full (after Bitcoin Core's inbound eviction: whoever fills
-the slots cannot push out the peers that have proven useful or stayed long).
+its limits. L{Admission} decides, from those records, the limits and the
+L{Discipline}, whom to let in, refuse or evict; the service only applies its
+decisions (it logs, records and disconnects). Inbound connections take at most
+C{max_peers - min_peers} slots, so the outbound ones stay ours (an attacker
+dialling us many times cannot take them); when those are full a newcomer evicts
+the inbound peer L{eviction_candidate} picks (after Bitcoin Core's inbound
+eviction: whoever fills the slots cannot push out the peers that have proven
+useful or stayed long), or is refused. L{AcceptingFactory} is the listening
+factory that lets the service refuse an inbound connection at accept time,
+before a protocol is built or a byte read.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 import attrs
 from twisted.internet.interfaces import IAddress, ILoggingContext, IProtocol, IProtocolFactory
 from zope.interface import implementer
 
+from neo_twisted.p2p.hosts import address_group
 from neo_twisted.p2p.interfaces import Endpoint
 
 if TYPE_CHECKING:
     from neo_twisted.p2p.discipline import Discipline
     from neo_twisted.p2p.interfaces import IPeer
 
-__all__ = ["Accept", "AcceptingFactory", "Connection", "eviction_candidate"]
+__all__ = ["Accept", "AcceptingFactory", "Admission", "Connection", "Verdict",
+           "eviction_candidate"]
 
 #: Inbound peers that sent us something new most recently, kept from eviction.
 PROTECT_USEFUL = 4
@@ -58,18 +64,6 @@ class Connection:
     evicted: bool = False
 
 
-def address_group(host: str) -> str:
-    """
-    The network a host belongs to for diversity: its /16 (IPv4) or /32 (IPv6).
-    """
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    prefix = 16 if address.version == 4 else 32
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
-
-
 def eviction_candidate(inbound: Mapping[IPeer, Connection], now: float,
                        discipline: Discipline) -> IPeer | None:
     """
@@ -98,6 +92,112 @@ def eviction_candidate(inbound: Mapping[IPeer, Connection], now: float,
     crowded = max(groups.values())
     group = [item for item in rest if groups[address_group(item[1].host)] == crowded]
     return max(group, key=lambda item: item[1].since)[0]
+
+
+@attrs.frozen
+class Verdict:
+    """
+    What to do with a new inbound connection: refuse it, or let it in (after
+    evicting C{evict}, when set, to make room).
+
+    @ivar refusal: why the connection is refused; None: it is let in.
+    @ivar evict: the inbound peer that gives way for it, if one must.
+    """
+
+    refusal: str | None = None
+    evict: IPeer | None = None
+
+
+class Admission:
+    """
+    The service's limits and discipline, as decisions on connections.
+
+    Plain and clock-free: every method takes C{now} and the service's records
+    (L{Connection}s by peer), and returns a decision, so each rule is tested
+    alone and the service keeps one place that acts on them.
+
+    @ivar discipline: the IPs discouraged and banned.
+    @ivar min_peers: outbound connections to keep.
+    @ivar max_peers: connections in all.
+    @ivar max_per_address: connections with one IP.
+    """
+
+    def __init__(self, discipline: Discipline, *, min_peers: int = 10, max_peers: int = 40,
+                 max_per_address: int = 3) -> None:
+        """
+        @raise ValueError: unless 0 < C{min_peers} <= C{max_peers} and 0 < C{max_per_address}.
+        """
+        if not 0 < min_peers <= max_peers or max_per_address < 1:
+            raise ValueError("need 0 < min_peers <= max_peers, 0 < max_per_address")
+        self.discipline = discipline
+        self.min_peers = min_peers
+        self.max_peers = max_peers
+        self.max_per_address = max_per_address
+
+    @property
+    def max_inbound(self) -> int:
+        """
+        Inbound connections at most: the slots outbound ones do not keep.
+        """
+        return max(1, self.max_peers - self.min_peers)
+
+    def refusal(self, host: str, others: Collection[Connection], now: float, *,
+                inbound: bool) -> str | None:
+        """
+        Why one more connection with C{host} is refused next to C{others}, if it is; an
+        inbound one over the inbound limit is not refused here (it may evict: see
+        L{inbound}).
+        """
+        if self.discipline.is_banned(host, now):
+            return f"{host} is banned"
+        if len(others) >= self.max_peers and not inbound:
+            return f"too many connections ({len(others)})"
+        if sum(1 for c in others if c.host == host) >= self.max_per_address:
+            return f"too many connections with {host}"
+        return None
+
+    def inbound(self, host: str, connections: Mapping[IPeer, Connection],
+                now: float) -> Verdict:
+        """
+        Whether a connection from C{host}, just accepted, is let in next to
+        C{connections} (all the service records, evicted ones too), and whom it
+        evicts when the inbound slots are full. A discouraged host evicts nobody.
+        """
+        reason = self.refusal(host, list(connections.values()), now, inbound=True)
+        if reason is not None:
+            return Verdict(reason)
+        counted = {p: c for p, c in connections.items() if not c.evicted}
+        inbound = {p: c for p, c in counted.items() if c.inbound}
+        if len(inbound) < self.max_inbound and len(counted) < self.max_peers:
+            return Verdict()
+        if self.discipline.is_discouraged(host, now):
+            return Verdict(f"{host} is discouraged and the inbound slots are full")
+        victim = eviction_candidate(inbound, now, self.discipline)
+        if victim is None:
+            return Verdict(f"inbound slots full ({len(inbound)}), nobody to evict")
+        return Verdict(evict=victim)
+
+    def after_version(self, peer: IPeer, host: str, nonce: int,
+                      connections: Mapping[IPeer, Connection], now: float) -> str | None:
+        """
+        Why C{peer} (with C{host}) must be dropped once its version gave C{nonce}:
+        a duplicate (same IP and nonce), banned, or over a limit; None to keep it.
+
+        The limits were checked at accept time; they are checked again here for
+        connections that raced each other, and for the ones we dialled.
+        """
+        others = [c for p, c in connections.items() if p is not peer and not c.evicted]
+        if any(c.host == host and c.nonce == nonce for c in others):
+            return f"already connected to node {nonce} at {host}"
+        return self.refusal(host, others, now, inbound=False)
+
+    def undiallable(self, per_host: Mapping[str, int], now: float) -> set[str]:
+        """
+        The IPs not to dial now: banned, discouraged, or at C{max_per_address}
+        with the connections and dials counted in C{per_host}.
+        """
+        full = {host for host, count in per_host.items() if count >= self.max_per_address}
+        return full | self.discipline.shunned(now)
 
 
 @implementer(IProtocolFactory, ILoggingContext)

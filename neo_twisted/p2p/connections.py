@@ -6,14 +6,12 @@ The node's policy (its L{IPeerListener}) forwards connection events here. Every
 5 s a tick dials L{AddressBook} candidates while fewer than C{min_peers}
 outbound connections are up or dialling; with no candidate it asks established
 peers for addresses, and dials seeds when nothing is connected or the shortage
-lasts 180 s (as the 2.8 reference does). Inbound connections take at most
-C{max_peers - min_peers} slots, so the outbound ones stay ours (an attacker
-dialling us many times cannot take them); when those are full a new one evicts
-the least valuable inbound peer (L{neo_twisted.p2p.admission.eviction_candidate})
-or is refused. Connections from banned IPs, and over the limits, are refused at
-accept time, before a byte is read (the wrapping L{AcceptingFactory} builds no
-protocol); C{check_version} checks the limits again, for connections that raced
-each other, and refuses duplicates (same IP and nonce). What a fault costs a
+lasts 180 s (as the 2.8 reference does).
+
+Whom to let in, refuse or evict (inbound connections take at most C{max_peers -
+min_peers} slots) is decided by L{Admission}; this service applies it: at accept
+time, before a byte is read (the wrapping L{AcceptingFactory} builds no protocol
+for a refused connection), and again at C{check_version}. What a fault costs a
 peer's IP comes from the fault table, applied by L{Discipline} when the
 connection it closed is lost.
 """
@@ -40,7 +38,7 @@ from neo_twisted.network.payloads import (
     VersionPayload,
 )
 from neo_twisted.p2p.addresses import AddressBook, load_peers, normalise_host, save_peers
-from neo_twisted.p2p.admission import AcceptingFactory, Connection, eviction_candidate
+from neo_twisted.p2p.admission import AcceptingFactory, Admission, Connection, Verdict
 from neo_twisted.p2p.discipline import BAN_DURATION, Discipline
 from neo_twisted.p2p.exchange import AddressExchange
 from neo_twisted.p2p.faults import Fault, Response
@@ -67,6 +65,7 @@ class ConnectionService(Service):
     Listens, dials and keeps the peer set within its limits.
 
     @ivar book: the address book (its idle endpoints are what C{peers.dat} keeps).
+    @ivar admission: the limits, and whom they let in, refuse or evict.
     """
 
     _log = Logger()
@@ -98,8 +97,8 @@ class ConnectionService(Service):
         @param allow_private_addresses: learn private and reserved addresses from peers.
         @raise ValueError: contradicting limits, or a malformed seed.
         """
-        if not 0 < min_peers <= max_peers or max_per_address < 1 or max_dialling < 1:
-            raise ValueError("need 0 < min_peers <= max_peers, 0 < max_per_address, max_dialling")
+        if max_dialling < 1:
+            raise ValueError("need 0 < max_dialling")
         if reactor is None:
             from twisted.internet import reactor as global_reactor
             reactor = global_reactor
@@ -110,15 +109,14 @@ class ConnectionService(Service):
         self.listen_interface = listen_interface
         self.seeds = [Endpoint.parse(seed) for seed in seeds]
         self.peers_path = peers_path
-        self.min_peers = min_peers
-        self.max_peers = max_peers
-        self.max_per_address = max_per_address
         self.max_dialling = max_dialling
         self.ask_addresses = ask_addresses
         self.maintenance_interval = maintenance_interval
         self.save_interval = save_interval
         self.discipline = (discipline if discipline is not None
                            else Discipline(ban_for=ban_duration))
+        self.admission = Admission(self.discipline, min_peers=min_peers, max_peers=max_peers,
+                                   max_per_address=max_per_address)
         self.dial_timeout = dial_timeout
         self._rng = rng or random.Random()
         self.book = book if book is not None else AddressBook(rng=self._rng)
@@ -208,7 +206,24 @@ class ConnectionService(Service):
             self._log.warn("cannot save {path}: {error}", path=str(self.peers_path),
                            error=error)
 
-    # -- counts ------------------------------------------------------------------------------
+    # -- limits and counts -------------------------------------------------------------------
+    # (the limits live in L{admission}; these read them for the service's users)
+
+    @property
+    def min_peers(self) -> int:
+        return self.admission.min_peers
+
+    @property
+    def max_peers(self) -> int:
+        return self.admission.max_peers
+
+    @property
+    def max_per_address(self) -> int:
+        return self.admission.max_per_address
+
+    @property
+    def max_inbound(self) -> int:
+        return self.admission.max_inbound
 
     def _now(self) -> float:
         return float(self._reactor.seconds())
@@ -257,7 +272,6 @@ class ConnectionService(Service):
         """
         now = self._now()
         self.book.expire_bans(now)
-        shunned = self.discipline.shunned(now)
         need = self.min_peers - self.outbound_count - len(self._dialling)
         if need <= 0:
             self._short_since = None
@@ -267,9 +281,8 @@ class ConnectionService(Service):
         if room <= 0:
             return
         per_host = self._per_host()
-        full = {host for host, n in per_host.items() if n >= self.max_per_address} | shunned
         candidates = self.book.take(room, now, exclude=self._busy_endpoints(),
-                                    exclude_hosts=full)
+                                    exclude_hosts=self.admission.undiallable(per_host, now))
         for endpoint in candidates:
             if per_host[endpoint.host] < self.max_per_address:
                 per_host[endpoint.host] += 1
@@ -358,60 +371,23 @@ class ConnectionService(Service):
 
     # -- accepting ---------------------------------------------------------------------------
 
-    @property
-    def max_inbound(self) -> int:
-        """
-        Inbound connections at most: the slots outbound ones do not keep.
-        """
-        return max(1, self.max_peers - self.min_peers)
-
-    def _refusal(self, host: str, others: list[Connection], inbound: bool) -> str | None:
-        """
-        Why one more connection with C{host} is refused next to C{others}, if it is; an
-        inbound one over the inbound limit is not refused here (it may evict).
-        """
-        now = self._now()
-        if self.discipline.is_banned(host, now):
-            return f"{host} is banned"
-        if len(others) >= self.max_peers and not inbound:
-            return f"too many connections ({len(others)})"
-        if sum(1 for c in others if c.host == host) >= self.max_per_address:
-            return f"too many connections with {host}"
-        return None
-
-    def _inbound_room(self, host: str) -> str | None:
-        """
-        Make room for one more inbound connection from C{host}, evicting an inbound
-        peer if the slots are full: why there is none, if there is none.
-        """
-        now = self._now()
-        counted = {p: c for p, c in self._connections.items() if not c.evicted}
-        inbound = {p: c for p, c in counted.items() if c.inbound}
-        if len(inbound) < self.max_inbound and len(counted) < self.max_peers:
-            return None
-        if self.discipline.is_discouraged(host, now):
-            return f"{host} is discouraged and the inbound slots are full"
-        victim = eviction_candidate(inbound, now, self.discipline)
-        if victim is None:
-            return f"inbound slots full ({len(inbound)}), nobody to evict"
-        self._log.info("evicting {peer} for a new inbound connection from {host}",
-                       peer=str(victim.remote), host=host)
-        inbound[victim].evicted = True  # its slot is the newcomer's from now
-        victim.disconnect("evicted for a new inbound connection")
-        return None
-
     def _accept(self, addr: IAddress, wrapped: IProtocolFactory) -> IProtocol | None:
         """
         The protocol for an accepted connection, or None to close it at once.
         """
         host = normalise_host(str(getattr(addr, "host", addr)))
-        reason = ("node stopping" if not self.running
-                  else self._refusal(host, list(self._connections.values()), True)
-                  or self._inbound_room(host))
-        if reason is not None:
+        verdict = (Verdict("node stopping") if not self.running
+                   else self.admission.inbound(host, self._connections, self._now()))
+        if verdict.refusal is not None:
             self._log.debug("refused connection from {host}: {reason}", host=host,
-                            reason=reason)
+                            reason=verdict.refusal)
             return None
+        if verdict.evict is not None:
+            victim = verdict.evict
+            self._log.info("evicting {peer} for a new inbound connection from {host}",
+                           peer=str(victim.remote), host=host)
+            self._connections[victim].evicted = True  # its slot is the newcomer's from now
+            victim.disconnect("evicted for a new inbound connection")
         protocol = wrapped.buildProtocol(addr)
         if protocol is not None:
             self._connections[IPeer(protocol)] = Connection(inbound=True, host=host,
@@ -428,10 +404,8 @@ class ConnectionService(Service):
         connection = self._connections.get(peer)
         if connection is None:
             connection = Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host))
-        others = [c for p, c in self._connections.items() if p is not peer and not c.evicted]
-        if any(c.host == connection.host and c.nonce == version.nonce for c in others):
-            return f"already connected to node {version.nonce} at {connection.host}"
-        reason = self._refusal(connection.host, others, False)
+        reason = self.admission.after_version(peer, connection.host, version.nonce,
+                                              self._connections, self._now())
         if reason is None:
             connection.nonce = version.nonce
             self._connections[peer] = connection

@@ -1,11 +1,11 @@
-# -*- test-case-name: tests.test_p2p_protocol,tests.test_p2p_session -*-
+# -*- test-case-name: tests.test_p2p_protocol,tests.test_p2p_session,tests.test_p2p_hold -*-
 """
 One P2P connection: framing, the handshake, keep-alive, and nothing else.
 
 L{PeerProtocol} turns bytes into frames and frames into payloads, feeds them to
 its L{neo_twisted.p2p.handshake} machine, answers C{ping}, and hands every
-other message of an established peer to the node's L{IPeerListener}. Timers
-(handshake, idle, keep-alive) run on the factory's injected clock.
+other message of an established peer to the node's L{IPeerListener}. Its timers
+(handshake, idle, keep-alive) are a L{Liveness} on the factory's injected clock.
 
 Each frame is judged on its first bytes before it is buffered or decoded
 (L{neo_twisted.p2p.judging}). Big payloads are decoded in the threads of the
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IConsumer, IDelayedCall, IPushProducer
+from twisted.internet.interfaces import IAddress, IConsumer, IPushProducer
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -56,6 +56,7 @@ from neo_twisted.p2p.judging import (
     MAX_TX_SIZE,
     worth_reading,
 )
+from neo_twisted.p2p.liveness import Liveness
 from neo_twisted.p2p.sendqueue import URGENT_COMMANDS, SendQueue
 from neo_twisted.p2p.traffic import counted
 from neo_twisted.wire.errors import FormatError
@@ -66,11 +67,6 @@ if TYPE_CHECKING:
 __all__ = ["HANDSHAKE_COMMANDS", "MAX_TX_SIZE", "PeerProtocol"]
 
 _UINT32 = 0xFFFFFFFF
-
-
-def _cancel(call: IDelayedCall | None) -> None:
-    if call is not None and call.active():
-        call.cancel()
 
 
 @implementer(IPeer)
@@ -119,18 +115,23 @@ class PeerProtocol(Protocol):
         #: L{hold}s not yet released: while any, no frame is handled.
         self._holds = 0
         self._paused = False
-        self._handshake: Handshake | None = None
+        self._handshake: Handshake = new_handshake(HandshakeEffects(
+            check_version=self._check_version, send_verack=self._send_verack,
+            complete=self._complete, deliver=self._deliver, drop=self.disconnect,
+            fault=self.fault))
         self._pending: list[tuple[str, Serializable | None]] = []
         #: Bulk messages wait here while the transport is full; urgent ones pass them.
         self.send_queue = SendQueue(self._to_transport, limit=factory.max_send_backlog,
                                     overflow=self._backlog_full)
         self._closing: tuple[str, Fault | None] | None = None
         self._lost = False
-        self._last_received = 0.0
-        self._last_sent = 0.0
-        self._handshake_timer: IDelayedCall | None = None
-        self._idle_timer: IDelayedCall | None = None
-        self._keepalive_timer: IDelayedCall | None = None
+        self._liveness = Liveness(
+            self._clock, handshake_timeout=factory.handshake_timeout,
+            idle_timeout=factory.idle_timeout, ping_interval=factory.ping_interval,
+            on_handshake_timeout=self._handshake.timed_out,
+            on_idle=lambda silent: self.disconnect(f"no message received for {silent:.0f} s"),
+            on_quiet=lambda: self._keep_alive("ping", secrets.randbits(32)),
+            held=lambda: self._holds > 0)
 
     @property
     def listener(self) -> Endpoint | None:
@@ -157,19 +158,11 @@ class PeerProtocol(Protocol):
         """
         assert self.transport is not None
         self.remote = Endpoint.of_address(self.transport.getPeer())
-        now = self._clock.seconds()
-        self._last_received = self._last_sent = now
-        self._handshake = new_handshake(HandshakeEffects(
-            check_version=self._check_version, send_verack=self._send_verack,
-            complete=self._complete, deliver=self._deliver, drop=self.disconnect,
-            fault=self.fault))
         consumer = IConsumer(self.transport, None)
         if consumer is not None:  # every TCP and TLS transport is one
             consumer.registerProducer(self.send_queue, True)
         self._factory.peer_connected(self)
-        self._handshake_timer = self._clock.callLater(
-            self._factory.handshake_timeout, self._handshake.timed_out)
-        self._idle_timer = self._clock.callLater(self._factory.idle_timeout, self._check_idle)
+        self._liveness.start()
         self._write("version", self._node.local_version(self))
 
     def dataReceived(self, data: bytes) -> None:
@@ -193,7 +186,7 @@ class PeerProtocol(Protocol):
             self._close(f"connection closed: {reason.getErrorMessage()}", None)
         assert self._closing is not None
         message, fault = self._closing
-        self._stop_timers()
+        self._liveness.stop()
         self._factory.peer_disconnected(self)
         self._node.peer_lost(self, message, fault)
 
@@ -260,20 +253,13 @@ class PeerProtocol(Protocol):
         self._closing = (reason, fault)
         self.established = False
         self._pending.clear()
-        self._stop_timers()
+        self._liveness.stop()
         if fault is not None:
             self._log.warn("dropping {peer} ({fault}): {reason}",
                            peer=self, fault=fault.label, reason=reason)
         else:
             self._log.info("dropping {peer}: {reason}", peer=self, reason=reason)
-        if self._handshake is not None:
-            self._handshake.closed()
-
-    def _stop_timers(self) -> None:
-        _cancel(self._handshake_timer)
-        _cancel(self._idle_timer)
-        _cancel(self._keepalive_timer)
-        self._handshake_timer = self._idle_timer = self._keepalive_timer = None
+        self._handshake.closed()
 
     def _read_frames(self) -> None:
         """
@@ -293,7 +279,7 @@ class PeerProtocol(Protocol):
                 break
             if not received:  # a frame's bytes alone (dripped, say) do not keep a peer
                 received = True
-                self._last_received = self._clock.seconds()
+                self._liveness.received()
             self._frame_received(frame)
 
     def _judge(self, command: str, length: int, head: bytes) -> bool:
@@ -366,7 +352,7 @@ class PeerProtocol(Protocol):
         L{IPeer.hold}); the idle timer does not count the time held against it.
         """
         self._holds += 1
-        self._last_received = self._clock.seconds()
+        self._liveness.forgive_silence()
         self._reading(False)
 
     def release(self) -> None:
@@ -378,7 +364,7 @@ class PeerProtocol(Protocol):
         self._holds -= 1
         if self._holds or self._closing is not None or self._decoding is not None:
             return
-        self._last_received = self._clock.seconds()
+        self._liveness.forgive_silence()
         self._read_frames()  # may stop again: a frame may hold, or go to be decoded
         if self._closing is None and self._decoding is None and not self._holds:
             self._reading(True)
@@ -420,14 +406,12 @@ class PeerProtocol(Protocol):
             # the machine's established state only delivers: skip it on the hot path
             self._deliver(command, payload)
             return
-        handshake = self._handshake
-        assert handshake is not None
         if isinstance(payload, VersionPayload):
-            handshake.version_received(payload)
+            self._handshake.version_received(payload)
         elif command == "verack":
-            handshake.verack_received()
+            self._handshake.verack_received()
         else:
-            handshake.message_received(command, payload)
+            self._handshake.message_received(command, payload)
 
     def _write(self, command: str, payload: Serializable | None) -> None:
         """
@@ -438,7 +422,7 @@ class PeerProtocol(Protocol):
         data = encode_frame(self._factory.magic, command,
                             b"" if payload is None else payload.to_bytes())
         self.send_queue.push(data, command in URGENT_COMMANDS)
-        self._last_sent = self._clock.seconds()
+        self._liveness.sent()
         self.messages_out[command] = self.messages_out.get(command, 0) + 1
         self.bytes_out[command] = self.bytes_out.get(command, 0) + len(data)
 
@@ -466,10 +450,7 @@ class PeerProtocol(Protocol):
         The peer acknowledged us: flush what the node queued, then tell it.
         """
         self.established = True
-        _cancel(self._handshake_timer)
-        self._handshake_timer = None
-        self._keepalive_timer = self._clock.callLater(
-            self._factory.ping_interval, self._keep_alive)
+        self._liveness.established()
         pending, self._pending = self._pending, []
         for command, payload in pending:
             self._write(command, payload)
@@ -487,40 +468,16 @@ class PeerProtocol(Protocol):
         elif isinstance(payload, PingPayload) and command in ("ping", "pong"):
             self.last_block_index = max(self.last_block_index, payload.last_block_index)
             if command == "ping":
-                self._write("pong", PingPayload(
-                    self._node.current_height() & _UINT32, self._now32(), payload.nonce))
+                self._keep_alive("pong", payload.nonce)
         else:
             self._node.message_received(self, command, payload)
 
-    def _now32(self) -> int:
-        return int(self._clock.seconds()) & _UINT32
-
-    def _check_idle(self) -> None:
+    def _keep_alive(self, command: str, nonce: int) -> None:
         """
-        Drop a peer that sent no whole message for the idle timeout; else look again later.
+        Send C{ping} or C{pong}: our height, the time and C{nonce}, as every 2.x node does.
         """
-        timeout = self._factory.idle_timeout
-        if self._holds:  # we are not reading: its silence is ours
-            self._last_received = self._clock.seconds()
-        silent = self._clock.seconds() - self._last_received
-        if silent >= timeout:
-            self._idle_timer = None
-            self.disconnect(f"no message received for {silent:.0f} s")
-        else:
-            self._idle_timer = self._clock.callLater(timeout - silent, self._check_idle)
-
-    def _keep_alive(self) -> None:
-        """
-        Ping after C{ping_interval} of our own silence, so 2.9+ peers (which drop
-        a peer silent for 60 s) keep us.
-        """
-        interval = self._factory.ping_interval
-        quiet = self._clock.seconds() - self._last_sent
-        if quiet >= interval:
-            self._write("ping", PingPayload(
-                self._node.current_height() & _UINT32, self._now32(), secrets.randbits(32)))
-            quiet = 0.0
-        self._keepalive_timer = self._clock.callLater(interval - quiet, self._keep_alive)
+        self._write(command, PingPayload(self._node.current_height() & _UINT32,
+                                         int(self._clock.seconds()) & _UINT32, nonce))
 
     def __repr__(self) -> str:
         return f"peer {self.remote} {'in' if self.inbound else 'out'}"

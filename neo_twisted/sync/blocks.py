@@ -92,7 +92,7 @@ class BlockSync:
                  stall_timeout: float = STALL_TIMEOUT,
                  write_budget: int = MAX_WRITE_COST,
                  headers_first: Callable[[], bool] | None = None,
-                 request: Callable[[IPeer, list[UInt256]], None] | None = None,
+                 request: Callable[[IPeer, list[UInt256]], object] | None = None,
                  early_bytes: int = MAX_EARLY_BYTES) -> None:
         """
         @param peers: the established peers to choose from, called each time.
