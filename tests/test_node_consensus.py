@@ -9,11 +9,15 @@ import attrs
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.core.components import Witness
 from neo_twisted.core.consensus import ConsensusPayload
+from neo_twisted.crypto.scripts import push_data, script_hash, signature_redeem_script
+from neo_twisted.ledger.generator import ChainGenerator, account_keys
 from neo_twisted.network.payloads import InventoryType, InvPayload
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.faults import Fault, Response
 from tests.consensus_samples import signed_payload
+from tests.ledger_samples import DEV_KEYS, PRIVNET
 from tests.p2p_fakes import FakePeer, ledger_service
 from tests.test_node_policy import FakeConnections
 
@@ -94,6 +98,43 @@ class AcceptanceTests(RelayCase):
         ledger = self.node.ledger.ledger
         assert ledger is not None
         self.assertEqual((ledger.block_height, ledger.header_height), (0, 0))
+
+
+class ValidatorSetTests(RelayCase):
+    def test_signers_of_the_tip_are_validators_too(self) -> None:
+        """
+        On a chain whose votes replaced the standby validators, payloads of the
+        validators that signed our tip are taken (before issue 21 every one was refused
+        and its honest relayer banned); a stranger's still are not.
+        """
+        elected = account_keys(77, 4)
+        relay = self.node.consensus
+        tip = [script_hash(key.verification_script) for key in elected]
+        self.patch(relay, "_tip_scripts", lambda: tip)
+        unsigned = signed_payload(2)
+        witness = Witness(invocation_script=push_data(elected[2].sign(unsigned.unsigned_bytes())),
+                          verification_script=elected[2].verification_script)
+        payload = attrs.evolve(unsigned, witness=witness)
+        self.assertIsNone(relay.problem(payload))
+        self.send(self.a, payload)
+        self.assertEqual(self.taken, [payload])
+        stranger = attrs.evolve(unsigned, witness=Witness(
+            invocation_script=push_data(elected[3].sign(unsigned.unsigned_bytes())),
+            verification_script=elected[3].verification_script))
+        self.assertEqual(relay.problem(stranger), "not signed by validator 2")
+
+    def test_tip_signers_read_from_its_witness(self) -> None:
+        """
+        The validators of our tip are the keys of its witness's multisig, in order.
+        """
+        generator = ChainGenerator(PRIVNET, DEV_KEYS, 0, seed=1)
+        ledger = self.node.ledger.ledger
+        assert ledger is not None
+        self.assertEqual(self.node.consensus._tip_scripts(), [])  # genesis: no multisig
+        ledger.add_blocks([generator.next_block()])
+        self.assertEqual(self.node.consensus._tip_scripts(),
+                         [script_hash(signature_redeem_script(key))
+                          for key in sorted(PRIVNET.standby_validators)])
 
 
 class InventoryTests(RelayCase):

@@ -232,6 +232,23 @@ class HeaderSyncTests(SynchronousTestCase):
         self.assertEqual(self.asked(peer), [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_exhausted_peer_asked_again_when_its_height_rises(self) -> None:
+        """
+        A missed tip block (its C{inv} lost): the peer that had nothing more is asked
+        again once it tells of a greater height (a 2.11+ ping), though ours stayed put.
+        """
+        peer = FakePeer(height=2100)
+        self.peers = [peer]
+        self.sync.poke()
+        self.asked(peer)
+        self.successResultOf(self.sync.headers_received(peer, HeadersPayload(())))
+        self.assertEqual(peer.last_block_index, self.ledger.ledger.header_height)
+        self.sync.poke()
+        self.assertEqual(self.asked(peer), [])
+        peer.last_block_index += 1  # its ping
+        self.sync.poke()
+        self.assertEqual(len(self.asked(peer)), 1)
+
     def test_lost_peer_replaced(self) -> None:
         """
         When the peer being asked goes away, another one is asked at once.

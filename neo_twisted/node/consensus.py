@@ -23,7 +23,12 @@ from twisted.logger import Logger
 
 from neo_twisted.consensus.proposal import validators_of
 from neo_twisted.core.consensus import ChangeView, ConsensusPayload
-from neo_twisted.crypto.scripts import script_hash, signature_redeem_script
+from neo_twisted.crypto.scripts import (
+    CHECKSIG,
+    parse_multisig_contract,
+    script_hash,
+    signature_redeem_script,
+)
 from neo_twisted.crypto.witness import verify_witness
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.network.payloads import InventoryType
@@ -31,7 +36,7 @@ from neo_twisted.node.fetcher import InventoryFetcher
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.wire.errors import FormatError
-from neo_twisted.wire.uint import UInt256
+from neo_twisted.wire.uint import UInt160, UInt256
 
 if TYPE_CHECKING:
     from neo_twisted.node.policy import Node
@@ -67,6 +72,7 @@ class ConsensusRelay:
         self.listener: PayloadListener | None = None
         #: Taken payloads by hash, oldest first, for rounds to replay (L{for_block}).
         self._buffer: OrderedDict[UInt256, ConsensusPayload] = OrderedDict()
+        self._tip: tuple[UInt256 | None, list[UInt160]] = (None, [])
 
     def _now(self) -> float:
         return self._node.clock.seconds()
@@ -79,13 +85,35 @@ class ConsensusRelay:
         if payload.block_index <= self._node.block_height:
             return "late"
         index = payload.validator_index
-        if index >= len(self.validators):
+        # Until the validators are elected from votes, they are the standby list or those
+        # that signed our tip: a chain whose votes changed its validators (mainnet's
+        # did) must not have every honest consensus payload refused.
+        candidates = {scripts[index] for scripts in (self._scripts, self._tip_scripts())
+                      if index < len(scripts)}
+        if not candidates:
             return f"validator {index} of {len(self.validators)}"
         witness = payload.witness
-        if not verify_witness(payload.unsigned_bytes(), witness.invocation_script,
-                              witness.verification_script, self._scripts[index]):
+        if not any(verify_witness(payload.unsigned_bytes(), witness.invocation_script,
+                                  witness.verification_script, expected)
+                   for expected in candidates):
             return f"not signed by validator {index}"
         return None
+
+    def _tip_scripts(self) -> list[UInt160]:
+        """
+        The signature script hash of each validator that signed our tip (the keys of its
+        witness's multisig, in their order: the validators' order), cached per tip.
+        """
+        ledger = self._node.ledger.ledger
+        tip = None if ledger is None else ledger.get_header(ledger.block_height)
+        if tip is None:
+            return []
+        if self._tip[0] != tip.hash:
+            parsed = parse_multisig_contract(tip.witness.verification_script)
+            keys = [] if parsed is None else parsed[1]
+            self._tip = (tip.hash, [script_hash(b"\x21" + key + bytes((CHECKSIG,)))
+                                    for key in keys])
+        return self._tip[1]
 
     # -- messages --------------------------------------------------------------------------
 

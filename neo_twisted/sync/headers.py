@@ -85,8 +85,10 @@ class HeaderSync:
         self._waiting = False
         #: The last hash of a full batch whose successor is not asked for yet.
         self._more: UInt256 | None = None
-        #: Peers that had nothing more for us, and our header height when they said so.
-        self._exhausted: dict[IPeer, int] = {}
+        #: Peers that had nothing more for us: our header height and their claimed height
+        #: when they said so. Either rising (a ping telling of a block whose C{inv} we
+        #: missed, say) makes them worth asking again.
+        self._exhausted: dict[IPeer, tuple[int, int]] = {}
         #: Whether the last batch from L{peer} was full and it has more.
         self._streaming = False
         self._stopped = False
@@ -124,7 +126,7 @@ class HeaderSync:
         height = self.header_height
         candidates = [p for p in self._peers()
                       if p.established and p.last_block_index > height
-                      and self._exhausted.get(p) != height
+                      and self._exhausted.get(p) != (height, p.last_block_index)
                       and not self.backoff.waiting(peer_address(p))]
         if not candidates:
             return
@@ -140,7 +142,7 @@ class HeaderSync:
         """
         if self._stopped or self.peer is not None or self._adding or not peer.established:
             return
-        if (self._exhausted.get(peer) == self.header_height
+        if (self._exhausted.get(peer) == (self.header_height, peer.last_block_index)
                 or self.backoff.waiting(peer_address(peer))):
             return
         self._ask(peer)
@@ -291,7 +293,7 @@ class HeaderSync:
         self._cancel_timer()
 
     def _done_with(self, peer: IPeer) -> None:
-        self._exhausted[peer] = self.header_height
+        self._exhausted[peer] = (self.header_height, peer.last_block_index)
         self.peer = None
         self.poke()
 
