@@ -34,11 +34,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # bench/report.py
 
+from neo_twisted.network.payloads import AddrPayload, NetworkAddressWithTime
 from neo_twisted.p2p.addresses import AddressBook
+from neo_twisted.p2p.exchange import AddressExchange
 from neo_twisted.p2p.interfaces import Endpoint
 
 COMMAND = "make bench"
@@ -113,11 +116,29 @@ def timed(template: AddressBook, run: Callable[[AddressBook], object],
     return times
 
 
+class _Sender:
+    """
+    What the exchange reads of the peer an C{addr} came from.
+    """
+
+    remote = Endpoint("12.0.0.1", 20333)
+
+
+#: The peer whose C{addr} goes through the exchange.
+SENDER: Any = _Sender()
+
+
 def measure(passes: int, seed: int = 1) -> list[tuple[str, list[float]]]:
     rng = random.Random(seed)
     flooded, trusted = flooded_book(rng), trusted_book(rng)
     batch = public_endpoints(rng, BATCH)
     split = [batch[i:i + 10] for i in range(0, BATCH, 10)]
+
+    message = AddrPayload(tuple(NetworkAddressWithTime(0, 1, ipaddress.ip_address(e.host),
+                                                       e.port) for e in batch))
+
+    def exchange(book: AddressBook) -> AddressExchange:
+        return AddressExchange(book, busy=set, established=list, rng=random.Random(seed))
 
     def many_sources(book: AddressBook) -> None:
         for index, part in enumerate(split):
@@ -128,6 +149,9 @@ def measure(passes: int, seed: int = 1) -> list[tuple[str, list[float]]]:
          timed(flooded, lambda book: book.add(batch, 1, source=FLOODER), passes)),
         ("`addr` of 200 from a new source (each evicts from the largest group)",
          timed(flooded, lambda book: book.add(batch, 1, source="12.0.0.1"), passes)),
+        ("the same `addr` message through the address exchange (rate limit, public "
+         "filter, then the book)",
+         timed(flooded, lambda book: exchange(book).received(SENDER, message, 1), passes)),
         ("200 from 20 sources, 10 each (20 calls)",
          timed(flooded, many_sources, passes)),
         ("200 trusted into a trusted book with 50 failed",

@@ -78,3 +78,31 @@ class ExchangeTests(SynchronousTestCase):
     def test_busy_endpoints_not_learnt(self) -> None:
         self.busy = {Endpoint("8.8.8.8", 20333)}
         self.assertEqual(self.exchange.received(self.peer, addr(["8.8.8.8", "8.8.4.4"]), 0), 1)
+
+
+class PublicIPv4Tests(SynchronousTestCase):
+    def test_integer_ranges_agree_with_ipaddress(self) -> None:
+        """
+        The IPv4 fast path (integer ranges) says what C{ipaddress}'s properties and the
+        explicit list say, at every range's edges and at random.
+        """
+        from neo_twisted.p2p import hosts
+
+        def slow(address: ipaddress.IPv4Address) -> bool:
+            if not address.is_global or address.is_multicast or address.is_private \
+                    or address.is_reserved or address.is_loopback or address.is_link_local \
+                    or address.is_unspecified:
+                return False
+            return not any(address in network for network in hosts._NOT_PUBLIC
+                           if network.version == 4)
+
+        rng = random.Random(4)
+        samples = [rng.getrandbits(32) for _ in range(20_000)]
+        for network in (*hosts._NOT_PUBLIC, *hosts._IPV4_NOT_GLOBAL):
+            if network.version == 4:
+                first, last = int(network.network_address), int(network.broadcast_address)
+                samples += [first - 1, first, last, last + 1]
+        for number in samples:
+            if 0 <= number < 1 << 32:
+                address = ipaddress.IPv4Address(number)
+                self.assertEqual(hosts.is_public_ip(address), slow(address), str(address))

@@ -26,7 +26,8 @@ from neo_twisted.network.payloads import (
     NetworkAddressWithTime,
     VersionPayload,
 )
-from neo_twisted.p2p.addresses import AddressBook, is_public_address, normalise_host
+from neo_twisted.p2p.addresses import AddressBook, normalise_host
+from neo_twisted.p2p.hosts import is_public_ip
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.p2p.ratelimit import ADDR_BURST, ADDR_RATE, TokenBucket
 
@@ -72,11 +73,13 @@ class AddressExchange:
             addresses = addresses[:allowed]
         endpoints = []
         for entry in addresses:
-            host = normalise_host(str(entry.address))
-            if not self.allow_private and not is_public_address(host):
+            address = entry.address
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            if not self.allow_private and not is_public_ip(address):
                 self.dropped["private"] += 1
                 continue
-            endpoints.append(Endpoint(host, entry.port))
+            endpoints.append(Endpoint(str(address), entry.port))
         busy = self._busy()
         source = normalise_host(peer.remote.host)
         added = self._book.add([e for e in endpoints if e not in busy], now, source=source)
