@@ -251,6 +251,13 @@ class ConnectionService(Service):
     def established_peers(self) -> list[IPeer]:
         return [p for p, c in self._connections.items() if c.established]
 
+    @property
+    def factories(self) -> tuple[IProtocolFactory, ...]:
+        """
+        The factories of the connections we dial and accept.
+        """
+        return tuple(f for f in (self._factory_out, self._factory_in) if f is not None)
+
     def _busy_endpoints(self) -> set[Endpoint]:
         """
         Endpoints dialled or connected: never dialled again meanwhile.
