@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.consensus.context import ConsensusState
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.core.consensus import ConsensusMessage, PrepareRequest, PrepareResponse
@@ -335,3 +336,21 @@ class SafetyTests(NetworkCase):
         self.assert_same_chains(members, len(CHAIN) + 1)
         for member in (primary, signer):
             self.assertEqual(self.views(member), [0])
+
+    def test_no_view_change_once_our_block_is_out(self) -> None:
+        """
+        Once we made the block (BlockSent), the round ends when it is persisted: a timer
+        firing meanwhile asks for no other view (the reference's guard).
+        """
+        members = self.validators()
+        backup = members[(len(CHAIN) + 2) % 4]
+        backup.start()
+        service = backup.consensus
+        assert service is not None and service.context is not None
+        ctx = service.context
+        ctx.state |= ConsensusState.BLOCK_SENT
+        service._timed_out(ctx.block_index, ctx.view)
+        self.assertEqual(ctx.expected_view[ctx.my_index], 0)
+        ctx.state &= ~ConsensusState.BLOCK_SENT
+        service._timed_out(ctx.block_index, ctx.view)
+        self.assertEqual(ctx.expected_view[ctx.my_index], 1)
