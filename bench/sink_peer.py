@@ -30,6 +30,9 @@ class Sink:
         self.received = 0
         self._printed = -1
 
+    def peer_connected(self, peer: IPeer) -> None:
+        pass
+
     def local_version(self, peer: IPeer) -> VersionPayload:
         return VersionPayload(timestamp=int(time.time()), port=0, nonce=424242,
                               user_agent="/bench-sink/", start_height=0)

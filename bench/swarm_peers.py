@@ -50,6 +50,9 @@ class Swarm:
             self.dialled += 1
             reactor.connectTCP(self.host, self.port, _Dialler(self.factory))  # type: ignore[attr-defined]
 
+    def peer_connected(self, peer: IPeer) -> None:
+        pass
+
     def local_version(self, peer: IPeer) -> VersionPayload:
         return VersionPayload(timestamp=int(time.time()), port=0, nonce=next(self._nonces),
                               user_agent="/bench-swarm/", start_height=0)

@@ -29,6 +29,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.addresses import AddressBook
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.controller import PeerController
 from neo_twisted.rpc.access import AccessPolicy, RpcAccess
 from neo_twisted.rpc.errors import INTERNAL_ERROR
 from neo_twisted.rpc.methods import NodeRpc
@@ -53,10 +54,12 @@ class RpcHarness:
         self.mempool = MempoolService(self.ledger, settings, reactor=self.clock,
                                       run_in_thread=synchronous)
         self.mempool.startService()
-        node = Node(self.ledger, self.clock, user_agent="/neo_twisted:fuzz/", nonce=1,
-                    mempool=self.mempool)
-        node.connections = ConnectionService(
-            object(), reactor=self.clock, book=AddressBook())  # type: ignore[arg-type]
+        controller = PeerController(self.clock)
+        connections = ConnectionService(
+            controller, object(), reactor=self.clock,  # type: ignore[arg-type]
+            book=AddressBook())
+        node = Node(self.ledger, self.clock, controller, connections,
+                    user_agent="/neo_twisted:fuzz/", nonce=1, mempool=self.mempool)
         rpc = NodeRpc(self.ledger, node, self.mempool, settings, self.clock)
         # the GET form is an option (off by default): on, to be fuzzed too
         self.resource = JsonRpcResource(rpc.methods(), estimates=rpc.estimates(),

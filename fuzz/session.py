@@ -40,6 +40,9 @@ class _Listener:
         self.lost: list[tuple[str, bool]] = []
         self.messages = 0
 
+    def peer_connected(self, peer: IPeer) -> None:
+        pass
+
     def local_version(self, peer: IPeer) -> VersionPayload:
         return VersionPayload(timestamp=1_600_000_000, port=20333, nonce=1,
                               user_agent="/fuzz/", start_height=0)

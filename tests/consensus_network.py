@@ -21,11 +21,10 @@ from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import serial_map
 from neo_twisted.mempool.service import MempoolService
-from neo_twisted.node.policy import Node
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
 from tests.ledger_samples import PRIVNET
-from tests.test_node_policy import FakeConnections
+from tests.test_node_policy import make_policy
 
 #: Where the shared clock starts: after any generated chain's timestamps.
 START = 1_700_000_000.0
@@ -52,11 +51,11 @@ class Member:
                                       reactor=clock)
         self.mempool.startService()
         case.addCleanup(self.mempool.stopService)
-        self.node = Node(self.service, clock, user_agent=f"/member{number}/", nonce=number,
-                         mempool=self.mempool)
-        self.node.connections = FakeConnections(20333)  # type: ignore[assignment]
-        self.dialling = PeerFactory(self.node, settings.magic, clock, inbound=False)
-        self.accepting = PeerFactory(self.node, settings.magic, clock, inbound=True)
+        self.node, _ = make_policy(self.service, clock, user_agent=f"/member{number}/",
+                                   nonce=number, mempool=self.mempool)
+        controller = self.node.controller
+        self.dialling = PeerFactory(controller, settings.magic, clock, inbound=False)
+        self.accepting = PeerFactory(controller, settings.magic, clock, inbound=True)
         self.consensus = None if key is None else ConsensusService(
             self.node, key, clock, rng=random.Random(number))
         case.addCleanup(self.stop)

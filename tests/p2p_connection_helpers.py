@@ -26,6 +26,7 @@ from neo_twisted.core.serializable import Serializable
 from neo_twisted.network.payloads import VersionPayload
 from neo_twisted.p2p.addresses import encode_peers
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 
@@ -40,8 +41,8 @@ def version(nonce: int = 1, port: int = 20333, timestamp: int = 1_500_000_000,
 class FakePeer(Protocol):
     """
     A connection as the service sees it: records what it is sent and the faults
-    reported, and reports its loss (with the fault that closed it) and ignored
-    faults to C{node} like the real protocol and the node's policy do.
+    reported, and reports its connection, its loss (with the fault that closed it)
+    and ignored faults to C{node} (the controller) as the real protocol does.
     """
 
     def __init__(self, host: str, port: int = 40000, *, inbound: bool = False) -> None:
@@ -56,8 +57,12 @@ class FakePeer(Protocol):
         self.dropped: tuple[str, Fault | None] | None = None
         #: Every fault reported while open, ignored ones too.
         self.faults: list[tuple[Fault, str]] = []
-        self.node: ConnectionService | None = None
+        self.node: PeerController | None = None
         self.lost: Deferred[None] = Deferred()
+        self.messages_in: dict[str, int] = {}
+        self.bytes_in: dict[str, int] = {}
+        self.messages_out: dict[str, int] = {}
+        self.bytes_out: dict[str, int] = {}
 
     def send(self, command: str, payload: Serializable | None = None) -> None:
         self.sent.append((command, payload))
@@ -78,7 +83,7 @@ class FakePeer(Protocol):
         if fault.response is not Response.IGNORE:
             self._close(detail, fault)
         elif self.node is not None:
-            self.node.fault_ignored(self, fault)
+            self.node.fault_ignored(self, fault, detail)
 
     def _close(self, reason: str, fault: Fault | None) -> None:
         """
@@ -94,6 +99,10 @@ class FakePeer(Protocol):
                     close = getattr(transport, "abortConnection", close)
                 close()
 
+    def connectionMade(self) -> None:
+        if self.node is not None:
+            self.node.peer_connected(self)
+
     def connectionLost(self, reason: Failure | None = None) -> None:
         if self.node is not None:
             reason_text, fault = self.dropped or ("closed", None)
@@ -103,14 +112,16 @@ class FakePeer(Protocol):
     def handshake(self, service: ConnectionService, nonce: int = 1, port: int = 20333,
                   **fields: Any) -> str | None:
         """
-        Receive a version with C{nonce} and listening C{port}; established if accepted.
+        Receive a version with C{nonce} and listening C{port} (through the service's
+        controller, as the real protocol reports it); established if accepted.
         """
         self.version = version(nonce, port, **fields)
         self.listener = Endpoint(self.remote.host, port) if port else None
-        reason = service.check_version(self, self.version)
+        controller = service.controller
+        reason = controller.check_version(self, self.version)
         if reason is None:
             self.established = True
-            service.peer_established(self)
+            controller.peer_established(self)
         return reason
 
     def commands(self) -> list[str]:
@@ -124,7 +135,7 @@ class PeerMaker(Factory):
 
     def __init__(self, *, inbound: bool = False) -> None:
         self.inbound = inbound
-        self.node: ConnectionService | None = None
+        self.node: PeerController | None = None
         self.built: list[FakePeer] = []
         self.connected: Deferred[FakePeer] = Deferred()
 
@@ -166,9 +177,10 @@ class ServiceCase(SynchronousTestCase):
     def make(self, *, start: bool = True, known: Sequence[Endpoint] = (),
              **options: Any) -> ConnectionService:
         options.setdefault("rng", random.Random(5))
-        service = ConnectionService(self.out, options.pop("factory_in", None),
+        controller = PeerController(self.reactor)
+        service = ConnectionService(controller, self.out, options.pop("factory_in", None),
                                     reactor=self.reactor, **options)
-        self.out.node = self.inbound.node = service
+        self.out.node = self.inbound.node = controller
         service.book.add(known, 0)
         if start:
             service.startService()
@@ -202,7 +214,7 @@ class ServiceCase(SynchronousTestCase):
     def established(self, service: ConnectionService, host: str, nonce: int = 1, *,
                     inbound: bool = True, port: int = 20333, **fields: Any) -> FakePeer:
         peer = FakePeer(host, inbound=inbound)
-        peer.node = service
+        peer.node = service.controller
         self.assertIsNone(peer.handshake(service, nonce, port, **fields))
         return peer
 

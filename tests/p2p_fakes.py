@@ -42,6 +42,11 @@ class FakePeer:
         self.faults: list[tuple[Fault, str]] = []
         #: L{hold}s not released.
         self.holds = 0
+        #: What the controller folds into its traffic totals at loss (nothing here).
+        self.messages_in: dict[str, int] = {}
+        self.bytes_in: dict[str, int] = {}
+        self.messages_out: dict[str, int] = {}
+        self.bytes_out: dict[str, int] = {}
 
     def send(self, command: str, payload: Serializable | None = None) -> None:
         if self.dropped is None:

@@ -46,6 +46,8 @@ class RecordingListener:
 
     def __init__(self, nonce: int = 1, port: int = 20333, height: int = 77) -> None:
         self.calls: list[Call] = []
+        #: The connections reported connected and not yet lost (not recorded as calls).
+        self.live: set[IPeer] = set()
         self.nonce = nonce
         self.port = port
         self.height = height
@@ -54,6 +56,9 @@ class RecordingListener:
         self.disconnect_on: str | None = None
         #: What C{accepts_block_frame} answers (None: every block is decoded).
         self.block_verdict: Callable[[IPeer, int, UInt256], bool] | None = None
+
+    def peer_connected(self, peer: IPeer) -> None:
+        self.live.add(peer)
 
     def local_version(self, peer: IPeer) -> VersionPayload:
         self.calls.append(("local_version", peer))
@@ -87,6 +92,7 @@ class RecordingListener:
         self.calls.append(("fault_ignored", peer, fault, detail))
 
     def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
+        self.live.discard(peer)
         self.calls.append(("peer_lost", peer, reason, fault))
 
     def named(self, name: str) -> list[Call]:
@@ -133,11 +139,11 @@ class ProtocolCase(SynchronousTestCase):
     def close(self, transport: StringTransportWithDisconnection, factory: PeerFactory,
               protocol: PeerProtocol) -> None:
         """
-        End a connection the test left open; the factory forgets it either way.
+        End a connection the test left open; its loss reaches the listener either way.
         """
         if transport.connected:
             transport.loseConnection()
-        self.assertNotIn(protocol, factory.peers)
+        self.assertNotIn(protocol, self.listener.live)
 
     def assert_no_timers(self) -> None:
         """

@@ -66,7 +66,7 @@ class MessageTimer:
 
     def _timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
         def timed(protocol: PeerProtocol, *args: Any) -> Any:
-            if (protocol.factory.listener is not self._victim.node
+            if (protocol.factory.listener is not self._victim.node.controller
                     or protocol.remote.host != self._host):
                 return method(protocol, *args)
             started, collected = time.thread_time(), self._collected

@@ -114,7 +114,7 @@ class EmptyValidatorsTests(SynchronousTestCase):
         net.mesh(members[1:])
         if claim is not None:
             for member in members[1:]:
-                member.node.peer_established(
+                member.node.controller.peer_established(
                     FakePeer("10.0.0.1", claim, inbound=True, nonce=50 + member.number))
         for member in members[1:]:
             member.start()

@@ -128,7 +128,7 @@ class ValidatorsUnderClaimsTests(SynchronousTestCase):
         def connect(member: Member) -> None:
             liar = FakePeer(f"10.6.6.{member.number}", TOP, inbound=True, nonce=next(nonces))
             current[member] = liar
-            member.node.peer_established(liar)
+            member.node.controller.peer_established(liar)
 
         for member in members[:liars]:
             connect(member)
@@ -139,10 +139,10 @@ class ValidatorsUnderClaimsTests(SynchronousTestCase):
                     member.node.tick()
                 for member, liar in list(current.items()):
                     if liar.dropped is not None:
-                        member.node.peer_lost(liar, liar.dropped[0], liar.dropped[1])
+                        member.node.controller.peer_lost(liar, liar.dropped[0], liar.dropped[1])
                         connect(member)
                     else:
-                        member.node.message_received(liar, "inv",
+                        member.node.controller.message_received(liar, "inv",
                                                      random_block_hashes(rng, 5))
             net.settle()
         for member in members:

@@ -94,7 +94,7 @@ class ReactorSteps:
 
     def _timed(self, method: Callable[..., Any], victim: NodeService) -> Callable[..., Any]:
         def timed(protocol: PeerProtocol, *args: Any) -> Any:
-            if (protocol.factory.listener is not victim.node
+            if (protocol.factory.listener is not victim.node.controller
                     or protocol.remote.host != ATTACKER_HOST):
                 return method(protocol, *args)
             wall, cpu = time.perf_counter(), time.thread_time()

@@ -14,7 +14,8 @@ from neo_twisted.core.block import Block, Header
 from neo_twisted.core.components import AttributeUsage, TransactionAttribute
 from neo_twisted.core.transactions import ContractTransaction
 from neo_twisted.network.payloads import InventoryType, InvPayload, decode_payload, inv_groups
-from neo_twisted.p2p.faults import Response
+from neo_twisted.p2p.controller import PeerRecord
+from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.sync.early import MAX_EARLY_BYTES
 from neo_twisted.wire.uint import UInt256
 from tests.attacker import Attacker
@@ -101,9 +102,9 @@ class EarlyBlockFloodTests(HostileCase):
         reasons: list[str] = []
         lost = victim.node.connections.peer_lost
 
-        def record(peer: Any, why: str, violation: bool) -> None:
+        def record(peer: Any, record: PeerRecord, why: str, fault: Fault | None) -> None:
             reasons.append(why)
-            lost(peer, why, violation)
+            lost(peer, record, why, fault)
         self.patch(victim.node.connections, "peer_lost", record)
         attacker = yield self.attacker(victim, start_height=HOSTILE_CHAIN)
         serve_blocks(attacker, {block.hash: block for block in flood})

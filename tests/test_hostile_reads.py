@@ -115,7 +115,7 @@ class ReadFloodTests(HostileCase):
         assert peer is not None
         closed_at: list[float] = []
         waiting_at_close: list[int] = []
-        peer_lost = victim.node.peer_lost
+        peer_lost = victim.node.controller.peer_lost
 
         def lost(lost_peer: IPeer, reason: str, violation: bool) -> None:
             if lost_peer is peer:
@@ -123,7 +123,7 @@ class ReadFloodTests(HostileCase):
                 waiting_at_close.append(victim.node.server.reads_of(peer)[1])
             peer_lost(lost_peer, reason, violation)
 
-        self.patch(victim.node, "peer_lost", lost)
+        self.patch(victim.node.controller, "peer_lost", lost)
         most = [0, 0]
 
         def sample() -> None:

@@ -13,6 +13,7 @@ from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 
 from neo_twisted.node.service import NodeService
+from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.traffic import Traffic
 from tests.node_cluster import Cluster, heights, wait_until
@@ -107,23 +108,25 @@ class MetricsEndpointTests(TestCase):
 class TrafficTests(TestCase):
     def test_lost_connections_still_counted(self) -> None:
         """
-        A factory's totals keep a lost connection's messages and bytes, so the
+        The controller's totals keep a lost connection's messages and bytes, so the
         counters never go backwards.
         """
-        factory = PeerFactory(RecordingListener(), 0x1234, reactor, inbound=False)
+        controller = PeerController(reactor)
+        factory = PeerFactory(controller, 0x1234, reactor, inbound=False)
         first = factory.buildProtocol(None)
         first.makeConnection(StringTransport())
         sent_version = first.bytes_out["version"]
-        self.assertEqual(factory.traffic().messages_out["version"], 1)
+        self.assertEqual(controller.traffic().messages_out["version"], 1)
         first.connectionLost()
         second = factory.buildProtocol(None)
         second.makeConnection(StringTransport())
-        total = factory.traffic()
+        total = controller.traffic()
         self.assertEqual(total.messages_out["version"], 2)
         self.assertEqual(total.bytes_out["version"], 2 * sent_version)
         second.connectionLost()
         first.connectionLost()  # reported twice: counted once
-        self.assertEqual(factory.traffic().messages_out["version"], 2)
+        controller.peer_lost(first, "again", None)
+        self.assertEqual(controller.traffic().messages_out["version"], 2)
 
     def test_totals_of_totals(self) -> None:
         """

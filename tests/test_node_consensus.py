@@ -14,28 +14,27 @@ from neo_twisted.core.consensus import ConsensusPayload
 from neo_twisted.crypto.scripts import push_data, script_hash, signature_redeem_script
 from neo_twisted.ledger.generator import ChainGenerator, account_keys
 from neo_twisted.network.payloads import InventoryType, InvPayload
-from neo_twisted.node.policy import Node
 from neo_twisted.p2p.faults import Fault, Response
 from tests.consensus_samples import signed_payload
 from tests.ledger_samples import DEV_KEYS, PRIVNET
 from tests.p2p_fakes import FakePeer, ledger_service
-from tests.test_node_policy import FakeConnections
+from tests.test_node_policy import make_policy
 
 
 class RelayCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
-        self.node = Node(ledger_service(self), self.clock, user_agent="/t/", nonce=7)
-        self.node.connections = FakeConnections()  # type: ignore[assignment]
+        self.node, _ = make_policy(ledger_service(self), self.clock, user_agent="/t/",
+                                   nonce=7)
         self.taken: list[ConsensusPayload] = []
         self.node.consensus.listener = self.taken.append
         self.a, self.b, self.c = (FakePeer(f"10.0.0.{i}", nonce=i) for i in (1, 2, 3))
         for peer in (self.a, self.b, self.c):
-            self.node.peer_established(peer)
+            self.node.controller.peer_established(peer)
             peer.take()
 
     def send(self, peer: FakePeer, payload: ConsensusPayload) -> None:
-        self.node.message_received(peer, "consensus", payload)
+        self.node.controller.message_received(peer, "consensus", payload)
 
     def announced(self, peer: FakePeer) -> list[tuple[InventoryType, tuple[object, ...]]]:
         return [(p.type, p.hashes) for p in peer.take("inv")]
@@ -53,7 +52,7 @@ class AcceptanceTests(RelayCase):
         self.assertEqual(self.announced(self.a), [])
         for peer in (self.b, self.c):
             self.assertEqual(self.announced(peer), [(InventoryType.Consensus, (payload.hash,))])
-        self.node.message_received(self.b, "getdata",
+        self.node.controller.message_received(self.b, "getdata",
                                    InvPayload(InventoryType.Consensus, (payload.hash,)))
         self.assertEqual(self.b.take("consensus"), [payload])
 
@@ -146,8 +145,8 @@ class InventoryTests(RelayCase):
         """
         payload = signed_payload(3)
         inv = InvPayload(InventoryType.Consensus, (payload.hash,))
-        self.node.message_received(self.a, "inv", inv)
-        self.node.message_received(self.b, "inv", inv)
+        self.node.controller.message_received(self.a, "inv", inv)
+        self.node.controller.message_received(self.b, "inv", inv)
         for peer in (self.a, self.b):
             [asked] = peer.take("getdata")
             self.assertEqual((asked.type, asked.hashes),
@@ -161,24 +160,24 @@ class InventoryTests(RelayCase):
     def test_inv_of_a_held_payload_ignored(self) -> None:
         payload = signed_payload(3)
         self.send(self.a, payload)
-        self.node.message_received(self.b, "inv",
+        self.node.controller.message_received(self.b, "inv",
                                    InvPayload(InventoryType.Consensus, (payload.hash,)))
         self.assertEqual(self.b.take("getdata"), [])
 
     def test_request_moves_on_when_the_peer_leaves(self) -> None:
         payload = signed_payload(3)
         inv = InvPayload(InventoryType.Consensus, (payload.hash,))
-        self.node.message_received(self.a, "inv", inv)
-        self.node.message_received(self.b, "inv", inv)
-        self.node.message_received(self.c, "inv", inv)
+        self.node.controller.message_received(self.a, "inv", inv)
+        self.node.controller.message_received(self.b, "inv", inv)
+        self.node.controller.message_received(self.c, "inv", inv)
         d = FakePeer("10.0.0.4", nonce=4)
-        self.node.peer_established(d)
+        self.node.controller.peer_established(d)
         d.take()
-        self.node.message_received(d, "inv", inv)
+        self.node.controller.message_received(d, "inv", inv)
         self.assertEqual(d.take("getdata"), [])  # three are asked already
         for peer in (self.a, self.b, self.c):
             peer.take()
-            self.node.peer_lost(peer, "gone", None)
+            self.node.controller.peer_lost(peer, "gone", None)
             self.assertEqual(peer.take(), [])
         [asked] = d.take("getdata")
         self.assertEqual(asked.hashes, (payload.hash,))
@@ -194,7 +193,7 @@ class OwnPayloadTests(RelayCase):
         self.node.consensus.send_own(payload)
         for peer in (self.a, self.b, self.c):
             self.assertEqual(peer.take(), [payload])
-        self.node.message_received(self.a, "getdata",
+        self.node.controller.message_received(self.a, "getdata",
                                    InvPayload(InventoryType.Consensus, (payload.hash,)))
         self.assertEqual(self.a.take("consensus"), [payload])  # served once on request
 
@@ -217,7 +216,7 @@ class OwnPayloadTests(RelayCase):
         payload = signed_payload(0)
         self.node.consensus.send_own(payload)
         self.a.take()
-        self.node.message_received(self.a, "getdata",
+        self.node.controller.message_received(self.a, "getdata",
                                    InvPayload(InventoryType.Block, (payload.hash,)))
         self.assertEqual(self.a.take(), [])
 
@@ -230,7 +229,7 @@ class OwnPayloadTests(RelayCase):
         self.node.consensus.send_own(current)
         self.send(self.a, signed_payload(2))
         late = FakePeer("10.0.0.9", nonce=9)
-        self.node.peer_established(late)
+        self.node.controller.peer_established(late)
         self.assertEqual(len(late.take("consensus")), 2)
 
     def test_buffer_replays_by_height(self) -> None:

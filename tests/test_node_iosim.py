@@ -15,12 +15,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import Ledger
-from neo_twisted.node.policy import Node
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
 from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
 from tests.p2p_fakes import FakePeer, ledger_service
-from tests.test_node_policy import FakeConnections
+from tests.test_node_policy import make_policy
 
 CHAIN = make_blocks(PRIVNET_GENESIS.header, 1203, sign=False)
 #: The chain the first node holds; the blocks after it are mined during the tests.
@@ -41,11 +40,10 @@ class Peer:
             ledger.add_headers(headers_of(CHAIN[:blocks]))
             ledger.add_blocks(CHAIN[:blocks])
             case.assertEqual(ledger.block_height, blocks)
-        self.node = Node(self.service, clock, user_agent=f"/node{number}/", nonce=number)
-        self.connections = FakeConnections(20333)
-        self.node.connections = self.connections  # type: ignore[assignment]
-        self.dialling = PeerFactory(self.node, PRIVNET.magic, clock, inbound=False)
-        self.accepting = PeerFactory(self.node, PRIVNET.magic, clock, inbound=True)
+        self.node, self.connections = make_policy(self.service, clock,
+                                                  user_agent=f"/node{number}/", nonce=number)
+        self.dialling = PeerFactory(self.node.controller, PRIVNET.magic, clock, inbound=False)
+        self.accepting = PeerFactory(self.node.controller, PRIVNET.magic, clock, inbound=True)
 
     @property
     def ledger(self) -> Ledger:
@@ -102,8 +100,8 @@ class NetworkCase(SynchronousTestCase):
         that peer.
         """
         miner = FakePeer("10.9.9.9", block.index, nonce=99)
-        node.node.peer_established(miner)
-        node.node.message_received(miner, "block", block)
+        node.node.controller.peer_established(miner)
+        node.node.controller.message_received(miner, "block", block)
         self.assertEqual(node.ledger.block_height, block.index)
         return miner
 

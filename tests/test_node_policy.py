@@ -9,9 +9,12 @@ import ipaddress
 from typing import Any
 
 import attrs
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.network.payloads import (
     AddrPayload,
@@ -21,12 +24,14 @@ from neo_twisted.network.payloads import (
     InventoryType,
     InvPayload,
     NetworkAddressWithTime,
+    Payload,
     RawPayload,
     decode_payload,
 )
 from neo_twisted.node.policy import PEER_BLOCK_HASHES, Node
+from neo_twisted.p2p.controller import PeerController, PeerRecord
 from neo_twisted.p2p.faults import Fault, Response
-from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from neo_twisted.p2p.interfaces import Endpoint, IAdmission, IPeer, IPeerObserver
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 from tests.ledger_samples import (
     PRIVNET,
@@ -49,13 +54,17 @@ class FakeBook:
         self.own.append(endpoint)
 
 
+@implementer(IAdmission, IPeerObserver)
 class FakeConnections:
     """
-    Stands in for the node's L{neo_twisted.p2p.connections.ConnectionService}: records
-    what the policy forwards to it and refuses versions with L{verdict}.
+    Stands in for the node's L{neo_twisted.p2p.connections.ConnectionService}: subscribes
+    to the controller as the service does, records what it is asked and told, and
+    refuses versions with L{verdict}.
     """
 
-    def __init__(self, listening_port: int | None = 20333) -> None:
+    def __init__(self, controller: PeerController, listening_port: int | None = 20333) -> None:
+        controller.use_admission(self)
+        controller.subscribe(self)
         self.listening_port = listening_port
         self.book = FakeBook()
         self.verdict: str | None = None
@@ -70,14 +79,22 @@ class FakeConnections:
         self.calls.append(("check_version", peer, version))
         return self.verdict
 
+    def connected_to_self(self, peer: IPeer) -> None:
+        self.book.add_own(peer.remote)
+
     def peer_established(self, peer: IPeer) -> None:
         self.calls.append(("peer_established", peer))
 
-    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
-        self.calls.append(("peer_lost", peer, reason, fault))
+    def message_received(self, peer: IPeer, command: str, payload: Payload) -> None:
+        if command == "getaddr":
+            self.getaddr_received(peer)
+        elif command == "addr":
+            assert isinstance(payload, AddrPayload)
+            self.addresses_received(peer, payload)
 
-    def note_useful(self, peer: IPeer) -> None:
-        self.calls.append(("note_useful", peer))
+    def peer_lost(self, peer: IPeer, record: PeerRecord, reason: str,
+                  fault: Fault | None) -> None:
+        self.calls.append(("peer_lost", peer, reason, fault))
 
     def fault_ignored(self, peer: IPeer, fault: Fault) -> None:
         self.calls.append(("fault_ignored", peer, fault))
@@ -87,6 +104,19 @@ class FakeConnections:
 
     def getaddr_received(self, peer: IPeer) -> None:
         self.calls.append(("getaddr_received", peer))
+
+
+def make_policy(ledger: LedgerService, clock: IReactorTime, *, port: int | None = 20333,
+                **options: Any) -> tuple[Node, FakeConnections]:
+    """
+    A node wired as L{neo_twisted.node.service.make_node_service} wires one: a
+    controller, then the (fake) connection service, then the node.
+    """
+    controller = PeerController(clock)
+    connections = FakeConnections(controller, port)
+    node = Node(ledger, clock, controller, connections,  # type: ignore[arg-type]
+                **options)
+    return node, connections
 
 
 class NodeCase(SynchronousTestCase):
@@ -108,18 +138,15 @@ class NodeCase(SynchronousTestCase):
         self.assertEqual(chain.add_headers(headers_of(LONG[:headers])).added, headers)
         chain.add_blocks(LONG[:blocks])
         self.assertEqual((chain.header_height, chain.block_height), (headers, blocks))
-        node = Node(ledger, self.clock, user_agent="/t/", nonce=7)
-        connections = FakeConnections()
-        node.connections = connections  # type: ignore[assignment]
-        return node, connections
+        return make_policy(ledger, self.clock, user_agent="/t/", nonce=7)
 
     def join(self, *peers: FakePeer, node: Node | None = None) -> None:
         for peer in peers:
-            (node or self.node).peer_established(peer)
+            (node or self.node).controller.peer_established(peer)
 
     def inv(self, peer: FakePeer, *items: UInt256,
             kind: InventoryType = InventoryType.Block) -> None:
-        self.node.message_received(peer, "inv", InvPayload(kind, items))
+        self.node.controller.message_received(peer, "inv", InvPayload(kind, items))
 
     def getdata(self, peer: FakePeer) -> list[tuple[UInt256, ...]]:
         """
@@ -153,7 +180,7 @@ class RequestTests(NodeCase):
             self.inv(peer, wanted.hash)
         self.assertEqual([self.getdata(p) for p in (a, b, c)], [[(wanted.hash,)], [], []])
 
-        self.node.peer_lost(a, "gone", None)
+        self.node.controller.peer_lost(a, "gone", None)
         self.assertEqual(self.connections.named("peer_lost"), [(a, "gone", None)])
         self.assertEqual([self.getdata(p) for p in (b, c)], [[(wanted.hash,)], []])
 
@@ -164,11 +191,11 @@ class RequestTests(NodeCase):
         self.node.tick()
         self.assertEqual([self.getdata(p) for p in (b, c)], [[], [(wanted.hash,)]])
 
-        self.node.message_received(c, "block", wanted)
+        self.node.controller.message_received(c, "block", wanted)
         self.assertEqual(self.node.block_height, 1)
         self.clock.advance(61)
         self.node.tick()
-        self.node.peer_lost(c, "gone", None)
+        self.node.controller.peer_lost(c, "gone", None)
         self.inv(b, wanted.hash)
         self.assertEqual([self.getdata(p) for p in (b, c)], [[], []])
 
@@ -183,7 +210,7 @@ class RequestTests(NodeCase):
             self.inv(peer, LONG[0].hash)
         self.getdata(a)
         self.clock.advance(50)
-        self.node.peer_lost(a, "gone", None)
+        self.node.controller.peer_lost(a, "gone", None)
         self.assertEqual(self.getdata(b), [(LONG[0].hash,)])
         self.clock.advance(59)
         self.node.tick()
@@ -205,7 +232,7 @@ class RequestTests(NodeCase):
             self.inv(peer, *many[300:])
         self.assertEqual(self.getdata(a), [tuple(many[:300]), tuple(many[300:])])
         self.assertEqual(self.getdata(b), [])
-        self.node.peer_lost(a, "gone", None)
+        self.node.controller.peer_lost(a, "gone", None)
         self.assertEqual(self.getdata(b), [tuple(many[:500]), tuple(many[500:])])
 
     def test_repeats_and_transactions_ignored(self) -> None:
@@ -274,8 +301,7 @@ class ProvisionalHeadersTests(NodeCase):
         ledger = ledger_service(self, settings=settings)
         assert ledger.ledger is not None
         ledger.ledger.add_headers(headers_of(LONG[:100]))
-        self.node = Node(ledger, self.clock, user_agent="/t/", nonce=7)
-        self.node.connections = FakeConnections()  # type: ignore[assignment]
+        self.node, _ = make_policy(ledger, self.clock, user_agent="/t/", nonce=7)
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
         self.inv(a, LONG[0].hash, LONG[1].hash)
@@ -330,7 +356,7 @@ class SyncMemoryTests(NodeCase):
         self.inv(a, *hashes)
         self.assertEqual(self.getdata(a), [tuple(hashes)])
         for block in LONG[:500]:
-            self.node.message_received(a, "block", block)
+            self.node.controller.message_received(a, "block", block)
         self.assertEqual(self.node.block_height, 500)
         session = self.node.sessions[a]
         self.assertEqual(len(session.known), 0)
@@ -352,18 +378,18 @@ class SyncMemoryTests(NodeCase):
         node, _ = self.make_node(0, 0)
         a, b = FakePeer("10.0.0.1", 3, nonce=1), FakePeer("10.0.0.2", 3, nonce=2)
         self.join(a, b, node=node)
-        node.message_received(a, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
+        node.controller.message_received(a, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
         self.assertEqual(self.getdata(a), [(LONG[1].hash,)])
-        node.message_received(a, "block", LONG[1])
+        node.controller.message_received(a, "block", LONG[1])
         self.assertIsNone(a.dropped)
         self.assertFalse(node.block_sync.holds(LONG[1].hash))
         self.assertFalse(node.requests.is_done(LONG[1].hash))
         self.assertEqual(len(a.take("getheaders")), 1)  # asked when it joined
         self.assertEqual(len(node.awaiting_header), 1)
-        node.message_received(a, "headers", HeadersPayload(tuple(headers_of(LONG[:3]))))
+        node.controller.message_received(a, "headers", HeadersPayload(tuple(headers_of(LONG[:3]))))
         self.assertEqual(len(node.awaiting_header), 0)
         self.assertTrue(node.block_sync.holds(LONG[1].hash))
-        node.message_received(b, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
+        node.controller.message_received(b, "inv", InvPayload(InventoryType.Block, (LONG[1].hash,)))
         self.assertEqual(self.getdata(b), [])
 
 
@@ -379,7 +405,7 @@ class UnrequestedBlockTests(NodeCase):
     def test_next_block_taken(self) -> None:
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
-        self.node.message_received(a, "block", LONG[5])
+        self.node.controller.message_received(a, "block", LONG[5])
         self.assertEqual(self.node.block_height, 6)
 
     def test_far_ahead_block_ignored(self) -> None:
@@ -389,7 +415,7 @@ class UnrequestedBlockTests(NodeCase):
         """
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
-        self.node.message_received(a, "block", LONG[2050])
+        self.node.controller.message_received(a, "block", LONG[2050])
         ledger = self.node.ledger.ledger
         assert ledger is not None
         self.assertFalse(self.node.block_sync.holds(LONG[2050].hash))
@@ -405,7 +431,7 @@ class UnrequestedBlockTests(NodeCase):
         """
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
-        self.node.message_received(a, "block", LONG[10])
+        self.node.controller.message_received(a, "block", LONG[10])
         self.assertFalse(self.node.block_sync.holds(LONG[10].hash))
         assert a.dropped is not None
         self.assertIs(a.dropped[1], Fault.UNASKED_BLOCK)
@@ -413,7 +439,7 @@ class UnrequestedBlockTests(NodeCase):
     def test_stored_block_ignored(self) -> None:
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
-        self.node.message_received(a, "block", LONG[2])
+        self.node.controller.message_received(a, "block", LONG[2])
         self.assertIsNone(a.dropped)
 
     def test_next_block_of_another_chain(self) -> None:
@@ -423,7 +449,8 @@ class UnrequestedBlockTests(NodeCase):
         """
         a = FakePeer("10.0.0.1", 2100)
         self.join(a)
-        self.node.message_received(a, "block", make_block(LONG[4].header, sign=False, nonce=99))
+        self.node.controller.message_received(
+            a, "block", make_block(LONG[4].header, sign=False, nonce=99))
         assert a.dropped is not None
         self.assertIs(a.dropped[1], Fault.FOREIGN_BLOCK)
         self.assertIs(Fault.FOREIGN_BLOCK.response, Response.DISCONNECT)
@@ -448,7 +475,7 @@ class AtTheTipTests(NodeCase):
         self.assertEqual(len(a.take("getheaders")), 1)
         self.inv(a, LONG[6].hash)  # one in flight already
         self.assertEqual(self.getdata(a), [])
-        self.node.message_received(a, "block", LONG[5])
+        self.node.controller.message_received(a, "block", LONG[5])
         self.assertEqual(self.node.block_height, 6)
         self.inv(a, LONG[6].hash)
         self.assertEqual(self.getdata(a), [(LONG[6].hash,)])
@@ -462,7 +489,7 @@ class AtTheTipTests(NodeCase):
         self.join(a)
         self.inv(a, LONG[2090].hash)
         self.assertEqual(self.getdata(a), [(LONG[2090].hash,)])
-        self.node.message_received(a, "block", LONG[2090])
+        self.node.controller.message_received(a, "block", LONG[2090])
         assert a.dropped is not None
         self.assertIn("beyond the window", a.dropped[0])
         self.assertIs(a.dropped[1], Fault.BLOCK_BEYOND)
@@ -486,15 +513,15 @@ class RefetchTests(NodeCase):
         self.inv(a, *hashes)
         self.assertEqual(self.getdata(a), [tuple(hashes)])
         for block in LONG[1:6]:
-            self.node.message_received(a, "block", block)
+            self.node.controller.message_received(a, "block", block)
         self.assertEqual(self.node.block_sync.buffered, 3)
         self.assertFalse(self.node.requests.is_done(LONG[5].hash))
-        self.node.message_received(a, "block", LONG[0])
+        self.node.controller.message_received(a, "block", LONG[0])
         self.assertEqual(self.node.block_height, 3)
         self.assertEqual(self.getdata(a), [(LONG[3].hash, LONG[4].hash, LONG[5].hash)])
         self.assertIs(self.node.requests.requested_from(LONG[5].hash), a)
         for block in LONG[3:6]:
-            self.node.message_received(a, "block", block)
+            self.node.controller.message_received(a, "block", block)
         self.assertEqual(self.node.block_height, 6)
         self.assertIsNone(a.dropped)
 
@@ -515,7 +542,7 @@ class RelayTests(NodeCase):
         self.inv(self.sender, self.block.hash)
         self.inv(self.announcer, self.block.hash)
         self.assertEqual(self.getdata(self.sender), [(self.block.hash,)])
-        self.node.message_received(self.sender, "block", self.block)
+        self.node.controller.message_received(self.sender, "block", self.block)
         self.assertEqual(self.node.block_height, 1)
 
     def test_relayed_to_peers_that_lack_it(self) -> None:
@@ -549,8 +576,8 @@ class RelayTests(NodeCase):
         """
         self.assertIn(self.block.hash, self.node.relay_cache)
         request = InvPayload(InventoryType.Block, (self.block.hash, PRIVNET_GENESIS.hash))
-        self.node.message_received(self.plain, "getdata", request)
-        self.node.message_received(self.plain, "getdata", request)
+        self.node.controller.message_received(self.plain, "getdata", request)
+        self.node.controller.message_received(self.plain, "getdata", request)
         self.assertEqual(self.plain.take("block"), [RawPayload(self.block.to_bytes()),
                                                     RawPayload(PRIVNET_GENESIS.to_bytes())])
 
@@ -566,7 +593,7 @@ class NearTipTests(NodeCase):
         a, b = FakePeer("10.0.0.1", 150, nonce=1), FakePeer("10.0.0.2", 150, nonce=2)
         self.join(a, b)
         for block in LONG[:60]:
-            self.node.message_received(a, "block", block)
+            self.node.controller.message_received(a, "block", block)
         self.assertEqual(self.node.block_height, 60)
         relayed = [h for hashes_ in self.invs(b) for h in hashes_]
         self.assertEqual(relayed, [block.hash for block in LONG[49:60]])
@@ -588,8 +615,8 @@ class RoutingTests(NodeCase):
         self.join(a)
         addr = AddrPayload((NetworkAddressWithTime(
             1, 1, ipaddress.IPv4Address("10.1.2.3"), 20333),))
-        self.node.message_received(a, "getaddr", EmptyPayload())
-        self.node.message_received(a, "addr", addr)
+        self.node.controller.message_received(a, "getaddr", EmptyPayload())
+        self.node.controller.message_received(a, "addr", addr)
         self.assertEqual([c[0] for c in self.connections.calls],
                          ["peer_established", "getaddr_received", "addresses_received"])
         self.assertEqual(self.connections.named("getaddr_received"), [(a,)])
@@ -606,9 +633,9 @@ class RoutingTests(NodeCase):
                 ("inv", InvPayload(InventoryType.Block, (LONG[5].hash,))),
                 ("getheaders", GetBlocksPayload((PRIVNET_GENESIS.hash,))),
                 ("getdata", InvPayload(InventoryType.Block, (LONG[0].hash,)))):
-            self.node.message_received(stranger, command, payload)
+            self.node.controller.message_received(stranger, command, payload)
         self.assertEqual((stranger.sent, self.connections.calls), ([], []))
-        self.node.peer_lost(stranger, "refused", Fault.HANDSHAKE_ORDER)
+        self.node.controller.peer_lost(stranger, "refused", Fault.HANDSHAKE_ORDER)
         self.assertEqual(self.connections.calls,
                          [("peer_lost", stranger, "refused", Fault.HANDSHAKE_ORDER)])
 
@@ -617,8 +644,8 @@ class RoutingTests(NodeCase):
         self.join(a)
         a.take()
         start = GetBlocksPayload((LONG[1].hash,), ZERO_UINT256)
-        self.node.message_received(a, "getheaders", start)
-        self.node.message_received(a, "getblocks", start)
+        self.node.controller.message_received(a, "getheaders", start)
+        self.node.controller.message_received(a, "getblocks", start)
         [raw] = a.take("headers")
         headers = decode_payload("headers", raw.to_bytes())
         assert isinstance(headers, HeadersPayload)
@@ -636,35 +663,35 @@ class VersionTests(NodeCase):
         """
         me = FakePeer("10.0.0.1", nonce=7)
         assert me.version is not None
-        self.assertIsNotNone(self.node.check_version(me, me.version))
+        self.assertIsNotNone(self.node.controller.check_version(me, me.version))
         self.assertEqual(self.connections.book.own, [me.remote])
         self.assertEqual(self.connections.calls, [])
 
     def test_self_connection_inbound(self) -> None:
         me = FakePeer("10.0.0.1", nonce=7, inbound=True)
         assert me.version is not None
-        self.assertIsNotNone(self.node.check_version(me, me.version))
+        self.assertIsNotNone(self.node.controller.check_version(me, me.version))
         self.assertEqual((self.connections.book.own, self.connections.calls), ([], []))
 
     def test_other_nonce_delegated(self) -> None:
         other = FakePeer("10.0.0.1", nonce=8)
         assert other.version is not None
-        self.assertIsNone(self.node.check_version(other, other.version))
+        self.assertIsNone(self.node.controller.check_version(other, other.version))
         self.connections.verdict = "too many"
-        self.assertEqual(self.node.check_version(other, other.version), "too many")
+        self.assertEqual(self.node.controller.check_version(other, other.version), "too many")
         self.assertEqual(self.connections.named("check_version"),
                          [(other, other.version)] * 2)
         self.assertEqual(self.connections.book.own, [])
 
     def test_local_version(self) -> None:
         self.clock.advance(1234.5)
-        version = self.node.local_version(FakePeer())
+        version = self.node.controller.local_version(FakePeer())
         self.assertEqual((version.nonce, version.user_agent, version.port,
                           version.start_height, version.timestamp, version.relay),
                          (7, "/t/", 20333, 5, 1234, True))
         self.assertEqual(self.node.current_height(), 5)
         self.connections.listening_port = None
-        self.assertEqual(self.node.local_version(FakePeer()).port, 0)
+        self.assertEqual(self.node.controller.local_version(FakePeer()).port, 0)
 
 
 class SyncTests(NodeCase):
@@ -694,14 +721,15 @@ class SyncTests(NodeCase):
         tall = FakePeer("10.0.0.2", 2100, nonce=2)
         self.join(tall, node=node)
         self.assertEqual(len(tall.take("getheaders")), 1)
-        node.message_received(tall, "headers", HeadersPayload(tuple(headers_of(LONG[:2000]))))
+        node.controller.message_received(
+            tall, "headers", HeadersPayload(tuple(headers_of(LONG[:2000]))))
         self.assertEqual(node.header_height, 2000)
         self.assertEqual(tall.take("getblocks"), [])
-        node.message_received(tall, "headers",
+        node.controller.message_received(tall, "headers",
                               HeadersPayload(tuple(headers_of(LONG[2000:2100]))))
         self.assertEqual(node.header_height, 2100)
         self.assertEqual(len(tall.take("getblocks")), 1)  # one at a time: then the next
-        node.message_received(tall, "inv", InvPayload(InventoryType.Block,
+        node.controller.message_received(tall, "inv", InvPayload(InventoryType.Block,
                                                       tuple(b.hash for b in LONG[:500])))
         self.assertEqual(len(tall.take("getblocks")), 1)
 
@@ -715,7 +743,8 @@ class SyncTests(NodeCase):
         self.join(a, b, node=node)
         self.assertEqual({c for c, _ in a.sent}, {"getheaders", "getblocks"})
         for peer in (a, b):
-            node.message_received(peer, "inv", InvPayload(InventoryType.Block, (LONG[3].hash,)))
+            node.controller.message_received(
+                peer, "inv", InvPayload(InventoryType.Block, (LONG[3].hash,)))
         self.assertEqual(self.getdata(a), [(LONG[3].hash,)])
         a.take()
         b.take()
@@ -723,8 +752,9 @@ class SyncTests(NodeCase):
         late = FakePeer("10.0.0.3", 30, nonce=3)
         self.join(late, node=node)
         for peer in (b, late):
-            node.message_received(peer, "inv", InvPayload(InventoryType.Block, (LONG[4].hash,)))
-        node.peer_lost(a, "gone", None)
+            node.controller.message_received(
+                peer, "inv", InvPayload(InventoryType.Block, (LONG[4].hash,)))
+        node.controller.peer_lost(a, "gone", None)
         self.clock.advance(100)
         node.tick()
         self.assertEqual((b.sent, late.sent), ([], []))
@@ -783,11 +813,11 @@ class SyncingGateTests(NodeCase):
         liar = self.liar(1)
         self.join(liar)
         self.clock.advance(30)
-        self.node.peer_lost(liar, "no headers", None)
+        self.node.controller.peer_lost(liar, "no headers", None)
         for nonce in range(2, 5):
             again = self.liar(nonce)
             self.join(again)
             self.inv(again, UNKNOWN)
             self.assertEqual(again.take("getheaders"), [])
-            self.node.peer_lost(again, "gone", None)
+            self.node.controller.peer_lost(again, "gone", None)
             self.clock.advance(5)

@@ -21,7 +21,6 @@ from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import EmptyPayload, InventoryType, InvPayload
-from neo_twisted.node.policy import Node
 from neo_twisted.node.transactions import INVALID_WINDOW, MAX_INVALID
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.inventory import RELAY_WINDOW
@@ -30,7 +29,7 @@ from tests.ledger_samples import DEV_KEYS, PRIVNET
 from tests.mempool_samples import signed
 from tests.p2p_fakes import FakePeer
 from tests.test_mempool_service import Deferring
-from tests.test_node_policy import FakeConnections
+from tests.test_node_policy import make_policy
 
 BLOCKS = 10
 PAYEE, STRANGER = account_keys(98, 2)
@@ -53,12 +52,11 @@ class RelayCase(SynchronousTestCase):
                                       run_in_thread=lambda *a: self.runner(*a))
         self.mempool.startService()
         self.addCleanup(self.mempool.stopService)
-        self.node = Node(self.ledger, self.clock, user_agent="/t/", nonce=7,
-                         mempool=self.mempool)
-        self.node.connections = FakeConnections()  # type: ignore[assignment]
+        self.node, _ = make_policy(self.ledger, self.clock, user_agent="/t/", nonce=7,
+                                   mempool=self.mempool)
         self.a, self.b, self.c = (FakePeer(f"10.0.0.{i}", BLOCKS, nonce=i) for i in (1, 2, 3))
         for peer in (self.a, self.b, self.c):
-            self.node.peer_established(peer)
+            self.node.controller.peer_established(peer)
             peer.take()
 
     def spend(self, n: int, *, valid: bool = True) -> Transaction:
@@ -72,10 +70,10 @@ class RelayCase(SynchronousTestCase):
         return tx
 
     def inv(self, peer: FakePeer, *hashes: UInt256) -> None:
-        self.node.message_received(peer, "inv", InvPayload(InventoryType.TX, hashes))
+        self.node.controller.message_received(peer, "inv", InvPayload(InventoryType.TX, hashes))
 
     def send_tx(self, peer: FakePeer, tx: Transaction) -> None:
-        self.node.message_received(peer, "tx", tx)
+        self.node.controller.message_received(peer, "tx", tx)
 
     def announced(self, peer: FakePeer) -> list[UInt256]:
         return [h for payload in peer.take("inv") for h in payload.hashes]
@@ -100,7 +98,7 @@ class FetchTests(RelayCase):
         self.inv(self.a, tx.hash)
         self.inv(self.b, tx.hash)
         self.asked(self.a)
-        self.node.peer_lost(self.a, "gone", False)
+        self.node.controller.peer_lost(self.a, "gone", None)
         self.assertEqual(self.asked(self.b), [tx.hash])
 
     def test_pooled_or_pending_not_asked(self) -> None:
@@ -151,7 +149,7 @@ class RelayTests(RelayCase):
         self.send_tx(self.a, tx)
         self.assertEqual(self.announced(self.b), [tx.hash])
         d = FakePeer("10.0.0.4", BLOCKS, nonce=4)
-        self.node.peer_established(d)
+        self.node.controller.peer_established(d)
         d.take()
         self.mempool.pool.remove(tx.hash)
         self.clock.advance(RELAY_WINDOW - 1)
@@ -169,16 +167,16 @@ class RelayTests(RelayCase):
         is announced to the first peer that comes, once, if it is still in the pool.
         """
         for peer in (self.a, self.b, self.c):
-            self.node.peer_lost(peer, "gone", False)
+            self.node.controller.peer_lost(peer, "gone", None)
         kept, evicted = self.spend(0), self.spend(1)
         for tx in (kept, evicted):
             self.successResultOf(self.mempool.submit(tx))
         self.mempool.pool.remove(evicted.hash)
         d = FakePeer("10.0.0.4", BLOCKS, nonce=4)
-        self.node.peer_established(d)
+        self.node.controller.peer_established(d)
         self.assertEqual(self.announced(d), [kept.hash])
         e = FakePeer("10.0.0.5", BLOCKS, nonce=5)
-        self.node.peer_established(e)
+        self.node.controller.peer_established(e)
         self.assertEqual(self.announced(e), [])
 
     def test_refused_not_relayed(self) -> None:
@@ -197,7 +195,7 @@ class ServingTests(RelayCase):
     def test_getdata_served_from_the_pool(self) -> None:
         tx = self.spend(0)
         self.send_tx(self.a, tx)
-        self.node.message_received(self.b, "getdata",
+        self.node.controller.message_received(self.b, "getdata",
                                    InvPayload(InventoryType.TX, (tx.hash, UInt256(b"\x05" * 32))))
         self.assertEqual(self.b.take("tx"), [tx])
 
@@ -207,7 +205,7 @@ class ServingTests(RelayCase):
                 TransactionAttribute(0xF0, n.to_bytes(4, "little")),))
             outcome, _ = self.mempool.pool.add(PoolEntry(filler, filler.size, 0, {}))
             self.assertTrue(outcome.accepted)
-        self.node.message_received(self.a, "mempool", EmptyPayload())
+        self.node.controller.message_received(self.a, "mempool", EmptyPayload())
         sizes = [len(payload.hashes) for payload in self.a.take("inv")]
         self.assertEqual(sizes, [500, 500, 1])
 

@@ -12,27 +12,28 @@ from typing import Any
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
-from neo_twisted.p2p.admission import Admission, Connection, Verdict
+from neo_twisted.p2p.admission import Admission, Verdict
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.controller import PeerRecord
 from neo_twisted.p2p.discipline import BAN_DURATION, DISCOURAGE_DURATION, Discipline
 from neo_twisted.p2p.faults import ESCALATE_WITHIN, Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from tests.p2p_connection_helpers import FakePeer, ServiceCase, many
 
 
-def records(*connections: Connection) -> dict[IPeer, Connection]:
+def records(*connections: PeerRecord) -> dict[IPeer, PeerRecord]:
     """
     The service's records of C{connections}, each with a peer of its own.
     """
     return {FakePeer(c.host, inbound=c.inbound): c for c in connections}
 
 
-def inbound(host: str, since: float = 0.0, **fields: Any) -> Connection:
-    return Connection(inbound=True, host=host, since=since, **fields)
+def inbound(host: str, since: float = 0.0, **fields: Any) -> PeerRecord:
+    return PeerRecord(inbound=True, host=host, since=since, **fields)
 
 
-def outbound(host: str, **fields: Any) -> Connection:
-    return Connection(inbound=False, host=host, dialled=Endpoint(host, 20333), **fields)
+def outbound(host: str, **fields: Any) -> PeerRecord:
+    return PeerRecord(inbound=False, host=host, dialled=Endpoint(host, 20333), **fields)
 
 
 class AdmissionTests(SynchronousTestCase):
@@ -300,7 +301,7 @@ class FaultResponseTests(InboundCase):
         commit(self.accepted("10.7.0.1"), Fault.BAD_HEADER_WITNESS)
         discouraged = self.accepted("10.7.0.1")
         others = self.fill(5)
-        service.note_useful(discouraged)
+        service.controller.note_useful(discouraged)
         newcomer = self.accepted("10.8.0.1")
         self.assertEqual(discouraged.dropped, ("evicted for a new inbound connection", None))
         self.assertEqual([p.dropped for p in others], [None] * 5)
@@ -435,7 +436,7 @@ class InboundLimitTests(InboundCase):
             self.reactor.advance(1)
             peers[host] = self.accepted(host)
         if useful is not None:
-            service.note_useful(peers[useful])
+            service.controller.note_useful(peers[useful])
         self.accepted("10.99.0.1")
         [evicted] = [host for host, peer in peers.items() if peer.dropped is not None]
         self.assertEqual(peers[evicted].dropped, ("evicted for a new inbound connection", None))

@@ -16,9 +16,10 @@ from twisted.logger import LogLevel
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
-from neo_twisted.network.payloads import AddrPayload, NetworkAddressWithTime
+from neo_twisted.network.payloads import AddrPayload, EmptyPayload, NetworkAddressWithTime
 from neo_twisted.p2p.addresses import AddressBook, load_peers
 from neo_twisted.p2p.connections import LISTEN_BACKLOG, ConnectionService
+from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from tests.p2p_connection_helpers import FakePeer, PeerMaker, ServiceCase, many, version
@@ -157,7 +158,7 @@ class HookTests(ServiceCase):
         self.assertIsInstance(self.accept("10.8.0.3"), FakePeer)
         self.assertEqual(service.inbound_count, 3)
         self.assertEqual(len(self.inbound.built), 3)
-        service.peer_lost(self.inbound.built[0], "closed", None)
+        service.controller.peer_lost(self.inbound.built[0], "closed", None)
         self.assertIsInstance(self.accept("10.8.0.1"), FakePeer)
         self.assertEqual(service.inbound_count, 3)
 
@@ -178,7 +179,7 @@ class HookTests(ServiceCase):
         """
         service = self.make(start=False)
         peer = self.established(service, "10.7.0.1", port=10333)
-        service.peer_lost(peer, "closed", None)
+        service.controller.peer_lost(peer, "closed", None)
         self.assertEqual(service.book.snapshot(), [Endpoint("10.7.0.1", 10333)])
         self.assertEqual(service.peer_count, 0)
 
@@ -192,9 +193,9 @@ class HookTests(ServiceCase):
         first = self.established(service, "10.7.0.1", port=10333)
         second = self.established(service, "10.7.0.2", port=10333)
         third = self.established(service, "10.7.0.3", port=10333)
-        service.peer_lost(first, "idle for 90 s", None)
-        service.peer_lost(second, "bad frame: wrong magic", Fault.WRONG_MAGIC)
-        service.peer_lost(third, "forged header", Fault.BAD_HEADER_WITNESS)
+        service.controller.peer_lost(first, "idle for 90 s", None)
+        service.controller.peer_lost(second, "bad frame: wrong magic", Fault.WRONG_MAGIC)
+        service.controller.peer_lost(third, "forged header", Fault.BAD_HEADER_WITNESS)
         lines = [formatEvent(e) for e in self.events if e["log_level"] >= LogLevel.info]
         self.assertEqual(lines[-5:], [
             "peer 10.7.0.3:40000 established (3 connections)",
@@ -235,7 +236,7 @@ class HookTests(ServiceCase):
                      ("127.0.0.1", 20333), ("2001:db8::1", 3), ("10.7.0.3", 0)]
         payload = AddrPayload(tuple(NetworkAddressWithTime(0, 1, ipaddress.ip_address(h), p)
                                     for h, p in addresses))
-        service.addresses_received(peer, payload)
+        service.message_received(peer, "addr", payload)
         learnt = [Endpoint("10.7.0.2", 1), Endpoint("2001:db8::1", 3)]
         self.assertEqual(sorted(service.book.snapshot()),
                          sorted([*learnt, Endpoint("10.7.0.9", 2)]))
@@ -253,7 +254,7 @@ class HookTests(ServiceCase):
             payload = AddrPayload(tuple(
                 NetworkAddressWithTime(0, 1, ipaddress.ip_address(e.host), e.port)
                 for e in many(200, f"10.{20 + chunk}")))
-            service.addresses_received(peer, payload)
+            service.message_received(peer, "addr", payload)
         self.assertEqual(len(service.book), 250)
 
 
@@ -277,7 +278,7 @@ class GetaddrTests(ServiceCase):
         service = self.make(start=False)
         self.established(service, "10.7.0.1", 1, port=10333, timestamp=123, services=5)
         asker = self.established(service, "10.7.0.2", 2)
-        service.getaddr_received(asker)
+        service.message_received(asker, "getaddr", EmptyPayload())
         self.assertEqual(self.addr(asker), [NetworkAddressWithTime(
             123, 5, ipaddress.ip_address("10.7.0.1"), 10333)])
 
@@ -291,8 +292,8 @@ class GetaddrTests(ServiceCase):
         handshaking = FakePeer("10.7.0.4")
         handshaking.version = version(4)
         handshaking.listener = Endpoint("10.7.0.4", 20333)
-        self.assertIsNone(service.check_version(handshaking, handshaking.version))
-        service.getaddr_received(asker)
+        self.assertIsNone(service.controller.check_version(handshaking, handshaking.version))
+        service.message_received(asker, "getaddr", EmptyPayload())
         self.assertEqual(asker.commands(), ["getaddr"])
 
     def test_atMost200OnePerIp(self) -> None:
@@ -304,11 +305,11 @@ class GetaddrTests(ServiceCase):
             self.established(service, endpoint.host, n)
             self.established(service, endpoint.host, n + 1000, port=1)
         asker = self.established(service, "10.7.0.1", 5000)
-        service.getaddr_received(asker)
+        service.message_received(asker, "getaddr", EmptyPayload())
         first = self.addr(asker)
         self.assertEqual(len(first), 200)
         self.assertEqual(len({e.address for e in first}), 200)
-        service.getaddr_received(asker)
+        service.message_received(asker, "getaddr", EmptyPayload())
         second = self.addr(asker)
         self.assertNotEqual({e.address for e in first}, {e.address for e in second})
 
@@ -326,18 +327,18 @@ class RealTCPTests(TestCase):
         from twisted.internet import reactor
 
         server_peers = PeerMaker(inbound=True)
-        server = ConnectionService(PeerMaker(), server_peers, listen_port=0,
-                                   listen_interface="127.0.0.1", min_peers=1,
+        server = ConnectionService(PeerController(reactor), PeerMaker(), server_peers,
+                                   listen_port=0, listen_interface="127.0.0.1", min_peers=1,
                                    reactor=reactor)
-        server_peers.node = server
+        server_peers.node = server.controller
         server.startService()
         port = server.listening_port
         assert port is not None
         self.assertNotEqual(port, 0)
         client_peers = PeerMaker()
-        client = ConnectionService(client_peers, None, min_peers=1, reactor=reactor,
-                                   book=AddressBook())
-        client_peers.node = client
+        client = ConnectionService(PeerController(reactor), client_peers, None, min_peers=1,
+                                   reactor=reactor, book=AddressBook())
+        client_peers.node = client.controller
         client.book.add([Endpoint("127.0.0.1", port)], 0)
         self.assertTrue(verifyObject(IPeer, FakePeer("1.2.3.4")))
 

@@ -32,7 +32,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(len(self.dials()), 4)
         self.assertEqual(service.outbound_count, 4)
-        service.peer_lost(peers[0], "closed", None)
+        service.controller.peer_lost(peers[0], "closed", None)
         self.reactor.advance(5)
         self.assertEqual(len(self.dials()), 5)
         self.assertNotIn(self.dials()[4], self.dials()[:4])
@@ -74,12 +74,12 @@ class DiallingTests(ServiceCase):
         """
         service = self.make(min_peers=1, known=many(1))
         peer = self.connect(0)
-        service.peer_lost(peer, "timeout", None)
+        service.controller.peer_lost(peer, "timeout", None)
         self.assertEqual(service.book.retry_at(many(1)[0]), service.book.retry_base)
         self.reactor.advance(service.book.retry_base)
         peer = self.connect(1)
         peer.handshake(service)
-        service.peer_lost(peer, "closed", None)
+        service.controller.peer_lost(peer, "closed", None)
         self.assertEqual(service.book.retry_at(many(1)[0]),
                          self.reactor.seconds() + service.book.retry_base)
 

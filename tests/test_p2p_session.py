@@ -404,13 +404,15 @@ class LifecycleTests(ProtocolCase):
         self.assertEqual(drops[1]["log_format"], "dropping {peer} ({fault}): {reason}")
         self.assertEqual(drops[1]["fault"], "handshake-order")
 
-    def test_factoryTracksPeers(self) -> None:
+    def test_listenerTracksPeers(self) -> None:
         """
-        The factory knows its live connections and forgets lost ones.
+        The listener (the node's registry) hears of each connection when it is up and
+        when it is lost; the factory keeps no set of its own.
         """
-        self.assertEqual(self.factory.peers, {self.protocol})
+        self.assertEqual(self.listener.live, {self.protocol})
+        self.assertFalse(hasattr(self.factory, "peers"))
         self.protocol.disconnect("bye")
-        self.assertEqual(self.factory.peers, set())
+        self.assertEqual(self.listener.live, set())
 
     def test_factoryConfiguration(self) -> None:
         """

@@ -148,7 +148,7 @@ class MixedVersionTests(NetworkCase):
         """
         server = Peer(self, self.clock, 1, LENGTH)
         if not pings:  # 2.8 and earlier send no keep-alive at all
-            server.accepting = PeerFactory(server.node, PRIVNET.magic, self.clock,
+            server.accepting = PeerFactory(server.node.controller, PRIVNET.magic, self.clock,
                                            inbound=True, ping_interval=10 * 3600)
         ours = Peer(self, self.clock, 2)
         outbound = ours.dialling.buildProtocol(None)

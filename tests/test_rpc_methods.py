@@ -25,6 +25,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.p2p.addresses import AddressBook
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import Endpoint
 from neo_twisted.rpc.errors import RpcError
@@ -58,11 +59,13 @@ class MethodsTestCase(SynchronousTestCase):
         self.mempool.startService()
         self.addCleanup(self.mempool.stopService)
         self.clock = MemoryReactorClock()
-        self.node = Node(self.ledger_service, self.clock, user_agent="/neo_twisted:test/",
-                         nonce=1234, mempool=self.mempool)
         self.book = AddressBook()
-        self.node.connections = ConnectionService(
-            object(), reactor=self.clock, book=self.book)  # type: ignore[arg-type]
+        controller = PeerController(self.clock)
+        connections = ConnectionService(
+            controller, object(), reactor=self.clock,  # type: ignore[arg-type]
+            book=self.book)
+        self.node = Node(self.ledger_service, self.clock, controller, connections,
+                         user_agent="/neo_twisted:test/", nonce=1234, mempool=self.mempool)
         self.methods = NodeRpc(self.ledger_service, self.node, self.mempool, PRIVNET,
                                self.clock).methods()
 
@@ -358,7 +361,7 @@ class NodeMethodTests(MethodsTestCase):
         ahead = FakePeer("10.0.0.9", height=TIP + 50, port=20444, nonce=2)
         behind = FakePeer("10.0.0.3", height=1, inbound=True, nonce=3)
         for peer in (ahead, behind):
-            self.node.peer_established(peer)
+            self.node.controller.peer_established(peer)
         self.call("sendrawtransaction", self.gas_payment().to_bytes().hex())
         state = self.call("getnodestate")
         self.assertEqual(state["peers"], [

@@ -10,7 +10,7 @@ global one), so several nodes in one process (tests) export separately.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import (
@@ -21,13 +21,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from neo_twisted.p2p.traffic import Traffic
-
 if TYPE_CHECKING:
     from neo_twisted.mempool.service import MempoolService
     from neo_twisted.node.policy import Node
     from neo_twisted.node.progress import SyncProgress
-    from neo_twisted.p2p.factory import PeerFactory
 
 
 def _by_command(name: str, documentation: str,
@@ -44,10 +41,9 @@ class NodeCollector(Collector):
     One node's metrics: chain, peers, traffic, inventory, pool and sync rate.
     """
 
-    def __init__(self, node: Node, factories: Iterable[PeerFactory],
-                 mempool: MempoolService | None, progress: SyncProgress) -> None:
+    def __init__(self, node: Node, mempool: MempoolService | None,
+                 progress: SyncProgress) -> None:
         self._node = node
-        self._factories = tuple(factories)
         self._mempool = mempool
         self._progress = progress
 
@@ -100,9 +96,7 @@ class NodeCollector(Collector):
         yield responses
 
     def _traffic(self) -> Iterator[Metric]:
-        total = Traffic()
-        for factory in self._factories:
-            total.add(factory.traffic())
+        total = self._node.controller.traffic()
         yield _by_command("neo_p2p_messages", "P2P messages by direction and command.",
                           [("in", total.messages_in), ("out", total.messages_out)])
         yield _by_command("neo_p2p_bytes", "P2P bytes (frame headers included) by "

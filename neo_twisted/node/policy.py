@@ -3,12 +3,14 @@
 The node's policy: what it does with each message of an established peer.
 
 Connections (L{neo_twisted.p2p.protocol}) only frame and handshake; they report
-here through L{IPeerListener}. This object decides: whom to ask for headers and
-blocks (the sync services), which announced items to fetch (the request
-tracker: one peer at a time per hash), what to serve (L{Server}) and what to
-relay (new blocks near the tip, to every peer that did not send or announce
-them, at most once per 30 s per hash). Transactions and consensus payloads
-have policy objects of their own (L{TransactionRelay}, L{ConsensusRelay}).
+to the node's L{PeerController}, which publishes each established peer's life here
+(L{IPeerObserver}) and keeps this object's per-peer session in its registry. This
+object decides: whom to ask for headers and blocks (the sync services), which
+announced items to fetch (the request tracker: one peer at a time per hash),
+what to serve (L{Server}) and what to relay (new blocks near the tip, to every
+peer that did not send or announce them, at most once per 30 s per hash).
+Transactions and consensus payloads have policy objects of their own
+(L{TransactionRelay}, L{ConsensusRelay}).
 """
 
 from __future__ import annotations
@@ -32,14 +34,12 @@ from neo_twisted.ledger.service import LedgerService
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import (
     MAX_INV_HASHES,
-    AddrPayload,
     GetBlocksPayload,
     HeadersPayload,
     InventoryType,
     InvPayload,
     Payload,
     RawPayload,
-    VersionPayload,
     inv_groups,
 )
 from neo_twisted.node.consensus import ConsensusRelay
@@ -47,8 +47,9 @@ from neo_twisted.node.fetcher import InventoryFetcher
 from neo_twisted.node.serving import Server
 from neo_twisted.node.transactions import TransactionRelay
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.controller import LossObserver, PeerController, PeerRecord, Sessions
 from neo_twisted.p2p.faults import Fault
-from neo_twisted.p2p.interfaces import IPeer, IPeerListener
+from neo_twisted.p2p.interfaces import ILocalNode, IPeer, IPeerObserver
 from neo_twisted.p2p.inventory import FifoSet, RelayCache, RelayFilter, RequestTracker
 from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
 from neo_twisted.sync.backoff import Backoff
@@ -94,31 +95,36 @@ class _Session:
     served: FifoSet[UInt256] = attrs.field(factory=lambda: FifoSet(PEER_HASHES))
 
 
-@implementer(IPeerListener)
+@implementer(IPeerObserver, ILocalNode)
 class Node:
     """
-    The policy object every connection of one node reports to.
+    The policy of one node: what it does with its established peers' messages.
     """
 
     _log = Logger()
 
-    #: Set once, right after construction: the connections need the node and the node
-    #: needs the connections (see L{neo_twisted.node.service.make_node_service}).
-    connections: ConnectionService
-
-    def __init__(self, ledger: LedgerService, clock: IReactorTime, *, user_agent: str,
-                 nonce: int | None = None, mempool: MempoolService | None = None,
+    def __init__(self, ledger: LedgerService, clock: IReactorTime,
+                 controller: PeerController, connections: ConnectionService, *,
+                 user_agent: str, nonce: int | None = None,
+                 mempool: MempoolService | None = None,
                  timeouts: SyncTimeouts = DEFAULT_SYNC_TIMEOUTS) -> None:
         """
+        @param controller: the registry of live peers; the node subscribes itself and
+            its parts, and keeps its sessions in the registry's records.
+        @param connections: the connection service (for RPC, metrics and the consensus
+            startup hold; it subscribes to the controller itself).
         @param mempool: the memory pool; without one, transactions are ignored.
         @param timeouts: how long the syncs wait for a peer.
         """
+        self.controller = controller
+        self.connections = connections
         self.ledger = ledger
         self.mempool = mempool
         self.clock = clock
         self.user_agent = user_agent
         self.nonce = random.SystemRandom().randrange(1 << 31) if nonce is None else nonce
-        self.sessions: dict[IPeer, _Session] = {}
+        #: The established peers' sessions: a view of the controller's registry.
+        self.sessions: Sessions[_Session] = Sessions(controller.records)
         self._stopped = False
         #: Blocks announced to us, asked of one announcer at a time.
         self.blocks = InventoryFetcher(InventoryType.Block, clock, alive=self._may_ask)
@@ -146,8 +152,6 @@ class Node:
         self.consensus = ConsensusRelay(self, ledger.settings)
         self._block_listeners: list[BlocksListener] = []
         self._handlers: dict[str, Callable[[IPeer, Any], None]] = {
-            "getaddr": lambda peer, _: self.connections.getaddr_received(peer),
-            "addr": self._on_addr,
             "getheaders": self._on_getheaders,
             "getblocks": self._on_getblocks,
             "getdata": self._on_getdata,
@@ -158,6 +162,14 @@ class Node:
             "mempool": self._on_mempool,
             "consensus": self._on_consensus,
         }
+        controller.use_node(self)
+        controller.subscribe(self)
+        # the parts that only forget a lost peer, in the order they always did
+        for forget in (self.header_sync.peer_lost, self.block_sync.peer_lost,
+                       None if self.transactions is None else self.transactions.peer_lost,
+                       self.consensus.peer_lost, self.blocks.peer_lost):
+            if forget is not None:
+                controller.subscribe(LossObserver(forget))
 
     # -- the chain as the policy sees it ---------------------------------------------------
 
@@ -188,26 +200,16 @@ class Node:
     def established_peers(self) -> list[IPeer]:
         return [peer for peer in self.sessions if peer.established]
 
-    # -- IPeerListener -----------------------------------------------------------------------
-
-    def local_version(self, peer: IPeer) -> VersionPayload:
-        return VersionPayload(timestamp=int(self.clock.seconds()),
-                              port=self.connections.listening_port or 0, nonce=self.nonce,
-                              user_agent=self.user_agent, start_height=self.block_height)
-
-    def check_version(self, peer: IPeer, version: VersionPayload) -> str | None:
-        if version.nonce == self.nonce:
-            if not peer.inbound:  # one of our own endpoints: never dial it again
-                self.connections.book.add_own(peer.remote)
-            return "connected to ourselves"
-        return self.connections.check_version(peer, version)
+    # -- ILocalNode and IPeerObserver --------------------------------------------------------
 
     def current_height(self) -> int:
         return self.block_height
 
     def peer_established(self, peer: IPeer) -> None:
-        self.sessions[peer] = _Session()
-        self.connections.peer_established(peer)
+        record = self.controller.records.get(peer)
+        if record is None:  # dropped by an observer before us
+            return
+        record.session = _Session()
         if self.transactions is not None:
             self.transactions.peer_established(peer)
         self.consensus.peer_established(peer)
@@ -239,33 +241,21 @@ class Node:
             return False
         return True
 
-    def fault_ignored(self, peer: IPeer, fault: Fault, detail: str) -> None:
-        self._log.debug("ignored from {peer} ({fault}): {detail}", peer=peer,
-                        fault=fault.label, detail=detail)
-        self.connections.fault_ignored(peer, fault)
-
     def note_useful(self, peer: IPeer) -> None:
         """
         C{peer} sent us a block or transaction we did not have: it is kept from
         inbound eviction.
         """
-        self.connections.note_useful(peer)
+        self.controller.note_useful(peer)
 
-    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
-        self.connections.peer_lost(peer, reason, fault)
-        if self.sessions.pop(peer, None) is None:
-            return
-        self.header_sync.peer_lost(peer)
-        self.block_sync.peer_lost(peer)
-        if self.transactions is not None:
-            self.transactions.peer_lost(peer)
-        self.consensus.peer_lost(peer)
-        self.blocks.peer_lost(peer)
+    def peer_lost(self, peer: IPeer, record: PeerRecord, reason: str,
+                  fault: Fault | None) -> None:
+        """
+        Nothing to do: the session went with the record, and the parts that remember
+        the peer were told (L{LossObserver}s subscribed after us).
+        """
 
     # -- messages ----------------------------------------------------------------------------
-
-    def _on_addr(self, peer: IPeer, payload: AddrPayload) -> None:
-        self.connections.addresses_received(peer, payload)
 
     def _on_getheaders(self, peer: IPeer, payload: GetBlocksPayload) -> None:
         self.server.getheaders(peer, payload).addErrback(self._serve_failed, peer)

@@ -35,6 +35,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import PROGRESS_INTERVAL, SyncProgress
 from neo_twisted.p2p.connections import ConnectionService
+from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.decoding import PayloadDecoder
 from neo_twisted.p2p.discipline import FOREVER, Discipline
 from neo_twisted.p2p.factory import (
@@ -227,16 +228,19 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     mempool = MempoolService(ledger, settings, capacity=config.mempool_capacity,
                              capacity_bytes=config.mempool_capacity_bytes,
                              threads_count=config.verify_threads, reactor=reactor)
-    node = Node(ledger, reactor, user_agent=config.user_agent, mempool=mempool,
-                timeouts=config.sync_timeouts)
+    # Wired once, in order (each part is given what it reports to, and subscribes
+    # itself): the registry of peers, the factories reporting to it, then the
+    # connection service and the node's policy observing it.
+    controller = PeerController(reactor)
     decoding = PayloadDecoder(reactor)  # big payloads, off the reactor
     factory_out, factory_in = (
-        PeerFactory(node, settings.magic, reactor, inbound=inbound, decoding=decoding,
+        PeerFactory(controller, settings.magic, reactor, inbound=inbound, decoding=decoding,
                     handshake_timeout=config.handshake_timeout,
                     idle_timeout=config.idle_timeout, max_send_backlog=config.max_send_backlog)
         for inbound in (False, True))
-    node.connections = ConnectionService(
-        factory_out, factory_in, listen_port=config.port, listen_interface=config.interface,
+    connections = ConnectionService(
+        controller, factory_out, factory_in, listen_port=config.port,
+        listen_interface=config.interface,
         seeds=config.seeds, peers_path=config.datadir / PEERS_FILE if config.peers_file else None,
         min_peers=config.min_peers, max_peers=config.max_peers,
         max_per_address=config.max_per_address, reactor=reactor,
@@ -245,13 +249,15 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
                               protect_loopback=config.protect_loopback),
         allow_private_addresses=config.allow_private_addresses)
     for host in config.bans:
-        node.connections.ban(host, FOREVER)
+        connections.ban(host, FOREVER)
+    node = Node(ledger, reactor, controller, connections, user_agent=config.user_agent,
+                mempool=mempool, timeouts=config.sync_timeouts)
     top = NodeService(node, SyncProgress(node, reactor))
     ledger.on_write_failure = top.storage_failed
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
     decoding.setServiceParent(top)  # type: ignore[no-untyped-call]
-    node.connections.setServiceParent(top)  # type: ignore[no-untyped-call]
+    connections.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.validator is not None:
         top.consensus = ConsensusService(node, config.validator, reactor)
         top.consensus.setServiceParent(top)  # type: ignore[no-untyped-call]
@@ -260,8 +266,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
                                    top.consensus, top.progress)
         top.rpc.setServiceParent(top)  # type: ignore[no-untyped-call]
     if config.metrics_port is not None:
-        top.metrics = make_metrics_service(config, top, (factory_out, factory_in), mempool,
-                                           reactor)
+        top.metrics = make_metrics_service(config, top, mempool, reactor)
         top.metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
     for interval, call in ((config.tick_interval, node.tick),
                            (config.progress_interval, top.progress.tick)):
@@ -271,8 +276,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     return top
 
 
-def make_metrics_service(config: NodeConfig, top: NodeService,
-                         factories: Sequence[PeerFactory], mempool: MempoolService,
+def make_metrics_service(config: NodeConfig, top: NodeService, mempool: MempoolService,
                          reactor: Any) -> RpcService:
     """
     The Prometheus endpoint (imported only when asked for: C{prometheus-client} is
@@ -282,7 +286,7 @@ def make_metrics_service(config: NodeConfig, top: NodeService,
     from neo_twisted.metrics.resource import metrics_site
 
     assert config.metrics_port is not None
-    registry = node_registry(NodeCollector(top.node, factories, mempool, top.progress))
+    registry = node_registry(NodeCollector(top.node, mempool, top.progress))
     return RpcService(metrics_site(registry, reactor), port=config.metrics_port,
                       bind=config.metrics_bind, reactor=reactor, label="metrics",
                       name="metrics")

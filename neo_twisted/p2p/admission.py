@@ -2,8 +2,8 @@
 """
 Admission of connections, for L{neo_twisted.p2p.connections.ConnectionService}.
 
-L{Connection} is what the service records of each connection it counts against
-its limits. L{Admission} decides, from those records, the limits and the
+L{Admission} decides, from the registry's records of the live connections
+(L{neo_twisted.p2p.controller.PeerRecord}), the limits and the
 L{Discipline}, whom to let in, refuse or evict; the service only applies its
 decisions (it logs, records and disconnects). Inbound connections take at most
 C{max_peers - min_peers} slots, so the outbound ones stay ours (an attacker
@@ -26,13 +26,13 @@ from twisted.internet.interfaces import IAddress, ILoggingContext, IProtocol, IP
 from zope.interface import implementer
 
 from neo_twisted.p2p.hosts import address_group
-from neo_twisted.p2p.interfaces import Endpoint
 
 if TYPE_CHECKING:
+    from neo_twisted.p2p.controller import PeerRecord
     from neo_twisted.p2p.discipline import Discipline
     from neo_twisted.p2p.interfaces import IPeer
 
-__all__ = ["Accept", "AcceptingFactory", "Admission", "Connection", "Verdict",
+__all__ = ["Accept", "AcceptingFactory", "Admission", "Verdict",
            "eviction_candidate"]
 
 #: Inbound peers that sent us something new most recently, kept from eviction.
@@ -44,27 +44,7 @@ PROTECT_OLDEST_SHARE = 0.5
 Accept = Callable[[IAddress, IProtocolFactory], "IProtocol | None"]
 
 
-@attrs.define
-class Connection:
-    """
-    What the service knows of one connection, from TCP connect (or accept) to loss.
-    """
-
-    inbound: bool
-    host: str
-    dialled: Endpoint | None = None
-    nonce: int | None = None
-    established: bool = False
-    listener: Endpoint | None = None
-    #: When it connected (reactor seconds).
-    since: float = 0.0
-    #: When it last sent us a block or transaction we did not have (0: never).
-    useful_at: float = 0.0
-    #: Being closed to make room for another: its slot is no longer counted.
-    evicted: bool = False
-
-
-def eviction_candidate(inbound: Mapping[IPeer, Connection], now: float,
+def eviction_candidate(inbound: Mapping[IPeer, PeerRecord], now: float,
                        discipline: Discipline) -> IPeer | None:
     """
     The inbound peer to drop for a newcomer, or None when every one is kept.
@@ -113,7 +93,7 @@ class Admission:
     The service's limits and discipline, as decisions on connections.
 
     Plain and clock-free: every method takes C{now} and the service's records
-    (L{Connection}s by peer), and returns a decision, so each rule is tested
+    (L{PeerRecord}s by peer), and returns a decision, so each rule is tested
     alone and the service keeps one place that acts on them.
 
     @ivar discipline: the IPs discouraged and banned.
@@ -141,7 +121,7 @@ class Admission:
         """
         return max(1, self.max_peers - self.min_peers)
 
-    def refusal(self, host: str, others: Collection[Connection], now: float, *,
+    def refusal(self, host: str, others: Collection[PeerRecord], now: float, *,
                 inbound: bool) -> str | None:
         """
         Why one more connection with C{host} is refused next to C{others}, if it is; an
@@ -156,7 +136,7 @@ class Admission:
             return f"too many connections with {host}"
         return None
 
-    def inbound(self, host: str, connections: Mapping[IPeer, Connection],
+    def inbound(self, host: str, connections: Mapping[IPeer, PeerRecord],
                 now: float) -> Verdict:
         """
         Whether a connection from C{host}, just accepted, is let in next to
@@ -178,7 +158,7 @@ class Admission:
         return Verdict(evict=victim)
 
     def after_version(self, peer: IPeer, host: str, nonce: int,
-                      connections: Mapping[IPeer, Connection], now: float) -> str | None:
+                      connections: Mapping[IPeer, PeerRecord], now: float) -> str | None:
         """
         Why C{peer} (with C{host}) must be dropped once its version gave C{nonce}:
         a duplicate (same IP and nonce), banned, or over a limit; None to keep it.

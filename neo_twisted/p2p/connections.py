@@ -2,7 +2,8 @@
 """
 Connection management: listening, keeping enough outbound peers, limits and bans.
 
-The node's policy (its L{IPeerListener}) forwards connection events here. Every
+It subscribes to the node's L{PeerController} (whose registry of live peers it
+counts against its limits) and answers its version checks. Every
 5 s a tick dials L{AddressBook} candidates while fewer than C{min_peers}
 outbound connections are up or dialling; with no candidate it asks established
 peers for addresses, and dials seeds when nothing is connected or the shortage
@@ -32,17 +33,16 @@ from twisted.internet.interfaces import IAddress, IListeningPort, IProtocol, IPr
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
-from neo_twisted.network.payloads import (
-    AddrPayload,
-    VersionPayload,
-)
+from neo_twisted.network.payloads import AddrPayload, Payload, VersionPayload
 from neo_twisted.p2p.addresses import AddressBook, load_peers, normalise_host, save_peers
-from neo_twisted.p2p.admission import AcceptingFactory, Admission, Connection, Verdict
+from neo_twisted.p2p.admission import AcceptingFactory, Admission, Verdict
+from neo_twisted.p2p.controller import PeerController, PeerRecord
 from neo_twisted.p2p.discipline import BAN_DURATION, Discipline
 from neo_twisted.p2p.exchange import AddressExchange
 from neo_twisted.p2p.faults import Fault, Response
-from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from neo_twisted.p2p.interfaces import Endpoint, IAdmission, IPeer, IPeerObserver
 
 __all__ = ["BAN_DURATION", "GETADDR_INTERVAL", "SEEDS_WHEN_ALONE", "SEEDS_WHEN_SHORT",
            "SEED_FALLBACK_AFTER", "ConnectionService"]
@@ -60,17 +60,20 @@ LISTEN_BACKLOG = 1024
 GETADDR_INTERVAL = 30.0
 
 
+@implementer(IAdmission, IPeerObserver)
 class ConnectionService(Service):
     """
     Listens, dials and keeps the peer set within its limits.
 
+    @ivar controller: the registry of live peers this service counts and subscribes to.
     @ivar book: the address book (its idle endpoints are what C{peers.dat} keeps).
     @ivar admission: the limits, and whom they let in, refuse or evict.
     """
 
     _log = Logger()
 
-    def __init__(self, factory_out: IProtocolFactory, factory_in: IProtocolFactory | None = None,
+    def __init__(self, controller: PeerController, factory_out: IProtocolFactory,
+                 factory_in: IProtocolFactory | None = None,
                  *, listen_port: int | None = None, listen_interface: str = "",
                  seeds: Sequence[str] = (), peers_path: Path | None = None,
                  min_peers: int = 10, max_peers: int = 40, max_per_address: int = 3,
@@ -81,6 +84,8 @@ class ConnectionService(Service):
                  discipline: Discipline | None = None,
                  allow_private_addresses: bool = False) -> None:
         """
+        @param controller: the registry of live peers, which the factories report to;
+            the service subscribes to it and judges its versions.
         @param factory_out: builds the connections we dial (IPeer providers).
         @param factory_in: builds accepted ones; without it or C{listen_port}, no listening.
         @param listen_port: the P2P port; 0 picks a free one (see L{listening_port}).
@@ -123,13 +128,17 @@ class ConnectionService(Service):
         self.exchange = AddressExchange(self.book, busy=self._busy_endpoints,
                                         established=self.established_peers, rng=self._rng,
                                         allow_private=allow_private_addresses)
-        self._connections: dict[IPeer, Connection] = {}
+        self.controller = controller
+        #: The controller's registry itself (not a copy): the live peers.
+        self._records = controller.records
         self._dialling: dict[Endpoint, Deferred[Any]] = {}
         self._resolving = 0
         self._short_since: float | None = None
         self._next_getaddr = 0.0
         self._port: IListeningPort | None = None
         self._loops: list[LoopingCall] = []
+        controller.use_admission(self)
+        controller.subscribe(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -187,7 +196,7 @@ class ConnectionService(Service):
             dial.cancel()
         if self.peers_path is not None:
             self.save_now()
-        for peer in list(self._connections):
+        for peer in list(self._records):
             peer.disconnect("node stopping")
         port, self._port = self._port, None
         if port is None:
@@ -234,22 +243,22 @@ class ConnectionService(Service):
         Connections up (handshaking or established), inbound and outbound, but those
         evicted and closing.
         """
-        return sum(1 for c in self._connections.values() if not c.evicted)
+        return sum(1 for c in self._records.values() if not c.evicted)
 
     @property
     def inbound_count(self) -> int:
-        return sum(1 for c in self._connections.values() if c.inbound and not c.evicted)
+        return sum(1 for c in self._records.values() if c.inbound and not c.evicted)
 
     @property
     def outbound_count(self) -> int:
-        return sum(1 for c in self._connections.values() if not c.inbound)
+        return sum(1 for c in self._records.values() if not c.inbound)
 
     @property
     def dialling_count(self) -> int:
         return len(self._dialling)
 
     def established_peers(self) -> list[IPeer]:
-        return [p for p, c in self._connections.items() if c.established]
+        return [p for p, c in self._records.items() if c.established]
 
     @property
     def factories(self) -> tuple[IProtocolFactory, ...]:
@@ -263,12 +272,12 @@ class ConnectionService(Service):
         Endpoints dialled or connected: never dialled again meanwhile.
         """
         busy = set(self._dialling)
-        for connection in self._connections.values():
+        for connection in self._records.values():
             busy.update(e for e in (connection.dialled, connection.listener) if e is not None)
         return busy
 
     def _per_host(self) -> Counter[str]:
-        return Counter([c.host for c in self._connections.values()]
+        return Counter([c.host for c in self._records.values()]
                        + [e.host for e in self._dialling])
 
     # -- maintenance -------------------------------------------------------------------------
@@ -284,7 +293,7 @@ class ConnectionService(Service):
             self._short_since = None
             return
         room = min(need, self.max_dialling - len(self._dialling),
-                   self.max_peers - len(self._connections) - len(self._dialling))
+                   self.max_peers - len(self._records) - len(self._dialling))
         if room <= 0:
             return
         per_host = self._per_host()
@@ -301,7 +310,7 @@ class ConnectionService(Service):
             self._short_since = now
         established = self.established_peers()
         if not established:
-            if not self._connections and not self._dialling:
+            if not self._records and not self._dialling:
                 self._dial_seeds(SEEDS_WHEN_ALONE)
             return
         if now >= self._next_getaddr:
@@ -361,8 +370,11 @@ class ConnectionService(Service):
     def _dialled(self, protocol: object, endpoint: Endpoint) -> None:
         self._dialling.pop(endpoint, None)
         peer = IPeer(protocol)
-        self._connections[peer] = Connection(inbound=False, host=endpoint.host, dialled=endpoint,
-                                             since=self._now())
+        record = self._records.get(peer)
+        if record is None:  # lost as it connected
+            self.book.mark_failed(endpoint, self._now())
+            return
+        record.host, record.dialled = endpoint.host, endpoint
         if not self.running:
             peer.disconnect("node stopping")
 
@@ -384,7 +396,7 @@ class ConnectionService(Service):
         """
         host = normalise_host(str(getattr(addr, "host", addr)))
         verdict = (Verdict("node stopping") if not self.running
-                   else self.admission.inbound(host, self._connections, self._now()))
+                   else self.admission.inbound(host, self._records, self._now()))
         if verdict.refusal is not None:
             self._log.debug("refused connection from {host}: {reason}", host=host,
                             reason=verdict.refusal)
@@ -393,69 +405,74 @@ class ConnectionService(Service):
             victim = verdict.evict
             self._log.info("evicting {peer} for a new inbound connection from {host}",
                            peer=str(victim.remote), host=host)
-            self._connections[victim].evicted = True  # its slot is the newcomer's from now
+            self._records[victim].evicted = True  # its slot is the newcomer's from now
             victim.disconnect("evicted for a new inbound connection")
         protocol = wrapped.buildProtocol(addr)
         if protocol is not None:
-            self._connections[IPeer(protocol)] = Connection(inbound=True, host=host,
-                                                            since=self._now())
+            self.controller.admit(IPeer(protocol), inbound=True, host=host)
         return protocol
 
-    # -- what the node's policy forwards -----------------------------------------------------
+    # -- what the controller asks and tells ----------------------------------------------------
 
     def check_version(self, peer: IPeer, version: VersionPayload) -> str | None:
         """
         Why C{peer} must be dropped after its version (banned, duplicate, over a
-        limit), or None; a peer let through is counted from now on.
+        limit), or None.
         """
-        connection = self._connections.get(peer)
-        if connection is None:
-            connection = Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host))
-        reason = self.admission.after_version(peer, connection.host, version.nonce,
-                                              self._connections, self._now())
-        if reason is None:
-            connection.nonce = version.nonce
-            self._connections[peer] = connection
-        return reason
+        connection = self._records.get(peer)
+        host = (connection.host if connection is not None
+                else normalise_host(peer.remote.host))
+        return self.admission.after_version(peer, host, version.nonce, self._records,
+                                            self._now())
+
+    def connected_to_self(self, peer: IPeer) -> None:
+        """
+        We dialled one of our own endpoints: never dial it again.
+        """
+        self.book.add_own(peer.remote)
 
     def peer_established(self, peer: IPeer) -> None:
         """
-        Count C{peer} as established, take its listener off the candidates, ask
-        it for addresses.
+        Take C{peer}'s listener off the candidates, ask it for addresses.
         """
-        connection = self._connections.setdefault(
-            peer, Connection(inbound=peer.inbound, host=normalise_host(peer.remote.host)))
-        connection.established = True
+        connection = self.controller.admit(peer, inbound=peer.inbound,
+                                            host=normalise_host(peer.remote.host))
         if peer.listener is not None:
             connection.listener = Endpoint(normalise_host(peer.listener.host),
                                            peer.listener.port)
             self.book.mark_connected(connection.listener)
         self._log.info("peer {peer} established ({count} connections)",
-                       peer=str(peer.remote), count=len(self._connections))
+                       peer=str(peer.remote), count=len(self._records))
         if self.ask_addresses:
             peer.send("getaddr")
 
-    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
+    def message_received(self, peer: IPeer, command: str, payload: Payload) -> None:
         """
-        Forget C{peer}; its endpoints go back to the book (after a back-off), and the
-        fault that closed it, if one did, costs its IP what the fault table says.
+        Answer C{getaddr}, learn from C{addr}; the rest is the node's.
         """
-        connection = self._connections.pop(peer, None)
+        if command == "getaddr":
+            self.exchange.answer(peer)
+        elif command == "addr" and isinstance(payload, AddrPayload):
+            self.exchange.received(peer, payload, self._now())  # see AddressExchange
+
+    def peer_lost(self, peer: IPeer, record: PeerRecord, reason: str,
+                  fault: Fault | None) -> None:
+        """
+        Forget C{peer} (its C{record} is out of the registry already); its endpoints go
+        back to the book (after a back-off), and the fault that closed it, if one did,
+        costs its IP what the fault table says.
+        """
         self.exchange.forget(peer)
         now = self._now()
-        host = (connection.host if connection is not None
-                else normalise_host(peer.remote.host))
         if fault is not None:
-            self.discipline.judged(host, fault, now)
-        if connection is None:
-            return
-        if connection.established:
+            self.discipline.judged(record.host, fault, now)
+        if record.established:
             self._log.info("peer {peer} disconnected: {reason} ({count} connections)",
-                           peer=str(peer.remote), reason=reason, count=len(self._connections))
+                           peer=str(peer.remote), reason=reason, count=len(self._records))
         busy = self._busy_endpoints()
-        dialled, listener = connection.dialled, connection.listener
+        dialled, listener = record.dialled, record.listener
         if dialled is not None and dialled not in busy:
-            if connection.established:
+            if record.established:
                 self.book.mark_disconnected(dialled, now)
             else:
                 self.book.mark_failed(dialled, now)
@@ -470,17 +487,9 @@ class ConnectionService(Service):
         host = normalise_host(host)
         until = self._now() + (self.discipline.ban_for if duration is None else duration)
         self.discipline.ban(host, until)
-        for peer, connection in list(self._connections.items()):
+        for peer, connection in list(self._records.items()):
             if connection.host == host:
                 peer.disconnect(f"{host} banned by the operator")
-
-    def note_useful(self, peer: IPeer) -> None:
-        """
-        C{peer} just sent us a block or transaction we did not have (see eviction).
-        """
-        connection = self._connections.get(peer)
-        if connection is not None:
-            connection.useful_at = self._now()
 
     def fault_ignored(self, peer: IPeer, fault: Fault) -> None:
         """
@@ -488,12 +497,3 @@ class ConnectionService(Service):
         """
         self.discipline.faults[fault.label] += 1
         self.discipline.responses[Response.IGNORE.label] += 1
-
-    def addresses_received(self, peer: IPeer, payload: AddrPayload) -> None:
-        """
-        Learn the endpoints of an C{addr} (see L{AddressExchange.received}).
-        """
-        self.exchange.received(peer, payload, self._now())
-
-    def getaddr_received(self, peer: IPeer) -> None:
-        self.exchange.answer(peer)

@@ -5,8 +5,9 @@ The factory of P2P connections, for listening and for dialling alike.
 The same class serves C{reactor.listenTCP(port, PeerFactory(..., inbound=True))}
 and C{TCP4ClientEndpoint(reactor, host, port).connect(PeerFactory(...,
 inbound=False))}: it only carries what every connection it builds shares (the
-node's listener, the network magic, the clock and the timeouts) and keeps the
-set of its live connections.
+node's listener, the network magic, the clock and the timeouts). It keeps no
+set of connections: the listener (the node's
+L{neo_twisted.p2p.controller.PeerController}) is the one registry of live peers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from twisted.internet.protocol import Factory
 from neo_twisted.p2p.decoding import PayloadDecoder
 from neo_twisted.p2p.interfaces import IPeerListener
 from neo_twisted.p2p.protocol import PeerProtocol
-from neo_twisted.p2p.traffic import Traffic
 
 __all__ = [
     "DEFAULT_HANDSHAKE_TIMEOUT",
@@ -47,9 +47,6 @@ DEFAULT_SEND_BACKLOG = 32 * 1024 * 1024
 class PeerFactory(Factory[PeerProtocol]):
     """
     Builds L{PeerProtocol}s wired to one listener and one configuration.
-
-    @ivar peers: the connections made and not yet lost, in no order.
-    @ivar retired: the traffic of the connections already lost.
     """
 
     noisy = False
@@ -61,7 +58,7 @@ class PeerFactory(Factory[PeerProtocol]):
                  max_send_backlog: int = DEFAULT_SEND_BACKLOG,
                  decoding: PayloadDecoder | None = None) -> None:
         """
-        @param listener: the node, told about every connection's events.
+        @param listener: the node's controller, told about every connection's events.
         @param magic: the network magic every frame carries.
         @param clock: where every connection's timers run.
         @param inbound: whether the connections built were dialled by the other side.
@@ -86,8 +83,6 @@ class PeerFactory(Factory[PeerProtocol]):
         self.ping_interval = ping_interval
         self.max_send_backlog = max_send_backlog
         self.decoding = decoding
-        self.peers: set[PeerProtocol] = set()
-        self.retired = Traffic()
 
     def buildProtocol(self, addr: IAddress | None) -> PeerProtocol:
         """
@@ -95,26 +90,6 @@ class PeerFactory(Factory[PeerProtocol]):
         """
         return PeerProtocol(self, addr)
 
-    def peer_connected(self, peer: PeerProtocol) -> None:
-        """
-        C{peer}'s transport is up.
-        """
-        self.peers.add(peer)
-
-    def peer_disconnected(self, peer: PeerProtocol) -> None:
-        """
-        C{peer}'s transport is gone.
-        """
-        if peer in self.peers:
-            self.peers.remove(peer)
-            self.retired.add(peer)
-
-    def traffic(self) -> Traffic:
-        """
-        Messages and bytes by command over every connection this factory built.
-        """
-        return self.retired.plus(self.peers)
-
     def __repr__(self) -> str:
         direction = "inbound" if self.inbound else "outbound"
-        return f"<PeerFactory {direction} magic=0x{self.magic:08x} peers={len(self.peers)}>"
+        return f"<PeerFactory {direction} magic=0x{self.magic:08x}>"

@@ -2,15 +2,19 @@
 The seams of the peer-to-peer layer: what a connection offers and what it calls.
 
 A connection (L{IPeer}, provided by L{neo_twisted.p2p.protocol.PeerProtocol})
-only frames bytes, runs the handshake and keeps the link alive. Everything a
-node decides (whom to ask, what to relay, whom to ban) lives behind
-L{IPeerListener}, which the node's policy object implements. Tests drive either
-side alone through these interfaces.
+only frames bytes, runs the handshake and keeps the link alive. It reports to
+one L{IPeerListener}: the node's L{neo_twisted.p2p.controller.PeerController},
+the only registry of live peers. The controller asks an L{IAdmission} (the
+connection service) whom to keep and an L{ILocalNode} (the node's policy) what
+to say, and publishes each established peer's life to L{IPeerObserver}s. Tests
+drive either side alone through these interfaces.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -21,6 +25,9 @@ from neo_twisted.core.serializable import Serializable
 from neo_twisted.network.payloads import Payload, VersionPayload
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.wire.uint import UInt256
+
+if TYPE_CHECKING:
+    from neo_twisted.p2p.controller import PeerRecord
 
 
 @attrs.frozen(order=True)
@@ -92,6 +99,10 @@ class IPeer(Interface):
     last_block_index: int = Attribute(
         "The peer's block height: its version's StartHeight, raised by ping and pong.")
     established: bool = Attribute("Both sides have sent and received verack.")
+    messages_in: Mapping[str, int] = Attribute("Messages received, by command.")
+    bytes_in: Mapping[str, int] = Attribute("Bytes received (headers included), by command.")
+    messages_out: Mapping[str, int] = Attribute("Messages sent, by command.")
+    bytes_out: Mapping[str, int] = Attribute("Bytes sent (headers included), by command.")
 
     def send(command: str, payload: Serializable | None = None) -> None:
         """
@@ -127,6 +138,12 @@ class IPeerListener(Interface):
     """
     What a connection reports to the node, on the reactor thread.
     """
+
+    def peer_connected(peer: IPeer) -> None:
+        """
+        C{peer}'s transport is up (before its version is sent): it is live from now
+        until L{peer_lost}.
+        """
 
     def local_version(peer: IPeer) -> VersionPayload:
         """
@@ -170,4 +187,70 @@ class IPeerListener(Interface):
     def peer_lost(peer: IPeer, reason: str, fault: Fault | None) -> None:
         """
         The connection is gone (established or not), for C{fault} if one closed it.
+        """
+
+
+class IPeerObserver(Interface):
+    """
+    A part of the node that follows peers' lives, subscribed to the controller.
+    """
+
+    def peer_established(peer: IPeer) -> None:
+        """
+        The handshake of C{peer} is complete and its version accepted.
+        """
+
+    def message_received(peer: IPeer, command: str, payload: Payload) -> None:
+        """
+        A decoded message from an established peer (never version, verack, ping or pong).
+        """
+
+    def peer_lost(peer: IPeer, record: PeerRecord, reason: str, fault: Fault | None) -> None:
+        """
+        C{peer} is gone (established or not), for C{fault} if one closed it; C{record}
+        is what the registry held of it, already out of the registry.
+        """
+
+
+class IAdmission(Interface):
+    """
+    Whom the node keeps: the connection service, as the controller asks it.
+    """
+
+    listening_port: int | None = Attribute(
+        "The port we accept connections on (None: not listening), for our version.")
+
+    def check_version(peer: IPeer, version: VersionPayload) -> str | None:
+        """
+        Why C{peer} must be dropped after its C{version} (banned, duplicate, over a
+        limit), or None to keep it.
+        """
+
+    def connected_to_self(peer: IPeer) -> None:
+        """
+        C{peer}, which we dialled, sent our own nonce: its endpoint is one of ours.
+        """
+
+    def fault_ignored(peer: IPeer, fault: Fault) -> None:
+        """
+        Count a fault whose response is to ignore it.
+        """
+
+
+class ILocalNode(Interface):
+    """
+    What the controller asks of the node it serves: our version and block frames.
+    """
+
+    nonce: int = Attribute("Our version's nonce: a connection to it is one to ourselves.")
+    user_agent: str = Attribute("Our version's user agent.")
+
+    def current_height() -> int:
+        """
+        Our block height, for our version and C{pong}.
+        """
+
+    def accepts_block_frame(peer: IPeer, index: int, hash: UInt256) -> bool:
+        """
+        See L{IPeerListener.accepts_block_frame}.
         """

@@ -161,7 +161,7 @@ class PeerProtocol(Protocol):
         consumer = IConsumer(self.transport, None)
         if consumer is not None:  # every TCP and TLS transport is one
             consumer.registerProducer(self.send_queue, True)
-        self._factory.peer_connected(self)
+        self._node.peer_connected(self)
         self._liveness.start()
         self._write("version", self._node.local_version(self))
 
@@ -187,7 +187,6 @@ class PeerProtocol(Protocol):
         assert self._closing is not None
         message, fault = self._closing
         self._liveness.stop()
-        self._factory.peer_disconnected(self)
         self._node.peer_lost(self, message, fault)
 
     # IPeer
