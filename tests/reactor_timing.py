@@ -42,7 +42,7 @@ class MessageTimer:
 
     #: The methods of L{PeerProtocol} that handle one message: a frame (decoded there
     #: or not), and a payload decoded off the reactor being routed.
-    ENTRIES = ("_frame_received", "_route")
+    ENTRIES = ("_frame_received", "_dispatch")
 
     def __init__(self, case: TestCase, victim: NodeService, host: str = ATTACKER_HOST) -> None:
         self.steps: list[tuple[str, float]] = []

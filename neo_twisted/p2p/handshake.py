@@ -5,19 +5,22 @@ The per-connection handshake as an explicit, sans-IO state machine.
 Both sides send C{version} as soon as the TCP connection exists, so the machine
 starts in L{AwaitingVersion}. The peer's first message must be C{version} (we
 answer C{verack}), its second C{verack}; only then is the connection
-L{Established} and every other command delivered. Anything else is a fault
+L{Established}: the machine's work is done, and the connection routes every
+later message itself (a version or verack again is a fault there). Anything else
+before is a fault
 (C2.10.3 C{ProtocolHandler.OnReceive} aborts; the table in
 L{neo_twisted.p2p.faults} says what we do).
 
-The machine is total: every input has a declared transition in every state, so
-an illegal message is a visible row of the table below, not an unexpected
-C{NoTransition}::
+While the handshake runs the machine is total: every input has a declared
+transition in both waiting states, so an illegal message is a visible row of the
+table below, not an unexpected C{NoTransition}. Once established it is only told
+that the connection closed (messages no longer reach it: no dead rows)::
 
     state           | version          | verack           | other message  | timed_out | closed
     ----------------+------------------+------------------+----------------+-----------+-------
     AwaitingVersion | -> AwaitingVerack| fault: order     | fault: order   | drop      | Closed
     AwaitingVerack  | fault: again     | -> Established   | fault: order   | drop      | Closed
-    Established     | fault: again     | fault: again     | deliver        | (ignored) | Closed
+    Established     |                  |                  |                |           | Closed
     Closed          | (ignored)        | (ignored)        | (ignored)      | (ignored) | Closed
 
 It knows no transport, clock or listener: it acts only through the callables
@@ -83,8 +86,8 @@ class HandshakeEffects:
     @ivar check_version: record the peer's version; return why the peer must be
         dropped, or None to go on.
     @ivar send_verack: acknowledge the peer's version.
-    @ivar complete: the handshake is over (stop its timer, flush, tell the node).
-    @ivar deliver: hand an established peer's message on.
+    @ivar complete: the handshake is over (stop its timer, flush, tell the node, and
+        route the peer's messages past the machine from now on).
     @ivar drop: close the connection for a reason that is no fault of the peer's.
     @ivar fault: the peer committed a fault (L{neo_twisted.p2p.faults.Fault}).
     """
@@ -92,7 +95,6 @@ class HandshakeEffects:
     check_version: Callable[[VersionPayload], str | None]
     send_verack: Callable[[], None]
     complete: Callable[[], None]
-    deliver: Callable[[str, Payload | None], None]
     drop: Callable[[str], None]
     fault: Callable[[Fault, str], None]
 
@@ -169,29 +171,8 @@ AwaitingVersion.upon(Handshake.closed).to(Closed).returns(None)
 AwaitingVerack.upon(Handshake.closed).to(Closed).returns(None)
 
 
-# Established: version and verack are never legal again; the rest is delivered.
+# Established: the connection routes its messages itself; the machine only hears the end.
 
-@Established.upon(Handshake.version_received).to(Closed)
-def _version_after_handshake(
-    inputs: Handshake, effects: HandshakeEffects, version: VersionPayload
-) -> None:
-    effects.fault(Fault.HANDSHAKE_AGAIN, "version after the handshake")
-
-
-@Established.upon(Handshake.verack_received).to(Closed)
-def _verack_after_handshake(inputs: Handshake, effects: HandshakeEffects) -> None:
-    effects.fault(Fault.HANDSHAKE_AGAIN, "verack after the handshake")
-
-
-@Established.upon(Handshake.message_received).loop()
-def _deliver(
-    inputs: Handshake, effects: HandshakeEffects, command: str, payload: Payload | None
-) -> None:
-    effects.deliver(command, payload)
-
-
-# A timer that fired just as the handshake completed is harmless.
-Established.upon(Handshake.timed_out).loop().returns(None)
 Established.upon(Handshake.closed).to(Closed).returns(None)
 
 

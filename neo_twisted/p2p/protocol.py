@@ -11,7 +11,12 @@ Each frame is judged on its first bytes before it is buffered or decoded
 (L{neo_twisted.p2p.judging}). Big payloads are decoded in the threads of the
 factory's L{neo_twisted.p2p.decoding.PayloadDecoder}; meanwhile, and while the
 node holds the peer (L{hold}), the connection reads nothing (its transport
-paused), so messages are handled in the order they came.
+paused), so messages are handled in the order they came (L{neo_twisted.p2p.flow}).
+
+A connection moves through its L{Phase}s once each: while handshaking every
+message feeds the handshake machine; once established they are delivered (a
+version or verack again is a fault); once closing, dropped. The route switches
+with the phase, so no message asks which phase it is in.
 
 Listener exceptions are not caught here: they leave C{dataReceived}, and
 Twisted logs them and drops the connection, which is reported by C{peer_lost}.
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IAddress, IConsumer, IPushProducer
+from twisted.internet.interfaces import IAddress, IConsumer
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -46,8 +51,11 @@ from neo_twisted.network.payloads import (
     PingPayload,
     VersionPayload,
 )
-from neo_twisted.p2p.decoding import OFF_REACTOR_SIZE, ChecksumError, decode_frame
+from neo_twisted.p2p.decoding import OFF_REACTOR_SIZE, decode_frame
 from neo_twisted.p2p.faults import Fault, Response
+from neo_twisted.p2p.flow import ENDED as _ENDED
+from neo_twisted.p2p.flow import OPEN as _OPEN
+from neo_twisted.p2p.flow import FlowControl, Phase
 from neo_twisted.p2p.handshake import Handshake, HandshakeEffects, new_handshake
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from neo_twisted.p2p.judging import (
@@ -69,8 +77,10 @@ __all__ = ["HANDSHAKE_COMMANDS", "MAX_TX_SIZE", "PeerProtocol"]
 _UINT32 = 0xFFFFFFFF
 
 
+
+
 @implementer(IPeer)
-class PeerProtocol(Protocol):
+class PeerProtocol(FlowControl, Protocol):
     """
     A connection to one NEO 2.x node, inbound or outbound.
 
@@ -101,7 +111,9 @@ class PeerProtocol(Protocol):
         self.remote = Endpoint.of_address(address)
         self.version: VersionPayload | None = None
         self.last_block_index = 0
-        self.established = False
+        #: Where the connection is; its C{route} for messages switches with it, once.
+        self.phase = Phase.HANDSHAKING
+        self._route: Callable[[str, Payload | None], None] = self._route_handshake
         self.bytes_in: dict[str, int] = {}
         self.messages_in: dict[str, int] = {}
         self.bytes_out: dict[str, int] = {}
@@ -117,14 +129,13 @@ class PeerProtocol(Protocol):
         self._paused = False
         self._handshake: Handshake = new_handshake(HandshakeEffects(
             check_version=self._check_version, send_verack=self._send_verack,
-            complete=self._complete, deliver=self._deliver, drop=self.disconnect,
-            fault=self.fault))
+            complete=self._complete, drop=self.disconnect, fault=self.fault))
         self._pending: list[tuple[str, Serializable | None]] = []
         #: Bulk messages wait here while the transport is full; urgent ones pass them.
         self.send_queue = SendQueue(self._to_transport, limit=factory.max_send_backlog,
                                     overflow=self._backlog_full)
-        self._closing: tuple[str, Fault | None] | None = None
-        self._lost = False
+        #: Why the connection is closing, once it is (the state data of CLOSING).
+        self._why: tuple[str, Fault | None] = ("", None)
         self._liveness = Liveness(
             self._clock, handshake_timeout=factory.handshake_timeout,
             idle_timeout=factory.idle_timeout, ping_interval=factory.ping_interval,
@@ -144,11 +155,18 @@ class PeerProtocol(Protocol):
         return Endpoint(self.remote.host, version.port)
 
     @property
+    def established(self) -> bool:
+        """
+        Both sides have sent and received verack, and the connection is not closing.
+        """
+        return self.phase is Phase.ESTABLISHED
+
+    @property
     def disconnecting(self) -> bool:
         """
         Whether L{disconnect} was called or the connection was lost.
         """
-        return self._closing is not None
+        return self.phase in _ENDED
 
     # Twisted's side
 
@@ -170,7 +188,7 @@ class PeerProtocol(Protocol):
         Decode whole frames and handle them in order until one ends the connection
         (or goes to be decoded off the reactor: the rest wait for it).
         """
-        if self._closing is not None:
+        if self.phase in _ENDED:
             return
         self._decoder.push(data)
         self._read_frames()
@@ -179,13 +197,12 @@ class PeerProtocol(Protocol):
         """
         Stop every timer and report the loss to the listener exactly once.
         """
-        if self._lost:
+        if self.phase is Phase.LOST:
             return
-        self._lost = True
-        if self._closing is None:
+        if self.phase is not Phase.CLOSING:
             self._close(f"connection closed: {reason.getErrorMessage()}", None)
-        assert self._closing is not None
-        message, fault = self._closing
+        self.phase = Phase.LOST
+        message, fault = self._why
         self._liveness.stop()
         self._node.peer_lost(self, message, fault)
 
@@ -199,9 +216,9 @@ class PeerProtocol(Protocol):
         """
         if command in HANDSHAKE_COMMANDS:
             raise ValueError(f"{command} is sent by the handshake only")
-        if self._closing is not None:
+        if self.phase in _ENDED:
             return
-        if not self.established:
+        if self.phase is Phase.HANDSHAKING:
             self._pending.append((command, payload))
             return
         self._write(command, payload)
@@ -218,7 +235,7 @@ class PeerProtocol(Protocol):
         other closes the connection, aborted (a TCP reset) as 2.9+ nodes do, and the
         listener applies the rest (L{IPeerListener.peer_lost}).
         """
-        if self._closing is not None:
+        if self.phase in _ENDED:
             return
         if fault.response is Response.IGNORE:
             self._node.fault_ignored(self, fault, detail)
@@ -230,7 +247,7 @@ class PeerProtocol(Protocol):
         Close the connection once: aborted (a TCP reset, nothing more flushed) when
         C{abort} and the transport can, else after what is buffered has been sent.
         """
-        if self._closing is not None:
+        if self.phase in _ENDED:
             return
         self._close(reason, fault)
         transport = self.transport
@@ -249,8 +266,8 @@ class PeerProtocol(Protocol):
         """
         Remember why we are closing, stop everything, and settle the machine.
         """
-        self._closing = (reason, fault)
-        self.established = False
+        self.phase, self._why = Phase.CLOSING, (reason, fault)
+        self._route = self._route_closing
         self._pending.clear()
         self._liveness.stop()
         if fault is not None:
@@ -267,7 +284,7 @@ class PeerProtocol(Protocol):
         """
         decoder = self._decoder
         received = False
-        while self._closing is None and self._decoding is None and not self._holds:
+        while self.phase in _OPEN and self._decoding is None and not self._holds:
             try:
                 frame = decoder.next_frame()
             except FormatError as error:
@@ -299,8 +316,8 @@ class PeerProtocol(Protocol):
         self.messages_in[label] = self.messages_in.get(label, 0) + 1
         self.bytes_in[label] = self.bytes_in.get(label, 0) + HEADER_SIZE + size
         if isinstance(frame, SkippedFrame):
-            if self._closing is None:  # the listener may have dropped the peer for it
-                self._route(command, None)
+            if self.phase in _OPEN:  # the listener may have dropped the peer for it
+                self._dispatch(command, None)
             return
         decoding = self._factory.decoding
         if (decoding is not None and decoding.available
@@ -312,99 +329,20 @@ class PeerProtocol(Protocol):
         except FormatError as error:
             self._undecodable(command, error)
             return
+        self._dispatch(command, payload)
+
+    def _dispatch(self, command: str, payload: Payload | None) -> None:
+        """
+        Handle one message the way the connection's phase routes it.
+        """
         self._route(command, payload)
 
-    def _decode_elsewhere(self, frame: Frame) -> None:
-        """
-        Hand a big payload to the decoder's threads, and read nothing more meanwhile.
-        """
-        decoding = self._factory.decoding
-        assert decoding is not None
-        self._reading(False)
-        command = frame.command
-        self._decoding = decoding.decode(frame)
-        self._decoding.addCallbacks(self._decoded, self._decode_failed,
-                                    callbackArgs=(command,), errbackArgs=(command,))
+    # The three routes of a message; the connection switches from one to the next once.
 
-    def _decoded(self, payload: Payload | None, command: str) -> None:
+    def _route_handshake(self, command: str, payload: Payload | None) -> None:
         """
-        A payload decoded off the reactor: route it (unless the connection closed
-        meanwhile), then go on with the frames that came after it.
+        Before the handshake completes: every message feeds its machine.
         """
-        self._decoding = None
-        if self._closing is not None:
-            return
-        try:
-            self._route(command, payload)
-            self._read_frames()
-        except Exception as error:  # as Twisted does when dataReceived raises
-            self._log.failure("handling {command} from {peer} failed",
-                              command=command, peer=self)
-            self._end(f"connection closed: {error}", None, abort=True)
-            return
-        if self._closing is None and self._decoding is None and not self._holds:
-            self._reading(True)
-
-    def hold(self) -> None:
-        """
-        Handle none of the peer's frames, nor read its socket, until released (see
-        L{IPeer.hold}); the idle timer does not count the time held against it.
-        """
-        self._holds += 1
-        self._liveness.forgive_silence()
-        self._reading(False)
-
-    def release(self) -> None:
-        """
-        Undo one L{hold}; the last one goes on with the frames waiting.
-        """
-        if not self._holds:
-            return
-        self._holds -= 1
-        if self._holds or self._closing is not None or self._decoding is not None:
-            return
-        self._liveness.forgive_silence()
-        self._read_frames()  # may stop again: a frame may hold, or go to be decoded
-        if self._closing is None and self._decoding is None and not self._holds:
-            self._reading(True)
-
-    def _decode_failed(self, failure: Failure, command: str) -> None:
-        self._decoding = None
-        if self._closing is not None:
-            return
-        if isinstance(failure.value, FormatError):
-            self._undecodable(command, failure.value)
-            return
-        self._log.failure("decoding {command} from {peer} failed", failure,
-                          command=command, peer=self)
-        self._end(f"connection closed: {failure.getErrorMessage()}", None, abort=True)
-
-    def _undecodable(self, command: str, error: FormatError) -> None:
-        if isinstance(error, ChecksumError):
-            self.fault(Fault.BAD_FRAME, f"bad frame: {error}")
-        else:
-            self.fault(Fault.MALFORMED, f"bad {command} payload: {error}")
-
-    def _reading(self, on: bool) -> None:
-        """
-        Pause or resume reading from the transport (TCP: its socket).
-        """
-        producer = IPushProducer(self.transport, None)
-        if producer is not None and self._paused == on:
-            self._paused = not on
-            if on:
-                producer.resumeProducing()
-            else:
-                producer.pauseProducing()
-
-    def _route(self, command: str, payload: Payload | None) -> None:
-        """
-        Deliver a message of an established peer; before, feed the handshake machine.
-        """
-        if self.established and command != "version" and command != "verack":
-            # the machine's established state only delivers: skip it on the hot path
-            self._deliver(command, payload)
-            return
         if isinstance(payload, VersionPayload):
             self._handshake.version_received(payload)
         elif command == "verack":
@@ -412,11 +350,25 @@ class PeerProtocol(Protocol):
         else:
             self._handshake.message_received(command, payload)
 
+    def _route_established(self, command: str, payload: Payload | None) -> None:
+        """
+        Once established: a handshake message again is a fault; the rest is delivered.
+        """
+        if command in HANDSHAKE_COMMANDS:
+            self.fault(Fault.HANDSHAKE_AGAIN, f"{command} after the handshake")
+        else:
+            self._deliver(command, payload)
+
+    def _route_closing(self, command: str, payload: Payload | None) -> None:
+        """
+        Closing: whatever still arrives is dropped.
+        """
+
     def _write(self, command: str, payload: Serializable | None) -> None:
         """
         Frame one message and hand it to the send queue (the counters count it as sent).
         """
-        if self._closing is not None or self.transport is None:
+        if self.phase in _ENDED or self.transport is None:
             return
         data = encode_frame(self._factory.magic, command,
                             b"" if payload is None else payload.to_bytes())
@@ -448,7 +400,7 @@ class PeerProtocol(Protocol):
         """
         The peer acknowledged us: flush what the node queued, then tell it.
         """
-        self.established = True
+        self.phase, self._route = Phase.ESTABLISHED, self._route_established
         self._liveness.established()
         pending, self._pending = self._pending, []
         for command, payload in pending:
