@@ -398,6 +398,30 @@ class InboundLimitTests(InboundCase):
                          [("evicted for a new inbound connection", None)])
         self.assertEqual((service.inbound_count, service.peer_count), (6, 10))
 
+    def test_the_eclipse_of_issue_21(self) -> None:
+        """
+        The attack as issue 21 found it: 14 addresses dial us 3 times each, with the
+        defaults (40 peers, 10 outbound). Before, they took all 40 slots and nothing
+        was dialled in 1,000 s. Now they hold at most 30 (inbound), and the dial tick
+        keeps 10 outbound connections to the book's honest endpoints.
+        """
+        service = self.make(factory_in=self.inbound, listen_port=0, min_peers=10,
+                            max_peers=40, max_per_address=3)
+        self.assertEqual(service.max_inbound, 30)
+        for n in range(14 * 3):
+            self.reactor.advance(1)
+            peer = self.accept(f"10.{66 + n % 14}.0.1", 50000 + n)
+            if peer is not None:
+                self.assertIsNone(peer.handshake(service, 1000 + n))
+        self.assertEqual(service.inbound_count, 30)
+        service.book.add(many(20, "10.2"), self.reactor.seconds())
+        self.reactor.advance(1000)
+        dials = self.dials()
+        self.assertGreaterEqual(len(dials), 10)
+        for n in range(10):
+            self.assertIsNone(self.connect(n).handshake(service, 5000 + n))
+        self.assertEqual((service.outbound_count, service.inbound_count), (10, 30))
+
     def test_evictedListenerBackInBook(self) -> None:
         """
         The listener endpoint of an evicted peer goes back into the book once its

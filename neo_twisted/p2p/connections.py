@@ -293,7 +293,7 @@ class ConnectionService(Service):
             self._short_since = None
             return
         room = min(need, self.max_dialling - len(self._dialling),
-                   self.max_peers - len(self._records) - len(self._dialling))
+                   self.max_peers - self.peer_count - len(self._dialling))
         if room <= 0:
             return
         per_host = self._per_host()
