@@ -24,7 +24,7 @@ from neo_twisted.mempool.service import MempoolService
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
 from tests.ledger_samples import PRIVNET
-from tests.test_node_policy import make_policy
+from tests.node_policy_helpers import make_policy
 
 #: Where the shared clock starts: after any generated chain's timestamps.
 START = 1_700_000_000.0

@@ -17,8 +17,8 @@ from neo_twisted.network.payloads import InventoryType, InvPayload
 from neo_twisted.p2p.faults import Fault, Response
 from tests.consensus_samples import signed_payload
 from tests.ledger_samples import DEV_KEYS, PRIVNET
+from tests.node_policy_helpers import make_policy
 from tests.p2p_fakes import FakePeer, ledger_service
-from tests.test_node_policy import make_policy
 
 
 class RelayCase(SynchronousTestCase):

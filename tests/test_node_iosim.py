@@ -18,8 +18,8 @@ from neo_twisted.ledger.chain import Ledger
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
 from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
+from tests.node_policy_helpers import make_policy
 from tests.p2p_fakes import FakePeer, ledger_service
-from tests.test_node_policy import make_policy
 
 CHAIN = make_blocks(PRIVNET_GENESIS.header, 1203, sign=False)
 #: The chain the first node holds; the blocks after it are mined during the tests.

@@ -27,9 +27,9 @@ from neo_twisted.p2p.inventory import RELAY_WINDOW
 from neo_twisted.wire.uint import UInt256
 from tests.ledger_samples import DEV_KEYS, PRIVNET
 from tests.mempool_samples import signed
+from tests.node_policy_helpers import make_policy
 from tests.p2p_fakes import FakePeer
 from tests.test_mempool_service import Deferring
-from tests.test_node_policy import make_policy
 
 BLOCKS = 10
 PAYEE, STRANGER = account_keys(98, 2)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_tap -*-
+# -*- test-case-name: tests.test_node_tap,tests.test_node_tap_options -*-
 """
 The validator key of C{--validator-key}: a file holding one WIF.
 """

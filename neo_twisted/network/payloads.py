@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_network_payloads,tests.test_p2p_tolerance -*-
+# -*- test-case-name: tests.test_network_decode,tests.test_network_payloads -*-
 """
 The payloads of P2P messages, and the table of which command carries which.
 
