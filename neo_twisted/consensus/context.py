@@ -253,6 +253,15 @@ class ConsensusContext:
                                 validator_index=self.my_index, timestamp=timestamp,
                                 data=message.to_bytes())
 
+    def block_out_of_reach(self) -> bool:
+        """
+        Whether this view's block can no longer get M signatures: more than N - M others
+        asked to leave the view, and a validator that asked never signs it.
+        """
+        leaving = sum(1 for i, view in enumerate(self.expected_view)
+                      if i != self.my_index and view > self.view)
+        return leaving > self.count - self.m
+
     def view_to_join(self) -> int | None:
         """
         When more than f others ask for views beyond ours, the lowest of those f + 1: at

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_consensus_service -*-
+# -*- test-case-name: tests.test_consensus_network,tests.test_consensus_startup -*-
 """
 dBFT 1.0 for a validator node: the reference's C{ConsensusService}, on Twisted.
 
@@ -11,6 +11,11 @@ that sees no block in time (SecondsPerBlock << (view + 1)) asks for the next
 view; M validators asking for one view move the round there. Every timer runs
 on the injected clock. Payloads come from L{neo_twisted.node.consensus} already
 checked (height, validator, signature); ours go out through it too.
+
+Two rules the reference lacks keep two blocks from being made at one height (a
+local network under load made such forks): a validator that asked to leave a
+view never signs that view's block; one that signed it asks to leave only once
+more than N - M others did, when the block can no longer get M signatures.
 """
 
 from __future__ import annotations
@@ -184,17 +189,15 @@ class ConsensusService(service.Service):
                 self._arm(float(self._seconds))
                 return
             self._send_proposal()
-        elif _S.SIGNATURE_SENT in ctx.state:
+        elif _S.SIGNATURE_SENT in ctx.state and not ctx.block_out_of_reach():
             self._signed_and_waiting()
         elif _S.PRIMARY in ctx.state or _S.BACKUP in ctx.state:
             self._request_change_view()
 
     def _signed_and_waiting(self) -> None:
         """
-        We signed this height's block and it has not come. Asking for another view would
-        let M validators sign a second block at this height: a fork (seen in a local
-        network under load; the reference's dBFT 1.0 allows it). So we send our signature
-        (or proposal) again, and move only when M others ask, who then cannot have signed.
+        We signed this view's block and it has not come: send our signature (or proposal)
+        again rather than ask to move on (see the module's docstring).
         """
         ctx = self.context
         assert ctx is not None
@@ -278,6 +281,7 @@ class ConsensusService(service.Service):
                                      self._on_chain, self._rng)
             ctx.propose(max(int(self._clock.seconds()), ctx.prev_timestamp + 1), proposal,
                         entries, self._key)
+            ctx.state |= _S.SIGNATURE_SENT  # the proposal carries our signature
         hashes = ctx.transaction_hashes
         signature = ctx.signatures[ctx.my_index]
         assert hashes is not None and signature is not None
@@ -356,7 +360,8 @@ class ConsensusService(service.Service):
         ctx = self.context
         assert ctx is not None
         target = ctx.view_to_join()
-        if target is not None and _S.SIGNATURE_SENT not in ctx.state:
+        if target is not None and (_S.SIGNATURE_SENT not in ctx.state
+                                   or ctx.block_out_of_reach()):
             self._request_change_view(target)
 
     def _proposal_received(self, payload: ConsensusPayload, request: PrepareRequest) -> None:
@@ -440,6 +445,9 @@ class ConsensusService(service.Service):
         assert ctx is not None and ctx.transaction_hashes is not None
         if self._behind():
             self._refuse("we are syncing: this round may not be on the tip")
+            return
+        if _S.VIEW_CHANGING in ctx.state:
+            self._refuse("we asked for another view")
             return
         entries = [ctx.entries[h] for h in ctx.transaction_hashes[1:]]
         problem = proposal_problem(ctx.next_consensus, ctx.miner, entries, self.validators,
