@@ -13,6 +13,7 @@ from neo_twisted.crypto.scripts import consensus_address
 from neo_twisted.ledger.election import (
     Candidate,
     elect,
+    enrollments,
     validator_count,
     weighted_average,
     weighted_filter,
@@ -137,3 +138,27 @@ class SelectionTests(SynchronousTestCase):
             self.assertEqual(len(validators), 9)
             self.assertEqual(str(consensus_address(validators)),
                              "0xfdf6ca229805ff1729790d96fd10b5c97dc29d13")
+
+
+class EnrollmentTests(SynchronousTestCase):
+    def test_getvalidators_shape(self) -> None:
+        """
+        Section 8: registered or standby records only, in the compressed keys' byte
+        order (R3, unregistered and not standby, is left out), votes as Fixed8 text.
+        """
+        candidates = SelectionTests.CANDIDATES
+        active = elect(candidates, MAINNET, 7)
+        listed = enrollments(candidates, MAINNET, active)
+        self.assertEqual(listed, [
+            {"publickey": S4.encode().hex(), "votes": "2000", "active": True},
+            {"publickey": R1.encode().hex(), "votes": "1000", "active": True},
+            {"publickey": R2.encode().hex(), "votes": "500", "active": True},
+        ])
+
+    def test_fresh_chain(self) -> None:
+        """
+        No records: an empty list, though the standby keys are the validators.
+        """
+        self.assertEqual(enrollments([], MAINNET, MAINNET), [])
+        unregistered = Candidate(R1, False, 0)
+        self.assertEqual(enrollments([unregistered], MAINNET, MAINNET), [])

@@ -10,13 +10,16 @@ C{long}, so that the same votes elect the same validators in every node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 import attrs
 
 from neo_twisted.wire.ecpoint import ECPoint
+from neo_twisted.wire.fixed8 import format_fixed8
 
-__all__ = ["Candidate", "elect", "validator_count", "weighted_average", "weighted_filter"]
+__all__ = ["Candidate", "elect", "enrollments", "validator_count", "weighted_average",
+           "weighted_filter"]
 
 #: The part of the voting stake whose wishes set the validator count (section 5.3).
 FILTER_START, FILTER_END = 0.25, 0.75
@@ -110,3 +113,19 @@ def elect(candidates: Iterable[Candidate], standby: Sequence[ECPoint],
             if key not in chosen:
                 chosen.append(key)
     return sorted(chosen)
+
+
+def enrollments(candidates: Iterable[Candidate], standby: Sequence[ECPoint],
+                active: Collection[ECPoint]) -> list[dict[str, Any]]:
+    """
+    RPC C{getvalidators} (section 8): every stored validator state that registered or
+    is a standby key (a standby key with no record is left out, though it may be
+    active), in the bytewise order of the compressed keys (the reference's storage
+    order, not the keys' order), its votes as a Fixed8 string, and whether it is
+    among the validators of the next block (C{active}).
+    """
+    standby_keys = set(standby)
+    listed = [c for c in candidates if c.registered or c.public_key in standby_keys]
+    listed.sort(key=lambda c: c.public_key.encode())
+    return [{"publickey": c.public_key.encode().hex(), "votes": format_fixed8(c.votes),
+             "active": c.public_key in active} for c in listed]
