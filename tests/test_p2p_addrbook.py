@@ -266,13 +266,13 @@ class AddressGroupLimitTests(SynchronousTestCase):
 
     def test_freedWhenForgotten(self) -> None:
         """
-        A ban or a forgotten endpoint makes room in its group again.
+        A banned host's endpoints forgotten make room in their group again.
         """
         book = AddressBook(capacity=16, rng=random.Random(1))
         self.assertEqual(book.max_per_address_group, 2)
         crowd = in_one_group(3, "10.9")
         self.assertEqual(book.add(crowd, 0, source="11.0.0.1"), 2)
-        book.ban(crowd[0].host, 10)
+        book.forget_host(crowd[0].host)
         self.assertEqual(book.add(crowd, 0, source="11.0.0.1"), 1)
         self.assertEqual(AddressBook(capacity=3).max_per_address_group, 1)
 
@@ -300,7 +300,7 @@ class CostTests(SynchronousTestCase):
         self.assertEqual(len(taken), 10)
         book.mark_connected(taken[0])
         book.mark_failed(taken[0], 1)
-        book.ban(taken[1].host, 100)
+        book.forget_host(taken[1].host)
         book.mark_connected(taken[2])
         book.mark_disconnected(taken[2], 2)
         book._entries = dict(dict.items(book._entries))
@@ -357,7 +357,7 @@ class CostTests(SynchronousTestCase):
             elif action == 6:
                 book.take(rng.randrange(6), step)
             elif rng.random() < 0.1:
-                book.ban(endpoint.host, step + 50)
+                book.forget_host(endpoint.host)
             self.assertLessEqual(len(book), 60)
             if step % 100 == 0:
                 check_counts(self, book)

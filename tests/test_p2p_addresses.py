@@ -328,29 +328,15 @@ class AddressBookTests(SynchronousTestCase):
         book.add_own(Endpoint("127.0.0.1", 20334))
         self.assertEqual(book.snapshot(), [Endpoint("203.0.113.5", 20334)])
 
-    def test_banPerIp(self) -> None:
+    def test_forgetHost(self) -> None:
         """
-        A ban covers every port of the IP, forgets its endpoints, and expires.
+        A banned IP's endpoints, every port, leave the book (bans themselves are the
+        connection service's L{Discipline}'s, see tests.test_p2p_discipline).
         """
         other_port = Endpoint(A.host, 1)
-        self.book.add([A, B], 0)
-        self.book.ban(A, until=100)
+        self.book.add([A, B, other_port], 0)
+        self.book.forget_host("::ffff:10.0.0.1")
         self.assertEqual(self.book.snapshot(), [B])
-        self.assertEqual(self.book.add([A, other_port], 50), 0)
-        self.assertTrue(self.book.is_banned("10.0.0.1", 99.9))
-        self.assertFalse(self.book.is_banned(other_port, 100))
-        self.book.ban("10.0.0.5", 10)
-        self.book.expire_bans(10)
-        self.assertEqual(self.book._bans, {})
-        self.assertEqual(self.book.add([A, other_port], 100), 2)
-
-    def test_banKeepsLongest(self) -> None:
-        """
-        A shorter second ban does not cut the first one short.
-        """
-        self.book.ban("10.0.0.1", 100)
-        self.book.ban("::ffff:10.0.0.1", 50)
-        self.assertTrue(self.book.is_banned(A, 75))
 
     def test_connectedNotOffered(self) -> None:
         """
@@ -415,17 +401,6 @@ class AddressBookTests(SynchronousTestCase):
         """
         self.book.mark_failed(C, 5)
         self.assertEqual(self.book.retry_at(C), 5 + self.book.retry_base)
-
-    def test_releaseOfBannedForgets(self) -> None:
-        """
-        An endpoint whose IP got banned while connected is not kept when released.
-        """
-        self.book.add([A], 0)
-        self.book.mark_connected(A)
-        self.book.ban(A.host, 1000)
-        self.book.mark_disconnected(A, 1)
-        self.assertEqual(len(self.book), 0)
-        self.assertIsNone(self.book.retry_at(A))
 
     def test_snapshotFewestFailuresFirst(self) -> None:
         """

@@ -72,6 +72,9 @@ class JudgedTests(SynchronousTestCase):
         self.discipline.ban("127.0.0.1", float("inf"))  # the operator may ban anyone
         self.assertTrue(self.discipline.is_banned("127.0.0.1", 1e12))
         self.assertEqual(self.discipline.bans(0), {"127.0.0.1": float("inf")})
+        self.discipline.ban("10.0.0.1", 100)
+        self.discipline.ban("10.0.0.1", 50)  # a shorter second ban cuts nothing short
+        self.assertTrue(self.discipline.is_banned("10.0.0.1", 75))
         self.assertTrue(self.discipline.unban("127.0.0.1"))
         self.assertFalse(self.discipline.unban("127.0.0.1"))
         self.assertFalse(self.discipline.is_banned("127.0.0.1", 0))

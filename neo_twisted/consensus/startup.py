@@ -50,9 +50,8 @@ class StartupHold:
             self._over = True
             return None
         established = node.established_peers()
-        connections = getattr(node, "connections", None)  # not wired in some unit tests
-        if connections is not None and (connections.dialling_count
-                                        or connections.peer_count > len(established)):
+        connections = node.connections
+        if connections.dialling_count or connections.peer_count > len(established):
             return "still connecting to peers"
         height = node.block_height
         if any(peer.last_block_index > height for peer in established):

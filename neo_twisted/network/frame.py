@@ -31,6 +31,13 @@ COMMAND_SIZE = 12
 _HEADER = struct.Struct("<I12sI4s")
 
 
+class WrongMagicError(FormatError):
+    """
+    A frame of another network: its first bytes are not our magic (a testnet node
+    dialling a mainnet port, say).
+    """
+
+
 @attrs.frozen
 class Frame:
     """
@@ -153,7 +160,7 @@ class FrameDecoder:
         available = len(buffer) - pos
         prefix = min(available, 4)
         if buffer[pos : pos + prefix] != self._magic_bytes[:prefix]:
-            raise FormatError("wrong network magic", self._consumed + pos)
+            raise WrongMagicError("wrong network magic", self._consumed + pos)
         if available < HEADER_SIZE:
             return None
         _, raw_command, length, check = _HEADER.unpack_from(buffer, pos)

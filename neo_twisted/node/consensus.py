@@ -24,7 +24,6 @@ from twisted.logger import Logger
 from neo_twisted.consensus.proposal import validators_of
 from neo_twisted.core.consensus import ChangeView, ConsensusPayload
 from neo_twisted.crypto.scripts import (
-    CHECKSIG,
     parse_multisig_contract,
     script_hash,
     signature_redeem_script,
@@ -35,6 +34,7 @@ from neo_twisted.network.payloads import InventoryType
 from neo_twisted.node.fetcher import InventoryFetcher
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160, UInt256
 
@@ -111,7 +111,7 @@ class ConsensusRelay:
         if self._tip[0] != tip.hash:
             parsed = parse_multisig_contract(tip.witness.verification_script)
             keys = [] if parsed is None else parsed[1]
-            self._tip = (tip.hash, [script_hash(b"\x21" + key + bytes((CHECKSIG,)))
+            self._tip = (tip.hash, [script_hash(signature_redeem_script(ECPoint.from_bytes(key)))
                                     for key in keys])
         return self._tip[1]
 

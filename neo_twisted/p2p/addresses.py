@@ -77,8 +77,9 @@ TRUSTED = "trusted"
 
 class AddressBook:
     """
-    Known listener endpoints to dial, with reconnect back-off and bans, resisting
-    floods of advertised addresses.
+    Known listener endpoints to dial, with reconnect back-off, resisting floods of
+    advertised addresses. Who may not be dialled (bans, discouragements) is the
+    connection service's L{Discipline}'s to say: it passes them to L{take}.
 
     Endpoints are either I{idle} (candidates for L{take} once their back-off has
     passed) or I{in use} (being dialled or connected: L{mark_connected}); only idle
@@ -92,9 +93,6 @@ class AddressBook:
     group is larger, and while it is the largest every newcomer from elsewhere
     evicts from it. A returning connection (in use, then idle again) always gets
     back in, evicting the same way.
-
-    Bans are per IP address, not per endpoint: a misbehaving node cannot come back
-    by advertising itself on another port, and one IP rarely hosts many nodes.
 
     @ivar own: endpoints we listen on, never stored.
     @ivar own_port: our listening port: a loopback or unspecified address with this
@@ -127,7 +125,6 @@ class AddressBook:
         self._rng = rng or random.Random()
         self._entries: dict[Endpoint, Entry] = {}
         self._in_use: set[Endpoint] = set()
-        self._bans: dict[str, float] = {}
         self._by_host: dict[str, set[Entry]] = {}
         self._shelves: dict[str, Shelf] = {}
         self._sources = Tally()
@@ -157,40 +154,19 @@ class AddressBook:
         self.own.add(endpoint)
         self._forget(self._entries.get(endpoint))
 
-    def ban(self, target: str | Endpoint, until: float) -> None:
+    def forget_host(self, host: str) -> None:
         """
-        Refuse the IP address of C{target} until C{until}, and forget its endpoints.
+        Forget every idle endpoint of the IP C{host} (it was banned: its room is others').
         """
-        host = normalise_host(target.host if isinstance(target, Endpoint) else target)
-        self._bans[host] = max(until, self._bans.get(host, until))
-        for entry in list(self._by_host.get(host, ())):
+        for entry in list(self._by_host.get(normalise_host(host), ())):
             self._forget(entry)
-
-    def is_banned(self, target: str | Endpoint, now: float) -> bool:
-        """
-        Whether the IP address of C{target} is banned at C{now}; expired bans are dropped.
-        """
-        host = normalise_host(target.host if isinstance(target, Endpoint) else target)
-        until = self._bans.get(host)
-        if until is None:
-            return False
-        if until > now:
-            return True
-        del self._bans[host]
-        return False
-
-    def expire_bans(self, now: float) -> None:
-        """
-        Forget the bans over at C{now} (call now and then: the list is not bounded).
-        """
-        self._bans = {host: until for host, until in self._bans.items() if until > now}
 
     # -- learning and offering endpoints -----------------------------------------------------
 
     def add(self, endpoints: Iterable[Endpoint], now: float, source: str | None = None) -> int:
         """
-        Learn endpoints; known ones keep their back-off, own, banned and undialable
-        ones are skipped. A full book makes room as the class says, or refuses.
+        Learn endpoints; known ones keep their back-off, own and undialable ones are
+        skipped. A full book makes room as the class says, or refuses.
 
         @param source: the IP text of the peer whose C{addr} carried them; None for a
             trusted source (seeds, C{peers.dat}, our own connections), exempt from
@@ -206,7 +182,7 @@ class AddressBook:
                 continue
             endpoint, group = candidate
             if (endpoint in self._entries or endpoint in self._in_use
-                    or self.is_own(endpoint) or self._banned(endpoint.host, now)):
+                    or self.is_own(endpoint)):
                 continue
             if limit is not None and self._groups.get(group, 0) >= limit:
                 continue
@@ -238,7 +214,7 @@ class AddressBook:
 
         def offerable(entry: Entry) -> bool:
             return (entry.retry_at <= now and entry.endpoint not in exclude
-                    and entry.host not in exclude_hosts and not self._banned(entry.host, now))
+                    and entry.host not in exclude_hosts)
 
         chosen: list[Endpoint] = []
         seen: set[Entry] = set()
@@ -264,10 +240,10 @@ class AddressBook:
 
     def is_ready(self, endpoint: Endpoint, now: float) -> bool:
         """
-        Whether C{endpoint} may be dialled now: not in use, own, banned or backing off.
+        Whether C{endpoint} may be dialled now: not in use, own or backing off.
         """
         entry = self._entries.get(endpoint)
-        return (endpoint not in self._in_use and self._acceptable(endpoint, now)
+        return (endpoint not in self._in_use and self._acceptable(endpoint)
                 and (entry is None or entry.retry_at <= now))
 
     # -- the life of a connection ------------------------------------------------------------
@@ -338,13 +314,8 @@ class AddressBook:
 
     # -- the indexes -------------------------------------------------------------------------
 
-    def _banned(self, host: str, now: float) -> bool:
-        until = self._bans.get(host)
-        return until is not None and until > now
-
-    def _acceptable(self, endpoint: Endpoint, now: float) -> bool:
-        return (is_dialable(parse_ip(endpoint.host), endpoint.port) and not self.is_own(endpoint)
-                and not self.is_banned(endpoint, now))
+    def _acceptable(self, endpoint: Endpoint) -> bool:
+        return is_dialable(parse_ip(endpoint.host), endpoint.port) and not self.is_own(endpoint)
 
     def _victim(self, origin: str, force: bool = False) -> Entry | None:
         """
@@ -436,7 +407,7 @@ class AddressBook:
         entry = self._entries.get(endpoint)
         address = parse_ip(endpoint.host)
         if (address is None or not is_dialable(address, endpoint.port)
-                or self.is_own(endpoint) or self.is_banned(endpoint, now)):
+                or self.is_own(endpoint)):
             self._forget(entry)
             return None
         if entry is not None:

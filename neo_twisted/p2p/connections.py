@@ -287,7 +287,6 @@ class ConnectionService(Service):
         Dial book candidates while short of outbound peers; with none, look for more.
         """
         now = self._now()
-        self.book.expire_bans(now)
         need = self.min_peers - self.outbound_count - len(self._dialling)
         if need <= 0:
             self._short_since = None
@@ -464,8 +463,8 @@ class ConnectionService(Service):
         """
         self.exchange.forget(peer)
         now = self._now()
-        if fault is not None:
-            self.discipline.judged(record.host, fault, now)
+        if fault is not None and self.discipline.judged(record.host, fault, now) is Response.BAN:
+            self.book.forget_host(record.host)  # its room in the book is others'
         if record.established:
             self._log.info("peer {peer} disconnected: {reason} ({count} connections)",
                            peer=str(peer.remote), reason=reason, count=len(self._records))
@@ -487,6 +486,7 @@ class ConnectionService(Service):
         host = normalise_host(host)
         until = self._now() + (self.discipline.ban_for if duration is None else duration)
         self.discipline.ban(host, until)
+        self.book.forget_host(host)
         for peer, connection in list(self._records.items()):
             if connection.host == host:
                 peer.disconnect(f"{host} banned by the operator")
@@ -495,5 +495,4 @@ class ConnectionService(Service):
         """
         Count a fault whose response is to ignore it.
         """
-        self.discipline.faults[fault.label] += 1
-        self.discipline.responses[Response.IGNORE.label] += 1
+        self.discipline.ignored(fault)

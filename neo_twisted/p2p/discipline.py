@@ -104,6 +104,13 @@ class Discipline:
         self.responses[response.label] += 1
         return response
 
+    def ignored(self, fault: Fault) -> None:
+        """
+        Count a fault whose response is to ignore it (nothing is held against the IP).
+        """
+        self.faults[fault.label] += 1
+        self.responses[Response.IGNORE.label] += 1
+
     def _escalate(self, host: str, now: float) -> bool:
         times = self._escalating.pop(host, None)
         if times is None:

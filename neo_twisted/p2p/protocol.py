@@ -42,6 +42,7 @@ from neo_twisted.network.frame import (
     Frame,
     FrameDecoder,
     SkippedFrame,
+    WrongMagicError,
     encode_frame,
 )
 from neo_twisted.network.payloads import (
@@ -288,7 +289,8 @@ class PeerProtocol(FlowControl, Protocol):
             try:
                 frame = decoder.next_frame()
             except FormatError as error:
-                self.fault(Fault.WRONG_MAGIC if "magic" in str(error) else Fault.BAD_FRAME,
+                wrong_magic = isinstance(error, WrongMagicError)
+                self.fault(Fault.WRONG_MAGIC if wrong_magic else Fault.BAD_FRAME,
                            f"bad frame: {error}")
                 return
             if frame is None:
