@@ -167,8 +167,8 @@ class SoakNetwork:
     def __init__(self, case: TestCase, rng: random.Random, nodes: int = 20,
                  validators: int = 4) -> None:
         self.rng = rng
-        keys = [load_validator_key(ROOT / "devkeys" / f"privnet-validator-{i + 1}.wif",
-                                   SOAK_SETTINGS) for i in range(validators)]
+        keys = [load_validator_key(ROOT / "devkeys" / f"privnet-validator-{i + 1}.wif")
+                for i in range(validators)]
         self.nodes = [SoakNode(case, f"v{i + 1}", key) for i, key in enumerate(keys)]
         self.nodes += [SoakNode(case, f"r{i + 1}", None) for i in range(nodes - validators)]
         #: Transactions sent, by hash: when, to which node, and how many peers it had.

@@ -198,14 +198,22 @@ class ProposalTests(SynchronousTestCase):
         self.assertIn("pays 6", proposal_problem(good.next_consensus, greedy.miner, entries,
                                                  VALIDATORS, POLICY) or "")
         voting = [entry(0, kind=StateTransaction)]
-        self.assertIn("validators", proposal_problem(good.next_consensus, good.miner, voting,
-                                                     VALIDATORS, POLICY) or "")
+        self.assertIsNone(proposal_problem(good.next_consensus, make_proposal(
+            voting, VALIDATORS, DEV_KEYS[1].script_hash, lambda _: False,
+            random.Random(3)).miner, voting, VALIDATORS, POLICY))
+        elected = VALIDATORS[:3]  # what votes in the proposal would leave: another address
+        self.assertIn("validators after its transactions", proposal_problem(
+            good.next_consensus, good.miner, entries, elected, POLICY) or "")
         over = attrs.evolve(POLICY, max_transactions_per_block=1)
         self.assertIn("more than the policy's 1", proposal_problem(
             good.next_consensus, good.miner, entries, VALIDATORS, over) or "")
 
-    def test_choose_best_paying_and_no_votes(self) -> None:
-        entries = [entry(1, 1), entry(9, 2), entry(0, 3, kind=StateTransaction), entry(5, 4)]
+    def test_choose_best_paying_votes_too(self) -> None:
+        """
+        Votes are chosen like any transaction (the proposal's NextConsensus follows them).
+        """
+        entries = [entry(1, 1), entry(9, 2, kind=StateTransaction), entry(0, 3), entry(5, 4)]
         chosen = choose(entries, attrs.evolve(POLICY, max_transactions_per_block=3))
         self.assertEqual([e.network_fee for e in chosen], [9, 5])
+        self.assertIsInstance(chosen[0].tx, StateTransaction)
         self.assertEqual(net_fee(chosen), 14)

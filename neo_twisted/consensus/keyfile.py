@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neo_twisted.consensus.proposal import validators_of
 from neo_twisted.crypto.keys import KeyPair
-from neo_twisted.ledger.settings import ConfigError, ProtocolSettings
+from neo_twisted.ledger.settings import ConfigError
 
 
-def load_validator_key(path: Path, settings: ProtocolSettings) -> KeyPair:
+def load_validator_key(path: Path) -> KeyPair:
     """
-    The key in C{path}, which must be one of the settings' validators.
+    The key in C{path}. It need not be a standby validator's: votes may elect any
+    registered key, and the node takes part in consensus while its key is elected.
 
-    @raise ConfigError: unreadable, not a WIF, or not a validator's key.
+    @raise ConfigError: unreadable, or not a WIF.
     """
     try:
         text = path.read_text(encoding="ascii").strip()
@@ -28,8 +28,4 @@ def load_validator_key(path: Path, settings: ProtocolSettings) -> KeyPair:
         key = KeyPair.from_wif(text)
     except ValueError as e:
         raise ConfigError(f"{path}: not a WIF private key: {e}") from None
-    validators = validators_of(settings)
-    if key.public_key not in validators:
-        raise ConfigError(f"{path}: {key.public_key.encode().hex()} is not one of the "
-                          f"{len(validators)} validators of the protocol file")
     return key

@@ -3,11 +3,10 @@
 The primary's proposal (C{ConsensusContext.Fill}) and a backup's check of one
 (C{VerifyRequest}), as functions of the pool's entries.
 
-The validator set is the standby list of the protocol settings, sorted: this
-node does not execute votes (State transactions) or enrollments, so the set
-that follows a block holding them is unknown here. Proposals leave such
-transactions out and a proposal holding one is refused, so every block made
-with this node keeps the validators it can vouch for.
+A proposal's C{NextConsensus} is the consensus address of the validators after
+its transactions (C{GetValidators(transactions)}: votes, registrations and NEO
+moving between voters change them); the ledger computes that set
+(L{neo_twisted.ledger.chain.Ledger.validators_after}) and these functions take it.
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import (
     GAS_ASSET_ID,
     ClaimTransaction,
-    EnrollmentTransaction,
     MinerTransaction,
-    StateTransaction,
 )
 from neo_twisted.crypto.scripts import consensus_address
 from neo_twisted.ledger.settings import PolicySettings, ProtocolSettings
@@ -36,16 +33,10 @@ from neo_twisted.wire.uint import UInt160, UInt256
 
 def validators_of(settings: ProtocolSettings) -> tuple[ECPoint, ...]:
     """
-    C{GetValidators()}: the standby validators in ascending key order (see the module).
+    C{GetValidators()} of a chain without votes: the standby validators in ascending
+    key order.
     """
     return tuple(sorted(settings.standby_validators))
-
-
-def changes_validators(tx: Transaction) -> bool:
-    """
-    Whether C{tx} could change the validator set: an enrollment or a State transaction.
-    """
-    return isinstance(tx, EnrollmentTransaction | StateTransaction)
 
 
 def net_fee(entries: Iterable[PoolEntry]) -> int:
@@ -59,10 +50,9 @@ def net_fee(entries: Iterable[PoolEntry]) -> int:
 def choose(entries: Iterable[PoolEntry], policy: PolicySettings) -> list[PoolEntry]:
     """
     The pool transactions a proposal takes, as the policy chooses them
-    (L{select_for_block}), none that could change the validators.
+    (L{select_for_block}).
     """
-    return select_for_block((entry for entry in entries if not changes_validators(entry.tx)),
-                            policy)
+    return select_for_block(entries, policy)
 
 
 @attrs.frozen
@@ -87,6 +77,8 @@ def make_proposal(entries: Sequence[PoolEntry], validators: Sequence[ECPoint],
     """
     C{Fill}: the MinerTransaction paying the network fee to C{pay_to}, then C{entries}.
 
+    @param validators: the validators after C{entries} (its C{NextConsensus}).
+
     @param on_chain: whether a transaction hash is taken already (the miner's nonce is
         drawn again until its hash is new).
     """
@@ -110,14 +102,14 @@ def proposal_problem(next_consensus: UInt160, miner: Transaction,
     the others cannot carry.
 
     @param entries: the proposal's transactions after the miner's, as the pool knows them.
+    @param validators: the validators after C{entries}.
     """
-    if any(changes_validators(entry.tx) for entry in entries):
-        return "it holds a transaction that may change the validators"
     problem = block_problem(entries, miner.size, policy)
     if problem is not None:
         return problem
     if next_consensus != consensus_address(validators):
-        return "NextConsensus is not the validators' consensus address"
+        return "NextConsensus is not the consensus address of the validators after its " \
+               "transactions"
     paid = sum(output.value for output in miner.outputs)
     fee = net_fee(entries)
     if paid != fee:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from twisted.application import service
@@ -54,7 +55,9 @@ from neo_twisted.core.consensus import (
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.chain import BlockResult, Verdict
+from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.network.payloads import InventoryType
+from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
 
 if TYPE_CHECKING:
@@ -91,7 +94,6 @@ class ConsensusService(service.Service):
         self._rng = rng if rng is not None else random.SystemRandom()
         self._policy = node.ledger.settings.policy
         self._seconds = node.ledger.settings.seconds_per_block
-        self.validators = node.consensus.validators
         self.context: ConsensusContext | None = None
         self._timer: IDelayedCall | None = None
         self._block_received = 0.0
@@ -105,10 +107,11 @@ class ConsensusService(service.Service):
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
-        if self._key.public_key not in self.validators:
-            self._log.warn("consensus: {key} is not one of the {count} validators; "
-                           "this node only relays", key=self._key.public_key,
-                           count=len(self.validators))
+        validators = self._next_validators()
+        if self._key.public_key not in validators:
+            self._log.warn("consensus: {key} is not one of the {count} validators of the "
+                           "next block; this node relays, and takes part once elected",
+                           key=self._key.public_key, count=len(validators))
         self._node.consensus.listener = self._payload_received
         if not self._listening:  # the node and the pool keep listeners for good
             self._listening = True
@@ -138,7 +141,9 @@ class ConsensusService(service.Service):
                 return
             tip = ledger.get_header(ledger.block_height)
             assert tip is not None
-            self.context = ConsensusContext.start(self.validators, self._key.public_key, tip)
+            # the round's validators: elected by the votes up to the tip (issue 22)
+            self.context = ConsensusContext.start(ledger.validators.next_validators,
+                                                  self._key.public_key, tip)
             self.round_started = now
         else:
             self.context.change_view(view)
@@ -277,8 +282,8 @@ class ConsensusService(service.Service):
             entries = []
             if self._node.mempool is not None:
                 entries = choose(self._node.mempool.pool, self._policy)
-            proposal = make_proposal(entries, self.validators, self._key.script_hash,
-                                     self._on_chain, self._rng)
+            proposal = make_proposal(entries, self._validators_after(entries),
+                                     self._key.script_hash, self._on_chain, self._rng)
             ctx.propose(max(int(self._clock.seconds()), ctx.prev_timestamp + 1), proposal,
                         entries, self._key)
             ctx.state |= _S.SIGNATURE_SENT  # the proposal carries our signature
@@ -294,6 +299,18 @@ class ConsensusService(service.Service):
             self._node.relay_many(InventoryType.TX, hashes[1:], None)
         self._arm(self._view_timeout(ctx.view))
         self._check_signatures()
+
+    def _next_validators(self) -> tuple[ECPoint, ...]:
+        ledger = self._node.ledger.ledger
+        return () if ledger is None else ledger.validators.next_validators
+
+    def _validators_after(self, entries: Sequence[PoolEntry]) -> tuple[ECPoint, ...]:
+        """
+        The validators after a proposal's transactions (its C{NextConsensus}).
+        """
+        ledger = self._node.ledger.ledger
+        assert ledger is not None  # rounds only run with a ledger
+        return ledger.validators_after([entry.tx for entry in entries])
 
     def _behind(self) -> bool:
         """
@@ -390,7 +407,7 @@ class ConsensusService(service.Service):
         header = ctx.header()
         assert header is not None
         signed = header.unsigned_bytes()
-        if not signature_valid(signed, request.signature, self.validators[payload.validator_index]):
+        if not signature_valid(signed, request.signature, ctx.validators[payload.validator_index]):
             self._refuse("the primary's signature does not sign its header")
             return
         ctx.drop_invalid_signatures(signed)
@@ -450,8 +467,8 @@ class ConsensusService(service.Service):
             self._refuse("we asked for another view")
             return
         entries = [ctx.entries[h] for h in ctx.transaction_hashes[1:]]
-        problem = proposal_problem(ctx.next_consensus, ctx.miner, entries, self.validators,
-                                   self._policy)
+        problem = proposal_problem(ctx.next_consensus, ctx.miner, entries,
+                                   self._validators_after(entries), self._policy)
         if problem is not None:
             self._refuse(problem)
             self._request_change_view()
@@ -474,7 +491,7 @@ class ConsensusService(service.Service):
             ctx.signatures[index] = response.signature  # checked when the proposal comes
             return
         if not signature_valid(header.unsigned_bytes(), response.signature,
-                               self.validators[index]):
+                               ctx.validators[index]):
             self._log.warn("consensus height {height} view {view}: validator {index}'s "
                            "signature does not sign the proposal", height=ctx.block_index,
                            view=ctx.view, index=index)

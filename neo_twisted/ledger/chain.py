@@ -11,20 +11,20 @@ long the chain grows.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
 import lmdb
 from twisted.logger import Logger
 
 from neo_twisted.core.block import Block, Header
+from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.genesis import genesis_block
 from neo_twisted.ledger.reads import (
     ChainReads,
 )
+from neo_twisted.ledger.results import BlockResult, HeaderProblem, HeaderResult, Verdict
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.state import LedgerStateError, StateWriter
 from neo_twisted.ledger.store import (
@@ -37,6 +37,8 @@ from neo_twisted.ledger.store import (
     u32,
 )
 from neo_twisted.ledger.trust import trusted_witnesses_bounded
+from neo_twisted.ledger.upgrade import upgrade_to_votes
+from neo_twisted.ledger.validators import ValidatorTracker, VoteBatch
 from neo_twisted.ledger.verify import (
     Mapper,
     check_witness,
@@ -45,56 +47,22 @@ from neo_twisted.ledger.verify import (
     verify_chain,
     witness_job,
 )
+from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt256
+
+__all__ = [
+    "MAX_PENDING_BLOCKS",
+    "BlockResult",
+    "HeaderProblem",
+    "HeaderResult",
+    "Ledger",
+    "Verdict",
+]
 
 #: Blocks that arrive ahead of the next height wait here, up to this many.
 MAX_PENDING_BLOCKS = 2000
 #: Headers written between two looks at the store's resident map (a block looks once).
 TRIM_EVERY_HEADERS = 16
-
-
-class Verdict(enum.Enum):
-    """
-    What became of a block handed to the ledger (the reference node's relay results).
-    """
-
-    ACCEPTED = "accepted"
-    ALREADY_EXISTS = "already exists"
-    UNABLE_TO_VERIFY = "unable to verify"
-    INVALID = "invalid"
-
-
-@attrs.frozen
-class BlockResult:
-    verdict: Verdict
-    reason: str = ""
-    #: Its header's witness does not verify: no honest node relays such a block.
-    forged: bool = False
-
-
-@attrs.frozen
-class HeaderResult:
-    """
-    How many headers of a batch were appended, and what stopped the rest (None: nothing did).
-    """
-
-    added: int
-    problem: str | None = None
-    #: What kind of problem (None when there is none).
-    kind: HeaderProblem | None = None
-
-
-class HeaderProblem(enum.Enum):
-    """
-    Why headers were refused, as far as it tells about the sender.
-    """
-
-    #: They do not extend our headers: an answer to an old locator, or a fork.
-    UNLINKED = "unlinked"
-    #: A witness does not verify: no honest node relays such a header.
-    FORGED = "forged"
-    #: They link, but a rule refuses them (time, witness cost, assume-valid block).
-    REFUSED = "refused"
 
 
 class _ApplyError(Exception):
@@ -133,6 +101,8 @@ class Ledger(ChainReads):
         self._dbs = store.dbs
         self._pending: dict[int, Block] = {}
         self.genesis = genesis_block(settings.standby_validators)
+        #: The vote state and the validators of the next block.
+        self.validators = ValidatorTracker(settings)
         try:
             self._open()
         except BaseException:
@@ -180,8 +150,10 @@ class Ledger(ChainReads):
                 f"{self.store.path}: this data directory belongs to another network "
                 f"(magic {read_u32(magic)}, genesis {UInt256(genesis or bytes(32))}), "
                 f"not to magic {self.settings.magic}, genesis {self.genesis.hash}")
-        elif schema is None or read_u32(schema) != SCHEMA_VERSION:
-            raise StoreError(f"{self.store.path}: unknown store schema version")
+        elif schema is None or read_u32(schema) not in (1, SCHEMA_VERSION):
+            raise StoreError(f"{self.store.path}: unknown store schema version "
+                             f"{'none' if schema is None else read_u32(schema)} (this node "
+                             f"reads 1 and {SCHEMA_VERSION})")
         with self.store.read() as txn:
             self.header_height = read_u32(fetch(txn, b"header_height", db=meta) or bytes(4))
             self.block_height = read_u32(fetch(txn, b"block_height", db=meta) or bytes(4))
@@ -202,6 +174,11 @@ class Ledger(ChainReads):
                            "assume-valid setting they were taken under has changed",
                            count=dropped, height=self.header_height)
         self._fee_total = self.system_fee_total(self.block_height)
+        if schema is not None and read_u32(schema) == 1:
+            self._log.info("upgrading the chain store from schema 1: counting votes")
+            upgrade_to_votes(self)
+        with self.store.read() as txn:
+            self.validators.load(txn, self._dbs)
 
     def _initialize(self, txn: lmdb.Transaction) -> None:
         meta = self._dbs["meta"]
@@ -209,7 +186,8 @@ class Ledger(ChainReads):
         txn.put(b"genesis", self.genesis.hash, db=meta)
         txn.put(b"schema", u32(SCHEMA_VERSION), db=meta)
         self._put_header(txn, self.genesis.header)
-        StateWriter(txn, self._dbs, self.settings.system_fees).apply(self.genesis, 0)
+        StateWriter(txn, self._dbs, self.settings.system_fees,
+                    votes=self.validators.begin(txn, self._dbs).book).apply(self.genesis, 0)
         txn.put(b"header_height", u32(0), db=meta)
         txn.put(b"block_height", u32(0), db=meta)
 
@@ -483,20 +461,22 @@ class Ledger(ChainReads):
         fees = self.settings.system_fees
         header_height = headers[-1].index if headers else self.header_height
 
-        def batch(txn: lmdb.Transaction) -> int:
+        def batch(txn: lmdb.Transaction) -> tuple[int, VoteBatch]:
             # Headers and blocks land all over the store (keys are hashes): without a
             # bound on the resident map, a long batch would map the whole file.
             for count, header in enumerate(headers, 1):
                 self._put_header(txn, header)
                 if count % TRIM_EVERY_HEADERS == 0:
                     self.store.trim_mapped_pages()
-            writer = StateWriter(txn, self._dbs, fees, batched=True)
+            votes = self.validators.begin(txn, self._dbs)
+            writer = StateWriter(txn, self._dbs, fees, batched=True, votes=votes.book)
             total = self._fee_total
             for block in run:
                 try:
                     total = writer.apply(block, total)
                 except LedgerStateError as e:
                     raise _ApplyError(block.index, str(e)) from e
+                self.validators.block_written(votes, block)
                 self.store.trim_mapped_pages()
             writer.flush()
             meta = self._dbs["meta"]
@@ -505,9 +485,10 @@ class Ledger(ChainReads):
                 txn.put(b"verified_height", u32(header_height), db=meta)
             if run:
                 txn.put(b"block_height", u32(run[-1].index), db=meta)
-            return total
+            return total, votes
 
-        self._fee_total = self.store.write(batch)
+        self._fee_total, votes = self.store.write(batch)
+        self.validators.commit(votes)
         self.store.trim_mapped_pages()
         if headers:
             self._tip = headers[-1]
@@ -515,6 +496,16 @@ class Ledger(ChainReads):
         self.header_height = header_height
         if run:
             self.block_height = run[-1].index
+
+    # -- validators -----------------------------------------------------------------------
+
+    def validators_after(self, transactions: Sequence[Transaction]) -> tuple[ECPoint, ...]:
+        """
+        C{GetValidators(transactions)}: who would validate the block after one holding
+        C{transactions} on top of the tip (a proposal's C{NextConsensus}).
+        """
+        with self.store.read() as txn:
+            return self.validators.validators_after(txn, self._dbs, transactions)
 
     def stats(self) -> Mapping[str, Any]:
         return {"header_height": self.header_height, "block_height": self.block_height,

@@ -4,8 +4,8 @@ C{neonode check} and C{neonode info}: what a data directory holds, and whether i
 
 The check walks the header chain (every height present and linked), the blocks
 (every persisted block and its transactions present), then replays every block
-into a scratch store with the same state code and compares the two stores
-database by database. A crash that left anything half-written, or a damaged
+into a scratch store with the same state code (vote state included) and compares
+the two stores database by database. A crash that left anything half-written, or a damaged
 file, shows up as a difference. Memory stays flat: the replay lives on disk.
 """
 
@@ -23,9 +23,11 @@ from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.state import StateWriter
 from neo_twisted.ledger.store import ChainStore, StoreError, fetch, height_key, read_u32
+from neo_twisted.ledger.votestore import COUNTS_KEY, load_book
 
 #: The state databases a replay must reproduce exactly.
-REPLAYED = ("tx", "block", "unspent", "spent", "balance", "asset", "sysfee")
+REPLAYED = ("tx", "block", "unspent", "spent", "balance", "asset", "sysfee", "votes",
+            "validator")
 MAX_REPORTED = 20
 REPLAY_BATCH = 1000
 
@@ -101,7 +103,8 @@ def _replay(ledger: Ledger, scratch: ChainStore) -> None:
 
         def batch(txn: lmdb.Transaction, blocks: list[Any] = blocks, first: int = total) -> int:
             running = first
-            writer = StateWriter(txn, scratch.dbs, fees)
+            # the vote state as this batch's transaction has it (the batch may run again)
+            writer = StateWriter(txn, scratch.dbs, fees, votes=load_book(txn, scratch.dbs))
             for block in blocks:
                 running = writer.apply(block, running)
             return running
@@ -119,6 +122,9 @@ def _differences(ledger: Ledger, scratch: ChainStore) -> Iterator[str]:
                     key = (mine or theirs or (b"", b""))[0].hex()
                     yield f"{name}: the store and a replay of the blocks differ at key {key}"
                     break
+        if (fetch(ours, COUNTS_KEY, db=ledger.store.dbs["meta"])
+                != fetch(replayed, COUNTS_KEY, db=scratch.dbs["meta"])):
+            yield "meta: the store and a replay of the blocks differ in ValidatorsCount"
 
 
 def check_store(datadir: str | Path, settings: ProtocolSettings) -> list[str]:

@@ -25,7 +25,9 @@ from neo_twisted.ledger.store import (
     read_u32,
 )
 from neo_twisted.ledger.view import LedgerView
+from neo_twisted.ledger.votestore import read_votes
 from neo_twisted.wire.binary import encode_var_int
+from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt256
 
 MAX_HEADERS_PER_REPLY = 2000
@@ -165,6 +167,13 @@ class ChainReads:
                         break
                     balances[UInt256(bytes(key[20:]))] = read_i64(bytes(value))
         return balances
+
+    def get_votes(self, script_hash: bytes) -> tuple[ECPoint, ...]:
+        """
+        The keys an account votes for, in the order cast (C{AccountState.Votes}).
+        """
+        with self.store.read() as txn:
+            return read_votes(txn, self._dbs, script_hash)
 
     def get_asset(self, asset_id: bytes) -> AssetState | None:
         with self.store.read() as txn:

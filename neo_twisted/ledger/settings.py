@@ -118,6 +118,10 @@ class ProtocolSettings:
     assume_valid: AssumeValid | None = None
     #: Ours: the C{Policy} section beside C{ProtocolConfiguration}.
     policy: PolicySettings = PolicySettings()
+    #: Ours: how this node counts validators (C{ValidatorCountFormula}): 2.11's
+    #: formula (C{"2.11"}, true) or the one of 2.6 to 2.10 (C{"2.6"}); blocks made by
+    #: either are accepted (neo2-validators.md section 5.2).
+    validator_count_plus_one: bool = True
 
 
 _TX_TYPES = frozenset({
@@ -217,6 +221,19 @@ def _assume_valid(config: Mapping[str, Any], source: str) -> AssumeValid | None:
         raise _fail(source, key, str(e)) from None
 
 
+#: C{ValidatorCountFormula}: the version whose validator count this node computes.
+COUNT_FORMULAS = {"2.6": False, "2.11": True}
+
+
+def _count_formula(config: Mapping[str, Any], source: str) -> bool:
+    key = "ValidatorCountFormula"
+    value = config.get(key, "2.11")
+    if not isinstance(value, str) or value not in COUNT_FORMULAS:
+        raise _fail(source, key, f"must be \"2.6\" (2.6 to 2.10) or \"2.11\" (2.11 and "
+                                 f"later), got {value!r}")
+    return COUNT_FORMULAS[value]
+
+
 def _bounded(config: Mapping[str, Any], key: str, source: str, low: int, high: int,
              default: int) -> int:
     value = _uint(config, key, source, 32, default)
@@ -282,6 +299,7 @@ def settings_from_json(document: Any, source: str = "protocol.json") -> Protocol
         system_fees=_fees(config, source),
         assume_valid=_assume_valid(config, source),
         policy=_policy(document, source),
+        validator_count_plus_one=_count_formula(config, source),
     )
 
 

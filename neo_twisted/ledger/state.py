@@ -5,9 +5,9 @@ Applying a block to the chain state: coins, balances, assets, system fees.
 As in the reference node, transactions inside an accepted block are not
 re-verified (the validators' signatures vouch for the block); every type is
 applied: inputs spent, outputs created, balances moved, assets registered and
-issued, claimed coins retired, system fees summed. Invocation scripts are not
-executed (there is no VM here), and votes and validator registrations are not
-tracked yet: the consensus work will add them.
+issued, claimed coins retired, system fees summed, votes and validator
+registrations counted (L{neo_twisted.ledger.votes}). Invocation scripts are not
+executed (there is no VM here).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from neo_twisted.core.transactions import (
     RegisterTransaction,
 )
 from neo_twisted.ledger.store import coin_key, fetch, height_key, read_u32, take, u32
+from neo_twisted.ledger.votes import VoteBook
+from neo_twisted.ledger.votestore import write_book
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -117,10 +119,13 @@ class StateWriter:
     @param batched: keep the balances in memory until L{flush}, so that a run of
         blocks writes each account once (block sync's runs of hundreds of blocks move
         the same few accounts; each block wrote ten balance records).
+    @param votes: the vote state to change as well (its changes are written with
+        the balances); None for a store that has none yet.
     """
 
     def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, Any],
-                 fees: Mapping[str, int], *, batched: bool = False) -> None:
+                 fees: Mapping[str, int], *, batched: bool = False,
+                 votes: VoteBook | None = None) -> None:
         self._txn = txn
         self._dbs = dbs
         self._fees = fees
@@ -133,6 +138,7 @@ class StateWriter:
         self._batched = batched
         #: Balance keys changed since the last L{flush} (batched only).
         self._dirty: set[bytes] = set()
+        self.votes = votes
 
     def _balance_of(self, key: bytes) -> int:
         value = self._balances.get(key)
@@ -168,9 +174,17 @@ class StateWriter:
         for key in self._dirty:
             self._store_balance(key, self._balances[key])
         self._dirty.clear()
+        if self.votes is not None:
+            write_book(self._txn, self._dbs, self.votes)
 
-    def _spend(self, tx: Transaction, height: int, deltas: dict[bytes, int]) -> None:
+    def _spend(self, tx: Transaction, height: int, deltas: dict[bytes, int]
+               ) -> list[TransactionOutput]:
+        """
+        Take the coins C{tx} spends; returns the NEO ones of voting accounts when
+        votes are counted (the only spends that change the vote state).
+        """
         txn = self._txn
+        neo_spent: list[TransactionOutput] = []
         for ref in tx.inputs:
             key = coin_key(ref.prev_hash, ref.prev_index)
             raw = take(txn, key, db=self._unspent)
@@ -186,6 +200,10 @@ class StateWriter:
                 created = fetch(txn, ref.prev_hash, db=self._tx)
                 start = read_u32(created) if created is not None else 0
                 txn.put(key, raw + u32(start) + u32(height), db=self._spent)
+                # only a voter's NEO moves votes: most spends decode nothing more
+                if self.votes is not None and self.votes.votes_of(raw[40:60]):
+                    neo_spent.append(TransactionOutput.read(BinaryReader(raw)))
+        return neo_spent
 
     def _create(self, tx: Transaction, deltas: dict[bytes, int]) -> None:
         txn, db = self._txn, self._unspent
@@ -238,14 +256,24 @@ class StateWriter:
         prefix = u32(height)
         fee_total = fee_total_before
         deltas: dict[bytes, int] = {}
+        votes = self.votes
+
+        def neo_after(script_hash: bytes) -> int:
+            key = script_hash + NEO_ASSET_ID
+            return self._balance_of(key) + deltas.get(key, 0)
+
         for tx in block.transactions:
             spent_values = self._input_values(tx) if isinstance(tx, IssueTransaction) else {}
-            self._spend(tx, height, deltas)
+            neo_spent = self._spend(tx, height, deltas)
             self._create(tx, deltas)
             self._apply_type(tx, height, spent_values)
+            if votes is not None:
+                votes.apply(tx, neo_spent, neo_after)
             txn.put(tx.hash, prefix + tx.to_bytes(), db=tx_db)
             fee_total += system_fee(tx, self._fees)
         self._write_balances(deltas)
+        if votes is not None and not self._batched:
+            write_book(txn, self._dbs, votes)
         hashes = b"".join(tx.hash for tx in block.transactions)
         txn.put(block.hash, u32(len(block.transactions)) + hashes, db=self._dbs["block"])
         txn.put(height_key(height), _I64.pack(fee_total), db=self._dbs["sysfee"])

@@ -19,6 +19,8 @@ Layout (all integers little-endian unless marked BE; hashes in wire order):
   balance   script hash (20) + asset id (32)       i64 raw Fixed8
   asset     asset id                               L{neo_twisted.ledger.state.AssetState}
   sysfee    u32 BE index                           i64: system fees of blocks 0..index, summed
+  votes     script hash (20)                       the account's votes (schema 2: see
+  validator compressed public key (33)             L{neo_twisted.ledger.votestore})
   ========  =====================================  ==========================================
 
 Every batch of writes is one LMDB write transaction, durable when it commits
@@ -44,9 +46,13 @@ import lmdb
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+#: 2 added the vote state (C{votes}, C{validator}, meta C{validators_count}); a store
+#: of schema 1 is upgraded when a ledger opens it (L{neo_twisted.ledger.upgrade}).
+SCHEMA_VERSION = 2
 DATABASES = ("meta", "header", "height", "block", "tx", "unspent", "spent", "balance",
-             "asset", "sysfee")
+             "asset", "sysfee", "votes", "validator")
+#: Sub-databases a store of an older schema lacks until it is upgraded.
+LATER_DATABASES = frozenset({"votes", "validator"})
 #: Address space only: the file grows as pages are written, whatever the map size.
 INITIAL_MAP_SIZE = 1024 * 1024 * 1024
 #: Bytes of the store's map a writer keeps resident before it drops them (see
@@ -170,8 +176,13 @@ class ChainStore:
             # All sub-databases come into being in one transaction: a crash while a store
             # is created leaves either none of them or all of them.
             if readonly:  # a handle opened in a read transaction dies with it
-                self.dbs: dict[str, Any] = {
-                    name: self.env.open_db(name.encode(), create=False) for name in DATABASES}
+                self.dbs: dict[str, Any] = {}
+                for name in DATABASES:
+                    try:
+                        self.dbs[name] = self.env.open_db(name.encode(), create=False)
+                    except lmdb.NotFoundError:
+                        if name not in LATER_DATABASES:  # else: an older schema
+                            raise
             else:
                 with self.env.begin(write=True) as txn:
                     self.dbs = {name: self.env.open_db(name.encode(), txn=txn, create=True)

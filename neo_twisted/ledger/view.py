@@ -19,8 +19,10 @@ import lmdb
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.ledger.state import AssetState, read_i64
 from neo_twisted.ledger.store import coin_key, fetch, height_key, read_u32
+from neo_twisted.ledger.votestore import read_validator
 from neo_twisted.mempool.view import SpentCoin
 from neo_twisted.wire.binary import BinaryReader
+from neo_twisted.wire.ecpoint import ECPoint
 
 if TYPE_CHECKING:
     from neo_twisted.ledger.chain import Ledger
@@ -72,9 +74,14 @@ class LedgerView:
 
     def has_account(self, script_hash: bytes) -> bool:
         cursor = self._txn.cursor(db=self._dbs["balance"])
-        if not cursor.set_range(script_hash):
-            return False
-        return bytes(cursor.key()[:20]) == script_hash
+        if cursor.set_range(script_hash) and bytes(cursor.key()[:20]) == script_hash:
+            return True
+        votes = self._dbs.get("votes")  # absent from a schema-1 store opened read-only
+        return votes is not None and fetch(self._txn, script_hash, db=votes) is not None
+
+    def validator_registered(self, key: ECPoint) -> bool:
+        validator = read_validator(self._txn, self._dbs, key)
+        return validator is not None and validator.registered
 
     def balance(self, script_hash: bytes, asset_id: bytes) -> int:
         raw = fetch(self._txn, script_hash + asset_id, db=self._dbs["balance"])

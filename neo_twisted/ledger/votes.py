@@ -5,13 +5,17 @@ block (neo2-validators.md sections 2 and 4): NEO moving between accounts moves
 their votes; StateTransaction descriptors vote and (un)register; an
 EnrollmentTransaction registers. What L{neo_twisted.ledger.election} elects from.
 
-Plain data in memory: the ledger loads the records a block touches, applies the
-block here, and writes them back in the same write transaction.
+Plain data in memory. The validators and C{ValidatorsCount} are few and small,
+so the ledger keeps them whole; the votes of accounts are many, so a book loads
+an account's votes when a transaction first touches it (C{load_votes}) and
+remembers which records changed, for the ledger to write back in the same
+write transaction. NEO balances are not kept here: the ledger has them already,
+and a vote is weighed with the balance it is given (C{neo_after}).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 from twisted.logger import Logger
@@ -25,18 +29,27 @@ from neo_twisted.core.transactions import (
     EnrollmentTransaction,
     StateTransaction,
 )
-from neo_twisted.ledger.election import Candidate
+from neo_twisted.crypto.scripts import consensus_address
+from neo_twisted.ledger.election import Candidate, elect, validator_count
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160
 
-__all__ = ["MAX_VALIDATORS", "Account", "Validator", "VoteBook", "vote_value"]
+__all__ = ["MAX_VALIDATORS", "Election", "Validator", "VoteBook", "vote_value"]
 
 #: C{Blockchain.MaxValidators}: the buckets of C{ValidatorsCount}.
 MAX_VALIDATORS = 1024
 
+VoteLoader = Callable[[bytes], tuple[ECPoint, ...]]
+#: An account's NEO (raw Fixed8) after the transaction being applied moved it.
+BalanceReader = Callable[[bytes], int]
+
 _log = Logger()
+
+
+def _no_votes(script_hash: bytes) -> tuple[ECPoint, ...]:
+    return ()
 
 
 @attrs.define
@@ -49,80 +62,144 @@ class Validator:
     votes: int = 0
 
 
-@attrs.define
-class Account:
+@attrs.frozen
+class Election:
     """
-    What votes need of an C{AccountState}: its votes, in the order cast, and its NEO.
+    Who validates the next block, by both count formulas (section 5.2), and their
+    consensus addresses: a block made by a node of either era carries one of them.
     """
 
-    votes: tuple[ECPoint, ...] = ()
-    neo: int = 0
+    #: By the formula the settings choose.
+    validators: tuple[ECPoint, ...]
+    #: The consensus addresses by the pre-2.11 formula and by 2.11's.
+    addresses: frozenset[UInt160]
+
+    @property
+    def address(self) -> UInt160:
+        return consensus_address(self.validators)
 
 
-@attrs.define
 class VoteBook:
     """
-    Accounts, validators and C{ValidatorsCount} (C{counts[k]}: the NEO of the accounts
-    voting for exactly k + 1 candidates).
+    Validators, C{ValidatorsCount} (C{counts[k]}: the NEO of the accounts voting for
+    exactly k + 1 candidates) and the votes of the accounts touched so far.
+
+    @ivar revision: changes whenever the validators or the counts do, so an
+        election is only run again when it may have a different result.
     """
 
-    accounts: dict[UInt160, Account] = attrs.Factory(dict)
-    validators: dict[ECPoint, Validator] = attrs.Factory(dict)
-    counts: list[int] = attrs.Factory(lambda: [0] * MAX_VALIDATORS)
+    def __init__(self, validators: dict[ECPoint, Validator] | None = None,
+                 counts: list[int] | None = None, load_votes: VoteLoader = _no_votes) -> None:
+        self.validators: dict[ECPoint, Validator] = {} if validators is None else validators
+        self.counts: list[int] = [0] * MAX_VALIDATORS if counts is None else counts
+        self.load_votes = load_votes
+        #: Votes of the accounts loaded or changed, by script hash.
+        self.accounts: dict[bytes, tuple[ECPoint, ...]] = {}
+        self.changed_accounts: set[bytes] = set()
+        #: Keys whose record changed or went away since the book was made.
+        self.changed_validators: set[ECPoint] = set()
+        self.counts_changed = False
+        self.revision = 0
 
-    def account(self, script_hash: UInt160) -> Account:
-        return self.accounts.setdefault(script_hash, Account())
+    def copy(self, load_votes: VoteLoader = _no_votes) -> VoteBook:
+        """
+        A book to change without touching this one (a write batch may be rolled back).
+        """
+        return VoteBook({key: Validator(v.registered, v.votes)
+                         for key, v in self.validators.items()},
+                        list(self.counts), load_votes)
+
+    def committed(self) -> VoteBook:
+        """
+        This book as the ledger keeps it between batches: no accounts, nothing changed.
+        """
+        kept = VoteBook(self.validators, self.counts)
+        kept.revision = self.revision
+        return kept
+
+    def votes_of(self, script_hash: bytes) -> tuple[ECPoint, ...]:
+        votes = self.accounts.get(script_hash)
+        if votes is None:
+            votes = self.accounts[script_hash] = self.load_votes(script_hash)
+        return votes
 
     def validator(self, key: ECPoint) -> Validator:
         """
         C{GetAndChange(key, () => new ValidatorState(key))}.
         """
+        self.changed_validators.add(key)
+        self.revision += 1
         return self.validators.setdefault(key, Validator())
 
     def candidates(self) -> list[Candidate]:
         return [Candidate(key, v.registered, v.votes) for key, v in self.validators.items()]
 
+    def elect(self, standby: Sequence[ECPoint], *, plus_one: bool) -> tuple[ECPoint, ...]:
+        """
+        C{GetValidators()} on this state (section 5).
+        """
+        count = validator_count(self.counts, len(standby), plus_one=plus_one)
+        return tuple(elect(self.candidates(), standby, count))
+
+    def election(self, standby: Sequence[ECPoint], *, plus_one: bool) -> Election:
+        old = self.elect(standby, plus_one=False)
+        new = self.elect(standby, plus_one=True) if self._formulas_may_differ(standby) else old
+        return Election(new if plus_one else old,
+                        frozenset((consensus_address(old), consensus_address(new))))
+
+    def _formulas_may_differ(self, standby: Sequence[ECPoint]) -> bool:
+        """
+        2.11's count is the older one plus 1 when anything is voted (section 5.2),
+        so the two elections differ only when the older count reaches the standby count.
+        """
+        if not any(self.counts):
+            return False
+        return validator_count(self.counts, 0, plus_one=False) + 1 > len(standby)
+
     # -- section 4: one transaction ---------------------------------------------------
 
-    def apply(self, tx: Transaction, spent: Iterable[TransactionOutput]) -> None:
+    def apply(self, tx: Transaction, spent: Iterable[TransactionOutput],
+              neo_after: BalanceReader) -> None:
         """
         The changes of C{tx}, whose inputs spent C{spent}: outputs first, then inputs,
-        then what its type does (a vote sees the balance after its own transfers).
+        then what its type does; a vote weighs the account's NEO after the
+        transaction's own transfers (C{neo_after}).
         """
         for output in tx.outputs:
-            account = self.account(output.script_hash)
-            if output.asset_id != NEO_ASSET_ID:
-                continue
-            account.neo += output.value
-            self._move(account, output.value)
+            if output.asset_id == NEO_ASSET_ID:
+                self._move(output.script_hash, output.value)
         for output in spent:
-            account = self.account(output.script_hash)
-            if output.asset_id != NEO_ASSET_ID:
-                continue
-            self._move(account, -output.value)
-            account.neo -= output.value
+            if output.asset_id == NEO_ASSET_ID:
+                self._move(output.script_hash, -output.value)
         if isinstance(tx, EnrollmentTransaction):
             self.validator(tx.public_key).registered = True
         elif isinstance(tx, StateTransaction):
             for descriptor in tx.descriptors:
                 if descriptor.type == STATE_ACCOUNT and descriptor.field == "Votes":
-                    self._vote(UInt160(descriptor.key), descriptor.value)
+                    self._vote(descriptor.key, descriptor.value, neo_after(descriptor.key))
                 elif descriptor.type == STATE_VALIDATOR and descriptor.field == "Registered":
                     self._register(descriptor.key, descriptor.value)
 
-    def _move(self, account: Account, amount: int) -> None:
+    def _bucket(self, votes: int, amount: int) -> None:
+        # section 6, E5: more than 1024 candidates overflows the reference; never valid
+        self.counts[min(votes, MAX_VALIDATORS) - 1] += amount
+        self.counts_changed = True
+        self.revision += 1
+
+    def _move(self, script_hash: bytes, amount: int) -> None:
         """
         NEO of a voting account arrived (or left): its candidates' votes and its
         bucket follow.
         """
-        if not account.votes:
+        votes = self.votes_of(script_hash)
+        if not votes:
             return
-        for key in account.votes:
+        for key in votes:
             if amount >= 0:
                 self.validator(key).votes += amount
             else:
                 self._withdraw(key, -amount)
-        self.counts[len(account.votes) - 1] += amount
+        self._bucket(len(votes), amount)
 
     def _withdraw(self, key: ECPoint, amount: int) -> None:
         """
@@ -132,32 +209,34 @@ class VoteBook:
         if validator is None:  # section 6, E3: no valid chain does this
             _log.warn("votes withdrawn from {key}, which has no record", key=key)
             return
+        self.changed_validators.add(key)
+        self.revision += 1
         validator.votes -= amount
         if not validator.registered and validator.votes == 0:
             del self.validators[key]
 
-    def _vote(self, script_hash: UInt160, value: bytes) -> None:
+    def _vote(self, script_hash: bytes, value: bytes, balance: int) -> None:
         """
         Section 4.3: withdraw the account's votes, then cast the new ones (distinct,
         in the order given), with its NEO as it stands now.
         """
-        account = self.account(script_hash)
-        balance = account.neo
-        for key in account.votes:
+        old = self.votes_of(script_hash)
+        for key in old:
             self._withdraw(key, balance)
         try:
             keys = BinaryReader(value).read_array(ECPoint.read, 1 << 24, item_size=1)
         except FormatError as error:  # the mempool refuses these; no valid block has one
-            _log.warn("unreadable votes of {account}: {error}", account=script_hash,
-                      error=error)
+            _log.warn("unreadable votes of {account}: {error}",
+                      account=UInt160(script_hash), error=error)
             keys = ()
         new = tuple(dict.fromkeys(keys))
-        if len(new) != len(account.votes):
-            if account.votes:
-                self.counts[len(account.votes) - 1] -= balance
+        if len(new) != len(old):
+            if old:
+                self._bucket(len(old), -balance)
             if new:
-                self.counts[min(len(new), MAX_VALIDATORS) - 1] += balance
-        account.votes = new
+                self._bucket(len(new), balance)
+        self.accounts[script_hash] = new
+        self.changed_accounts.add(script_hash)
         for key in new:
             self.validator(key).votes += balance
 

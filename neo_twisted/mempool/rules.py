@@ -13,8 +13,6 @@ does not have: witnesses whose verification script is not a standard single-
 or multi-signature contract (or is empty, naming a deployed contract), and the
 checks of receiving contracts. A transaction needing the first is refused as
 one we are unable to verify, with that reason; the second is not applied.
-Validator registrations are not tracked either (see L{neo_twisted.ledger.state}),
-so votes are accepted for standby validators only.
 
 Witnesses are held to the reference VM's GAS budget before any signature is
 checked (L{neo_twisted.crypto.witness.witness_problem}): a multisig of more keys
@@ -298,9 +296,9 @@ class _Verification:
             raise _RefusedError(f"the voting account {account} holds no NEO")
         standby = set(self.settings.standby_validators)
         for candidate in candidates:
-            if candidate not in standby:
+            if candidate not in standby and not self.view.validator_registered(candidate):
                 raise _RefusedError(f"vote for {candidate}, which is not a standby validator "
-                                    "(this node does not track validator registrations)")
+                                    "and is not registered")
 
     # -- witnesses ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import attrs
 
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.ledger.state import AssetState
+from neo_twisted.wire.ecpoint import ECPoint
 
 
 @attrs.frozen
@@ -68,10 +69,17 @@ class ChainView(Protocol):
 
     def has_account(self, script_hash: bytes) -> bool:
         """
-        Whether the account holds (or held) anything: it has a balance record.
+        Whether the reference keeps an C{AccountState} for it: it holds something, or
+        it votes (an account voting with no NEO is kept, its votes in force).
         """
 
     def balance(self, script_hash: bytes, asset_id: bytes) -> int:
         """
         The account's balance of the asset, raw Fixed8 (0 when none).
+        """
+
+    def validator_registered(self, key: ECPoint) -> bool:
+        """
+        Whether C{key}'s C{ValidatorState} exists and is C{Registered} (votes may name
+        it, as they may a standby key).
         """

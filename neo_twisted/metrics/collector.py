@@ -38,7 +38,8 @@ def _by_command(name: str, documentation: str,
 
 class NodeCollector(Collector):
     """
-    One node's metrics: chain, peers, traffic, inventory, pool and sync rate.
+    One node's metrics: chain, peers, traffic, inventory, pool, sync rate and
+    validators.
     """
 
     def __init__(self, node: Node, mempool: MempoolService | None,
@@ -80,6 +81,19 @@ class NodeCollector(Collector):
                           node.block_sync.buffered)
         yield from self._pool()
         yield from self._discipline()
+        yield from self._validators()
+
+    def _validators(self) -> Iterator[Metric]:
+        ledger = self._node.ledger.ledger
+        if ledger is None:
+            return
+        tracker = ledger.validators
+        yield self._gauge("neo_validators", "Validators of the next block, as elected from "
+                          "the votes.", len(tracker.next_validators))
+        yield CounterMetricFamily("neo_next_consensus_mismatches",
+                                  "Blocks persisted since start whose NextConsensus is not "
+                                  "the elected validators' address (logged, accepted).",
+                                  value=tracker.mismatches)
 
     def _discipline(self) -> Iterator[Metric]:
         discipline = self._node.connections.discipline

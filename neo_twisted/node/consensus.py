@@ -10,7 +10,13 @@ serves C{getdata}; a per-height buffer lets a round that starts late catch up
 on what it missed), announced by C{inv} to every other peer at most once per
 30 s, and handed to this node's own consensus, if it runs one. Nothing of it
 is ever stored. A payload we cannot verify is not relayed, and is no fault of
-the relayer's: the validators may have changed by votes we have not counted.
+the relayer's: the validators may have changed by rules we do not know (blocks
+before 2.6 were made by other ones).
+
+The validators of the next block are those the ledger elects from the votes up
+to our tip; and, when the tip's C{NextConsensus} is its parent's (the set did
+not change), those that signed the tip (neo2-validators.md section 7.2), which
+keeps payloads verifiable should our count ever differ from the chain's.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.logger import Logger
 
-from neo_twisted.consensus.proposal import validators_of
 from neo_twisted.core.consensus import ChangeView, ConsensusPayload
 from neo_twisted.crypto.scripts import (
     parse_multisig_contract,
@@ -49,6 +54,10 @@ CONSENSUS_FAN_OUT = 3
 PayloadListener = Callable[[ConsensusPayload], None]
 
 
+def _signature_script(key: ECPoint) -> UInt160:
+    return script_hash(signature_redeem_script(key))
+
+
 class ConsensusRelay:
     """
     Everything one node does with consensus payloads that come and go over P2P.
@@ -60,8 +69,6 @@ class ConsensusRelay:
 
     def __init__(self, node: Node, settings: ProtocolSettings) -> None:
         self._node = node
-        self.validators = validators_of(settings)
-        self._scripts = [script_hash(signature_redeem_script(key)) for key in self.validators]
         # a round lasts a block time: three announcers are asked at once, and a request
         # is given up well before the next view
         self.fetcher = InventoryFetcher(
@@ -72,7 +79,9 @@ class ConsensusRelay:
         self.listener: PayloadListener | None = None
         #: Taken payloads by hash, oldest first, for rounds to replay (L{for_block}).
         self._buffer: OrderedDict[UInt256, ConsensusPayload] = OrderedDict()
-        self._tip: tuple[UInt256 | None, list[UInt160]] = (None, [])
+        #: Per tip hash: the elected validators' signature script hashes, and the tip's
+        #: signers' when they are the next block's too.
+        self._tip: tuple[UInt256 | None, list[UInt160], list[UInt160]] = (None, [], [])
 
     def _now(self) -> float:
         return self._node.clock.seconds()
@@ -85,13 +94,11 @@ class ConsensusRelay:
         if payload.block_index <= self._node.block_height:
             return "late"
         index = payload.validator_index
-        # Until the validators are elected from votes, they are the standby list or those
-        # that signed our tip: a chain whose votes changed its validators (mainnet's
-        # did) must not have every honest consensus payload refused.
-        candidates = {scripts[index] for scripts in (self._scripts, self._tip_scripts())
+        elected = self._elected_scripts()
+        candidates = {scripts[index] for scripts in (elected, self._tip_scripts())
                       if index < len(scripts)}
         if not candidates:
-            return f"validator {index} of {len(self.validators)}"
+            return f"validator {index} of {len(elected)}"
         witness = payload.witness
         if not any(verify_witness(payload.unsigned_bytes(), witness.invocation_script,
                                   witness.verification_script, expected)
@@ -99,21 +106,38 @@ class ConsensusRelay:
             return f"not signed by validator {index}"
         return None
 
+    def _elected_scripts(self) -> list[UInt160]:
+        """
+        The signature script hash of each validator of the next block, in their order.
+        """
+        self._read_tip()
+        return self._tip[1]
+
     def _tip_scripts(self) -> list[UInt160]:
         """
         The signature script hash of each validator that signed our tip (the keys of its
-        witness's multisig, in their order: the validators' order), cached per tip.
+        witness's multisig, in their order: the validators' order), when the tip kept
+        its parent's C{NextConsensus}; else none.
         """
+        self._read_tip()
+        return self._tip[2]
+
+    def _read_tip(self) -> None:
         ledger = self._node.ledger.ledger
         tip = None if ledger is None else ledger.get_header(ledger.block_height)
-        if tip is None:
-            return []
-        if self._tip[0] != tip.hash:
+        if ledger is None or tip is None:
+            self._tip = (None, [], [])
+            return
+        if self._tip[0] == tip.hash:
+            return
+        elected = [_signature_script(key) for key in ledger.validators.next_validators]
+        parent = ledger.get_header(tip.index - 1) if tip.index else None
+        signers: list[UInt160] = []
+        if parent is not None and parent.next_consensus == tip.next_consensus:
             parsed = parse_multisig_contract(tip.witness.verification_script)
-            keys = [] if parsed is None else parsed[1]
-            self._tip = (tip.hash, [script_hash(signature_redeem_script(ECPoint.from_bytes(key)))
-                                    for key in keys])
-        return self._tip[1]
+            signers = [] if parsed is None else [
+                _signature_script(ECPoint.from_bytes(key)) for key in parsed[1]]
+        self._tip = (tip.hash, elected, signers)
 
     # -- messages --------------------------------------------------------------------------
 

@@ -248,8 +248,7 @@ class Options(usage.Options):
         if self["validator-key"] is not None:
             from neo_twisted.consensus.keyfile import load_validator_key
             try:
-                self["validator"] = load_validator_key(Path(self["validator-key"]),
-                                                       self["settings"])
+                self["validator"] = load_validator_key(Path(self["validator-key"]))
             except ConfigError as e:
                 raise usage.UsageError(f"--validator-key: {e}") from None
 

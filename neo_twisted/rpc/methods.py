@@ -133,7 +133,8 @@ class NodeRpc:
              "getblockheader", "getblocksysfee", "getconnectioncount", "getpeers",
              "getrawmempool", "getrawtransaction", "gettxout", "getversion",
              "sendrawtransaction", "submitblock", "validateaddress", "getaccountstate",
-             "getassetstate", "getconsensusstate", "getnodestate", "setban", "listbanned")
+             "getassetstate", "getvalidators", "getconsensusstate", "getnodestate", "setban",
+             "listbanned")
 
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
                  settings: ProtocolSettings, clock: IReactorTime,
@@ -264,6 +265,13 @@ class NodeRpc:
             return None if state is None else shapes.asset_result(state, version)
 
         return self._read(look).addCallback(_found, "Unknown asset")
+
+    def getvalidators(self, params: list[Any]) -> defer.Deferred[list[dict[str, Any]]]:
+        """
+        The registered and standby keys with a vote record, their votes, and whether
+        they validate the next block (neo2-validators.md section 8).
+        """
+        return self._read(lambda ledger: ledger.validators.enrollments())
 
     def validateaddress(self, params: list[Any]) -> dict[str, Any]:
         address = _param(params, 0, "address")

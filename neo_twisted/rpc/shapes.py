@@ -114,15 +114,16 @@ def header_result(ledger: Ledger, settings: ProtocolSettings, key: bytes | int,
 
 def account_result(ledger: Ledger, script_hash: UInt160) -> JSON:
     """
-    C{getaccountstate}. Votes and frozen flags are not kept (no VM and no State
-    execution here), so they show as the reference shows a fresh account.
+    C{AccountState.ToJson}: the keys it votes for in the order cast, and its balances.
+    An unknown account shows as the reference shows a fresh one; no 2.x rule ever
+    freezes an account.
     """
     balances = ledger.get_balances(script_hash)
     return {
         "version": 0,
         "script_hash": str(script_hash),
         "frozen": False,
-        "votes": [],
+        "votes": [key.encode().hex() for key in ledger.get_votes(script_hash)],
         "balances": [{"asset": str(asset), "value": format_fixed8(value)}
                      for asset, value in sorted(balances.items())],
     }
