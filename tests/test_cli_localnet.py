@@ -4,6 +4,7 @@ C{neonode localnet}: real node processes on loopback sync a generated chain.
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -118,3 +119,32 @@ class LocalnetTests(TestCase):
         self.assertNotEqual(first_txid, second_txid)
         self.assertIn("the demo transaction is in a block on every node", again)
         self.check_stores(directory, names)
+
+    def test_a_fifth_validator_elected_while_running(self) -> None:
+        """
+        C{--elect}: the generated chain registers the candidate, the late node runs
+        with its key, and a vote sent after the demo elects it: every node lists it
+        active, it proposes a block of its own, blocks keep coming with five
+        validators, and every store passes C{neonode check} (votes included).
+        """
+        directory = Path(self.mktemp()).resolve()
+        out, _ = self.localnet(directory, 5, "--seconds-per-block", "1", "--elect",
+                               "--until-elected")
+        lines = [line for line in out.splitlines() if line.startswith("-- ")]
+        self.assertRegex(lines[-3], r"^-- vote 0x[0-9a-f]{64} for the 4 standby validators "
+                                    r"and node5's key sent to node1$")
+        voted = re.fullmatch(r"-- vote in block (\d+): node5 is a validator of every node "
+                             r"from block (\d+) on \(five validators\)", lines[-2])
+        assert voted is not None, lines[-2]
+        proposed = re.fullmatch(r"-- node5 proposed block (\d+); blocks keep coming",
+                                lines[-1])
+        assert proposed is not None, lines[-1]
+        self.assertGreater(int(proposed[1]), int(voted[1]))
+        self.assertIn(f"node5 was elected, proposed block {proposed[1]}, and every node "
+                      "holds 5 blocks more", out)
+        table = self.last_table(out)
+        self.assertIn("validator (late)", table)
+        key = directory / "node5" / "validator.wif"
+        self.assertEqual(key.read_text().strip(),
+                         (ROOT / "devkeys" / "privnet-candidate.wif").read_text().strip())
+        self.check_stores(directory, [f"node{i}" for i in range(1, 6)])

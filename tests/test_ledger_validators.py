@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import lmdb
+from twisted.logger import Logger, LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
@@ -81,6 +82,23 @@ class ElectionTests(LedgerCase):
         assert tracker.last_mismatch is not None
         self.assertEqual((tracker.last_mismatch.index, tracker.last_mismatch.expected),
                          (2, consensus_address(FIVE)))
+
+    def test_repeated_mismatch_warned_once(self) -> None:
+        """
+        A chain whose set this node cannot reproduce mismatches at every block: each
+        is counted, the warning comes once for the same pair of addresses.
+        """
+        events: list[dict[str, object]] = []
+        self.patch(self.ledger.validators, "_log", Logger(observer=events.append))
+        stale = self.block1.header.next_consensus
+        block2 = self.elect_block(self.block1, next_consensus=stale)
+        block3 = make_block(block2.header, next_consensus=stale)
+        self.add(self.block1, block2)
+        self.add(block3)
+        self.assertEqual(self.ledger.validators.mismatches, 2)
+        warned = [e for e in events if e["log_level"] == LogLevel.warn]
+        self.assertEqual(len(warned), 1)
+        self.assertEqual(warned[0]["index"], 2)
 
     def test_either_formula_matches(self) -> None:
         """

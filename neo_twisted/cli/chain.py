@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from neo_twisted.cli.errors import CommandError
 from neo_twisted.collector import few_collections
+from neo_twisted.consensus.keyfile import load_validator_key
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.jsonify import block_json
 from neo_twisted.ledger.chain import Ledger, Verdict
@@ -32,6 +33,7 @@ from neo_twisted.ledger.chainacc import (
 )
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.generator import generate_chain, load_dev_keys
+from neo_twisted.ledger.generator_votes import ElectionPlan
 from neo_twisted.ledger.genesis import genesis_block
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
 from neo_twisted.ledger.store import StoreError
@@ -209,16 +211,39 @@ def _export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
         ledger.close()
 
 
+def _election(args: argparse.Namespace) -> ElectionPlan | None:
+    """
+    The C{--elect KEYFILE --elect-at HEIGHT} plan, if any.
+    """
+    if (args.elect is None) != (args.elect_at is None):
+        raise CommandError("--elect and --elect-at go together")
+    if args.elect is None:
+        if args.no_votes:
+            raise CommandError("--no-votes goes with --elect and --elect-at")
+        return None
+    last = args.blocks + 1 if args.no_votes else args.blocks  # no votes: only the steps before
+    if not 3 <= args.elect_at <= last:
+        raise CommandError(f"--elect-at {args.elect_at}: the votes need a height from 3 (a "
+                           f"claim and a registration come before them) to {last}")
+    return ElectionPlan(load_validator_key(args.elect), args.elect_at, votes=not args.no_votes)
+
+
 def _makechain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     settings = _settings(args)
     keys = load_dev_keys(args.keys, settings)  # ConfigError: reported by _guarded
+    election = _election(args)
     genesis = genesis_block(settings.standby_validators)
+    try:
+        chain = generate_chain(settings, keys, args.blocks, args.txs_per_block, args.seed,
+                               election=election)
 
-    def blocks() -> Iterator[Block]:
-        yield genesis
-        yield from generate_chain(settings, keys, args.blocks, args.txs_per_block, args.seed)
+        def blocks() -> Iterator[Block]:
+            yield genesis
+            yield from chain
 
-    written = write_chain_file(args.file, blocks(), count=args.blocks + 1)
+        written = write_chain_file(args.file, blocks(), count=args.blocks + 1)
+    except ValueError as e:  # arguments the generator refuses (the file is not written)
+        raise CommandError(str(e)) from None
     _json({"file": str(args.file), "blocks": written, "genesis": str(genesis.hash)}, stdout)
 
 
@@ -280,6 +305,15 @@ def add_parsers(commands: Any) -> None:
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--keys", type=Path, default=Path("devkeys/privnet.json"),
                       help="the validators' development keys (default: devkeys/privnet.json)")
+    make.add_argument("--elect", type=Path, metavar="KEYFILE",
+                      help="register the key in this WIF file (devkeys/privnet-candidate.wif) "
+                      "and vote it in as a validator; needs --elect-at")
+    make.add_argument("--elect-at", type=int, metavar="HEIGHT",
+                      help="the block holding the votes (its GAS claimed two blocks before, "
+                      "its registration one block before); the candidate signs from the next")
+    make.add_argument("--no-votes", action="store_true",
+                      help="with --elect: claim and register only, and leave the votes out "
+                      "(to be sent later, as neonode localnet --elect does)")
     command("check", "verify a data directory's invariants (exit 0 only if all hold)", _check)
     command("info", "print a data directory's network, heights and size as JSON", _info,
             config=False)

@@ -15,6 +15,9 @@ What happens, in order (L{Phase}):
     header and block sync.
  3. When it has caught up, a demo transaction is sent to it over JSON-RPC; the
     table's messages say when it is in every node's pool and in a block.
+ 4. With C{--elect}, the late node runs with a candidate's key (registered by the
+    generated chain) and, after the demo, a vote elects it as a fifth validator
+    while the network runs (L{neo_twisted.cli.election}).
 A table of every node's heights, peers, pool and rate is printed each second
 until Ctrl-C (or an C{--until-...} condition); then every node is stopped with
 SIGTERM. Data directories are kept: a second run resumes from them.
@@ -33,8 +36,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neo_twisted.cli.demo import DemoWatch, demo_accounts, demo_transaction, find_coin
+from neo_twisted.cli.election import ElectionWatch, vote_transaction
 from neo_twisted.cli.errors import CommandError
 from neo_twisted.cli.localnet_nodes import LocalNode, stop_all, write_table
+from neo_twisted.consensus.keyfile import load_validator_key
 from neo_twisted.ledger.generator import load_dev_keys
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
 from neo_twisted.p2p.interfaces import Endpoint
@@ -43,6 +48,9 @@ from neo_twisted.p2p.interfaces import Endpoint
 REFRESH = 1.0
 #: Seconds between two questions to the first node while it opens its chain.
 STARTING_POLL = 0.25
+#: Blocks after the elected node's own that C{--until-elected} waits for (a turn of
+#: five validators).
+ELECTED_ROUNDS = 5
 #: Offset of each node's JSON-RPC port from its P2P port (unless --rpc-ports).
 RPC_OFFSET = 1000
 
@@ -58,6 +66,8 @@ class Phase(enum.Enum):
     LATE_NODE = "late node"
     #: The demo transaction travels.
     DEMO = "demo"
+    #: The vote for the candidate travels, then the candidate takes part.
+    ELECTION = "election"
     #: Nothing more to show: the network runs until stopped.
     RUNNING = "running"
 
@@ -78,13 +88,16 @@ def _prepare_chain(args: argparse.Namespace, first: LocalNode) -> None:
     """
     if (first.datadir / "chain").exists():
         return
-    chain = args.dir / f"chain-{args.blocks}" / "chain.acc"
+    # with --elect: the candidate's GAS claimed and its registration in the last two blocks
+    elect = [] if args.elect is None else ["--elect", args.elect, "--elect-at", args.blocks + 1,
+                                           "--no-votes"]
+    chain = args.dir / f"chain-{args.blocks}{'-elect' if elect else ''}" / "chain.acc"
     if not chain.exists():
         chain.parent.mkdir(parents=True, exist_ok=True)
         args.stderr.write(f"generating {args.blocks} blocks into {chain}\n")
         _run_command(_neonode("makechain", "--config", args.config, "--keys", args.keys,
-                              "--blocks", args.blocks, "--txs-per-block", 2, "--seed", 1, chain),
-                     "makechain")
+                              "--blocks", args.blocks, "--txs-per-block", 2, "--seed", 1,
+                              *elect, chain), "makechain")
     args.stderr.write(f"importing {chain} into {first.datadir}\n")
     _run_command(_neonode("import", "--config", args.config, "--datadir", first.datadir, chain),
                  "import")
@@ -141,7 +154,13 @@ def _plan(args: argparse.Namespace, settings: ProtocolSettings) -> list[LocalNod
             keys = load_dev_keys(args.keys, settings)
         except ConfigError as e:
             raise CommandError(str(e)) from None
-        for node, key in zip(nodes[:-1], keys, strict=False):
+        validators = list(zip(nodes[:-1], keys, strict=False))
+        if args.elect is not None:
+            try:
+                validators.append((nodes[-1], load_validator_key(args.elect)))
+            except ConfigError as e:
+                raise CommandError(f"--elect: {e}") from None
+        for node, key in validators:
             node.key_file = node.datadir / "validator.wif"
             node.datadir.mkdir(parents=True, exist_ok=True)
             node.key_file.touch(mode=0o600)
@@ -166,6 +185,7 @@ class _Run:
         self.base = max(node.block_height for node in self.early)
         self.demo: DemoWatch | None = None
         self.demo_reported: set[str] = set()
+        self.election: ElectionWatch | None = None
 
     def say(self, message: str) -> None:
         self.out.write(f"-- {message}\n")
@@ -181,11 +201,19 @@ class _Run:
         elif self.phase is Phase.LATE_NODE and self._caught_up(self.late):
             self.say(f"{self.late.name} caught up at block {self.late.block_height}")
             if self.args.no_demo:
-                self.phase = Phase.RUNNING
+                self._next_after_demo()
             else:
                 self._send_demo()
         elif self.phase is Phase.DEMO:
             self._watch_demo()
+        elif self.phase is Phase.ELECTION:
+            self._watch_election()
+
+    def _next_after_demo(self) -> None:
+        if self.args.elect is not None and self.election is None:
+            self._send_vote()
+        else:
+            self.phase = Phase.RUNNING
 
     def _validators_done(self) -> bool:
         heights = [node.block_height for node in self.early]
@@ -206,7 +234,7 @@ class _Run:
         found = find_coin(target.rpc, accounts)
         if found is None:
             self.say("no demo transaction: no unspent output of the generated accounts found")
-            self.phase = Phase.RUNNING
+            self._next_after_demo()
             return
         tx = demo_transaction(*found, accounts)
         target.rpc.call("sendrawtransaction", tx.to_bytes().hex())
@@ -230,6 +258,50 @@ class _Run:
                     f" (a block came before every pool was seen holding it: seen in "
                     f"{len(demo.pooled)} of {len(names)})")
             self.say(f"demo transaction in block {heights} on every node{seen}")
+            self._next_after_demo()
+
+    def _send_vote(self) -> None:
+        """
+        A generated account votes for the standby validators and the late node's key.
+        """
+        assert self.args.elect is not None
+        candidate = load_validator_key(self.args.elect).public_key
+        target = self.early[0]
+        watch = ElectionWatch(candidate, "")
+        if not any(entry.get("publickey") == candidate.encode().hex()
+                   for entry in target.rpc.call("getvalidators") or []):
+            self.say(f"no election: {candidate} is not registered on this chain (a run "
+                     "directory made without --elect)")
+            self.phase = Phase.RUNNING
+            return
+        keys = [*load_protocol(self.config).standby_validators, candidate]
+        tx = vote_transaction(target.rpc, demo_accounts(), keys)
+        if tx is None:
+            self.say("no election: no generated account holds NEO")
+            self.phase = Phase.RUNNING
+            return
+        target.rpc.call("sendrawtransaction", tx.to_bytes().hex())
+        watch.txid = str(tx.hash)
+        self.election = watch
+        self.say(f"vote {tx.hash} for the {len(keys) - 1} standby validators and "
+                 f"{self.late.name}'s key sent to {target.name}")
+        self.phase = Phase.ELECTION
+
+    def _watch_election(self) -> None:
+        watch = self.election
+        assert watch is not None
+        running = [node for node in self.nodes if node.running]
+        if watch.elected_at is None:
+            voted = watch.voted_in(self.early[0].rpc)
+            if voted is not None and all(watch.active_on(node.rpc) for node in running):
+                watch.elected_at = voted
+                self.say(f"vote in block {voted}: {self.late.name} is a validator of every "
+                         f"node from block {voted + 1} on (five validators)")
+            return
+        proposed = watch.proposed_by(self.late.rpc)
+        if proposed is not None:
+            watch.proposed = proposed
+            self.say(f"{self.late.name} proposed block {proposed}; blocks keep coming")
             self.phase = Phase.RUNNING
 
     def finished(self) -> str | None:
@@ -246,6 +318,12 @@ class _Run:
             return f"every node holds block {args.until_height}"
         if args.until_demo and self.demo is not None and self.phase is Phase.RUNNING:
             return "the demo transaction is in a block on every node"
+        watch = self.election
+        if (args.until_elected and watch is not None and watch.proposed is not None
+                and all(node.block_height >= watch.proposed + ELECTED_ROUNDS
+                        for node in self.nodes)):
+            return (f"{self.late.name} was elected, proposed block {watch.proposed}, and "
+                    f"every node holds {ELECTED_ROUNDS} blocks more")
         return None
 
 
@@ -369,6 +447,15 @@ def add_parser(commands: Any) -> None:
                         help="stop once every node holds block N (made by consensus)")
     parser.add_argument("--until-demo", action="store_true",
                         help="stop once the demo transaction is in a block on every node")
+    parser.add_argument("--elect", nargs="?", type=Path, metavar="KEYFILE",
+                        const=Path("devkeys/privnet-candidate.wif"),
+                        help="the late node validates with this key (default: "
+                             "devkeys/privnet-candidate.wif), which the generated chain "
+                             "registers; after the demo a vote elects it while the network "
+                             "runs")
+    parser.add_argument("--until-elected", action="store_true",
+                        help=f"with --elect: stop once the elected node proposed a block "
+                             f"and every node holds {ELECTED_ROUNDS} more")
     parser.add_argument("--timeout", type=float, default=0,
                         help="give up after this many seconds (default: never)")
     parser.set_defaults(run=_localnet_guarded)

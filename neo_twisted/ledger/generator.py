@@ -15,6 +15,10 @@ Block 1 can spend only the genesis NEO, so the first transfers fan it out to man
 accounts. Until enough outputs are confirmed, the remaining transfers of a block
 have no inputs: they carry a Script attribute naming an account, whose witness
 they then need, and a Remark that keeps their hashes distinct.
+
+With an L{ElectionPlan}, a candidate key is registered and voted in
+(L{neo_twisted.ledger.generator_votes}); each block then names in its
+NextConsensus the validators elected after it, who sign the next block.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ from neo_twisted.crypto.scripts import (
     multisig_redeem_script,
     script_hash,
 )
+from neo_twisted.ledger.generator_votes import ElectionPlan, VoteKeeper
 from neo_twisted.ledger.genesis import GENESIS_NONCE, genesis_block
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings
+from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt160
 
@@ -151,17 +157,23 @@ class ChainGenerator:
 
     @ivar genesis: the network's genesis block, which block 1 follows.
     @ivar accounts: the generated accounts that hold the NEO.
+    @param election: register and vote in a candidate (L{generator_votes}); from
+        then on the generator elects the validators of each block as a node does.
     """
 
     def __init__(self, settings: ProtocolSettings, validator_keys: Sequence[KeyPair],
                  txs_per_block: int, seed: int, start_timestamp: int | None = None,
-                 accounts: int = DEFAULT_ACCOUNTS) -> None:
+                 accounts: int = DEFAULT_ACCOUNTS, *,
+                 election: ElectionPlan | None = None) -> None:
         validators = settings.standby_validators
         by_key = {pair.public_key: pair for pair in validator_keys}
         if set(by_key) != set(validators) or len(validator_keys) != len(validators):
             raise ValueError("the validator keys must be exactly the standby validators")
         if txs_per_block < 0 or accounts < 1:
             raise ValueError("txs_per_block must be >= 0 and accounts >= 1")
+        if election is not None and txs_per_block < 1:
+            raise ValueError("an election needs NEO moving (txs_per_block >= 1): the votes "
+                             "come from accounts holding NEO, the fee from GAS spent NEO earned")
         self.genesis = genesis_block(validators)
         self._k = txs_per_block
         self._rng = random.Random(seed)
@@ -172,16 +184,19 @@ class ChainGenerator:
             raise ValueError(f"block 1's timestamp {first} must come after genesis's "
                              f"{self.genesis.header.timestamp}")
         self._first_timestamp = first
-        ordered = [by_key[point] for point in sorted(validators)]  # script order
-        self._validators = ordered
+        self._signing_keys = dict(by_key)
+        self._elected: tuple[ECPoint, ...] = ()
+        self._use_validators(tuple(sorted(validators)))
+        ordered = self._validators
         n = len(ordered)
-        self._consensus = _Signer(multisig_redeem_script(bft_threshold(n), validators), ordered)
-        self._next_consensus: UInt160 = consensus_address(validators)
-        assert self._consensus.script_hash == self._next_consensus
         holder = _Signer(multisig_redeem_script(n // 2 + 1, validators), ordered[: n // 2 + 1])
         issue = self.genesis.transactions[3]
         assert issue.outputs[0].script_hash == holder.script_hash
         self.accounts = account_keys(seed, accounts)
+        self._keeper: VoteKeeper | None = None
+        if election is not None:
+            self._keeper = VoteKeeper(settings, self.genesis, election, self.accounts)
+            self._signing_keys[election.candidate.public_key] = election.candidate
         self._signers = [_Signer(pair.verification_script, (pair,)) for pair in self.accounts]
         self._pool: list[_Coin] = [(CoinReference(issue.hash, 0), issue.outputs[0].value, holder)]
         self._target = 4 * txs_per_block + 8  # confirmed outputs to keep at hand
@@ -206,12 +221,20 @@ class ChainGenerator:
         self._nonces.add(consensus_data & _MAX_UINT32)
         transactions: list[Transaction] = [MinerTransaction(nonce=consensus_data & _MAX_UINT32)]
         transactions += self._transfers()
+        keeper = self._keeper
+        next_validators = self._elected
+        next_consensus = self._next_consensus
+        if keeper is not None:
+            transactions += keeper.transactions(index)
+            next_validators = keeper.apply(index, transactions)
+            if next_validators != self._elected:
+                next_consensus = consensus_address(next_validators)
         root = merkle_root([tx.hash for tx in transactions])
 
         def header(witness: Witness) -> Header:
             return Header(prev_hash=self._prev.hash, merkle_root=root, timestamp=timestamp,
                           index=index, consensus_data=consensus_data,
-                          next_consensus=self._next_consensus, witness=witness)
+                          next_consensus=next_consensus, witness=witness)
 
         unsigned = header(Witness()).unsigned_bytes()
         # any M validators will do; they sign in the order of their keys in the script
@@ -220,7 +243,21 @@ class ChainGenerator:
         signed = header(self._consensus.witness(unsigned, [self._validators[i] for i in signing]))
         signed.set_hash_from(unsigned)
         self._prev = signed
+        self._use_validators(next_validators)  # they sign the next block
         return Block(signed, tuple(transactions))
+
+    def _use_validators(self, validators: tuple[ECPoint, ...]) -> None:
+        """
+        Sign from now on with C{validators} (sorted: the order of their keys in the script).
+        """
+        if validators == self._elected:
+            return
+        ordered = [self._signing_keys[point] for point in validators]
+        self._elected = validators
+        self._validators = ordered
+        self._consensus = _Signer(multisig_redeem_script(bft_threshold(len(ordered)),
+                                                         validators), ordered)
+        self._next_consensus: UInt160 = self._consensus.script_hash
 
     def coins(self) -> list[tuple[CoinReference, int, KeyPair]]:
         """
@@ -328,7 +365,8 @@ class ChainGenerator:
 
 def generate_chain(settings: ProtocolSettings, validator_keys: Sequence[KeyPair], blocks: int,
                    txs_per_block: int, seed: int, start_timestamp: int | None = None, *,
-                   accounts: int = DEFAULT_ACCOUNTS) -> Iterator[Block]:
+                   accounts: int = DEFAULT_ACCOUNTS,
+                   election: ElectionPlan | None = None) -> Iterator[Block]:
     """
     Blocks 1 to C{blocks} of a valid chain after C{genesis_block(settings.standby_validators)}.
 
@@ -338,9 +376,11 @@ def generate_chain(settings: ProtocolSettings, validator_keys: Sequence[KeyPair]
     @param start_timestamp: block 1's timestamp (later than genesis's); each next block
         comes C{settings.seconds_per_block} later. By default one interval after genesis.
     @param accounts: how many generated single-signature accounts hold the NEO.
+    @param election: a candidate to register and vote in (L{ElectionPlan}); its
+        height must be at most C{blocks} for the votes to be in the chain.
     """
     generator = ChainGenerator(settings, validator_keys, txs_per_block, seed, start_timestamp,
-                               accounts)  # built now, so bad arguments fail at the call
+                               accounts, election=election)  # bad arguments fail at the call
     return (generator.next_block() for _ in range(blocks))
 
 

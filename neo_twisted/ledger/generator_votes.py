@@ -48,7 +48,7 @@ from neo_twisted.mempool.claims import calculate_bonus
 from neo_twisted.mempool.view import SpentCoin
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
-from neo_twisted.wire.uint import UInt160
+from neo_twisted.wire.uint import UInt256
 
 __all__ = ["CLAIM_MARGIN", "MAX_CLAIMS", "MAX_VOTERS", "ElectionPlan", "VoteKeeper"]
 
@@ -61,7 +61,7 @@ MAX_VOTERS = 16
 
 _PUSH_SIGNATURE = b"\x40"
 _T = TypeVar("_T", bound=Transaction)
-_Coin = tuple[bytes, int]
+_Coin = tuple[UInt256, int]
 
 
 @attrs.frozen
@@ -74,6 +74,9 @@ class ElectionPlan:
 
     candidate: KeyPair
     height: int
+    #: False: register only (the claim and registration, no votes in the chain; they
+    #: may come later, as C{neonode localnet --elect} sends them).
+    votes: bool = True
 
 
 def signed(tx: _T, keys: Iterable[KeyPair]) -> _T:
@@ -84,7 +87,7 @@ def signed(tx: _T, keys: Iterable[KeyPair]) -> _T:
     by_hash = {key.script_hash: key for key in keys}
     witnesses = tuple(Witness(_PUSH_SIGNATURE + by_hash[h].sign(unsigned),
                               by_hash[h].verification_script) for h in sorted(by_hash))
-    result = attrs.evolve(tx, witnesses=witnesses)  # type: ignore[misc]
+    result = attrs.evolve(tx, witnesses=witnesses)
     result.set_hash_from(unsigned)
     return result
 
@@ -122,21 +125,20 @@ class VoteKeeper:
         self._spent: list[tuple[_Coin, SpentCoin]] = []
         #: The candidate's GAS output that the next step spends, and its value.
         self._gas: tuple[CoinReference, int] | None = None
-        self.apply(genesis)
+        self.apply(0, genesis.transactions)
 
     # -- following the chain ------------------------------------------------------------------
 
-    def apply(self, block: Block) -> tuple[ECPoint, ...]:
+    def apply(self, height: int, transactions: Sequence[Transaction]) -> tuple[ECPoint, ...]:
         """
-        Follow C{block}; returns the validators after it (who sign the next block).
+        Follow the block at C{height}; returns the validators after it (who sign the next).
         """
-        height = block.index
         previous = self._fee_totals[-1] if self._fee_totals else 0
         fees = self._settings.system_fees
-        self._fee_totals.append(previous + sum(system_fee(tx, fees) for tx in block.transactions))
+        self._fee_totals.append(previous + sum(system_fee(tx, fees) for tx in transactions))
         neo = self._neo
         recording = height < self._plan.height - 2
-        for tx in block.transactions:
+        for tx in transactions:
             spent = []
             for ref in tx.inputs:
                 coin = (ref.prev_hash, ref.prev_index)
@@ -176,7 +178,7 @@ class VoteKeeper:
             return [self._claim(index)]
         if step == 1:
             return [self._registration()]
-        if step == 2:
+        if step == 2 and self._plan.votes:
             return [self._votes(index)]
         return []
 
@@ -184,18 +186,20 @@ class VoteKeeper:
         """
         Claim the GAS of the most rewarding spent outputs, enough for the plan.
         """
-        def bonus(coin: SpentCoin) -> int:
-            return calculate_bonus([coin], self._fee_totals.__getitem__)
-
+        fee_totals = self._fee_totals.__getitem__
         needed = VALIDATOR_REGISTRATION_FEE + CLAIM_MARGIN
-        ranked = sorted(self._spent, key=lambda item: (-bonus(item[1]), item[0]))
-        chosen: list[tuple[_Coin, SpentCoin]] = []
-        for item in ranked[:MAX_CLAIMS]:
-            chosen.append(item)
-            if calculate_bonus([c for _, c in chosen], self._fee_totals.__getitem__) >= needed:
-                break
+        ranked = sorted(((calculate_bonus([coin], fee_totals), ref, coin)
+                         for ref, coin in self._spent), key=lambda item: (-item[0], item[1]))
         self._spent = []
-        total = calculate_bonus([c for _, c in chosen], self._fee_totals.__getitem__)
+        chosen: list[tuple[_Coin, SpentCoin]] = []
+        total = 0
+        for bonus, ref, coin in ranked[:MAX_CLAIMS]:
+            chosen.append((ref, coin))
+            total += bonus
+            if total >= needed:
+                break
+        # NEO comes in whole units, so the bonus of the lot is the sum of the coins'
+        assert total == calculate_bonus([coin for _, coin in chosen], fee_totals)
         if total < needed:
             raise ValueError(
                 f"block {index} can claim only {total / FIXED8_ONE} GAS, and registering the "
@@ -241,7 +245,7 @@ class VoteKeeper:
             raise ValueError(f"no generated account holds NEO before block {index}")
         keys = [*self._settings.standby_validators, self._plan.candidate.public_key]
         value = vote_value(keys)
-        descriptors = tuple(StateDescriptor(STATE_ACCOUNT, bytes(UInt160(key.script_hash)),
+        descriptors = tuple(StateDescriptor(STATE_ACCOUNT, bytes(key.script_hash),
                                             "Votes", value) for key in voters)
         signers = [*voters, self._plan.candidate]
         inputs, outputs = self._spend_gas(0)

@@ -82,6 +82,7 @@ class ValidatorTracker:
         self._kept = (book, self._elect(book))
         self.mismatches = 0
         self.last_mismatch: Mismatch | None = None
+        self._last_logged: tuple[UInt160, UInt160] | None = None
 
     def _elect(self, book: VoteBook) -> Election:
         return book.election(self._standby, plus_one=self._plus_one)
@@ -138,11 +139,16 @@ class ValidatorTracker:
         book.revision = 0
         self._kept = (book, batch.election)
         for mismatch in batch.mismatches:
-            self._log.warn("block {index}: NextConsensus {found} is not the validators' "
-                           "consensus address {expected} (the block is accepted: votes "
-                           "before 2.6, or a rule this node does not know)",
-                           index=mismatch.index, found=mismatch.found,
-                           expected=mismatch.expected)
+            # a chain whose set we cannot reproduce would say so at every block: the
+            # warning comes once per pair of addresses, every block is counted
+            pair = (mismatch.found, mismatch.expected)
+            log = self._log.debug if pair == self._last_logged else self._log.warn
+            self._last_logged = pair
+            log("block {index}: NextConsensus {found} is not the consensus address "
+                "{expected} of the validators elected by the votes (the block is "
+                "accepted: it may follow rules of before 2.6, or ones this node does not "
+                "know)", index=mismatch.index, found=mismatch.found,
+                expected=mismatch.expected)
         if batch.mismatches:
             self.mismatches += len(batch.mismatches)
             self.last_mismatch = batch.mismatches[-1]
