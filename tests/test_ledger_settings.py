@@ -337,6 +337,17 @@ class KeyProblemTests(SynchronousTestCase):
         self.assertBadKey("SecondsPerBlock", -15)
         self.assertBadKey("SecondsPerBlock", "15")
 
+    def test_validator_count_formula(self) -> None:
+        """
+        ValidatorCountFormula, our own key: "2.11" (the default) or "2.6".
+        """
+        document = privnet_document()
+        self.assertTrue(self.load(document).validator_count_plus_one)
+        document["ProtocolConfiguration"]["ValidatorCountFormula"] = "2.6"
+        self.assertFalse(self.load(document).validator_count_plus_one)
+        self.assertBadKey("ValidatorCountFormula", "2.10", words='"2.6"')
+        self.assertBadKey("ValidatorCountFormula", ["2.11"])
+
     def test_assume_valid(self) -> None:
         """
         AssumeValid, our own key: an object with the block's Height and Hash, or null.
