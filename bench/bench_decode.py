@@ -51,7 +51,8 @@ from neo_twisted.wire.uint import UInt160, UInt256
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # bench/report.py, next to this script
 
-DEFAULT_VECTORS = Path("/work/shared/vectors")
+#: The repository's conformance vectors (C{$NEO_VECTORS} or --vectors override).
+DEFAULT_VECTORS = Path(__file__).resolve().parents[1] / "tests" / "data" / "vectors"
 COMMAND = "make bench"
 #: ContractTransactions per second, decoded and hashed on one core.
 TARGET = 40_000

@@ -3,7 +3,7 @@ Fuzz every target (or those named) for a set time each: C{python -m fuzz.run [NA
 [--seconds N]}, which C{make fuzz} runs.
 
 atheris is used when it imports (the C{fuzz} extra), hypothesis otherwise. Seeds are each
-target's real encodings (the shared vectors, C{$NEO_VECTORS}, and the repository samples)
+target's real encodings (tests/data/vectors or C{$NEO_VECTORS}, and the repository samples)
 plus valid encodings drawn from the test strategies. The run prints, per target, the
 executions, seconds and crashes, saves every crashing input in C{fuzz/crashes/TARGET/} and
 exits non-zero if any target crashed.

@@ -1,6 +1,7 @@
 """
-Seed inputs for the fuzz targets: real encodings (the shared conformance vectors and the
-repository's samples) and, for long runs, valid encodings drawn from the test strategies.
+Seed inputs for the fuzz targets: real encodings (the conformance vectors in
+tests/data/vectors and the repository's samples) and, for long runs, valid encodings drawn
+from the test strategies.
 
 A fuzzer starting from valid inputs gets past the first length and type checks at once,
 so every reader is reached in the first seconds. Missing vectors are not an error here

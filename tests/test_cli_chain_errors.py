@@ -97,14 +97,18 @@ class BadInputTests(ChainCommandCase):
                                                PRIVNET, str(missing)))
         self.assertSameStore(datadir)
 
-    def test_no_chain_file_name(self) -> None:
+    def test_not_a_chain_file(self) -> None:
         """
-        Files whose names are not chain file names are an error, not a silent success.
+        A file of another name whose bytes are neither layout is an error naming it (a
+        file of another name is read by its header: tests.test_cli_import_names).
         """
-        other = self.files_dir() / "blocks.bin"
-        other.write_bytes(chain_file().read_bytes())
-        self.assertIn("no chain files", self.fails(
-            "import", "--datadir", self.mktemp(), "--config", PRIVNET, str(other)))
+        other = self.files_dir() / "notes.txt"
+        other.write_bytes(b"no blocks here, only words: " * 10)
+        datadir = Path(self.mktemp())
+        error = self.fails("import", "--datadir", str(datadir), "--config", PRIVNET, str(other))
+        self.assertIn(str(other), error)
+        self.assertIn("neither a chain.acc nor a chain.<start>.acc layout", error)
+        self.assertEqual(self.info(datadir)["block_height"], 0)
 
     def test_truncated_file(self) -> None:
         """

@@ -13,7 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from neo_twisted.cli import main
 from neo_twisted.cli.status import render
-from neo_twisted.rpc.server import JsonRpcResource, make_site
+from neo_twisted.rpc.server import JsonRpcResource
+from neo_twisted.rpc.site import make_site
 from tests.node_cluster import Cluster, heights, wait_until
 
 CHAIN = 300

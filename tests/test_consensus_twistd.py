@@ -70,7 +70,9 @@ class ValidatorProcessTests(TwistdCase):
         for i in range(1, 5):
             datadir = self.base / f"v{i}"
             seeds = [f"127.0.0.1:{port}" for port in ports] or ["127.0.0.1:1"]
-            options = ["--validator-key", str(ROOT / "devkeys" / f"privnet-validator-{i}.wif"),
+            # the development keys are readable by all in a checkout
+            options = ["--allow-readable-key", "--validator-key",
+                       str(ROOT / "devkeys" / f"privnet-validator-{i}.wif"),
                        "--min-peers", "3", "--rpc-port", "0"]
             for seed in seeds:
                 options += ["--seed", seed]

@@ -22,7 +22,7 @@ from neo_twisted.core.transactions import (
 from neo_twisted.crypto.scripts import consensus_address
 from neo_twisted.ledger.chain import Verdict
 from neo_twisted.ledger.check import check_store
-from neo_twisted.ledger.store import u32
+from neo_twisted.ledger.store import SCHEMA_VERSION, u32
 from neo_twisted.ledger.votestore import COUNTS_KEY, decode_votes, encode_votes
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160
@@ -196,7 +196,7 @@ class UpgradeTests(LedgerCase):
         self.assertEqual(upgraded.validators.next_validators, FIVE)
         self.assertEqual(upgraded.get_votes(A), (*STANDBY, CANDIDATE))
         with upgraded.store.read() as txn:
-            self.assertEqual(txn.get(b"schema", db=upgraded.store.dbs["meta"]), u32(2))
+            self.assertEqual(txn.get(b"schema", db=upgraded.store.dbs["meta"]), u32(SCHEMA_VERSION))
         upgraded.close()
         self.assertEqual(check_store(self.datadir, PRIVNET), [])
 

@@ -22,7 +22,7 @@ from twisted.trial.unittest import SkipTest, TestCase
 
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.store import StoreWriteError
-from neo_twisted.node.tap import EXIT_STORE_FAILED
+from neo_twisted.node.exits import EXIT_STORE_FAILED, EXIT_STORE_UNUSABLE
 from neo_twisted.p2p.addresses import encode_peers
 from neo_twisted.p2p.interfaces import Endpoint
 from tests.hostile_helpers import HOSTILE_CHAIN
@@ -74,7 +74,7 @@ class ReadOnlyTests(DiskCase):
         process, log = self.spawn("ro", datadir, "--seed", "127.0.0.1:1")
         code, stderr = yield self.exited(process, log)
         text = self.text(log) + stderr  # twistd sends stderr to its log file
-        self.assertEqual(code, 1, text)
+        self.assertEqual(code, EXIT_STORE_UNUSABLE, text)  # the unit does not restart it
         self.assertIn("neonode: cannot start:", text)
         self.assertIn("Read-only file system", text)
         self.assertNotIn("Traceback", text)

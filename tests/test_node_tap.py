@@ -99,7 +99,8 @@ class MakeServiceTests(SynchronousTestCase):
         """
         A validator's tree adds the consensus service, after the connections.
         """
-        top = self.build("--validator-key", str(DEVKEYS / "privnet-validator-1.wif"))
+        top = self.build("--allow-readable-key", "--validator-key",
+                         str(DEVKEYS / "privnet-validator-1.wif"))
         self.assertEqual([type(child) for child in top],
                          [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
                           ConsensusService, TimerService, TimerService])
@@ -263,8 +264,8 @@ class LogFormatTests(SynchronousTestCase):
         observer = options["logger"]()
         Logger(observer=observer).info("synced {height}", height=7)
         event = json.loads(path.read_text().strip())
-        self.assertEqual((event["log_format"], event["height"], event["log_text"]),
-                         ("synced {height}", 7, "synced 7"))
+        self.assertEqual((event["level"], event["height"], event["message"]),
+                         ("info", 7, "synced 7"))
 
     def test_jsonToStdoutWhenNodaemon(self) -> None:
         import sys

@@ -15,6 +15,7 @@ from typing import Any
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.crypto.keys import nep2_encrypt
 from neo_twisted.ledger.generator import account_keys
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.node import tap
@@ -42,10 +43,13 @@ class OptionsTests(SynchronousTestCase):
 
     def test_defaults(self) -> None:
         """
-        Without options the node reads C{protocol.json} and keeps 10 to 40 peers,
-        3 per address, listening on 20333 with a peers file.
+        Without options the node runs the bundled privnet (C{protocol.json}) and keeps
+        10 to 40 peers, 3 per address, listening on 20333 with a peers file.
         """
-        self.assertEqual(tap.Options()["config"], "protocol.json")
+        self.assertEqual((tap.Options()["config"], tap.Options()["network"]), (None, None))
+        options = tap.Options()
+        options.parseOptions([])
+        self.assertEqual(options["settings"], load_protocol(PROTOCOL))
         options = self.parse()
         self.assertEqual(
             (options["port"], options["min-peers"], options["max-peers"],
@@ -145,31 +149,60 @@ class OptionsTests(SynchronousTestCase):
 
     def test_validatorKey(self) -> None:
         """
-        --validator-key loads a WIF file holding one of the protocol's validators.
+        --validator-key loads a WIF file; the development keys (mode 0644 in a
+        checkout) need --allow-readable-key.
         """
-        options = self.parse("--validator-key", str(DEVKEYS / "privnet-validator-2.wif"))
+        options = self.parse("--allow-readable-key", "--validator-key",
+                             str(DEVKEYS / "privnet-validator-2.wif"))
         self.assertEqual(options["validator"].public_key.encode().hex(),
                          "02103a7f7dd016558597f7960d27c516a4394fd968b9e65155eb4b013e4040406e")
         self.assertIsNone(self.parse()["validator"])
 
-    def test_badValidatorKey(self) -> None:
-        """
-        A missing file and one that holds no WIF are each refused with the reason; a
-        key that is no standby validator's is taken (votes may elect it).
-        """
+    def key_file(self, name: str, text: str | bytes, mode: int = 0o600) -> Path:
         directory = Path(self.mktemp())
         directory.mkdir()
-        self.assertIn("cannot read", self.refused("--validator-key", str(directory / "none")))
-        garbage = directory / "garbage.wif"
-        garbage.write_text("not a key\n")
+        path = directory / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        path.chmod(mode)
+        return path
+
+    def test_badValidatorKey(self) -> None:
+        """
+        A missing file, one that holds no key, and one others may read are each
+        refused with the reason; a key that is no standby validator's is taken
+        (votes may elect it).
+        """
+        missing = Path(self.mktemp()) / "none"
+        self.assertIn("cannot read", self.refused("--validator-key", str(missing)))
+        garbage = self.key_file("garbage.wif", "not a key\n")
         self.assertIn("not a WIF", self.refused("--validator-key", str(garbage)))
-        stranger = directory / "stranger.wif"
-        stranger.write_text(account_keys(5, 1)[0].to_wif())
-        self.assertEqual(self.parse("--validator-key", str(stranger))["validator"].public_key,
-                         account_keys(5, 1)[0].public_key)
-        binary = directory / "binary.wif"
-        binary.write_bytes(b"\xff\xfe")
-        self.assertIn("one WIF", self.refused("--validator-key", str(binary)))
+        stranger = account_keys(5, 1)[0]
+        private = self.key_file("stranger.wif", stranger.to_wif())
+        self.assertEqual(self.parse("--validator-key", str(private))["validator"].public_key,
+                         stranger.public_key)
+        readable = self.key_file("readable.wif", stranger.to_wif(), 0o640)
+        self.assertIn("(mode 0640)", self.refused("--validator-key", str(readable)))
+        binary = self.key_file("binary.wif", b"\xff\xfe")
+        self.assertIn("not text", self.refused("--validator-key", str(binary)))
+        self.assertIn("needs --validator-key",
+                      self.refused("--validator-key-password", str(private)))
+
+    def test_nep2ValidatorKey(self) -> None:
+        """
+        A NEP-2 key with its passphrase file; a readable passphrase file is refused.
+        """
+        encrypted = nep2_encrypt(account_keys(6, 1)[0], "correct horse")
+        key = self.key_file("v.nep2", encrypted)
+        password = self.key_file("pass", "correct horse\n")
+        options = self.parse("--validator-key", str(key), "--validator-key-password",
+                             str(password))
+        self.assertEqual(options["validator"].public_key, account_keys(6, 1)[0].public_key)
+        password.chmod(0o644)
+        self.assertIn("--validator-key-password:", self.refused(
+            "--validator-key", str(key), "--validator-key-password", str(password)))
 
     def test_tlsOptions(self) -> None:
         """
@@ -285,7 +318,8 @@ class OptionsTests(SynchronousTestCase):
 
 #: A valid value for every option of C{twistd neonode} (flags: None).
 GOOD_VALUES: dict[str, str | None] = {
-    "config": str(PROTOCOL), "datadir": "/srv/neo", "port": "0", "interface": "127.0.0.1",
+    "config": str(PROTOCOL), "network": "privnet", "rpc": None, "datadir": "/srv/neo",
+    "port": "0", "interface": "127.0.0.1",
     "min-peers": "2", "max-peers": "5", "max-per-address": "1", "user-agent": "/x/",
     "mempool-size": "10", "mempool-mb": "64", "verify-threads": "0", "rpc-port": "10332",
     "rpc-bind": "::1",
@@ -296,12 +330,16 @@ GOOD_VALUES: dict[str, str | None] = {
     "rpc-disable": "submitblock", "rpc-max-answer": "1048576", "rpc-allow-get": None,
     "assume-valid": "5000:0x" + "ab" * 32,
     "whitelist": "10.1.0.0/16", "ban": "203.0.113.9", "allow-private-addresses": None,
+    "allow-readable-key": None,
 }
-#: TLS needs real files: covered by test_tlsOptions; so does auth (test_rpcAuthOptions).
-TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key", "rpc-user", "rpc-password-file"}
+#: TLS needs real files: covered by test_tlsOptions; so does auth (test_rpcAuthOptions),
+#: and a NEP-2 key's passphrase (test_nep2ValidatorKey).
+TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key", "rpc-user", "rpc-password-file",
+               "validator-key-password"}
 #: A bad value for every option that can have one, and what the message must say.
 BAD_VALUES = {
     "config": ("/nonexistent/protocol.json", "/nonexistent/protocol.json"),
+    "network": ("moonnet", "--network: 'moonnet' is not one of mainnet, testnet, privnet"),
     "port": ("70000", "--port: 70000 is outside 0..65535"),
     "min-peers": ("zero", "--min-peers: 'zero' is not a number"),
     "max-peers": ("0", "--max-peers: 0 is not a positive number"),
@@ -311,6 +349,7 @@ BAD_VALUES = {
     "verify-threads": ("-1", "--verify-threads: -1 is negative"),
     "rpc-port": ("65536", "--rpc-port: 65536 is outside 0..65535"),
     "validator-key": ("/nonexistent.wif", "--validator-key"),
+    "validator-key-password": ("/nonexistent", "--validator-key-password needs"),
     "metrics-port": ("http", "--metrics-port: 'http' is not a number"),
     "log-format": ("yaml", "--log-format: 'yaml' is not one of text, json"),
     "progress-interval": ("-5", "--progress-interval: -5.0 is not a positive number of "

@@ -19,7 +19,8 @@ from neo_twisted.rpc.access import (
     check_host_name,
     normal_origin,
 )
-from neo_twisted.rpc.server import JsonRpcResource, make_site
+from neo_twisted.rpc.server import JsonRpcResource
+from neo_twisted.rpc.site import make_site
 from tests.test_rpc_server import CLIENT, Response, parse_response
 
 BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": ["x"]}).encode()

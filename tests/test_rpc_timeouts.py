@@ -12,8 +12,9 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from neo_twisted.rpc.server import JsonRpcResource, make_site
+from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.rpc.service import RpcService
+from neo_twisted.rpc.site import make_site
 from tests.test_rpc_server import parse_response
 
 PEER = IPv4Address("TCP", "127.0.0.1", 40000)

@@ -16,8 +16,9 @@ from twisted.web.client import RequestTransmissionFailed, ResponseNeverReceived
 from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
-from neo_twisted.rpc.server import JsonRpcResource, make_site
+from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.rpc.service import RpcService, load_tls_options
+from neo_twisted.rpc.site import make_site
 from tests.rpc_client import rpc_post
 from tests.tls_samples import TestCA, make_test_ca
 

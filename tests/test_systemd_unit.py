@@ -17,6 +17,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.node import tap
+from neo_twisted.node.exits import EXIT_STORE_FAILED, EXIT_STORE_UNUSABLE
 
 PACKAGING = Path(__file__).parents[1] / "packaging" / "systemd"
 UNIT = PACKAGING / "neonode.service"
@@ -75,13 +76,50 @@ class UnitTests(SynchronousTestCase):
         server.parseOptions(argv[1:split])
         self.assertTrue(server["nodaemon"])
         self.assertEqual(server["pidfile"], "")
-        node_args = argv[split + 1:]
-        node_args[node_args.index("--config") + 1] = str(
-            Path(__file__).parents[1] / "protocol.json")
         options = tap.Options()
-        options.parseOptions(node_args)
+        options.parseOptions(argv[split + 1:])
         self.assertEqual(options["datadir"], Path("/var/lib/neonode"))
-        self.assertEqual((options["rpc-port"], options["metrics-port"]), (10332, 9108))
+        self.assertEqual(options["settings"].magic, 7630401)  # mainnet, as the env file says
+        # neo-cli's mainnet ports: P2P and RPC of one network
+        self.assertEqual((options["port"], options["rpc-port"], options["metrics-port"]),
+                         (10333, 10332, 9108))
+
+    def test_validator_key_by_credential(self) -> None:
+        """
+        The commented validator lines work as documented: the credential names in
+        LoadCredential= are the ones the options read from $CREDENTIALS_DIRECTORY.
+        """
+        text = UNIT.read_text()
+        credentials = dict(line.lstrip("#").split("=", 1)[1].split(":", 1)
+                           for line in text.splitlines() if line.startswith("#LoadCredential="))
+        self.assertEqual(set(credentials), {"validator-key", "validator-key-password"})
+        self.assertIn('"--validator-key credential:validator-key"', text)
+        self.assertIn('"--validator-key-password credential:validator-key-password"', text)
+
+    def test_permanent_failures_not_restarted(self) -> None:
+        """
+        A store that failed a write (74) or cannot be used (78) is not restarted, and
+        a node that keeps failing otherwise stops being restarted after 5 starts.
+        """
+        sections = unit_sections()
+        prevented = sections["Service"]["RestartPreventExitStatus"].split()
+        self.assertEqual(set(prevented), {str(EXIT_STORE_FAILED),
+                                          str(EXIT_STORE_UNUSABLE)})
+        self.assertEqual((sections["Unit"]["StartLimitIntervalSec"],
+                          sections["Unit"]["StartLimitBurst"]), ("600", "5"))
+
+    def test_readme_installs_as_the_unit_says(self) -> None:
+        """
+        The install steps in the unit's comment are the README's, line for line.
+        """
+        steps = [line[len("#   "):] for line in UNIT.read_text().splitlines()
+                 if line.startswith("#   ")]
+        readme = (Path(__file__).parents[1] / "README.md").read_text()
+        section = readme.split("### Running under systemd", 1)[1].split("\n### ", 1)[0]
+        commands = " ".join(section.split())
+        for step in steps:
+            for part in step.split(" && "):
+                self.assertIn(" ".join(part.split()), commands, part)
 
     def test_a_bad_option_would_be_caught(self) -> None:
         """

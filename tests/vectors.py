@@ -1,10 +1,10 @@
 """
-Locate and load the shared NEO 2 conformance vectors (see their README.md).
+Locate and load the NEO 2 conformance vectors (see their README.md and PROVENANCE.md).
 
-The vectors live outside the repository, in a read-only folder shared with other
-implementations: by default C{<repo>/../shared/vectors}, or wherever C{$NEO_VECTORS}
-points. A missing folder or file is a test failure, never a skip: a conformance
-suite that quietly skips proves nothing.
+The vectors are part of the repository, in C{tests/data/vectors/}, so a clone with
+nothing beside it tests itself; C{$NEO_VECTORS} points the tests at another copy (a
+newer set, say). A missing folder or file is a test failure, never a skip: a
+conformance suite that quietly skips proves nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from twisted.trial.unittest import FailTest
 #: The environment variable that overrides the vectors folder.
 VECTORS_ENV = "NEO_VECTORS"
 
-#: Where the vectors are when C{$NEO_VECTORS} is not set: beside the repository.
-DEFAULT_VECTORS_DIR = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+#: Where the vectors are when C{$NEO_VECTORS} is not set: the repository's copy.
+DEFAULT_VECTORS_DIR = Path(__file__).resolve().parent / "data" / "vectors"
 
 #: One record: C{{source, network, kind, hex, expect, derived, note, ...}}.
 Vector = dict[str, Any]
@@ -55,8 +55,8 @@ def load_vectors(name: str) -> list[Vector]:
 def _read(folder: Path, name: str) -> tuple[Vector, ...]:
     if not folder.is_dir():
         raise VectorsUnavailable(
-            f"NEO 2 test vectors not found: {folder} is not a folder. Put the shared vectors "
-            f"there or set {VECTORS_ENV} to their folder.")
+            f"NEO 2 test vectors not found: {folder} is not a folder. Restore "
+            f"tests/data/vectors/ or set {VECTORS_ENV} to a copy of it.")
     path = folder / name
     if not path.is_file():
         raise VectorsUnavailable(f"NEO 2 test vector file missing: {path}")

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from neo_twisted.cli import chain, decode, localnet, status
+from neo_twisted import version_text
+from neo_twisted.cli import backup, chain, decode, localnet, status
 from neo_twisted.cli.errors import CommandError
 
 __all__ = ["CommandError", "main"]
@@ -22,9 +23,11 @@ __all__ = ["CommandError", "main"]
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neonode", description="A NEO 2.x node on Twisted.")
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     decode.add_parser(commands)
     chain.add_parsers(commands)
+    backup.add_parser(commands)
     localnet.add_parser(commands)
     status.add_parser(commands)
     return parser

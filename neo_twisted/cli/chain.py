@@ -29,15 +29,19 @@ from neo_twisted.ledger.chainacc import (
     ChainReader,
     ChainWriter,
     order_chain_files,
+    parse_chain_file_name,
     write_chain_file,
 )
+from neo_twisted.ledger.chainnames import is_named
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.generator import generate_chain, load_dev_keys
 from neo_twisted.ledger.generator_votes import ElectionPlan
 from neo_twisted.ledger.genesis import genesis_block
-from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
+from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, UnknownKey
 from neo_twisted.ledger.store import StoreError
 from neo_twisted.ledger.verify import ProcessMapper, witness_job
+from neo_twisted.networks import DEFAULT_NETWORK, NETWORKS
+from neo_twisted.node.network import choose_network
 
 #: Blocks per write transaction (and per verification batch) when importing.
 IMPORT_BATCH = 1000
@@ -45,7 +49,15 @@ _FAILURES = (ConfigError, StoreError, ChainFileError, OSError)
 
 
 def _settings(args: argparse.Namespace) -> ProtocolSettings:
-    return load_protocol(args.config)
+    """
+    The network of C{--network} and C{--config}, as C{twistd neonode} reads them;
+    unknown keys are warned of on standard error.
+    """
+    def warn(unknown: UnknownKey) -> None:
+        args.stderr.write(f"neonode: warning: {unknown}\n")
+
+    config = None if args.config is None else str(args.config)
+    return choose_network(args.network, config, warn).settings
 
 
 def _json(value: Any, stdout: TextIO) -> None:
@@ -102,6 +114,8 @@ class _Importer:
         self.done = done
         #: The header before the next block to check ahead (None: read it from the store).
         self._previous: Header | None = None
+        #: The file's start height, once opened.
+        self.start = 0
 
     def _check_ahead(self, blocks: list[Block]) -> None:
         ledger = self._ledger
@@ -126,11 +140,17 @@ class _Importer:
         self.done += len(batch)
         self._progress.show(self.done, ledger.block_height)
 
-    def run(self) -> None:
+    def run(self) -> bool:
+        """
+        Import the file; False if it starts past the next height (nothing is read then).
+        """
         waiting: list[Block] = []  # checked ahead, added once the next batch is read
         batch: list[Block] = []
         try:
             with ChainReader(self._path) as chain:
+                self.start = chain.start
+                if chain.start > self._ledger.block_height + 1:
+                    return False
                 for record in chain.records():
                     if record.height <= self._ledger.block_height:
                         continue
@@ -147,13 +167,12 @@ class _Importer:
         self._check_ahead(batch)
         self._add(waiting)
         self._add(batch)
+        return True
 
 
 def _import(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     settings = _settings(args)
-    files = order_chain_files(args.files)
-    if not files:
-        raise CommandError("no chain files given (chain.acc, chain.<start>.acc, .zip)")
+    files = order_chain_files(args.files, any_name=True)
     mapper = ProcessMapper(os.cpu_count() or 1)
     try:
         ledger = Ledger.open(args.datadir, settings, mapper)
@@ -171,7 +190,11 @@ def _import(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
                                       f"{info.start}, after height {ledger.block_height} + 1\n")
                     break
                 importer = _Importer(ledger, mapper, info.path, progress, done)
-                importer.run()
+                if not importer.run():  # a file of another name: its start is in its header
+                    args.stderr.write(f"neonode: stopping before {info.path}: it starts at "
+                                      f"{importer.start}, after height {ledger.block_height} "
+                                      "+ 1\n")
+                    break
                 done = importer.done
         progress.show(done, ledger.block_height, final=True)
         elapsed = time.monotonic() - started
@@ -199,8 +222,11 @@ def _export(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
                     raise StoreError(f"block {index} cannot be read")
                 yield block
 
-        try:  # the file name decides the layout; a --start it contradicts is an error
-            writer = ChainWriter(args.file, start, count=last - start + 1)
+        # a chain file name decides the layout (a --start it contradicts is an error);
+        # another name has the chain.<start>.acc layout with --start, which import reads
+        partial = None if is_named(parse_chain_file_name(args.file)) else args.start is not None
+        try:
+            writer = ChainWriter(args.file, start, count=last - start + 1, partial=partial)
         except ValueError as e:
             raise CommandError(str(e)) from None
         with writer:
@@ -282,8 +308,12 @@ def add_parsers(commands: Any) -> None:
                 datadir: bool = True, config: bool = True) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(name, help=help_)
         if config:
-            parser.add_argument("--config", default="protocol.json", type=Path,
-                                help="protocol.json of the network (default: ./protocol.json)")
+            parser.add_argument("--network", choices=sorted(NETWORKS),
+                                help=f"a bundled network (default: {DEFAULT_NETWORK}, or "
+                                "the one of --config)")
+            parser.add_argument("--config", type=Path,
+                                help="a protocol.json of your own (it wins over --network's, "
+                                "whose magic it must have)")
         if datadir:
             parser.add_argument("--datadir", required=True, type=Path,
                                 help="the node's data directory")
@@ -291,9 +321,11 @@ def add_parsers(commands: Any) -> None:
         return parser
 
     command("genesis", "print the genesis block of a network as JSON", _genesis, datadir=False)
-    imp = command("import", "import chain.acc / chain.<start>.acc files (zip too)", _import)
+    imp = command("import", "import chain files: chain.acc, chain.<start>.acc, zipped or "
+                  "not, or any name (the layout read from the file)", _import)
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    exp = command("export", "export blocks to a chain.acc or chain.<start>.acc file", _export)
+    exp = command("export", "export blocks to a chain.acc or chain.<start>.acc file (another "
+                  "name: the latter layout with --start)", _export)
     exp.add_argument("file", type=Path, metavar="FILE")
     exp.add_argument("--start", type=int, help="first height (writes the chain.<start> layout)")
     exp.add_argument("--count", type=int, help="number of blocks (default: up to the tip)")

@@ -18,9 +18,10 @@ What happens, in order (L{Phase}):
  4. With C{--elect}, the late node runs with a candidate's key (registered by the
     generated chain) and, after the demo, a vote elects it as a fifth validator
     while the network runs (L{neo_twisted.cli.election}).
-A table of every node's heights, peers, pool and rate is printed each second
-until Ctrl-C (or an C{--until-...} condition); then every node is stopped with
-SIGTERM. Data directories are kept: a second run resumes from them.
+A table of every node's heights, peers, pool and rate is shown each second
+(redrawn in place on a terminal, printed again below the last elsewhere: see
+L{Screen}) until Ctrl-C (or an C{--until-...} condition); then every node is
+stopped with SIGTERM. Data directories are kept: a second run resumes from them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from typing import Any, TextIO
 from neo_twisted.cli.demo import DemoWatch, demo_accounts, demo_transaction, find_coin
 from neo_twisted.cli.election import ElectionWatch, vote_transaction
 from neo_twisted.cli.errors import CommandError
-from neo_twisted.cli.localnet_nodes import LocalNode, stop_all, write_table
+from neo_twisted.cli.localnet_nodes import LocalNode, Screen, stop_all
 from neo_twisted.consensus.keyfile import load_validator_key
 from neo_twisted.ledger.generator import load_dev_keys
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
@@ -174,11 +175,11 @@ class _Run:
     """
 
     def __init__(self, args: argparse.Namespace, nodes: list[LocalNode], config: Path,
-                 out: TextIO) -> None:
+                 screen: Screen) -> None:
         self.args = args
         self.nodes = nodes
         self.config = config
-        self.out = out
+        self.screen = screen
         self.phase = Phase.STARTING
         self.early = nodes[:-1]
         self.late = nodes[-1]
@@ -188,7 +189,7 @@ class _Run:
         self.election: ElectionWatch | None = None
 
     def say(self, message: str) -> None:
-        self.out.write(f"-- {message}\n")
+        self.screen.message(f"-- {message}")
 
     def advance(self) -> None:
         """
@@ -336,7 +337,8 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     nodes = _plan(args, settings)
     config = _network_config(args)
     _prepare_chain(args, nodes[0])
-    run = _Run(args, nodes, config, stdout)
+    screen = Screen(stdout)
+    run = _Run(args, nodes, config, screen)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     try:
@@ -348,7 +350,7 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
             time.sleep(REFRESH)
             for node in nodes:
                 node.poll(REFRESH)
-            write_table(nodes, time.monotonic() - started, stdout)
+            screen.table(nodes, time.monotonic() - started)
             run.advance()
             reason = run.finished()
             if reason is not None:

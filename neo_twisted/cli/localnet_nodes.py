@@ -6,6 +6,7 @@ reports over JSON-RPC, and the table of them all.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -127,12 +128,13 @@ def stop_all(nodes: list[LocalNode]) -> None:
             node.process.wait()
 
 
-def write_table(nodes: list[LocalNode], elapsed: float, out: TextIO) -> None:
+def table_text(nodes: list[LocalNode], elapsed: float) -> str:
     """
-    One line per node: heights, peers, pool, rate, whether it runs, its role.
+    One line per node: heights, peers, pool, rate, whether it runs, its role (after
+    a blank line and the header).
     """
-    out.write(f"\n{elapsed:6.1f} s  node      port   rpc  headers   blocks  peers  pool  "
-              f"blocks/s  state    role\n")
+    lines = [f"\n{elapsed:6.1f} s  node      port   rpc  headers   blocks  peers  pool  "
+             f"blocks/s  state    role\n"]
     for node in nodes:
         heights = node.heights()
         headers, blocks = ("-", "-") if heights is None else map(str, heights)
@@ -143,6 +145,62 @@ def write_table(nodes: list[LocalNode], elapsed: float, out: TextIO) -> None:
         running = ("running" if node.running else
                    "waiting" if node.process is None else "stopped")
         role = node.role + (" (late)" if node.late else "")
-        out.write(f"         {node.name:<8} {node.port:>5} {node.rpc_port:>5} {headers:>8} "
-                  f"{blocks:>8} {peers:>6} {pool:>5} {rate:>9}  {running:<8} {role}\n")
-    out.flush()
+        lines.append(f"         {node.name:<8} {node.port:>5} {node.rpc_port:>5} {headers:>8} "
+                     f"{blocks:>8} {peers:>6} {pool:>5} {rate:>9}  {running:<8} {role}\n")
+    return "".join(lines)
+
+
+class Screen:
+    """
+    Where C{localnet} writes: the table each refresh, and the run's messages.
+
+    On a terminal the table is redrawn where it stands (ANSI: cursor up to its
+    first line, clear to the end of the screen), so the screen does not scroll;
+    messages go above it. Anywhere else (a pipe, a file: what tests and logs read)
+    each table and message follows the last as plain lines.
+    """
+
+    def __init__(self, out: TextIO, *, live: bool | None = None,
+                 columns: int | None = None) -> None:
+        """
+        @param live: redraw in place (default: when C{out} is a terminal).
+        @param columns: the terminal's width, which a redrawn line may not exceed
+            (default: the terminal's own, read at each redraw).
+        """
+        self.out = out
+        self.live = out.isatty() if live is None else live
+        self._columns = columns
+        #: The table on the screen now (live only).
+        self._table = ""
+
+    def table(self, nodes: list[LocalNode], elapsed: float) -> None:
+        text = table_text(nodes, elapsed)
+        if self.live:
+            text = self._fit(text)
+            self.out.write(self._erase() + text)
+            self._table = text
+        else:
+            self.out.write(text)
+        self.out.flush()
+
+    def message(self, line: str) -> None:
+        """
+        One line above the table (on a terminal the table is drawn again below it).
+        """
+        if self.live and self._table:
+            self.out.write(self._erase() + line + "\n" + self._table)
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+    def _erase(self) -> str:
+        lines = self._table.count("\n")
+        return f"\x1b[{lines}F\x1b[J" if lines else ""
+
+    def _fit(self, text: str) -> str:
+        """
+        Lines cut to the terminal's width: a wrapped line would take two rows, and
+        the next redraw would go up one row short.
+        """
+        columns = self._columns or shutil.get_terminal_size().columns
+        return "".join(line[:columns] + "\n" for line in text.split("\n")[:-1])

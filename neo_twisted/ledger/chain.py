@@ -37,7 +37,7 @@ from neo_twisted.ledger.store import (
     u32,
 )
 from neo_twisted.ledger.trust import trusted_witnesses_bounded
-from neo_twisted.ledger.upgrade import upgrade_to_votes
+from neo_twisted.ledger.upgrade import upgrade_to_accounts, upgrade_to_votes
 from neo_twisted.ledger.validators import ValidatorTracker, VoteBatch
 from neo_twisted.ledger.verify import (
     Mapper,
@@ -150,10 +150,10 @@ class Ledger(ChainReads):
                 f"{self.store.path}: this data directory belongs to another network "
                 f"(magic {read_u32(magic)}, genesis {UInt256(genesis or bytes(32))}), "
                 f"not to magic {self.settings.magic}, genesis {self.genesis.hash}")
-        elif schema is None or read_u32(schema) not in (1, SCHEMA_VERSION):
+        elif schema is None or not 1 <= read_u32(schema) <= SCHEMA_VERSION:
             raise StoreError(f"{self.store.path}: unknown store schema version "
                              f"{'none' if schema is None else read_u32(schema)} (this node "
-                             f"reads 1 and {SCHEMA_VERSION})")
+                             f"reads 1 to {SCHEMA_VERSION})")
         with self.store.read() as txn:
             self.header_height = read_u32(fetch(txn, b"header_height", db=meta) or bytes(4))
             self.block_height = read_u32(fetch(txn, b"block_height", db=meta) or bytes(4))
@@ -174,9 +174,14 @@ class Ledger(ChainReads):
                            "assume-valid setting they were taken under has changed",
                            count=dropped, height=self.header_height)
         self._fee_total = self.system_fee_total(self.block_height)
-        if schema is not None and read_u32(schema) == 1:
+        version = SCHEMA_VERSION if schema is None else read_u32(schema)
+        if version == 1:
             self._log.info("upgrading the chain store from schema 1: counting votes")
             upgrade_to_votes(self)
+        if version < 3:
+            self._log.info("upgrading the chain store from schema {version}: indexing "
+                           "coins by account", version=max(version, 2))
+            upgrade_to_accounts(self.store)
         with self.store.read() as txn:
             self.validators.load(txn, self._dbs)
 

@@ -7,7 +7,8 @@ neo-cli's offline chain packages: C{chain.acc} and C{chain.<start>.acc}, plain o
   - A record: int32 LE length, then that many bytes of a full serialized block.
   - C{<name>.zip}: a zip archive whose entry C{<name>} holds one of the above.
 
-Which layout a file has is told by its name, as neo-cli tells it. Files can be
+Which layout a file has is told by its name, as neo-cli tells it; a file of any
+other name is told by its first record (L{sniff_layout}). Files can be
 gigabytes, so the reader streams one record at a time, and the writer streams to
 a temporary file that is renamed only once complete: an interrupted export never
 leaves a half file under the final name, where an importer would trust it.
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
-import struct
 import tempfile
 import zipfile
 import zlib
@@ -31,20 +30,33 @@ from typing import IO, Self, TypeVar
 import attrs
 
 from neo_twisted.core.block import Block
+from neo_twisted.ledger.chainnames import (
+    I32,
+    INDEX_AT,
+    MAX_RECORD_SIZE,
+    MAX_UINT32,
+    MIN_RECORD_SIZE,
+    PROBE,
+    U32,
+    ChainFileName,
+    chain_file_name,
+    find_chain_files,
+    is_named,
+    order_chain_files,
+    parse_chain_file_name,
+    sniff_layout,
+)
 from neo_twisted.wire.errors import FormatError
 
-#: A block travels in one P2P payload, so no real block is larger; the cap stops a
-#: corrupt length from making the reader allocate gigabytes.
-MAX_RECORD_SIZE = 0x02000000
-#: Below this a record cannot even hold a header (104 bytes, marker, empty witness, tx count).
-MIN_RECORD_SIZE = 104 + 1 + 2 + 1
-MAX_UINT32 = 0xFFFFFFFF
+#: The names a caller of this module may also want (they live in chainnames).
+__all__ = [
+    "MAX_RECORD_SIZE", "MIN_RECORD_SIZE", "ChainFileError", "ChainFileName", "ChainReader",
+    "ChainRecord", "ChainWriter", "chain_file_name", "find_chain_files", "order_chain_files",
+    "parse_chain_file_name", "read_chain_file", "read_chain_records", "sniff_layout",
+    "write_chain_file",
+]
 
 _T = TypeVar("_T")
-_U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
-_PARTIAL_NAME = re.compile(r"chain\.(\d+)\.acc")
-_INDEX_AT = 72  # offset of the header's Index field inside a serialized block
 #: What a damaged file or zip entry raises while being read (CRC, deflate, I/O).
 _READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error)
 
@@ -77,73 +89,6 @@ class ChainFileError(Exception):
             where.append(f"byte offset {self.offset}")
         located = f" at {', '.join(where)}" if where else ""
         return f"{self.path}{located}: {self.reason}"
-
-
-@attrs.frozen
-class ChainFileName:
-    """
-    What a chain file's name says about it.
-
-    @ivar partial: whether the file starts with a start height (C{chain.<start>.acc}).
-    @ivar start: the start height the name claims (0 for C{chain.acc}).
-    @ivar entry: the name of the data inside: the file name, without C{.zip} if compressed.
-    """
-
-    path: Path
-    partial: bool
-    start: int
-    compressed: bool
-    entry: str
-
-
-def parse_chain_file_name(path: str | Path) -> ChainFileName:
-    """
-    The layout a name implies; names other than C{chain.<start>.acc[.zip]} mean C{chain.acc}'s.
-    """
-    path = Path(path)
-    compressed = path.name.endswith(".zip")
-    entry = path.name[:-4] if compressed else path.name
-    match = _PARTIAL_NAME.fullmatch(entry)
-    if match is not None and int(match.group(1)) <= MAX_UINT32:
-        return ChainFileName(path, True, int(match.group(1)), compressed, entry)
-    return ChainFileName(path, False, 0, compressed, entry)
-
-
-def chain_file_name(start: int | None = None, compressed: bool = False) -> str:
-    """
-    The name neo-cli gives an export: C{chain.acc} for a full one (C{start} None), else
-    C{chain.<start>.acc}; with C{.zip} appended when compressed.
-    """
-    name = "chain.acc" if start is None else f"chain.{start}.acc"
-    return name + ".zip" if compressed else name
-
-
-def order_chain_files(paths: Iterable[str | Path]) -> list[ChainFileName]:
-    """
-    The chain files among C{paths} in import order: C{chain.acc} first, then
-    C{chain.<start>.acc} by ascending start.
-
-    Other names are left out. When both a file and its C{.zip} are present the plain
-    file wins, so the same blocks are not offered twice. Deciding where to stop (a
-    start beyond the local height + 1) is the importer's business: it has the height.
-    """
-    chosen: dict[tuple[bool, int], ChainFileName] = {}
-    for path in paths:
-        info = parse_chain_file_name(path)
-        if info.entry != "chain.acc" and not info.partial:
-            continue
-        key = (info.partial, info.start)
-        other = chosen.get(key)
-        if other is None or (other.compressed and not info.compressed):
-            chosen[key] = info
-    return [chosen[key] for key in sorted(chosen)]
-
-
-def find_chain_files(directory: str | Path) -> list[ChainFileName]:
-    """
-    The chain files in C{directory}, in import order (see L{order_chain_files}).
-    """
-    return order_chain_files(p for p in Path(directory).iterdir() if p.is_file())
 
 
 @attrs.frozen
@@ -214,7 +159,11 @@ class ChainReader:
         self._stream = _open_data(info, self.path)
         self._offset = 0
         self._started = False
+        #: Bytes read ahead to tell the layout (the stream may be a pipe), read first.
+        self._head = b""
         try:
+            if partial is None and not is_named(info):
+                self.partial = self._sniff()
             self.start = self._read_u32(None, "start height") if self.partial else 0
             self.count = self._read_u32(None, "record count")
             if info.partial and self.partial and self.start != info.start:
@@ -231,9 +180,30 @@ class ChainReader:
                height: int | None = None) -> ChainFileError:
         return ChainFileError(self.path, reason, record, offset, height)
 
+    def _sniff(self) -> bool:
+        """
+        Whether the file (not named as a chain file) has the C{chain.<start>.acc} layout.
+        """
+        try:
+            self._head = self._stream.read(PROBE)
+        except _READ_ERRORS as e:
+            raise self._error(f"cannot read: {e}", None, 0) from None
+        layout = sniff_layout(self._head)
+        if layout is None:
+            raise self._error("neither a chain.acc nor a chain.<start>.acc layout (its "
+                              "first record holds no block at the height either gives it)",
+                              None, 0)
+        return layout[0]
+
+    def _take(self, n: int) -> bytes:
+        if not self._head:
+            return self._stream.read(n)
+        data, self._head = self._head[:n], self._head[n:]
+        return data + self._stream.read(n - len(data)) if len(data) < n else data
+
     def _read(self, n: int, record: int | None, what: str, height: int | None = None) -> bytes:
         try:
-            data = self._stream.read(n)
+            data = self._take(n)
         except _READ_ERRORS as e:
             # zip CRC mismatches and broken deflate streams surface here
             raise self._error(f"cannot read {what}: {e}", record, self._offset, height) from None
@@ -244,7 +214,7 @@ class ChainReader:
         return data
 
     def _read_u32(self, record: int | None, what: str) -> int:
-        value: int = _U32.unpack(self._read(4, record, what))[0]
+        value: int = U32.unpack(self._read(4, record, what))[0]
         return value
 
     def records(self) -> Iterator[ChainRecord]:
@@ -260,19 +230,19 @@ class ChainReader:
         for number in range(self.count):
             height = self.start + number
             offset = self._offset
-            length: int = _I32.unpack(self._read(4, number, "the record length", height))[0]
+            length: int = I32.unpack(self._read(4, number, "the record length", height))[0]
             if not MIN_RECORD_SIZE <= length <= MAX_RECORD_SIZE:
                 raise self._error(f"bad record length {length} (a block takes "
                                   f"{MIN_RECORD_SIZE} to {MAX_RECORD_SIZE} bytes)",
                                   number, offset, height)
             data = self._read(length, number, "the block", height)
-            index: int = _U32.unpack_from(data, _INDEX_AT)[0]
+            index: int = U32.unpack_from(data, INDEX_AT)[0]
             if index != height:
                 raise self._error(f"holds block {index}, expected height {height}",
                                   number, offset, height)
             yield ChainRecord(self.path, number, offset, height, data)
         try:
-            extra = self._stream.read(1)
+            extra = self._take(1)
         except _READ_ERRORS as e:
             raise self._error(f"cannot read: {e}", None, self._offset) from None
         if extra:
@@ -383,8 +353,8 @@ class ChainWriter:
             if self.compressed and count is not None:
                 self._archive = zipfile.ZipFile(self._file, "w", zipfile.ZIP_DEFLATED)
                 self._out = self._archive.open(self._entry, "w", force_zip64=True)
-            header = _U32.pack(start) if self.partial else b""
-            self._out.write(header + _U32.pack(count or 0))
+            header = U32.pack(start) if self.partial else b""
+            self._out.write(header + U32.pack(count or 0))
         except BaseException:
             self.abort()
             raise
@@ -403,7 +373,7 @@ class ChainWriter:
             raise ValueError(f"{self.path}: already committed or aborted")
         height = self.start + self.written
         data = block if isinstance(block, bytes) else block.to_bytes()
-        index = _U32.unpack_from(data, _INDEX_AT)[0] if len(data) >= MIN_RECORD_SIZE else None
+        index = U32.unpack_from(data, INDEX_AT)[0] if len(data) >= MIN_RECORD_SIZE else None
         if index != height:
             raise ValueError(f"{self.path}: expected block {height}, got {index}")
         if len(data) > MAX_RECORD_SIZE:
@@ -412,7 +382,7 @@ class ChainWriter:
             raise ValueError(f"{self.path}: more than the {self.count} blocks announced")
         if height > MAX_UINT32:
             raise ValueError(f"{self.path}: heights end at {MAX_UINT32}")
-        self._out.write(_I32.pack(len(data)))
+        self._out.write(I32.pack(len(data)))
         self._out.write(data)
         self.written += 1
 
@@ -431,7 +401,7 @@ class ChainWriter:
                 self._archive.close()
             elif self.count is None:
                 self._file.seek(4 if self.partial else 0)
-                self._file.write(_U32.pack(self.written))
+                self._file.write(U32.pack(self.written))
                 if self.compressed:
                     self._compress_spool()
             self._file.flush()

@@ -4,9 +4,10 @@ C{neonode check} and C{neonode info}: what a data directory holds, and whether i
 
 The check walks the header chain (every height present and linked), the blocks
 (every persisted block and its transactions present), then replays every block
-into a scratch store with the same state code (vote state included) and compares
-the two stores database by database. A crash that left anything half-written, or a damaged
-file, shows up as a difference. Memory stays flat: the replay lives on disk.
+into a scratch store with the same state code (vote state and coins by account
+included) and compares the two stores database by database. A crash that left
+anything half-written, or a damaged file, shows up as a difference. Memory stays
+flat: the replay lives on disk.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from neo_twisted.ledger.votestore import COUNTS_KEY, load_book
 
 #: The state databases a replay must reproduce exactly.
 REPLAYED = ("tx", "block", "unspent", "spent", "balance", "asset", "sysfee", "votes",
-            "validator")
+            "validator", "account_unspent", "account_spent")
 MAX_REPORTED = 20
 REPLAY_BATCH = 1000
 

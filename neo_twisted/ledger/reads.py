@@ -8,14 +8,16 @@ never wait for (nor hold up) the writer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import attrs
 import lmdb
 
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.core.transaction import Transaction
+from neo_twisted.core.transactions import NEO_ASSET_ID
 from neo_twisted.ledger.state import AssetState, read_i64
 from neo_twisted.ledger.store import (
     ChainStore,
@@ -26,14 +28,60 @@ from neo_twisted.ledger.store import (
 )
 from neo_twisted.ledger.view import LedgerView
 from neo_twisted.ledger.votestore import read_votes
+from neo_twisted.mempool.view import SpentCoin
 from neo_twisted.wire.binary import encode_var_int
 from neo_twisted.wire.ecpoint import ECPoint
-from neo_twisted.wire.uint import UInt256
+from neo_twisted.wire.uint import UInt160, UInt256
 
 MAX_HEADERS_PER_REPLY = 2000
 MAX_BLOCK_HASHES_PER_REPLY = 500
 #: Where a stored header keeps its index: after version, previous hash, merkle root, time.
 _HEADER_INDEX_OFFSET = 4 + 32 + 32 + 4
+
+
+@attrs.frozen
+class OwnedCoin:
+    """
+    An unspent output of an account, named by its transaction and index.
+
+    @ivar height: the height of the block that created it.
+    """
+
+    txid: UInt256
+    index: int
+    output: TransactionOutput
+    height: int
+
+
+@attrs.frozen
+class UnclaimedCoin:
+    """
+    A spent NEO output of an account whose GAS is not claimed yet.
+    """
+
+    txid: UInt256
+    index: int
+    coin: SpentCoin
+
+
+def _account_records(txn: lmdb.Transaction, db: Any, script_hash: bytes, coin_at: int
+                     ) -> list[tuple[bytes, int, bytes, bytes]]:
+    """
+    An account's records as (txid, output index, key, value), by txid in wire order
+    then index, the plugin's order: keys hold the index little-endian, and the coin
+    key starts at C{coin_at}, after what else orders the records.
+    """
+    found = []
+    cursor = txn.cursor(db=db)
+    if cursor.set_range(script_hash):
+        for key, value in cursor:
+            if key[:20] != script_hash:
+                break
+            coin = key[coin_at:]
+            found.append((bytes(coin[:32]), int.from_bytes(coin[32:34], "little"), bytes(key),
+                          bytes(value)))
+    found.sort()
+    return found
 
 
 class ChainReads:
@@ -167,6 +215,33 @@ class ChainReads:
                         break
                     balances[UInt256(bytes(key[20:]))] = read_i64(bytes(value))
         return balances
+
+    def owned_unspent(self, txn: lmdb.Transaction, script_hash: UInt160) -> Iterator[OwnedCoin]:
+        """
+        The unspent outputs of an account, by transaction hash (wire order) then index.
+        """
+        records = _account_records(txn, self._dbs["account_unspent"], script_hash, 20)
+        for txid, index, _, value in records:
+            output = TransactionOutput(UInt256(value[:32]), read_i64(value, 32), script_hash)
+            yield OwnedCoin(UInt256(txid), index, output, read_u32(value, 40))
+
+    def owned_unclaimed(self, txn: lmdb.Transaction, script_hash: UInt160
+                        ) -> Iterator[UnclaimedCoin]:
+        """
+        The spent NEO outputs of an account that may still claim GAS, in the same order.
+        """
+        records = _account_records(txn, self._dbs["account_spent"], script_hash, 24)
+        for txid, index, key, value in records:
+            output = TransactionOutput(NEO_ASSET_ID, read_i64(value), script_hash)
+            coin = SpentCoin(output, read_u32(value, 8), int.from_bytes(key[20:24], "big"))
+            yield UnclaimedCoin(UInt256(txid), index, coin)
+
+    def transaction_height(self, txid: bytes) -> int | None:
+        """
+        The height of the block holding a confirmed transaction, without decoding it.
+        """
+        raw = self._transaction_record(txid)
+        return None if raw is None else read_u32(raw)
 
     def get_votes(self, script_hash: bytes) -> tuple[ECPoint, ...]:
         """

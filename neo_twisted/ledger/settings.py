@@ -5,18 +5,22 @@ Protocol configuration in neo-cli's C{protocol.json} format.
 The file holds one object, C{ProtocolConfiguration}, with the network's magic,
 address version, standby validators, seed list and fee table. Every problem is
 reported as one L{ConfigError} naming the file, the key and what is wrong, so an
-operator never has to read a traceback to fix a typo.
+operator never has to read a traceback to fix a typo; a key nobody reads is a
+warning (L{UnknownKey}), since a misspelt C{SeedList} would otherwise just leave the
+node without seeds.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import attrs
+from twisted.logger import Logger
 
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import parse_fixed8
@@ -24,6 +28,20 @@ from neo_twisted.wire.uint import UInt256
 
 #: C{Blockchain.MaxValidators}: a multisig contract holds at most this many keys.
 MAX_VALIDATORS = 1024
+
+#: The C{ProtocolConfiguration} keys this node reads: the reference's, then ours.
+PROTOCOL_KEYS = frozenset({
+    "Magic", "AddressVersion", "SecondsPerBlock", "LowPriorityThreshold", "StandbyValidators",
+    "SeedList", "SystemFee", "AssumeValid", "ValidatorCountFormula"})
+#: Keys of neo-cli 2.11 and 2.12 (C{ProtocolSettings.cs}) that are read and ignored on
+#: purpose: state roots and NeoVM gas, which this node has not.
+IGNORED_PROTOCOL_KEYS = frozenset({"StateRootEnableIndex", "FreeGasChangeHeight",
+                                   "MinimumNetworkFee"})
+#: The sections of a file: the network, our pool policy, neo-cli's C{config.json}
+#: (read by C{twistd neonode}, see L{neo_twisted.node.appconfig}).
+SECTIONS = frozenset({"ProtocolConfiguration", "Policy", "ApplicationConfiguration"})
+
+_log = Logger()
 
 
 class ConfigError(Exception):
@@ -276,14 +294,74 @@ def _policy(document: Mapping[str, Any], source: str) -> PolicySettings:
                           max_block_size=block, high_priority_types=frozenset(types))
 
 
-def settings_from_json(document: Any, source: str = "protocol.json") -> ProtocolSettings:
+@attrs.frozen
+class UnknownKey:
     """
-    Build settings from a parsed C{protocol.json} document.
+    A key of a protocol file that nothing reads (ignored, as the reference ignores it).
+
+    @ivar key: dotted, from the top (C{ProtocolConfiguration.SeedLists}).
+    @ivar suggestion: the known key it most resembles, if any.
+    """
+
+    source: str
+    key: str
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        return f"{self.source}: {self.key}: unknown key, ignored{hint}"
+
+
+#: Told of each unknown key (the default logs a warning; the command line prints it).
+WarnUnknown = Callable[[UnknownKey], None]
+
+
+def log_unknown_key(unknown: UnknownKey) -> None:
+    _log.warn("{warning}", warning=str(unknown), source=unknown.source, key=unknown.key)
+
+
+def _resembling(key: str, known: frozenset[str]) -> str | None:
+    """
+    The known key C{key} is most likely a misspelling of (.NET reads keys in any case).
+    """
+    by_case = {name.lower(): name for name in known}
+    if key.lower() in by_case:
+        return by_case[key.lower()]
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def unknown_keys(document: Mapping[str, Any], source: str) -> list[UnknownKey]:
+    """
+    The keys of C{document} (top level and C{ProtocolConfiguration}) that nothing reads.
+    """
+    found = [UnknownKey(source, key, _resembling(key, SECTIONS))
+             for key in document if key not in SECTIONS]
+    config = document.get("ProtocolConfiguration")
+    if isinstance(config, dict):
+        found += [UnknownKey(source, f"ProtocolConfiguration.{key}",
+                             _resembling(key, PROTOCOL_KEYS | IGNORED_PROTOCOL_KEYS))
+                  for key in config if key not in PROTOCOL_KEYS | IGNORED_PROTOCOL_KEYS]
+    return found
+
+
+def settings_from_json(document: Any, source: str = "protocol.json",
+                       warn: WarnUnknown = log_unknown_key) -> ProtocolSettings:
+    """
+    Build settings from a parsed C{protocol.json} document; C{warn} is told of each
+    key nothing reads.
     """
     if not isinstance(document, dict) or not isinstance(
             document.get("ProtocolConfiguration"), dict):
+        if isinstance(document, dict) and "ApplicationConfiguration" in document:
+            raise _fail(source, "ProtocolConfiguration",
+                        "missing: this is neo-cli's config.json (ApplicationConfiguration), "
+                        "which names no network; give the network's protocol file (or "
+                        "--network) instead")
         raise _fail(source, "ProtocolConfiguration", "missing (the file holds one such object)")
     config = document["ProtocolConfiguration"]
+    for unknown in unknown_keys(document, source):
+        warn(unknown)
     seconds = _uint(config, "SecondsPerBlock", source, 32, default=15)
     if seconds == 0:
         raise _fail(source, "SecondsPerBlock", "must be at least 1")
@@ -303,9 +381,16 @@ def settings_from_json(document: Any, source: str = "protocol.json") -> Protocol
     )
 
 
-def load_protocol(path: str | Path) -> ProtocolSettings:
+def load_protocol(path: str | Path, warn: WarnUnknown = log_unknown_key) -> ProtocolSettings:
     """
     Read and check a C{protocol.json} file.
+    """
+    return settings_from_json(read_json(path), str(path), warn)
+
+
+def read_json(path: str | Path) -> Any:
+    """
+    The parsed JSON document of a configuration file (a byte-order mark allowed).
     """
     source = str(path)
     try:
@@ -321,4 +406,4 @@ def load_protocol(path: str | Path) -> ProtocolSettings:
                           f"column {e.colno}") from None
     except (ValueError, RecursionError) as e:  # a number past the digit limit, deep nesting
         raise ConfigError(f"{source}: not valid JSON: {e}") from None
-    return settings_from_json(document, source)
+    return document

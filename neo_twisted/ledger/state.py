@@ -7,13 +7,16 @@ re-verified (the validators' signatures vouch for the block); every type is
 applied: inputs spent, outputs created, balances moved, assets registered and
 issued, claimed coins retired, system fees summed, votes and validator
 registrations counted (L{neo_twisted.ledger.votes}). Invocation scripts are not
-executed (there is no VM here).
+executed (there is no VM here). Every coin record is kept twice, by coin and by
+owner (the account databases): the owner's script hash is in the record at hand,
+so the second copy costs no read, and its changes wait for the end of the batch
+(L{OwnerIndex}).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -29,7 +32,13 @@ from neo_twisted.core.transactions import (
     IssueTransaction,
     RegisterTransaction,
 )
-from neo_twisted.ledger.store import coin_key, fetch, height_key, read_u32, take, u32
+from neo_twisted.ledger.store import (
+    coin_key,
+    fetch,
+    height_key,
+    take,
+    u32,
+)
 from neo_twisted.ledger.votes import VoteBook
 from neo_twisted.ledger.votestore import write_book
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
@@ -98,15 +107,87 @@ def write_cost(block: Block) -> int:
     pages it dirties: its keys are hashes, so each record lands on a page of its own
     once the store is large. A write transaction's dirty pages stay in memory until it
     commits, so writers bound this sum rather than a number of blocks (an empty block
-    costs a few records, one of 500 transfers a few thousand).
+    costs a few records, one of 500 transfers a few thousand). Coin records count
+    twice, by coin and by owner, though the owner's records of a coin created and
+    spent in one write never reach the store.
     """
     cost = 4  # header, block record, height and system-fee entries
     for tx in block.transactions:
-        # the transaction; per input its coin taken and its spent record; per output a coin
-        cost += 1 + 2 * len(tx.inputs) + len(tx.outputs)
+        # the transaction; per input its coin taken and its spent record, per output a
+        # coin, each by coin and by owner
+        cost += 1 + 2 * (2 * len(tx.inputs) + len(tx.outputs))
         if isinstance(tx, ClaimTransaction):
-            cost += len(tx.claims)
+            cost += 2 * len(tx.claims)
     return cost
+
+
+class OwnerIndex:
+    """
+    The changes to one account database that a batch of blocks makes.
+
+    Held in memory, by coin key, until the batch is written: a coin created and
+    spent within the batch (most coins of a busy chain live a few blocks) never
+    reaches the store, and no key by owner is built for it; the rest go in key
+    order, so that neighbouring records share their pages.
+
+    @param key: the account key of a coin (its coin key, its record).
+    @param value: the account record of a coin record.
+    """
+
+    __slots__ = ("_added", "_key", "_removed", "_value")
+
+    def __init__(self, key: Callable[[bytes, bytes], bytes],
+                 value: Callable[[bytes], bytes]) -> None:
+        self._key = key
+        self._value = value
+        self._added: dict[bytes, bytes] = {}
+        self._removed: list[bytes] = []
+
+    def add(self, coin: bytes, record: bytes) -> None:
+        self._added[coin] = record
+
+    def remove(self, coin: bytes, record: bytes) -> bytes | None:
+        """
+        Take a coin out; returns the record it was added with in this batch, if it was.
+        """
+        added = self._added.pop(coin, None)
+        if added is None:  # a coin is added once (created once): it is stored
+            self._removed.append(self._key(coin, record))
+        return added
+
+    def write(self, txn: lmdb.Transaction, db: Any) -> None:
+        for removed in sorted(self._removed):
+            txn.delete(removed, db=db)
+        account_key, value = self._key, self._value
+        for key, record in sorted((account_key(coin, record), value(record))
+                                  for coin, record in self._added.items()):
+            txn.put(key, record, db=db)
+        self._added.clear()
+        self._removed.clear()
+
+
+def owned_key(coin: bytes, output: bytes) -> bytes:
+    """
+    The C{account_unspent} key of a coin (stored output, then its u32 height created).
+    """
+    return output[40:60] + coin
+
+
+def owned_value(output: bytes) -> bytes:
+    return output[:40] + output[60:64]
+
+
+def owned_spent_key(coin: bytes, spent: bytes) -> bytes:
+    """
+    The C{account_spent} key of a coin (its C{spent} record).
+    """
+    # the height it was spent at, big-endian (stored little-endian): an account's
+    # records of a batch go after its older ones, on its last pages
+    return spent[40:60] + spent[64:68][::-1] + coin
+
+
+def owned_spent_value(spent: bytes) -> bytes:
+    return spent[32:40] + spent[60:64]
 
 
 class StateWriter:
@@ -131,6 +212,9 @@ class StateWriter:
         self._fees = fees
         self._unspent = dbs["unspent"]
         self._spent = dbs["spent"]
+        #: The coins by owner: unspent, and spent NEO not claimed yet.
+        self._owned = OwnerIndex(owned_key, owned_value)
+        self._owned_spent = OwnerIndex(owned_spent_key, owned_spent_value)
         self._tx = dbs["tx"]
         self._balance = dbs["balance"]
         #: Balances as this writer last stored them (0: no record), by balance key.
@@ -174,8 +258,13 @@ class StateWriter:
         for key in self._dirty:
             self._store_balance(key, self._balances[key])
         self._dirty.clear()
+        self._write_owners()
         if self.votes is not None:
             write_book(self._txn, self._dbs, self.votes)
+
+    def _write_owners(self) -> None:
+        self._owned.write(self._txn, self._dbs["account_unspent"])
+        self._owned_spent.write(self._txn, self._dbs["account_spent"])
 
     def _spend(self, tx: Transaction, height: int, deltas: dict[bytes, int]
                ) -> list[TransactionOutput]:
@@ -193,23 +282,34 @@ class StateWriter:
                     f"transaction {tx.hash} spends {ref.prev_hash}:{ref.prev_index}, "
                     "which is not an unspent output")
             # a stored output: asset id (32), value (i64), script hash (20)
-            asset_id = raw[:32]
-            balance_key = raw[40:60] + asset_id
+            asset_id, owner = raw[:32], raw[40:60]
+            balance_key = owner + asset_id
             deltas[balance_key] = deltas.get(balance_key, 0) - read_i64(raw, 32)
+            created = self._owned.remove(key, raw)
             if asset_id == NEO_ASSET_ID:
-                created = fetch(txn, ref.prev_hash, db=self._tx)
-                start = read_u32(created) if created is not None else 0
-                txn.put(key, raw + u32(start) + u32(height), db=self._spent)
+                if created is not None:  # created in this batch: its height is at hand
+                    start = created[60:64]
+                else:  # a transaction record starts with its block's height (u32)
+                    record = fetch(txn, ref.prev_hash, db=self._tx)
+                    start = record[:4] if record is not None else bytes(4)
+                spent = raw + start + u32(height)
+                txn.put(key, spent, db=self._spent)
+                self._owned_spent.add(key, spent)
                 # only a voter's NEO moves votes: most spends decode nothing more
-                if self.votes is not None and self.votes.votes_of(raw[40:60]):
+                if self.votes is not None and self.votes.votes_of(owner):
                     neo_spent.append(TransactionOutput.read(BinaryReader(raw)))
         return neo_spent
 
-    def _create(self, tx: Transaction, deltas: dict[bytes, int]) -> None:
-        txn, db = self._txn, self._unspent
+    def _create(self, tx: Transaction, height: bytes, deltas: dict[bytes, int]) -> None:
+        """
+        Add C{tx}'s outputs, made in the block at C{height} (u32).
+        """
+        txn, db, owned = self._txn, self._unspent, self._owned
         txid = tx.hash
         for n, output in enumerate(tx.outputs):
-            txn.put(coin_key(txid, n), output.to_bytes(), db=db)
+            key, raw = coin_key(txid, n), output.to_bytes()
+            txn.put(key, raw, db=db)
+            owned.add(key, raw + height)
             balance_key = output.script_hash + output.asset_id
             deltas[balance_key] = deltas.get(balance_key, 0) + output.value
 
@@ -234,8 +334,10 @@ class StateWriter:
                     self._txn.put(asset_id, state.to_bytes(), db=assets)
         elif isinstance(tx, ClaimTransaction):
             for claim in tx.claims:
-                self._txn.delete(coin_key(claim.prev_hash, claim.prev_index),
-                                 db=self._dbs["spent"])
+                key = coin_key(claim.prev_hash, claim.prev_index)
+                raw = take(self._txn, key, db=self._spent)
+                if raw is not None:
+                    self._owned_spent.remove(key, raw)
 
     def _input_values(self, tx: Transaction) -> dict[bytes, int]:
         values: dict[bytes, int] = {}
@@ -265,15 +367,17 @@ class StateWriter:
         for tx in block.transactions:
             spent_values = self._input_values(tx) if isinstance(tx, IssueTransaction) else {}
             neo_spent = self._spend(tx, height, deltas)
-            self._create(tx, deltas)
+            self._create(tx, prefix, deltas)
             self._apply_type(tx, height, spent_values)
             if votes is not None:
                 votes.apply(tx, neo_spent, neo_after)
             txn.put(tx.hash, prefix + tx.to_bytes(), db=tx_db)
             fee_total += system_fee(tx, self._fees)
         self._write_balances(deltas)
-        if votes is not None and not self._batched:
-            write_book(txn, self._dbs, votes)
+        if not self._batched:
+            self._write_owners()
+            if votes is not None:
+                write_book(txn, self._dbs, votes)
         hashes = b"".join(tx.hash for tx in block.transactions)
         txn.put(block.hash, u32(len(block.transactions)) + hashes, db=self._dbs["block"])
         txn.put(height_key(height), _I64.pack(fee_total), db=self._dbs["sysfee"])

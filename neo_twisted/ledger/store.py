@@ -21,7 +21,19 @@ Layout (all integers little-endian unless marked BE; hashes in wire order):
   sysfee    u32 BE index                           i64: system fees of blocks 0..index, summed
   votes     script hash (20)                       the account's votes (schema 2: see
   validator compressed public key (33)             L{neo_twisted.ledger.votestore})
+  account_  script hash (20) + txid + u16 output   schema 3, the C{unspent} coins by owner:
+  unspent   index                                  asset id (32) + i64 value + u32 height
+                                                   created
+  account_  script hash (20) + u32 BE height       schema 3, the C{spent} records by owner:
+  spent     spent + txid + u16 output index        i64 value + u32 height created
   ========  =====================================  ==========================================
+
+The two account databases let a wallet's coins (C{getunspents}, C{getclaimable}) be
+read as one key range instead of a scan of every coin. Their keys end with the
+coin's own key, so that a writer holding a coin record (owner at bytes 40:60) makes
+them by concatenation. A spent coin's key has its spending height first, so that
+the records a batch adds go after the account's older ones instead of all over its
+pages: they stay until claimed, so this database grows with every NEO spend.
 
 Every batch of writes is one LMDB write transaction, durable when it commits
 (LMDB syncs on commit and never leaves a half-written transaction behind), so a
@@ -46,13 +58,14 @@ import lmdb
 
 T = TypeVar("T")
 
-#: 2 added the vote state (C{votes}, C{validator}, meta C{validators_count}); a store
-#: of schema 1 is upgraded when a ledger opens it (L{neo_twisted.ledger.upgrade}).
-SCHEMA_VERSION = 2
+#: 2 added the vote state (C{votes}, C{validator}, meta C{validators_count}), 3 the
+#: coins by account (C{account_unspent}, C{account_spent}); a store of an older schema
+#: is upgraded when a ledger opens it (L{neo_twisted.ledger.upgrade}).
+SCHEMA_VERSION = 3
 DATABASES = ("meta", "header", "height", "block", "tx", "unspent", "spent", "balance",
-             "asset", "sysfee", "votes", "validator")
+             "asset", "sysfee", "votes", "validator", "account_unspent", "account_spent")
 #: Sub-databases a store of an older schema lacks until it is upgraded.
-LATER_DATABASES = frozenset({"votes", "validator"})
+LATER_DATABASES = frozenset({"votes", "validator", "account_unspent", "account_spent"})
 #: Address space only: the file grows as pages are written, whatever the map size.
 INITIAL_MAP_SIZE = 1024 * 1024 * 1024
 #: Bytes of the store's map a writer keeps resident before it drops them (see

@@ -1,6 +1,9 @@
 # -*- test-case-name: tests.test_ledger_votestore -*-
 """
-Upgrading a chain store of schema 1 (no vote state) to schema 2, when a ledger opens it.
+Upgrading a chain store of an older schema, step by step, when a ledger opens it.
+
+1 to 2: the vote state. 2 to 3: the coins by account, copied from the coin
+databases (each record names its owner), in one write transaction as well.
 
 The vote state follows from the blocks alone (neo2-validators.md section 4), so
 it is rebuilt from them, once, in one write transaction: a crash while it runs
@@ -20,14 +23,20 @@ from twisted.logger import Logger
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.core.transaction import TransactionType
 from neo_twisted.core.transactions import NEO_ASSET_ID
-from neo_twisted.ledger.store import StoreError, u32
+from neo_twisted.ledger.state import (
+    owned_key,
+    owned_spent_key,
+    owned_spent_value,
+    owned_value,
+)
+from neo_twisted.ledger.store import ChainStore, StoreError, fetch, u32
 from neo_twisted.ledger.votes import VoteBook
 from neo_twisted.ledger.votestore import write_book
 
 if TYPE_CHECKING:
     from neo_twisted.ledger.chain import Ledger
 
-__all__ = ["upgrade_to_votes"]
+__all__ = ["upgrade_to_accounts", "upgrade_to_votes"]
 
 _log = Logger()
 
@@ -101,3 +110,42 @@ def upgrade_to_votes(ledger: Ledger) -> None:
     _log.info("upgraded the chain store to schema 2: {voters} accounts vote, {keys} "
               "validator records", voters=sum(1 for votes in book.accounts.values() if votes),
               keys=len(book.validators))
+
+
+def upgrade_to_accounts(store: ChainStore) -> None:
+    """
+    Add the coins by account to a store of schema 2 and mark it schema 3.
+
+    A stored output holds its owner at bytes 40:60 and a C{spent} record is that
+    output followed by its two heights: only the heights of the unspent coins are
+    read, from their transactions' records.
+    """
+    dbs = store.dbs
+
+    def batch(txn: lmdb.Transaction) -> tuple[int, int]:
+        for name in ("account_unspent", "account_spent"):
+            txn.drop(dbs[name], delete=False)  # an older node may have left them stale
+        unspent = spent = 0
+        txid, height = b"", b""
+        for stored_key, stored in txn.cursor(db=dbs["unspent"]):
+            coin, output = bytes(stored_key), bytes(stored)
+            if coin[:32] != txid:  # a transaction's outputs are neighbours
+                txid, record = coin[:32], fetch(txn, coin[:32], db=dbs["tx"])
+                if record is None:
+                    raise StoreError(f"{store.path}: damaged: transaction {txid.hex()} "
+                                     "is missing")
+                height = record[:4]
+            txn.put(owned_key(coin, output), owned_value(output + height),
+                    db=dbs["account_unspent"])
+            unspent += 1
+        for stored_key, stored in txn.cursor(db=dbs["spent"]):
+            coin, record = bytes(stored_key), bytes(stored)
+            txn.put(owned_spent_key(coin, record), owned_spent_value(record),
+                    db=dbs["account_spent"])
+            spent += 1
+        txn.put(b"schema", u32(3), db=dbs["meta"])
+        return unspent, spent
+
+    unspent, spent = store.write(batch)
+    _log.info("upgraded the chain store to schema 3: {unspent} unspent and {spent} "
+              "unclaimed coins indexed by account", unspent=unspent, spent=spent)

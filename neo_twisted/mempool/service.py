@@ -35,6 +35,7 @@ from neo_twisted.core.block import Block
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.service import LedgerService, RunInThread
 from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.mempool.latency import Latencies
 from neo_twisted.mempool.outcome import Outcome, Refusal, refused
 from neo_twisted.mempool.policy import is_low_priority, size_problem
 from neo_twisted.mempool.pool import (
@@ -100,9 +101,8 @@ class MempoolService(service.Service):
         #: Whether a re-verification of the pool is running, and whether another is due.
         self._reverifying = False
         self._reverify_again = False
-        #: Transactions verified so far and the seconds their checks took (the metrics).
-        self.verified_count = 0
-        self.verify_seconds = 0.0
+        #: Each transaction's seconds from submission to verdict (the metrics).
+        self.verify_times = Latencies()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -249,8 +249,7 @@ class MempoolService(service.Service):
                        errbackArgs=(txs,))
 
     def _timed(self, result: T, started: float, count: int) -> T:
-        self.verified_count += count
-        self.verify_seconds += self._reactor.seconds() - started
+        self.verify_times.observe(self._reactor.seconds() - started, count)
         return result
 
     def _verified(self, result: Verified, txs: list[Transaction], sender: Any) -> None:

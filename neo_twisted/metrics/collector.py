@@ -5,26 +5,48 @@ The node's figures as Prometheus metric families, read when scraped.
 Nothing on the hot path touches Prometheus: the protocol, the pool and the syncs
 keep their own plain counters, and L{NodeCollector} turns them into metric
 families at scrape time. Each node has its own C{CollectorRegistry} (never the
-global one), so several nodes in one process (tests) export separately.
+global one), so several nodes in one process (tests) export separately; the
+process's own figures (memory, CPU, files) come from C{prometheus_client}'s
+process and platform collectors on the same registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+import platform
+from collections.abc import Iterator, Mapping, Sequence
+from importlib.metadata import version
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
     Metric,
-    SummaryMetricFamily,
 )
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from neo_twisted import __version__
+
 if TYPE_CHECKING:
+    from neo_twisted.ledger.chain import Ledger
     from neo_twisted.mempool.service import MempoolService
     from neo_twisted.node.policy import Node
     from neo_twisted.node.progress import SyncProgress
+    from neo_twisted.rpc.server import JsonRpcResource
+
+#: The label values of a count.
+K = TypeVar("K", bound=tuple[str, ...])
+
+
+def build_info() -> dict[str, str]:
+    """
+    The labels of C{neo_build_info}: this node's version and those it runs on.
+    """
+    return {"version": __version__, "python": platform.python_version(),
+            "twisted": version("twisted"), "lmdb": version("lmdb")}
 
 
 def _by_command(name: str, documentation: str,
@@ -38,23 +60,33 @@ def _by_command(name: str, documentation: str,
 
 class NodeCollector(Collector):
     """
-    One node's metrics: chain, peers, traffic, inventory, pool, sync rate and
-    validators.
+    One node's metrics: chain, store, peers, traffic, inventory, pool, sync rate,
+    validators and JSON-RPC calls.
     """
 
     def __init__(self, node: Node, mempool: MempoolService | None,
-                 progress: SyncProgress) -> None:
+                 progress: SyncProgress, rpc: JsonRpcResource | None = None) -> None:
         self._node = node
         self._mempool = mempool
         self._progress = progress
+        self._rpc = rpc
+        self._build = build_info()
+        #: (height, timestamp) of the last block read: one read per new block at most.
+        self._last_block = (-1, 0)
 
     def _gauge(self, name: str, documentation: str, value: float) -> GaugeMetricFamily:
         return GaugeMetricFamily(name, documentation, value=value)
 
     def collect(self) -> Iterator[Metric]:
         node = self._node
+        yield InfoMetricFamily("neo_build", "This node's version, and the versions of "
+                               "Python, Twisted and LMDB it runs on.", value=self._build)
         yield self._gauge("neo_block_height", "Height of the last persisted block.",
                           node.block_height)
+        yield CounterMetricFamily("neo_blocks_persisted", "Blocks persisted in the store "
+                                  "(genesis not counted): rate() gives the block rate.",
+                                  value=node.block_height)
+        yield from self._store()
         yield self._gauge("neo_header_height", "Height of the last validated header.",
                           node.header_height)
         yield self._gauge("neo_sync_target_height",
@@ -82,6 +114,33 @@ class NodeCollector(Collector):
         yield from self._pool()
         yield from self._discipline()
         yield from self._validators()
+        yield from self._rpc_calls()
+
+    def _store(self) -> Iterator[Metric]:
+        ledger = self._node.ledger.ledger
+        if ledger is None:
+            return
+        yield self._gauge("neo_last_block_timestamp_seconds",
+                          "Timestamp of the last persisted block (its header's), in "
+                          "seconds since the epoch.", self._block_timestamp(ledger))
+        # a stat of the store's two files: cheap enough for every scrape
+        yield self._gauge("neo_store_size_bytes", "Bytes the chain store takes on disk.",
+                          ledger.store.disk_size())
+
+    def _block_timestamp(self, ledger: Ledger) -> int:
+        height = ledger.block_height
+        if self._last_block[0] != height:
+            tip = ledger.header_tip
+            header = tip if tip.index == height else ledger.get_header(height)
+            self._last_block = (height, 0 if header is None else header.timestamp)
+        return self._last_block[1]
+
+    def _rpc_calls(self) -> Iterator[Metric]:
+        if self._rpc is None:
+            return
+        yield _by_labels("neo_rpc_requests", "JSON-RPC requests answered, by method "
+                         "(unknown: not a method of this node) and result: ok or the "
+                         "error code.", ["method", "code"], self._rpc.calls)
 
     def _validators(self) -> Iterator[Metric]:
         ledger = self._node.ledger.ledger
@@ -108,6 +167,11 @@ class NodeCollector(Collector):
         for label in sorted(discipline.responses):
             responses.add_metric([label], discipline.responses[label])
         yield responses
+        yield _by_labels("neo_peer_disconnects", "Connections lost, by reason: a fault's "
+                         "label, or closed, timeout, eviction, shutdown, ban, refused, "
+                         "slow-reader, other.", ["reason"],
+                         {(reason,): count for reason, count
+                          in self._node.controller.disconnects.items()})
 
     def _traffic(self) -> Iterator[Metric]:
         total = self._node.controller.traffic()
@@ -126,17 +190,33 @@ class NodeCollector(Collector):
         yield self._gauge("neo_mempool_verifying",
                           "Transactions waiting for or under verification.",
                           mempool.verifying)
-        yield SummaryMetricFamily("neo_mempool_verify_seconds",
-                                  "Seconds from submitting transactions to their verdict, "
-                                  "summed over the transactions verified.",
-                                  count_value=mempool.verified_count,
-                                  sum_value=mempool.verify_seconds)
+        yield self._gauge("neo_mempool_capacity", "Transactions the pool holds at most.",
+                          mempool.pool.capacity)
+        yield self._gauge("neo_mempool_capacity_bytes", "Bytes the pool's transactions "
+                          "take at most.", mempool.pool.capacity_bytes)
+        yield self._gauge("neo_mempool_bytes", "Bytes the pool's transactions take.",
+                          mempool.pool.bytes)
+        times = mempool.verify_times
+        yield HistogramMetricFamily("neo_mempool_verify_seconds", "Seconds from submitting "
+                                    "a transaction to its verdict.",
+                                    buckets=times.cumulative(), sum_value=times.total)
+
+
+def _by_labels(name: str, documentation: str, labels: list[str],
+               counts: Mapping[K, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for key in sorted(counts):
+        family.add_metric(list(key), counts[key])
+    return family
 
 
 def node_registry(collector: NodeCollector) -> CollectorRegistry:
     """
-    A registry of its own holding the node's collector.
+    A registry of its own holding the node's collector, and the process's (resident
+    memory, CPU seconds, open files, start time; Python's version).
     """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
     return registry

@@ -44,6 +44,16 @@ class _Pointer(Resource):
         return b"neo_twisted: the metrics are at /metrics\n"
 
 
+class MetricsSite(Site):
+    """
+    A site without an access log: Prometheus scrapes every few seconds, and a line
+    for each would bury the node's own log.
+    """
+
+    def log(self, request: Any) -> None:
+        pass
+
+
 def metrics_site(registry: CollectorRegistry, reactor: Any = None) -> Site:
     """
     The site serving C{/metrics}.
@@ -51,7 +61,7 @@ def metrics_site(registry: CollectorRegistry, reactor: Any = None) -> Site:
     root = Resource()  # type: ignore[no-untyped-call]
     root.putChild(b"metrics", MetricsPage(registry))
     root.putChild(b"", _Pointer())  # type: ignore[no-untyped-call]
-    site = Site(root, reactor=reactor)  # type: ignore[no-untyped-call]
+    site = MetricsSite(root, reactor=reactor)  # type: ignore[no-untyped-call]
     site.displayTracebacks = False
     site.noisy = False
     return site

@@ -24,6 +24,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from neo_twisted import __version__
 from neo_twisted.collector import few_collections
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.crypto.keys import KeyPair
@@ -32,8 +33,10 @@ from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreError
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY, DEFAULT_CAPACITY_BYTES
 from neo_twisted.mempool.service import MempoolService
+from neo_twisted.node.exits import EXIT_STORE_UNUSABLE
 from neo_twisted.node.policy import Node
 from neo_twisted.node.progress import PROGRESS_INTERVAL, SyncProgress
+from neo_twisted.node.startup import log_startup
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.decoding import PayloadDecoder
@@ -47,8 +50,9 @@ from neo_twisted.p2p.factory import (
 from neo_twisted.rpc.access import AccessPolicy, RpcAccess
 from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER, AnswerBudget
 from neo_twisted.rpc.methods import NodeRpc
-from neo_twisted.rpc.server import JsonRpcResource, make_site
+from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.rpc.service import RpcService
+from neo_twisted.rpc.site import RpcSite, make_site
 from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
 
 #: Seconds between the node's housekeeping ticks (request expiry, sync timeouts).
@@ -86,7 +90,7 @@ class NodeConfig:
     bans: Sequence[str] = ()
     #: Take private and reserved addresses from peers' C{addr} (a local network).
     allow_private_addresses: bool = False
-    user_agent: str = "/neo_twisted:0.1.0/"
+    user_agent: str = f"/neo_twisted:{__version__}/"
     peers_file: bool = True
     tick_interval: float = TICK_INTERVAL
     #: Seconds between the connection service's checks (dial when short, ask for addresses).
@@ -140,6 +144,9 @@ class NodeService(MultiService):
         self.rpc: RpcService | None = None
         #: dBFT, when the node is a validator.
         self.consensus: ConsensusService | None = None
+        #: What the node was built with (the start-up line names its directory and
+        #: addresses).
+        self.config: NodeConfig | None = None
         #: Why the node stopped itself (its store failed a write), if it did.
         self.failure: Failure | None = None
         #: Called with that failure instead of stopping (twistd ends the process).
@@ -166,7 +173,9 @@ class NodeService(MultiService):
             if not self.exit_on_store_error:
                 raise
             self._log.critical("cannot start: {error}", error=str(error))
-            raise SystemExit(f"neonode: cannot start: {error}") from None
+            sys.stderr.write(f"neonode: cannot start: {error}\n")
+            raise SystemExit(EXIT_STORE_UNUSABLE) from None
+        log_startup(self._log, self)
 
     def stopService(self) -> Deferred[Any]:
         self.node.stop()
@@ -253,6 +262,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     node = Node(ledger, reactor, controller, connections, user_agent=config.user_agent,
                 mempool=mempool, timeouts=config.sync_timeouts)
     top = NodeService(node, SyncProgress(node, reactor))
+    top.config = config
     ledger.on_write_failure = top.storage_failed
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
@@ -286,7 +296,9 @@ def make_metrics_service(config: NodeConfig, top: NodeService, mempool: MempoolS
     from neo_twisted.metrics.resource import metrics_site
 
     assert config.metrics_port is not None
-    registry = node_registry(NodeCollector(top.node, mempool, top.progress))
+    rpc_site = None if top.rpc is None else top.rpc.site
+    rpc = rpc_site.rpc if isinstance(rpc_site, RpcSite) else None
+    registry = node_registry(NodeCollector(top.node, mempool, top.progress, rpc))
     return RpcService(metrics_site(registry, reactor), port=config.metrics_port,
                       bind=config.metrics_bind, reactor=reactor, label="metrics",
                       name="metrics")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,22 @@ from twisted.application import service
 from twisted.python import usage
 from twisted.python.failure import Failure
 
+from neo_twisted import __version__, version_text
 from neo_twisted.ledger.settings import (
     AssumeValid,
     ConfigError,
-    load_protocol,
     parse_assume_valid,
 )
+from neo_twisted.networks import NETWORKS
+from neo_twisted.node.exits import EXIT_STORE_FAILED
+from neo_twisted.node.network import choose_network, resolve_defaults
 from neo_twisted.p2p.interfaces import Endpoint
 from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER
 
-DEFAULT_PORT = 20333
-#: The exit status of a node whose store failed a write (C{EX_IOERR} of sysexits.h).
-EXIT_STORE_FAILED = 74
+#: The defaults of the options left unset that neither C{config.json} nor the network
+#: decides (the network decides C{port} and C{datadir}, see L{resolve_defaults}).
+BUILTIN_DEFAULTS = {"min-peers": 10, "max-peers": 40, "max-per-address": 3,
+                    "rpc-bind": "127.0.0.1", "rpc-port": None}
 
 
 def _number(text: str, kind: type[int] | type[float] = int) -> float:
@@ -107,18 +112,31 @@ class Options(usage.Options):
     """
 
     synopsis = "[options]"
-    longdesc = ("Run a NEO 2.x node: connect to the network of the protocol file, sync "
-                "headers and blocks into the data directory, serve and relay them.")
+    longdesc = (f"neo_twisted {__version__}. Run a NEO 2.x node: connect to the network "
+                "(--network, or the protocol file of --config), sync headers and blocks into "
+                "the data directory, serve and relay them.")
 
     optParameters = _named([
-        ["config", "c", "protocol.json", "The protocol file (neo-cli 2.x ProtocolConfiguration)."],
-        ["datadir", "d", "data", "Where the chain (LMDB) and peers.dat live."],
-        ["port", "p", DEFAULT_PORT, "The P2P port to listen on (0: any free port).", _port],
+        ["network", "n", None,
+         f"The network: {', '.join(NETWORKS)} (its bundled protocol file, neo-cli's ports "
+         "and a data directory of its own; default: privnet, or the network of --config's "
+         "magic)."],
+        ["config", "c", None,
+         "A protocol file of your own (neo-cli 2.x ProtocolConfiguration; it wins over "
+         "--network's, whose magic it must have), or neo-cli's config.json (its ports and "
+         "chain path become these options; name the network with --network)."],
+        ["datadir", "d", None,
+         "Where the chain (LMDB) and peers.dat live (default: data for the privnet, "
+         "data-mainnet, data-testnet)."],
+        ["port", "p", None,
+         "The P2P port to listen on (default: the network's, 10333 on mainnet, 20333 on "
+         "testnet and the privnet; 0: any free port).", _port],
         ["interface", "i", "", "The address to listen on (default: all)."],
-        ["min-peers", None, 10, "Outbound connections to keep.", _positive],
-        ["max-peers", None, 40, "Connections allowed in all.", _positive],
-        ["max-per-address", None, 3, "Connections allowed from one IP address.", _positive],
-        ["user-agent", None, "/neo_twisted:0.1.0/", "The user agent sent to peers."],
+        ["min-peers", None, None, "Outbound connections to keep (default: 10).", _positive],
+        ["max-peers", None, None, "Connections allowed in all (default: 40).", _positive],
+        ["max-per-address", None, None,
+         "Connections allowed from one IP address (default: 3).", _positive],
+        ["user-agent", None, f"/neo_twisted:{__version__}/", "The user agent sent to peers."],
         ["mempool-size", None, 50_000, "Transactions the memory pool holds.", _positive],
         ["mempool-mb", None, 256, "Megabytes (MiB) of transactions the memory pool holds.",
          _positive],
@@ -126,7 +144,7 @@ class Options(usage.Options):
          "Threads verifying transactions for the memory pool (0: one per core).", _count],
         ["rpc-port", None, None,
          "Serve JSON-RPC on this port (default: no RPC; 0: any free port).", _port],
-        ["rpc-bind", None, "127.0.0.1", "The address JSON-RPC listens on."],
+        ["rpc-bind", None, None, "The address JSON-RPC listens on (default: 127.0.0.1)."],
         ["rpc-tls-cert", None, None, "Serve JSON-RPC over HTTPS with this PEM certificate."],
         ["rpc-tls-key", None, None, "The PEM private key of --rpc-tls-cert."],
         ["rpc-user", None, None, "Ask JSON-RPC callers for HTTP basic auth as this user."],
@@ -135,7 +153,11 @@ class Options(usage.Options):
         ["rpc-max-answer", None, DEFAULT_MAX_ANSWER,
          "Bytes one JSON-RPC request's answer (a whole batch) may hold.", _positive],
         ["validator-key", None, None,
-         "Take part in consensus (dBFT) with the WIF private key in this file."],
+         "Take part in consensus (dBFT) with the private key in this file: a WIF, or NEP-2 "
+         "with --validator-key-password (credential:NAME: systemd's LoadCredential=)."],
+        ["validator-key-password", None, None,
+         "The file whose first line is the NEP-2 passphrase of --validator-key "
+         "(credential:NAME: systemd's LoadCredential=)."],
         ["metrics-port", None, None,
          "Serve Prometheus metrics at /metrics on this port (default: none; 0: any free "
          "port).", _port],
@@ -150,18 +172,30 @@ class Options(usage.Options):
          _assume_valid],
     ])
     optFlags = [
+        ["rpc", None, "Serve JSON-RPC on the network's port (10332 on mainnet, 20332 on "
+                      "testnet and the privnet), as neo-cli's --rpc; --rpc-port wins."],
         ["no-listen", None, "Do not accept inbound connections."],
         ["no-peers-file", None, "Neither load nor save peers.dat."],
         ["allow-private-addresses", None,
          "Take private, loopback and reserved addresses from peers' addr messages (a "
          "local network); by default only public ones are dialled."],
         ["rpc-allow-get", None, "Also serve the JSON-RPC GET form (?method=...&params=...)."],
+        ["allow-readable-key", None,
+         "Take a --validator-key (or its password) file that its group or others may read "
+         "(development keys only)."],
     ]
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["seeds"], self["whitelist"], self["bans"] = [], [], []
         self["rpc-cors"], self["rpc-allow-host"], self["rpc-disable"] = [], [], []
+
+    def opt_version(self) -> None:
+        """
+        Show the node's version (with Twisted's and Python's) and exit.
+        """
+        print(version_text())
+        sys.exit(0)
 
     def opt_seed(self, value: str) -> None:
         """
@@ -230,9 +264,11 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         try:
-            self["settings"] = load_protocol(self["config"])
+            choice = choose_network(self["network"], self["config"])
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
+        self["settings"] = choice.settings
+        self.update(resolve_defaults(self, choice, BUILTIN_DEFAULTS, rpc=bool(self["rpc"])))
         assumed = self["assume-valid"]
         if assumed is not None:
             self["settings"] = attrs.evolve(
@@ -244,13 +280,42 @@ class Options(usage.Options):
         self._check_rpc()
         self._check_metrics()
         self._check_log_format()
+        self._check_validator_key()
+
+    def _check_validator_key(self) -> None:
+        """
+        The validator's key: private files only (unless told otherwise), NEP-2 with
+        its passphrase.
+        """
         self["validator"] = None
-        if self["validator-key"] is not None:
-            from neo_twisted.consensus.keyfile import load_validator_key
+        if self["validator-key"] is None:
+            if self["validator-key-password"] is not None:
+                raise usage.UsageError("--validator-key-password needs --validator-key")
+            return
+        from neo_twisted.consensus.keyfile import (
+            check_private,
+            load_validator_key,
+            secret_path,
+        )
+
+        def secret(option: str) -> Path | None:
+            if self[option] is None:
+                return None
             try:
-                self["validator"] = load_validator_key(Path(self["validator-key"]))
+                path = secret_path(self[option])
+                if not self["allow-readable-key"]:
+                    check_private(path)
             except ConfigError as e:
-                raise usage.UsageError(f"--validator-key: {e}") from None
+                raise usage.UsageError(f"--{option}: {e}") from None
+            return path
+
+        key, password = secret("validator-key"), secret("validator-key-password")
+        assert key is not None
+        try:
+            self["validator"] = load_validator_key(
+                key, password, address_version=self["settings"].address_version)
+        except ConfigError as e:
+            raise usage.UsageError(f"--validator-key: {e}") from None
 
     def _check_metrics(self) -> None:
         if self["metrics-port"] is None:

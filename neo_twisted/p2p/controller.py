@@ -14,6 +14,7 @@ established is published to L{IPeerObserver}s in the order they subscribed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +25,7 @@ from zope.interface import implementer
 
 from neo_twisted.network.payloads import Payload, VersionPayload
 from neo_twisted.p2p.addresses import normalise_host
+from neo_twisted.p2p.disconnects import disconnect_label
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import (
     Endpoint,
@@ -126,6 +128,7 @@ class PeerController:
 
     @ivar records: the live peers and what is known of them; the only such dict.
     @ivar retired: the traffic of the connections already lost.
+    @ivar disconnects: connections lost, by L{disconnect_label} (the metrics read it).
     """
 
     _log = Logger()
@@ -134,6 +137,7 @@ class PeerController:
         self.clock = clock
         self.records: dict[IPeer, PeerRecord] = {}
         self.retired = Traffic()
+        self.disconnects: Counter[str] = Counter()
         self._observers: list[IPeerObserver] = []
         self._admission: IAdmission | None = None
         self._node: ILocalNode | None = None
@@ -255,6 +259,7 @@ class PeerController:
             record = PeerRecord(inbound=peer.inbound, host=normalise_host(peer.remote.host))
         else:
             self.retired.add(peer)
+            self.disconnects[disconnect_label(reason, fault)] += 1
         for observer in list(self._observers):
             observer.peer_lost(peer, record, reason, fault)
 

@@ -12,6 +12,8 @@ L{neo_twisted.p2p.controller.PeerController}) is the one registry of live peers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory
 
@@ -44,7 +46,13 @@ DEFAULT_PING_INTERVAL = 30.0
 DEFAULT_SEND_BACKLOG = 32 * 1024 * 1024
 
 
-class PeerFactory(Factory[PeerProtocol]):
+if TYPE_CHECKING:
+    _ProtocolFactory = Factory[PeerProtocol]
+else:  # Factory takes a type argument at run time only from Twisted 26.4 on
+    _ProtocolFactory = Factory
+
+
+class PeerFactory(_ProtocolFactory):
     """
     Builds L{PeerProtocol}s wired to one listener and one configuration.
     """

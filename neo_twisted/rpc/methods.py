@@ -15,7 +15,6 @@ from typing import Any
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.python.failure import Failure
 
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.block import Block
@@ -23,7 +22,7 @@ from neo_twisted.core.jsonify import output_json
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import script_hash_from_address
 from neo_twisted.ledger.chain import BlockResult, Ledger, Verdict
-from neo_twisted.ledger.service import LedgerService, ReadQueueFullError
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
@@ -32,11 +31,20 @@ from neo_twisted.node.progress import SyncProgress
 from neo_twisted.p2p.addresses import normalise_host
 from neo_twisted.p2p.discipline import FOREVER
 from neo_twisted.rpc import shapes
-from neo_twisted.rpc.errors import SERVER_BUSY, RpcError, invalid_params, unknown
+from neo_twisted.rpc.errors import RpcError, invalid_params, unknown
+from neo_twisted.rpc.params import (
+    block_index,
+    busy,
+    decoded,
+    flag,
+    found,
+    hash256,
+    hex_bytes,
+    param,
+)
+from neo_twisted.rpc.plugins import PluginRpc, plugins_result
 from neo_twisted.rpc.server import Estimate, Method
-from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.fixed8 import FIXED8_ONE
-from neo_twisted.wire.uint import UInt256
 
 #: A transaction hash in a JSON list: C{"0x<64 hex digits>",}.
 TXID_JSON_BYTES = 69
@@ -52,71 +60,14 @@ _BLOCK_REFUSALS = {
 
 # -- parameters ------------------------------------------------------------------------------
 
-def _param(params: list[Any], position: int, name: str) -> Any:
-    if position >= len(params):
-        raise invalid_params(f"parameter {position} ({name}) is missing")
-    return params[position]
-
-
-def _index(params: list[Any], position: int, name: str) -> int:
-    """
-    A block index: a JSON number, or its decimal string (C{uint.Parse} takes either).
-    """
-    value = _param(params, position, name)
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 32:
-        raise invalid_params(f"{name} must be a block index, not {value!r}")
-    return value
-
-
-def _hash(params: list[Any], position: int, name: str) -> UInt256:
-    value = _param(params, position, name)
-    if not isinstance(value, str):
-        raise invalid_params(f"{name} must be a hash string, not {value!r}")
-    try:
-        return UInt256.from_string(value)
-    except ValueError as e:
-        raise invalid_params(f"{name}: {e}") from None
-
-
 def _hash_or_index(params: list[Any], name: str) -> bytes | int:
     """
     C{getblock}'s first parameter: a number is an index, a string a hash.
     """
-    value = _param(params, 0, name)
+    value = param(params, 0, name)
     if isinstance(value, int) and not isinstance(value, bool):
-        return _index(params, 0, name)
-    return _hash(params, 0, name)
-
-
-def _flag(params: list[Any], position: int) -> bool:
-    """
-    An optional verbose flag: true, or a non-zero number (C{AsBoolean}).
-    """
-    if position >= len(params) or params[position] is None:
-        return False
-    value = params[position]
-    if isinstance(value, (bool, int, float)):
-        return bool(value)
-    raise invalid_params(f"parameter {position} must be a boolean, not {value!r}")
-
-
-def _hex(params: list[Any], position: int, name: str) -> bytes:
-    value = _param(params, position, name)
-    if not isinstance(value, str):
-        raise invalid_params(f"{name} must be a hex string")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise invalid_params(f"{name} is not hex") from None
-
-
-def _decoded(kind: Callable[[bytes], Any], data: bytes, name: str) -> Any:
-    try:
-        return kind(data)
-    except FormatError as e:
-        raise invalid_params(f"{name} does not decode: {e}") from None
+        return block_index(params, 0, name)
+    return hash256(params, 0, name)
 
 
 def _refusal_error(refusal: Refusal, reason: str) -> RpcError:
@@ -128,13 +79,15 @@ class NodeRpc:
     The methods of one node, bound to its ledger, connections and pool.
     """
 
+    #: The methods of this class.
+    OWN_NAMES = ("getbestblockhash", "getblock", "getblockcount", "getblockhash",
+                 "getblockheader", "getblocksysfee", "getconnectioncount", "getpeers",
+                 "getrawmempool", "getrawtransaction", "gettxout", "getversion",
+                 "sendrawtransaction", "submitblock", "validateaddress", "getaccountstate",
+                 "getassetstate", "getvalidators", "getconsensusstate", "getnodestate",
+                 "setban", "listbanned", "gettransactionheight", "listplugins")
     #: The methods served (C{--rpc-disable} takes these names).
-    NAMES = ("getbestblockhash", "getblock", "getblockcount", "getblockhash",
-             "getblockheader", "getblocksysfee", "getconnectioncount", "getpeers",
-             "getrawmempool", "getrawtransaction", "gettxout", "getversion",
-             "sendrawtransaction", "submitblock", "validateaddress", "getaccountstate",
-             "getassetstate", "getvalidators", "getconsensusstate", "getnodestate", "setban",
-             "listbanned")
+    NAMES = OWN_NAMES + PluginRpc.NAMES
 
     def __init__(self, ledger: LedgerService, node: Node, mempool: MempoolService,
                  settings: ProtocolSettings, clock: IReactorTime,
@@ -155,9 +108,10 @@ class NodeRpc:
         self._progress = progress if progress is not None else SyncProgress(node, clock)
         self._queued: list[tuple[Transaction, defer.Deferred[Outcome]]] = []
         self._flush_call: IDelayedCall | None = None
+        self._plugins = PluginRpc(ledger, settings)
 
     def methods(self) -> dict[str, Method]:
-        return {name: getattr(self, name) for name in self.NAMES}
+        return {name: getattr(self, name) for name in self.OWN_NAMES} | self._plugins.methods()
 
     def estimates(self) -> dict[str, Estimate]:
         """
@@ -167,7 +121,7 @@ class NodeRpc:
         return {"getrawmempool": self.getrawmempool_size}
 
     def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-        return self._ledger.read(function, *args).addErrback(_busy)
+        return self._ledger.read(function, *args).addErrback(busy)
 
     @property
     def _height(self) -> int:
@@ -187,26 +141,26 @@ class NodeRpc:
         return self._read(best)
 
     def getblockhash(self, params: list[Any]) -> defer.Deferred[str]:
-        index = _index(params, 0, "index")
+        index = block_index(params, 0, "index")
         if index > self._height:
             raise unknown("Invalid Height")
         return self._read(lambda ledger: str(ledger.get_block_hash(index)))
 
     def getblock(self, params: list[Any]) -> defer.Deferred[Any]:
-        key, verbose = _hash_or_index(params, "hash or index"), _flag(params, 1)
+        key, verbose = _hash_or_index(params, "hash or index"), flag(params, 1)
         return self._read(shapes.block_result, self._settings, key, verbose).addCallback(
-            _found, "Unknown block")
+            found, "Unknown block")
 
     def getblockheader(self, params: list[Any]) -> defer.Deferred[Any]:
-        key, verbose = _hash_or_index(params, "hash or index"), _flag(params, 1)
+        key, verbose = _hash_or_index(params, "hash or index"), flag(params, 1)
         return self._read(shapes.header_result, self._settings, key, verbose).addCallback(
-            _found, "Unknown block")
+            found, "Unknown block")
 
     def getblocksysfee(self, params: list[Any]) -> defer.Deferred[str]:
         """
         The system fees of blocks 0..index, in whole GAS, as a string.
         """
-        index = _index(params, 0, "index")
+        index = block_index(params, 0, "index")
         if index > self._height:
             raise unknown("Invalid Height")
         return self._read(lambda ledger: str(ledger.system_fee_total(index) // FIXED8_ONE))
@@ -214,7 +168,7 @@ class NodeRpc:
     # -- transactions and state --------------------------------------------------------------
 
     def getrawtransaction(self, params: list[Any]) -> defer.Deferred[Any]:
-        txid, verbose = _hash(params, 0, "txid"), _flag(params, 1)
+        txid, verbose = hash256(params, 0, "txid"), flag(params, 1)
         entry = self._mempool.pool.entry(txid)
         settings = self._settings
 
@@ -222,18 +176,26 @@ class NodeRpc:
             if entry is not None:
                 tx, height, fee = entry.tx, None, entry.network_fee
             else:
-                found = ledger.get_transaction(txid)
-                if found is None:
+                record = ledger.get_transaction(txid)
+                if record is None:
                     return None
-                (tx, height), fee = found, None
+                (tx, height), fee = record, None
             if not verbose:
                 return tx.to_bytes().hex()
             return shapes.transaction_result(ledger, settings, tx, height, fee)
 
-        return self._read(look).addCallback(_found, "Unknown transaction")
+        return self._read(look).addCallback(found, "Unknown transaction")
+
+    def gettransactionheight(self, params: list[Any]) -> defer.Deferred[int]:
+        """
+        The height of the block holding a confirmed transaction (2.10+).
+        """
+        txid = hash256(params, 0, "txid")
+        return self._read(lambda ledger: ledger.transaction_height(txid)).addCallback(
+            found, "Unknown transaction")
 
     def gettxout(self, params: list[Any]) -> defer.Deferred[Any]:
-        txid, n = _hash(params, 0, "txid"), _index(params, 1, "n")
+        txid, n = hash256(params, 0, "txid"), block_index(params, 1, "n")
         if n > 0xFFFF:
             raise invalid_params(f"output index {n} is over 65535")
         version = self._settings.address_version
@@ -247,7 +209,7 @@ class NodeRpc:
         return self._read(look)
 
     def getaccountstate(self, params: list[Any]) -> defer.Deferred[Any]:
-        address = _param(params, 0, "address")
+        address = param(params, 0, "address")
         if not isinstance(address, str):
             raise invalid_params("the address must be a string")
         try:
@@ -257,14 +219,14 @@ class NodeRpc:
         return self._read(shapes.account_result, script_hash)
 
     def getassetstate(self, params: list[Any]) -> defer.Deferred[Any]:
-        asset_id = _hash(params, 0, "asset id")
+        asset_id = hash256(params, 0, "asset id")
         version = self._settings.address_version
 
         def look(ledger: Ledger) -> Any:
             state = ledger.get_asset(asset_id)
             return None if state is None else shapes.asset_result(state, version)
 
-        return self._read(look).addCallback(_found, "Unknown asset")
+        return self._read(look).addCallback(found, "Unknown asset")
 
     def getvalidators(self, params: list[Any]) -> defer.Deferred[list[dict[str, Any]]]:
         """
@@ -274,7 +236,7 @@ class NodeRpc:
         return self._read(lambda ledger: ledger.validators.enrollments())
 
     def validateaddress(self, params: list[Any]) -> dict[str, Any]:
-        address = _param(params, 0, "address")
+        address = param(params, 0, "address")
         if not isinstance(address, str):
             raise invalid_params("the address must be a string")
         try:
@@ -292,19 +254,19 @@ class NodeRpc:
         The bytes of C{getrawmempool}'s answer: the pool's size tells them exactly.
         """
         count = len(self._mempool)
-        if _flag(params, 0):
+        if flag(params, 0):
             count += self._mempool.verifying
         return ANSWER_OVERHEAD + TXID_JSON_BYTES * count
 
     def getrawmempool(self, params: list[Any]) -> Any:
         verified = [str(txid) for txid in self._mempool.txids()]
-        if not _flag(params, 0):
+        if not flag(params, 0):
             return verified
         return {"height": self._height, "verified": verified,
                 "unverified": [str(txid) for txid in self._mempool.verifying_txids()]}
 
     def sendrawtransaction(self, params: list[Any]) -> defer.Deferred[bool]:
-        tx: Transaction = _decoded(Transaction.from_bytes, _hex(params, 0, "transaction"),
+        tx: Transaction = decoded(Transaction.from_bytes, hex_bytes(params, 0, "transaction"),
                                    "the transaction")
 
         def answer(outcome: Outcome) -> bool:
@@ -325,7 +287,7 @@ class NodeRpc:
                                   waiters=[waiting for _, waiting in queued])
 
     def submitblock(self, params: list[Any]) -> defer.Deferred[bool]:
-        block: Block = _decoded(Block.from_bytes, _hex(params, 0, "block"), "the block")
+        block: Block = decoded(Block.from_bytes, hex_bytes(params, 0, "block"), "the block")
 
         def answer(result: BlockResult) -> bool:
             if result.verdict is Verdict.ACCEPTED:
@@ -390,6 +352,14 @@ class NodeRpc:
                                                    ("discourage", discipline.discouraged(now)))
                 for host, until in sorted(table.items())]
 
+    def listplugins(self, params: list[Any]) -> list[dict[str, Any]]:
+        """
+        No plugins load here: the neo-cli plugins listed are those whose methods this
+        node answers itself (L{neo_twisted.rpc.plugins.NATIVE_PLUGINS}), so that a
+        client probing for them finds them.
+        """
+        return plugins_result()
+
     def getversion(self, params: list[Any]) -> dict[str, Any]:
         return {"port": self._node.connections.listening_port or 0,
                 "nonce": self._node.nonce, "useragent": self._node.user_agent}
@@ -434,17 +404,3 @@ class NodeRpc:
                         "capacity": mempool.pool.capacity},
             "validator": self._consensus is not None,
         }
-
-
-def _found(result: Any, what: str) -> Any:
-    if result is None:
-        raise unknown(what)
-    return result
-
-
-def _busy(failure: Failure) -> Any:
-    """
-    The ledger's read queue is full: the server's busy answer (-32000), not a failure.
-    """
-    failure.trap(ReadQueueFullError)  # type: ignore[no-untyped-call]
-    raise RpcError(SERVER_BUSY, data=str(failure.value))

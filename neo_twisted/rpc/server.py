@@ -22,8 +22,8 @@ import binascii
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
-from io import BytesIO
 from typing import Any
 
 from twisted.internet import defer, task
@@ -66,6 +66,11 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_ABORT_TIMEOUT = 15.0
 
 CONTENT_TYPE = b"application/json-rpc"
+#: The method label of requests for a method this server lacks (or none at all): one
+#: label, so that clients cannot mint labels in the metrics.
+UNKNOWN_METHOD = "unknown"
+#: The outcome label of a request answered with a result.
+OK = "ok"
 #: What a bad parameter raises inside a method: answered with -32602, as 2.9+ does.
 PARAM_ERRORS = (ValueError, IndexError, FormatError)
 
@@ -94,6 +99,8 @@ class JsonRpcResource(resource.Resource):
     Dispatches JSON-RPC requests to C{methods} by name.
 
     @ivar active: HTTP requests being answered now (at most C{max_concurrent}).
+    @ivar calls: requests answered, by method (L{UNKNOWN_METHOD} for those not
+        served) and outcome (L{OK} or the error code): the metrics read it.
     """
 
     isLeaf = True
@@ -125,6 +132,7 @@ class JsonRpcResource(resource.Resource):
         self.max_batch = max_batch
         self.max_concurrent = max_concurrent
         self.active = 0
+        self.calls: Counter[tuple[str, str]] = Counter()
         self._cooperator = None if clock is None else task.Cooperator(
             terminationPredicateFactory=lambda: _time_slice(slice_seconds),
             scheduler=_next_turn(clock))
@@ -202,6 +210,8 @@ class JsonRpcResource(resource.Resource):
 
     def _answer_now(self, request: server.Request, response: Any,
                     code: int = http.OK) -> bytes:
+        # always an error before any method: refused, unparsable, or the server busy
+        self._count(None, response["error"]["code"])
         self._set_headers(request)
         request.setResponseCode(code)
         return _encode(response)
@@ -253,9 +263,11 @@ class JsonRpcResource(resource.Resource):
         if not isinstance(document, list):
             return self._one(document, budget)
         if not document:
+            self._count(None, INVALID_REQUEST)
             return defer.succeed(_encode(error_response(
                 None, RpcError(INVALID_REQUEST, data="the batch is empty"))))
         if len(document) > self.max_batch:
+            self._count(None, INVALID_REQUEST)
             return defer.succeed(_encode(error_response(None, RpcError(
                 INVALID_REQUEST,
                 data=f"a batch of {len(document)} requests exceeds {self.max_batch}"))))
@@ -281,12 +293,14 @@ class JsonRpcResource(resource.Resource):
 
     def _one(self, request: Any, budget: RequestBudget) -> defer.Deferred[bytes | None]:
         if not isinstance(request, dict):
+            self._count(None, INVALID_REQUEST)
             return defer.succeed(_encode(error_response(
                 None, RpcError(INVALID_REQUEST, data="a request is a JSON object"))))
         notification = "id" not in request
         id_ = request.get("id")
         problem = _request_problem(request)
         if problem is not None:
+            self._count(request.get("method"), INVALID_REQUEST)
             if not isinstance(id_, (str, int, float)) or isinstance(id_, bool):
                 id_ = None
             return defer.succeed(None if notification else _encode(
@@ -304,17 +318,25 @@ class JsonRpcResource(resource.Resource):
             refused = budget.reserve(reserved)
         if refused is not None or method is None:
             assert refused is not None
+            self._count(name, refused.code)
             return defer.succeed(None if notification else _encode(
                 error_response(id_, refused)))
 
         def answer(response: dict[str, Any]) -> bytes | None:
+            outcome = response["error"]["code"] if "error" in response else OK
             if notification:
                 budget.settle(reserved, 0)
+                self._count(name, outcome)
                 return None
             encoded = self._encode_answer(response, id_, name)
+            if encoded is None:
+                outcome, encoded = INTERNAL_ERROR, _encode(error_response(
+                    id_, RpcError(INTERNAL_ERROR)))
             too_large = budget.settle(reserved, len(encoded))
             if too_large is not None:
+                self._count(name, too_large.code)
                 return _encode(error_response(id_, too_large))
+            self._count(name, outcome)
             return encoded
 
         def succeeded(result: Any) -> bytes | None:
@@ -356,13 +378,24 @@ class JsonRpcResource(resource.Resource):
             error = RpcError(INTERNAL_ERROR)
         return error_response(id_, error)
 
-    def _encode_answer(self, response: dict[str, Any], id_: Any, method: str) -> bytes:
+    def _encode_answer(self, response: dict[str, Any], id_: Any, method: str) -> bytes | None:
+        """
+        The answer encoded; None (logged) when it holds what JSON cannot.
+        """
         try:
             return _encode(response)
         except (TypeError, ValueError):
             self._log.failure("RPC method {method} returned what JSON cannot hold",
                               method=method)
-            return _encode(error_response(id_, RpcError(INTERNAL_ERROR)))
+            return None
+
+    def _count(self, method: object, outcome: str | int) -> None:
+        """
+        One request answered: by its method's name if served here, else as unknown.
+        """
+        label = method if isinstance(method, str) and method in self.methods else (
+            UNKNOWN_METHOD)
+        self.calls[(label, str(outcome))] += 1
 
 
 def _time_slice(seconds: float) -> Callable[[], bool]:
@@ -379,111 +412,15 @@ def _next_turn(clock: IReactorTime) -> Callable[[Callable[[], None]], IDelayedCa
 
 def _request_problem(request: dict[str, Any]) -> str | None:
     """
-    What makes a request object invalid (None: nothing); the reference needs C{params}.
+    What makes a request object invalid (None: nothing). One without C{params} is
+    given an empty list: the reference refuses it, but JSON-RPC 2.0 and neo-go allow it.
     """
     id_ = request.get("id")
     if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int, float))):
         return "id must be a string, a number or null"
     if not isinstance(request.get("method"), str):
         return "method must be a string"
-    if not isinstance(request.get("params"), list):
+    request.setdefault("params", [])
+    if not isinstance(request["params"], list):
         return "params must be an array"
     return None
-
-
-class LimitedRequest(server.Request):
-    """
-    A request whose body may not exceed L{max_body}: a longer one is answered with 413
-    and the connection closed, before (or as soon as) the excess arrives, so that it
-    never fills memory or disk.
-    """
-
-    max_body = DEFAULT_MAX_BODY
-    _received = 0
-    _refused = False
-
-    def gotLength(self, length: int | None) -> None:
-        if length is not None and length > self.max_body:
-            self.content = BytesIO()
-            self._refuse()
-            return
-        super().gotLength(length)  # type: ignore[no-untyped-call]
-
-    def handleContentChunk(self, data: bytes) -> None:
-        if self._refused:
-            return
-        self._received += len(data)
-        if self._received > self.max_body:
-            self._refuse()
-            return
-        super().handleContentChunk(data)  # type: ignore[no-untyped-call]
-
-    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        if not self._refused:
-            super().requestReceived(command, path, version)  # type: ignore[no-untyped-call]
-
-    def _refuse(self) -> None:
-        """
-        Answer on the raw transport (the request is not parsed yet), then hang up.
-        """
-        self._refused = True
-        body = _encode(error_response(None, RpcError(
-            INVALID_REQUEST, data=f"the request body exceeds {self.max_body} bytes")))
-        head = [b"HTTP/1.1 413 Payload Too Large", b"Content-Type: " + CONTENT_TYPE,
-                b"Content-Length: %d" % len(body), b"Connection: close"]
-        assert self.channel is not None
-        assert self.channel.transport is not None
-        self.channel.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        self.channel.loseConnection()  # type: ignore[no-untyped-call]
-
-
-class RpcChannel(http.HTTPChannel):
-    """
-    An HTTP/1.1 channel whose timeout counts from the connection or the last answer,
-    not from the last byte: Twisted's restarts it on every byte received, so a client
-    dripping a request (a byte every few seconds) held its connection for ever.
-    """
-
-    def resetTimeout(self) -> None:
-        """
-        Incoming bytes leave the timeout running: the whole request must come in time.
-        """
-
-
-class RpcSite(server.Site):
-    """
-    A site without an access log (a busy RPC client would flood the node's log), whose
-    channels time out whole requests and give up flushing after L{abort_timeout}.
-    """
-
-    #: HTTP/1.1 only (Twisted's default wraps its channel to negotiate HTTP/2 over TLS)
-    protocol = RpcChannel  # type: ignore[assignment]
-    abort_timeout = DEFAULT_ABORT_TIMEOUT
-
-    def buildProtocol(self, addr: Any) -> Any:
-        channel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
-        channel.abortTimeout = self.abort_timeout
-        return channel
-
-    def log(self, request: Any) -> None:
-        pass
-
-
-def make_site(rpc: JsonRpcResource, *, reactor: Any = None,
-              timeout: float = DEFAULT_TIMEOUT, max_body: int = DEFAULT_MAX_BODY,
-              abort_timeout: float = DEFAULT_ABORT_TIMEOUT) -> RpcSite:
-    """
-    The HTTP site of C{rpc}: every path serves it, gzip when asked, bodies bounded.
-
-    @param timeout: seconds a connection has to send a whole request (from its start
-        or the last answer); then it is closed.
-    @param abort_timeout: seconds it then has to take in what is still being sent to
-        it before it is dropped.
-    """
-    request_type = type("LimitedRequest", (LimitedRequest,), {"max_body": max_body})
-    wrapped = resource.EncodingResourceWrapper(  # type: ignore[no-untyped-call]
-        rpc, [server.GzipEncoderFactory()])
-    site = RpcSite(wrapped, requestFactory=request_type,  # type: ignore[no-untyped-call]
-                   timeout=timeout, reactor=reactor)
-    site.abort_timeout = abort_timeout
-    return site
