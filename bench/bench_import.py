@@ -344,8 +344,8 @@ def import_table(r: Results) -> str:
     mib = report.mib
     lines = [
         "| import | run | seconds | blocks/s | tx/s | wall s | CPU s (all processes) "
-        "| peak RSS | private / map (sampled) | verifier processes | store |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU ms per block | peak RSS | private / map (sampled) | verifier processes | store |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows = [(f"{run.blocks:,} blocks", f"{i + 1} of {len(r.speed)}", run)
             for i, run in enumerate(r.speed)]
@@ -353,7 +353,8 @@ def import_table(r: Results) -> str:
     for name, which, run in rows:
         lines.append(
             f"| {name} | {which} | {run.seconds:.2f} | {run.rate:,.0f} | {run.tx_rate:,.0f} "
-            f"| {run.wall:.2f} | {run.cpu:.1f} | {mib(run.peak_rss)} "
+            f"| {run.wall:.2f} | {run.cpu:.1f} | {1000 * run.cpu / run.blocks:.2f} "
+            f"| {mib(run.peak_rss)} "
             f"| {mib(run.peak_anon)} / {mib(run.peak_file)} | {mib(run.peak_workers)} "
             f"| {mib(run.store_size)} |")
     return "\n".join(lines)

@@ -44,6 +44,8 @@ from common import scratch_directory  # bench/common.py
 from syncrun import POLL_EVERY, Sync, run_sync  # bench/syncrun.py: one measured sync
 
 COMMAND = "make bench"
+#: The cores A and B share (the utilisation column is of all of them).
+CORES = os.cpu_count() or 1
 #: Block sync (to full sync, no assume-valid) should reach this share of the signature
 #: bound of its blocks (the issue's; a block's signatures are its header's witness).
 TARGET_BLOCK_SHARE = 0.80
@@ -97,7 +99,7 @@ class Results:
 
     @property
     def cores(self) -> int:
-        return os.cpu_count() or 1
+        return CORES
 
     @property
     def import_rate(self) -> float:
@@ -179,8 +181,10 @@ def _rows(label: str, syncs: list[Sync]) -> list[str]:
     for i, run in enumerate(syncs):
         lines.append(
             f"| {label}{i + 1} of {len(syncs)} | {run.header_seconds:.2f} "
-            f"| {run.header_rate:,.0f} | {run.block_seconds:.2f} | {run.block_rate:,.0f} "
-            f"| {figure(run.after_headers_rate)} | {run.spawn:.2f} | {mib(run.peak_rss)} "
+            f"| {run.header_rate:,.0f} | {run.block_phase_seconds:.2f} "
+            f"| {run.block_seconds:.2f} | {run.block_rate:,.0f} "
+            f"| {figure(run.after_headers_rate)} | {run.a_cpu:.1f} | {run.b_cpu:.1f} "
+            f"| {run.utilisation(CORES):.0%} | {run.spawn:.2f} | {mib(run.peak_rss)} "
             f"| {mib(run.end_rss)} | {mib(run.peak_workers)} | {run.stop} |")
     if len(syncs) > 1:
         def med(statistic: Callable[[Sync], float | None], form: str = ",.0f") -> str:
@@ -191,8 +195,11 @@ def _rows(label: str, syncs: list[Sync]) -> list[str]:
             return mib(statistics.median(map(statistic, syncs)))
         lines.append(
             f"| {label}median | {med(lambda s: s.header_seconds, '.2f')} "
-            f"| {med(lambda s: s.header_rate)} | {med(lambda s: s.block_seconds, '.2f')} "
+            f"| {med(lambda s: s.header_rate)} | {med(lambda s: s.block_phase_seconds, '.2f')} "
+            f"| {med(lambda s: s.block_seconds, '.2f')} "
             f"| {med(lambda s: s.block_rate)} | {med(lambda s: s.after_headers_rate)} "
+            f"| {med(lambda s: s.a_cpu, '.1f')} | {med(lambda s: s.b_cpu, '.1f')} "
+            f"| {med(lambda s: s.utilisation(CORES), '.0%')} "
             f"| {med(lambda s: s.spawn, '.2f')} | {med_mib(lambda s: s.peak_rss)} "
             f"| {med_mib(lambda s: s.end_rss)} | {med_mib(lambda s: s.peak_workers)} | |")
     return lines
@@ -200,9 +207,10 @@ def _rows(label: str, syncs: list[Sync]) -> list[str]:
 
 def sync_table(r: Results) -> str:
     return "\n".join([
-        "| sync | headers s | headers/s | full sync s | blocks/s | blocks/s after headers "
-        "| start-up s | peak RSS B | RSS B at end | verifier processes | stop |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| sync | headers s | headers/s | block phase s | full sync s | blocks/s "
+        "| blocks/s after headers | CPU A s | CPU B s | 2-core use | start-up s | peak RSS B "
+        "| RSS B at end | verifier processes | stop |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *_rows("", r.syncs),
         *_rows("assume-valid ", r.assumed),
     ])
@@ -364,7 +372,7 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
             progress(f"sync {i + 1} of {s.runs}")
             datadir = workdir / f"b{i + 1}"
             try:
-                syncs.append(run_sync(a_port, datadir, workdir, s.blocks))
+                syncs.append(run_sync(a_port, datadir, workdir, s.blocks, a_pid=a.pid))
             finally:
                 shutil.rmtree(datadir, ignore_errors=True)
             run = syncs[-1]
@@ -377,7 +385,8 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
             datadir = workdir / f"av{i + 1}"
             try:
                 assumed.append(run_sync(a_port, datadir, workdir, s.blocks,
-                                        ("--assume-valid", f"{s.blocks}:{tip.hash}")))
+                                        ("--assume-valid", f"{s.blocks}:{tip.hash}"),
+                                        a_pid=a.pid))
             finally:
                 shutil.rmtree(datadir, ignore_errors=True)
             run = assumed[-1]

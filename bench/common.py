@@ -56,6 +56,28 @@ def proc_status(pid: int) -> dict[str, int]:
     return values
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """
+    The CPU seconds (user + system) a process has used so far (0 once it is gone).
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """
+    The CPU seconds of a process and of its children alive now (its verifier processes).
+    """
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in child_pids(pid))
+
+
 def child_pids(pid: int) -> list[int]:
     found = []
     for entry in os.scandir("/proc"):

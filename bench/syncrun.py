@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nodes  # bench/nodes.py: the twistd neonode processes
-from common import child_pids, proc_status  # bench/common.py
+from common import child_pids, proc_status, tree_cpu_seconds  # bench/common.py
 
 #: Seconds between two looks at B's heights (and its verifier processes' memory).
 POLL_EVERY = 0.1
@@ -36,6 +36,8 @@ class Sync:
     @ivar peak_workers: the largest sum of B's verifier processes' resident sets seen.
     @ivar workers: how many verifier processes B had.
     @ivar stop: how B stopped: "clean", "exit N" or "killed".
+    @ivar a_cpu, b_cpu: CPU seconds A (serving) and B (with its verifier processes)
+        used from t0 to the full sync (0 when not measured).
     """
 
     blocks: int
@@ -50,6 +52,21 @@ class Sync:
     stop: str
     peak_anon: int = 0
     peak_file: int = 0
+    a_cpu: float = 0.0
+    b_cpu: float = 0.0
+
+    @property
+    def block_phase_seconds(self) -> float:
+        """
+        From the last header to the last block.
+        """
+        return self.block_seconds - self.header_seconds
+
+    def utilisation(self, cores: int) -> float:
+        """
+        The share of the machine's cores A and B kept busy until the full sync.
+        """
+        return (self.a_cpu + self.b_cpu) / (cores * self.block_seconds)
 
     @property
     def header_rate(self) -> float:
@@ -71,15 +88,18 @@ class Sync:
 
 
 def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int,
-             extra: tuple[str, ...] = ()) -> Sync:
+             extra: tuple[str, ...] = (), a_pid: int | None = None) -> Sync:
     """
-    Start an empty node B with A as its seed and measure it until it holds every block.
+    Start an empty node B with A as its seed and measure it until it holds every block
+    (and the CPU both used meanwhile, when A's process id is given).
     """
     b = nodes.Node(datadir.name, datadir, workdir, seed=f"127.0.0.1:{a_port}", extra=extra)
     stop = "not stopped"
     try:
         b.wait_for(nodes.ESTABLISHED, nodes.START_TIMEOUT)
         t0 = time.perf_counter()
+        a_cpu0 = tree_cpu_seconds(a_pid) if a_pid is not None else 0.0
+        b_cpu0 = tree_cpu_seconds(b.pid)
         t_headers = t_blocks = None
         blocks_at_headers = 0
         children: list[int] = []
@@ -105,6 +125,8 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int,
                 t_headers, blocks_at_headers = now, block_height
             if block_height >= blocks:
                 t_blocks = now
+                b_cpu = tree_cpu_seconds(b.pid) - b_cpu0
+                a_cpu = tree_cpu_seconds(a_pid) - a_cpu0 if a_pid is not None else 0.0
             if heights != last:
                 last, moved = heights, now
             elif now - moved > STALL_TIMEOUT:
@@ -120,7 +142,8 @@ def run_sync(a_port: int, datadir: Path, workdir: Path, blocks: int,
                     peak_rss=status.get("VmHWM", 0), end_rss=status.get("VmRSS", 0),
                     peak_workers=peak_workers, workers=len(children), stop=stop,
                     peak_anon=max(peak_anon, status.get("RssAnon", 0)),
-                    peak_file=max(peak_file, status.get("RssFile", 0)))
+                    peak_file=max(peak_file, status.get("RssFile", 0)),
+                    a_cpu=a_cpu, b_cpu=b_cpu)
     finally:
         if stop == "not stopped":
             b.stop()
