@@ -19,7 +19,7 @@ from neo_twisted.core.transactions import (
     StateTransaction,
 )
 from neo_twisted.ledger.election import elect, validator_count
-from neo_twisted.ledger.votes import VoteBook, vote_value
+from neo_twisted.ledger.votes import NeoBalances, VoteBook, vote_value
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160
 from tests.test_ledger_election import MAINNET, NEO, R1
@@ -49,14 +49,11 @@ class Book:
 
     def __init__(self) -> None:
         self.book = VoteBook()
-        self.neo: dict[bytes, int] = {}
+        self.neo = NeoBalances()
 
     def apply(self, tx: Transaction, spent: list[TransactionOutput]) -> None:
-        for sign, outputs in ((1, tx.outputs), (-1, spent)):
-            for output in outputs:
-                self.neo[output.script_hash] = (self.neo.get(output.script_hash, 0)
-                                                + sign * output.value)
-        self.book.apply(tx, spent, lambda script_hash: self.neo.get(script_hash, 0))
+        self.neo.move(tx, spent)
+        self.book.apply(tx, spent, self.neo)
 
 
 class TraceTests(SynchronousTestCase):
@@ -74,7 +71,7 @@ class TraceTests(SynchronousTestCase):
 
     def check(self, balance: int, votes: tuple[ECPoint, ...], s: int | None, r1: int,
               vc0: int, vc1: int) -> None:
-        self.assertEqual((self.chain.neo.get(A, 0) // NEO, self.book.votes_of(A)),
+        self.assertEqual((self.chain.neo(A) // NEO, self.book.votes_of(A)),
                          (balance, votes))
         self.assertEqual((self.votes(S), self.votes(R1)), (s, r1))
         self.assertEqual((self.book.counts[0] // NEO, self.book.counts[1] // NEO), (vc0, vc1))

@@ -24,8 +24,9 @@ from neo_twisted.core.jsonify import block_json, consensus_json, header_json, tr
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import ADDRESS_VERSION
 from neo_twisted.network.frame import HEADER_SIZE, FrameDecoder
-from neo_twisted.network.jsonify import NETWORKS, payload_json
+from neo_twisted.network.jsonify import payload_json
 from neo_twisted.network.payloads import PAYLOAD_READERS, PEER_COMMANDS, Payload
+from neo_twisted.networks import CUSTOM, network_name
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.errors import FormatError
 
@@ -77,7 +78,7 @@ def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
         raise FormatError(f"{frame.command} payload: {e.reason}", HEADER_SIZE + e.offset) from e
     result: dict[str, Any] = {
         "magic": magic,
-        "network": NETWORKS.get(magic, "unknown"),
+        "network": "unknown" if network_name(magic) == CUSTOM else network_name(magic),
         "command": frame.command,
         "length": len(frame.payload),
         "checksum": data[20:24].hex(),

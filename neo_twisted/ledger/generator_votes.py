@@ -43,7 +43,7 @@ from neo_twisted.core.transactions import (
 )
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.ledger.votes import VoteBook, vote_value
+from neo_twisted.ledger.votes import NeoBalances, VoteBook, vote_value
 from neo_twisted.mempool.claims import calculate_bonus
 from neo_twisted.mempool.view import SpentCoin
 from neo_twisted.wire.ecpoint import ECPoint
@@ -118,7 +118,7 @@ class VoteKeeper:
         self.validators: tuple[ECPoint, ...] = tuple(sorted(standby))
         #: Unspent outputs: (txid, index) -> the output and the height that created it.
         self._unspent: dict[_Coin, tuple[TransactionOutput, int]] = {}
-        self._neo: dict[bytes, int] = {}
+        self._neo = NeoBalances()
         #: System fees of blocks 0..h, summed, at index h.
         self._fee_totals: list[int] = []
         #: Spent NEO outputs of generated accounts, until the claim.
@@ -136,7 +136,6 @@ class VoteKeeper:
         previous = self._fee_totals[-1] if self._fee_totals else 0
         fees = self._settings.system_fees
         self._fee_totals.append(previous + sum(system_fee(tx, fees) for tx in transactions))
-        neo = self._neo
         recording = height < self._plan.height - 2
         for tx in transactions:
             spent = []
@@ -144,28 +143,25 @@ class VoteKeeper:
                 coin = (ref.prev_hash, ref.prev_index)
                 output, start = self._unspent.pop(coin)
                 spent.append(output)
-                if output.asset_id == NEO_ASSET_ID:
-                    neo[output.script_hash] -= output.value
-                    if recording and output.script_hash in self._keys:
-                        self._spent.append((coin, SpentCoin(output, start, height)))
+                if (output.asset_id == NEO_ASSET_ID and recording
+                        and output.script_hash in self._keys):
+                    self._spent.append((coin, SpentCoin(output, start, height)))
             txid = tx.hash
             for n, output in enumerate(tx.outputs):
                 self._unspent[(txid, n)] = (output, height)
-                if output.asset_id == NEO_ASSET_ID:
-                    neo[output.script_hash] = neo.get(output.script_hash, 0) + output.value
-            self._book.apply(tx, spent, lambda script_hash: neo.get(script_hash, 0))
+            self._neo.move(tx, spent)
+            self._book.apply(tx, spent, self._neo)
         if self._book.revision != self._elected_at:
             self._elected_at = self._book.revision
-            election = self._book.election(self._settings.standby_validators,
-                                           plus_one=self._settings.validator_count_plus_one)
-            self.validators = election.validators
+            self.validators = self._book.elect(self._settings.standby_validators,
+                                               plus_one=self._settings.validator_count_plus_one)
         return self.validators
 
     def neo(self, script_hash: bytes) -> int:
         """
         The confirmed NEO (raw) of an account.
         """
-        return self._neo.get(script_hash, 0)
+        return self._neo(script_hash)
 
     # -- the plan's transactions --------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from twisted.logger import Logger
 
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.core.transaction import TransactionType
-from neo_twisted.core.transactions import NEO_ASSET_ID
 from neo_twisted.ledger.state import (
     owned_key,
     owned_spent_key,
@@ -30,7 +29,7 @@ from neo_twisted.ledger.state import (
     owned_value,
 )
 from neo_twisted.ledger.store import ChainStore, StoreError, fetch, u32
-from neo_twisted.ledger.votes import VoteBook
+from neo_twisted.ledger.votes import NeoBalances, VoteBook
 from neo_twisted.ledger.votestore import write_book
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def _holds_votes(ledger: Ledger) -> bool:
 
 def _replay(ledger: Ledger) -> VoteBook:
     book = VoteBook()
-    neo: dict[bytes, int] = {}
+    neo = NeoBalances()
     recent: OrderedDict[bytes, tuple[TransactionOutput, ...]] = OrderedDict()
 
     def outputs_of(txid: bytes) -> tuple[TransactionOutput, ...]:
@@ -82,12 +81,8 @@ def _replay(ledger: Ledger) -> VoteBook:
             raise StoreError(f"{ledger.store.path}: damaged: block {index} is missing")
         for tx in block.transactions:
             spent = [outputs_of(ref.prev_hash)[ref.prev_index] for ref in tx.inputs]
-            for sign, outputs in ((1, tx.outputs), (-1, spent)):
-                for output in outputs:
-                    if output.asset_id == NEO_ASSET_ID:
-                        neo[output.script_hash] = (neo.get(output.script_hash, 0)
-                                                   + sign * output.value)
-            book.apply(tx, spent, lambda script_hash: neo.get(script_hash, 0))
+            neo.move(tx, spent)
+            book.apply(tx, spent, neo)
             recent[tx.hash] = tx.outputs
         if index and index % _PROGRESS_EVERY == 0:
             _log.info("upgrading the store: votes counted to block {index} of {height}",

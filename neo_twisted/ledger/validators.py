@@ -32,7 +32,7 @@ from neo_twisted.ledger.election import enrollments
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.state import read_i64
 from neo_twisted.ledger.store import coin_key, fetch
-from neo_twisted.ledger.votes import Election, VoteBook
+from neo_twisted.ledger.votes import Election, NeoBalances, VoteBook
 from neo_twisted.ledger.votestore import load_book, read_votes
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.ecpoint import ECPoint
@@ -165,14 +165,12 @@ class ValidatorTracker:
         kept, election = self._kept
         book = kept.copy(lambda script_hash: read_votes(txn, dbs, script_hash))
         created: dict[bytes, TransactionOutput] = {}
-        neo: dict[bytes, int] = {}
 
-        def neo_after(script_hash: bytes) -> int:
-            if script_hash not in neo:
-                raw = fetch(txn, script_hash + NEO_ASSET_ID, db=dbs["balance"])
-                neo[script_hash] = 0 if raw is None else read_i64(raw)
-            return neo[script_hash]
+        def stored(script_hash: bytes) -> int:
+            raw = fetch(txn, script_hash + NEO_ASSET_ID, db=dbs["balance"])
+            return 0 if raw is None else read_i64(raw)
 
+        neo = NeoBalances(stored)
         for tx in transactions:
             spent = []
             for ref in tx.inputs:
@@ -186,12 +184,8 @@ class ValidatorTracker:
             txid = tx.hash
             for n, output in enumerate(tx.outputs):
                 created[coin_key(txid, n)] = output
-            for sign, outputs in ((1, tx.outputs), (-1, spent)):
-                for output in outputs:
-                    if output.asset_id == NEO_ASSET_ID:
-                        neo[output.script_hash] = (neo_after(output.script_hash)
-                                                   + sign * output.value)
-            book.apply(tx, spent, neo_after)
+            neo.move(tx, spent)
+            book.apply(tx, spent, neo)
         if book.revision == 0:
             return election.validators
         return book.elect(self._standby, plus_one=self._plus_one)

@@ -36,7 +36,7 @@ from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160
 
-__all__ = ["MAX_VALIDATORS", "Election", "Validator", "VoteBook", "vote_value"]
+__all__ = ["MAX_VALIDATORS", "Election", "NeoBalances", "Validator", "VoteBook", "vote_value"]
 
 #: C{Blockchain.MaxValidators}: the buckets of C{ValidatorsCount}.
 MAX_VALIDATORS = 1024
@@ -143,18 +143,10 @@ class VoteBook:
 
     def election(self, standby: Sequence[ECPoint], *, plus_one: bool) -> Election:
         old = self.elect(standby, plus_one=False)
-        new = self.elect(standby, plus_one=True) if self._formulas_may_differ(standby) else old
+        # with nothing voted both formulas count 0, so they elect the same keys
+        new = self.elect(standby, plus_one=True) if any(self.counts) else old
         return Election(new if plus_one else old,
                         frozenset((consensus_address(old), consensus_address(new))))
-
-    def _formulas_may_differ(self, standby: Sequence[ECPoint]) -> bool:
-        """
-        2.11's count is the older one plus 1 when anything is voted (section 5.2),
-        so the two elections differ only when the older count reaches the standby count.
-        """
-        if not any(self.counts):
-            return False
-        return validator_count(self.counts, 0, plus_one=False) + 1 > len(standby)
 
     # -- section 4: one transaction ---------------------------------------------------
 
@@ -251,6 +243,34 @@ class VoteBook:
                       error=error)
             return
         self.validator(key).registered = bool(value[:1]) and value[0] != 0
+
+
+class NeoBalances:
+    """
+    The NEO (raw) of accounts as a run of transactions moves it, for replaying votes
+    away from the ledger's balances (an upgrade, a proposal, a generated chain): an
+    account not moved yet holds what C{start} says. Called, it is a L{BalanceReader}.
+    """
+
+    def __init__(self, start: BalanceReader = lambda script_hash: 0) -> None:
+        self._start = start
+        self._neo: dict[bytes, int] = {}
+
+    def __call__(self, script_hash: bytes) -> int:
+        neo = self._neo.get(script_hash)
+        if neo is None:
+            neo = self._neo[script_hash] = self._start(script_hash)
+        return neo
+
+    def move(self, tx: Transaction, spent: Iterable[TransactionOutput]) -> None:
+        """
+        Apply the NEO that C{tx} creates and the NEO its inputs (C{spent}) took.
+        """
+        for sign, outputs in ((1, tx.outputs), (-1, spent)):
+            for output in outputs:
+                if output.asset_id == NEO_ASSET_ID:
+                    self._neo[output.script_hash] = (self(output.script_hash)
+                                                     + sign * output.value)
 
 
 def vote_value(keys: Sequence[ECPoint]) -> bytes:

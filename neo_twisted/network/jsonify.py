@@ -34,9 +34,6 @@ from neo_twisted.network.payloads import (
     VersionPayload,
 )
 
-#: Known network magics, to name the network a frame belongs to.
-NETWORKS = {7630401: "mainnet", 1953787457: "testnet", 56753: "privnet"}
-
 
 def payload_json(payload: Payload, address_version: int) -> Any:
     """
