@@ -174,6 +174,17 @@ class KnownHeaderTests(SynchronousTestCase):
         self.assertEqual(verdicts(results), [Verdict.ACCEPTED, Verdict.ACCEPTED, Verdict.INVALID])
         self.assertEqual(self.ledger.get_block_hash(2), block(2).hash)
 
+    def test_block_hashes_in_one_read(self) -> None:
+        """
+        C{get_block_hashes} reads the header chain's hashes over a range of heights,
+        as far as the headers go.
+        """
+        self.ledger.add_headers(headers_of(CHAIN[:5]))
+        self.assertEqual(self.ledger.get_block_hashes(2, 4), [block(i).hash for i in (2, 3, 4)])
+        self.assertEqual(self.ledger.get_block_hashes(4, 9), [block(4).hash, block(5).hash])
+        self.assertEqual(self.ledger.get_block_hashes(0, 0), [GENESIS.hash])
+        self.assertEqual(self.ledger.get_block_hashes(6, 9), [])
+
 
 class InvalidBlockTests(SynchronousTestCase):
     def setUp(self) -> None:

@@ -13,12 +13,13 @@ from twisted.trial.unittest import SynchronousTestCase
 from neo_twisted.core.block import Block
 from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.ledger.state import write_cost
+from neo_twisted.ledger.writebudget import FALLBACK_RECORDS
 from neo_twisted.network.payloads import GetBlocksPayload
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
-from neo_twisted.sync.blocks import MAX_WRITE_COST, BlockSync
+from neo_twisted.sync.blocks import BlockSync
 from neo_twisted.sync.early import Placement
-from neo_twisted.wire.uint import ZERO_UINT256
+from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 from tests.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_block, make_blocks
 from tests.p2p_fakes import FakePeer, ledger_service
 from tests.sync_samples import LONG
@@ -123,9 +124,11 @@ class BlockSyncTests(SynchronousTestCase):
 
     def test_default_budget_takes_many_small_blocks(self) -> None:
         """
-        The default budget is in records, not blocks: 300 nearly empty blocks go in one write.
+        The default budget is in records, not blocks: 300 nearly empty blocks go in one
+        write, before any commit was measured.
         """
-        self.assertEqual(MAX_WRITE_COST, 4_500)
+        self.assertIsNone(self.ledger.ledger.write_budget.pages_per_record)
+        self.assertEqual(self.ledger.ledger.write_budget.records, FALLBACK_RECORDS)
         sizes = self._record_writes()
         self.sync._adding = True
         self.deliver(None, 1, 300)
@@ -133,25 +136,35 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync._flush()
         self.assertEqual(sizes, [300])
 
-    def test_headers_first(self) -> None:
+    def test_default_budget_follows_the_ledger(self) -> None:
         """
-        While header sync streams, no new segment is asked for; the ones asked stay.
+        Without a budget of its own, each write holds what the ledger's write budget
+        allows at that moment (it changes as commits are measured).
         """
-        streaming = [False]
-        self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers,
-                              headers_first=lambda: streaming[0])
-        a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
-        self.peers = [a]
-        self.sync.poke()
-        self.assertEqual(self.starts(a), [1, 501, 1001])
-        streaming[0] = True
-        self.peers = [b]
-        self.sync.peer_lost(a)
-        self.sync.poke()
-        self.assertEqual((self.starts(b), self.sync.segments), ([], {}))
-        streaming[0] = False
-        self.sync.poke()
-        self.assertEqual(self.starts(b), [1, 501, 1001])
+        cost = write_cost(LONG[0])
+        budgets = iter([300 * cost, 100 * cost])
+
+        class Budget:
+            records = 200 * cost
+
+            def observe(self, records: int, written: int | None) -> None:
+                pass
+
+        self.ledger.ledger.write_budget = Budget()  # type: ignore[assignment]
+        sizes: list[int] = []
+        add_blocks = self.ledger.add_blocks
+
+        def recording(blocks: list[Block]) -> object:
+            sizes.append(len(blocks))
+            Budget.records = next(budgets, 1000 * cost)  # as if this commit was measured
+            return add_blocks(blocks)
+        self.patch(self.ledger, "add_blocks", recording)
+        self.sync._adding = True
+        self.deliver(None, 1, 700)
+        self.sync._adding = False
+        self.sync._flush()
+        self.assertEqual(sizes, [200, 300, 100, 100])
+        self.assertEqual(self.ledger.ledger.block_height, 700)
 
     def test_nothing_asked_above_the_verified_height(self) -> None:
         """
@@ -206,6 +219,31 @@ class BlockSyncTests(SynchronousTestCase):
         accepted = [block for blocks, _ in self.persisted for block in blocks]
         self.assertEqual(sorted(b.index for b in accepted), list(range(1, 1001)))
         self.assertEqual(self.persisted[-1][1], a)
+
+    def test_header_hashes_read_a_segment_at_a_time(self) -> None:
+        """
+        Blocks are checked against their verified headers' hashes, read from the store
+        once per segment rather than once per block; those below the height are let go.
+        """
+        reads: list[tuple[int, int]] = []
+        ledger = self.ledger.ledger
+        get_block_hashes = ledger.get_block_hashes
+
+        def recording(start: int, end: int) -> list[UInt256]:
+            reads.append((start, end))
+            return get_block_hashes(start, end)
+        self.patch(ledger, "get_block_hashes", recording)
+        a = FakePeer("10.0.0.1", 2100)
+        self.peers = [a]
+        self.sync.poke()
+        self.sync._adding = True  # a write in progress: the blocks wait
+        self.deliver(a, 501, 1000)
+        self.deliver(a, 1, 500)
+        self.assertEqual(reads, [(501, 1000), (1, 500)])
+        self.sync._adding = False
+        self.sync._flush()
+        self.assertEqual(ledger.block_height, 1000)
+        self.assertEqual(self.sync._header_hashes, {})
 
     def test_known_and_repeated_blocks_ignored(self) -> None:
         a = FakePeer("10.0.0.1", 2100)

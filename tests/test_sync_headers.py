@@ -53,36 +53,6 @@ class HeaderSyncTests(SynchronousTestCase):
                          [GetBlocksPayload((PRIVNET_GENESIS.hash,), ZERO_UINT256)])
         self.assertIs(self.sync.peer, high)
 
-    def test_streaming(self) -> None:
-        """
-        Streaming (block sync waits) while full batches come from a peer that has more;
-        not once a partial batch came, nor for a peer that only claims a great height.
-        """
-        peer = FakePeer(height=2100)
-        self.peers = [peer]
-        self.sync.poke()
-        self.assertFalse(self.sync.streaming)  # asked, but nothing delivered yet
-        self.deliver(peer, 0, 2000)
-        self.assertTrue(self.sync.streaming)
-        self.deliver(peer, 2000, 2100)
-        self.assertFalse(self.sync.streaming)
-
-    def test_streaming_ends_with_the_peer(self) -> None:
-        for ending in ("lost", "timeout"):
-            self.ledger = ledger_service(self)
-            self.sync = HeaderSync(self.ledger, self.clock, lambda: self.peers, timeout=30)
-            peer = FakePeer(height=5000)
-            self.peers = [peer]
-            self.sync.poke()
-            self.deliver(peer, 0, 2000)
-            self.assertTrue(self.sync.streaming, ending)
-            if ending == "lost":
-                self.peers = []
-                self.sync.peer_lost(peer)
-            else:
-                self.clock.advance(30)
-            self.assertFalse(self.sync.streaming, ending)
-
     def test_nobody_ahead(self) -> None:
         """
         Peers at or below our header height are not asked.

@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 
 import attrs
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from neo_twisted.cli import chain as cli_chain
 from neo_twisted.cli import main
@@ -27,6 +27,7 @@ from neo_twisted.ledger.generator import generate_chain, load_dev_keys
 from neo_twisted.ledger.genesis import genesis_block
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.verify import (
+    VERIFIER_NICENESS,
     ProcessMapper,
     WitnessJob,
     check_witness,
@@ -80,6 +81,19 @@ class ProcessMapperTests(SynchronousTestCase):
         mapper = self.mapper()
         self.assertEqual(mapper(check_witness, MIXED), serial_map(check_witness, MIXED))
         self.assertEqual(len(mapper._pool), 2)
+
+    def test_workers_yield_to_the_node(self) -> None:
+        """
+        The verifier processes run at a lower priority than the node that starts them.
+        """
+        if not hasattr(os, "getpriority"):
+            raise SkipTest("no Unix priorities here")
+        mapper = self.mapper()
+        mapper(check_witness, JOBS)
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        for worker in mapper._pool:
+            theirs = os.getpriority(os.PRIO_PROCESS, worker.process.pid)
+            self.assertEqual(theirs, min(19, ours + VERIFIER_NICENESS))
 
     def test_prefetched(self) -> None:
         """

@@ -26,7 +26,7 @@ from neo_twisted.ledger.reads import (
 )
 from neo_twisted.ledger.results import BlockResult, HeaderProblem, HeaderResult, Verdict
 from neo_twisted.ledger.settings import ProtocolSettings
-from neo_twisted.ledger.state import LedgerStateError, StateWriter
+from neo_twisted.ledger.state import LedgerStateError, StateWriter, write_cost
 from neo_twisted.ledger.store import (
     SCHEMA_VERSION,
     ChainStore,
@@ -47,6 +47,7 @@ from neo_twisted.ledger.verify import (
     verify_chain,
     witness_job,
 )
+from neo_twisted.ledger.writebudget import WriteBudget
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt256
 
@@ -103,6 +104,9 @@ class Ledger(ChainReads):
         self.genesis = genesis_block(settings.standby_validators)
         #: The vote state and the validators of the next block.
         self.validators = ValidatorTracker(settings)
+        #: How many records the next write of blocks may hold (block sync sizes its
+        #: batches by it).
+        self.write_budget = WriteBudget(page_size=store.page_size)
         try:
             self._open()
         except BaseException:
@@ -493,6 +497,9 @@ class Ledger(ChainReads):
             return total, votes
 
         self._fee_total, votes = self.store.write(batch)
+        if run:
+            records = sum(write_cost(block) for block in run) + 2 * len(headers)
+            self.write_budget.observe(records, self.store.last_written)
         self.validators.commit(votes)
         self.store.trim_mapped_pages()
         if headers:

@@ -9,7 +9,7 @@ never wait for (nor hold up) the writer.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import lmdb
@@ -111,6 +111,24 @@ class ChainReads:
         with self.store.read() as txn:
             hash_ = fetch(txn, height_key(index), db=self._dbs["height"])
         return None if hash_ is None else UInt256(hash_)
+
+    def get_block_hashes(self, start: int, end: int) -> list[UInt256]:
+        """
+        The hashes of the headers from C{start} to C{end} (inclusive) in one read, as
+        far as they go without a gap.
+        """
+        hashes: list[UInt256] = []
+        with self.store.read() as txn:
+            cursor = txn.cursor(db=self._dbs["height"])
+            if not cursor.set_key(height_key(start)):
+                return hashes
+            last = height_key(end)
+            # read transactions never hand out buffers: keys and values are bytes
+            for key, value in cast("Iterator[tuple[bytes, bytes]]", cursor):
+                if key > last:
+                    break
+                hashes.append(UInt256(value))
+        return hashes
 
     def get_header(self, hash_or_index: bytes | int) -> Header | None:
         with self.store.read() as txn:

@@ -56,6 +56,8 @@ from typing import Any, TypeVar, cast
 
 import lmdb
 
+from neo_twisted.ledger.writebudget import thread_written
+
 T = TypeVar("T")
 
 #: 2 added the vote state (C{votes}, C{validator}, meta C{validators_count}), 3 the
@@ -207,12 +209,18 @@ class ChainStore:
             self.env.close()
             raise StoreError(f"{datadir}: damaged or foreign chain store: {e}") from None
         self._page_size = int(self.env.stat()["psize"])
+        #: Bytes the last L{write} wrote to the file (its commit), when they could be read.
+        self.last_written: int | None = None
         self._file_resident: int | None = None
         #: The map size and the address ranges of data.mdb in this process for it.
         self._mapped: tuple[int, list[tuple[int, int]]] | None = None
 
     def close(self) -> None:
         self.env.close()
+
+    @property
+    def page_size(self) -> int:
+        return self._page_size
 
     @contextmanager
     def read(self) -> Iterator[lmdb.Transaction]:
@@ -231,16 +239,21 @@ class ChainStore:
 
         @raise StoreWriteError: the store could not be written; nothing of C{batch} was.
         """
+        before = thread_written()
         try:
             self._make_room()
             while True:
                 try:
                     with self.env.begin(write=True) as txn:
-                        return batch(txn)
+                        result = batch(txn)
+                    break
                 except lmdb.MapFullError:
                     self.env.set_mapsize(self.env.info()["map_size"] * 2)
         except (lmdb.Error, OSError) as e:
             raise StoreWriteError(f"{self.path}: cannot write the chain store: {e}") from e
+        after = thread_written()
+        self.last_written = None if before is None or after is None else after - before
+        return result
 
     def _make_room(self) -> None:
         """

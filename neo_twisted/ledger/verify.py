@@ -198,6 +198,21 @@ def _worker_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": root if not path else os.pathsep.join((root, path))}
 
 
+#: How much lower the verifier processes' scheduling priority is than the node's (Unix
+#: niceness). The node's main process is the bound of a sync (it applies what the
+#: verifiers checked, and they check ahead of it): when the cores are short, it goes
+#: first. Syncing 50,000 blocks: 23.5 and 22.0 s against 24.3 and 24.1 s at equal
+#: priority; the verifiers still take every cycle the main process leaves.
+VERIFIER_NICENESS = 10
+
+
+def _lower_priority(pid: int) -> None:
+    # not Unix, or not allowed: equal priority then
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0)
+                       + VERIFIER_NICENESS)
+
+
 class _Worker:
     """
     One verifier process and the thread that feeds it requests from the shared queue.
@@ -207,6 +222,7 @@ class _Worker:
         self._requests = requests
         self.process = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=_worker_environment())
+        _lower_priority(self.process.pid)
         self.thread = threading.Thread(target=self._run, name="verify-process", daemon=True)
         self.thread.start()
 

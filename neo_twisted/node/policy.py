@@ -144,8 +144,7 @@ class Node:
                                     on_persisted=self._blocks_accepted,
                                     segment_timeout=timeouts.segment,
                                     stall_timeout=timeouts.stall,
-                                    request=self.blocks.claim,
-                                    headers_first=lambda: self.header_sync.streaming)
+                                    request=self.blocks.claim)
         #: Blocks asked for that came before their verified header (placed once it is).
         self.awaiting_header = AwaitingHeader()
         self.transactions = None if mempool is None else TransactionRelay(self, mempool)

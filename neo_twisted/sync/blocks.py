@@ -12,10 +12,16 @@ blocks that can be placed are kept (L{neo_twisted.sync.early}): the next one, an
 those of verified headers within the window, in a buffer bounded in bytes. A block
 refused for a full buffer is asked for again once there is room.
 
+Segments are asked for as soon as their headers are verified, while header sync
+still fetches and checks later ones: the verifier processes check headers while the
+ledger applies blocks, as the import overlaps them (waiting for the last header
+left a core idle for the whole header phase: a sync took 12-18 % longer).
+
 Received blocks are handed to the ledger in one batch per write: while a batch
-is being written the next ones gather, so the batches grow with the rate blocks
-arrive at. A segment that brings nothing for a while is asked of someone else,
-and the peer holding up the very next block is dropped.
+is being written the next ones gather, up to the ledger's write budget
+(L{neo_twisted.ledger.writebudget}), which holds a commit's dirty pages to a
+fixed memory bound. A segment that brings nothing for a while is asked of someone
+else, and the peer holding up the very next block is dropped.
 """
 
 from __future__ import annotations
@@ -42,17 +48,6 @@ SEGMENT = 500
 #: Blocks above our height that may be asked for (segments are aligned, so blocks up to
 #: C{WINDOW + SEGMENT} above it may come, and the early-block buffer holds as many).
 WINDOW = 1500
-#: What one LMDB write transaction may cost, in records (L{write_cost}). LMDB holds a
-#: write transaction's dirty pages in malloc'd memory and keeps the most it ever held,
-#: and blocks spread their keys over the whole store, so a batch of the same blocks
-#: dirties more pages the larger the store: written 1,500 at a time (a full window),
-#: a node's private memory grew by 66 MiB between heights 20,000 and 200,000. Bounding
-#: records instead of blocks bounds those pages, and lets runs of empty blocks go in
-#: large batches (each commit syncs to disk; fewer of them are faster). 4,500 records
-#: are about 150 blocks of 5 transfers, 900 empty ones: at 9,000 the node synced 10-15%
-#: faster but its memory at 200,000 blocks was 46 MB above that at 20,000
-#: (bench/bench_memory.py).
-MAX_WRITE_COST = 4_500
 #: Segments one peer may hold at once.
 SEGMENTS_PER_PEER = 3
 #: Seconds a segment may go without a block before someone else is asked.
@@ -90,8 +85,7 @@ class BlockSync:
                  on_persisted: Callable[[list[Block], IPeer | None], None] | None = None,
                  window: int = WINDOW, segment_timeout: float = SEGMENT_TIMEOUT,
                  stall_timeout: float = STALL_TIMEOUT,
-                 write_budget: int = MAX_WRITE_COST,
-                 headers_first: Callable[[], bool] | None = None,
+                 write_budget: int | None = None,
                  request: Callable[[IPeer, list[UInt256]], object] | None = None,
                  early_bytes: int = MAX_EARLY_BYTES) -> None:
         """
@@ -99,13 +93,9 @@ class BlockSync:
         @param on_persisted: called with the blocks of each write that the ledger accepted,
             and the peer that sent the last of them (for relaying them onwards).
         @param write_budget: the most one write may cost (L{write_cost}); a block that
-            costs more on its own is written alone.
-        @param headers_first: while it returns true (header sync streams full batches
-            from far behind the tip), no new segment is asked for: checking the headers'
-            witnesses takes every core, and blocks would only slow it. The blocks follow
-            once the headers are near the tip, in the same total time on a machine whose
-            cores are all busy (bench/bench_sync.py), and the chain they are fetched for
-            is known and checked by then.
+            costs more on its own is written alone. By default the ledger's
+            L{neo_twisted.ledger.writebudget.WriteBudget} says, from the pages its
+            commits wrote.
         @param request: asks a peer for blocks by hash (a C{getdata} through the node's
             request table); by default the C{getdata} is sent as it is.
         @param early_bytes: the early-block buffer's bound in serialized bytes.
@@ -118,7 +108,6 @@ class BlockSync:
         self._segment_timeout = segment_timeout
         self._stall_timeout = stall_timeout
         self._write_budget = write_budget
-        self._headers_first = headers_first
         self._segments: dict[int, _Assignment] = {}
         #: The peer a segment last timed out with: asked again only if nobody else can be.
         self._timed_out: dict[int, IPeer] = {}
@@ -127,6 +116,10 @@ class BlockSync:
         self._short: dict[int, tuple[IPeer, float]] = {}
         self._request = request if request is not None else _send_getdata
         self._early = EarlyBlocks(window + SEGMENT, window + SEGMENT, early_bytes)
+        #: Hashes of verified headers above our height, read a segment at a time: every
+        #: block received is checked against its header's, and a read transaction per
+        #: block took 7 % of a sync's main-process time (py-spy).
+        self._header_hashes: dict[int, UInt256] = {}
         self._adding = False
         self._progress_at = clock.seconds()
         self._progress_height = -1
@@ -179,8 +172,6 @@ class BlockSync:
         self._forget_done(height, header_height)
         if header_height <= height:
             return  # at the tip: new blocks come by relay, not by segments
-        if self._headers_first is not None and self._headers_first():
-            return
         last = min(header_height, height + self._window)
         start = height - height % SEGMENT + 1
         load = self._load()
@@ -276,7 +267,7 @@ class BlockSync:
         if self._stopped or ledger is None:
             return Placement.OLD
         placement = self._early.place(peer, block, ledger.block_height,
-                                      ledger.verified_height, ledger.get_block_hash)
+                                      ledger.verified_height, self._header_hash)
         if not placement.taken and placement is not Placement.FULL:
             return placement
         # A peer works through its segments one after the other: while it delivers
@@ -292,12 +283,27 @@ class BlockSync:
             self._flush()
         return placement
 
+    def _header_hash(self, index: int) -> UInt256 | None:
+        """
+        The hash of our verified header at C{index}, read with the rest of its segment.
+        """
+        known = self._header_hashes.get(index)
+        ledger = self._ledger.ledger
+        if known is not None or ledger is None or index > ledger.verified_height:
+            return known
+        end = min(index - index % SEGMENT + SEGMENT, ledger.verified_height)
+        hashes = ledger.get_block_hashes(index, end)
+        self._header_hashes.update(enumerate(hashes, index))
+        return self._header_hashes.get(index)
+
     def _flush(self) -> None:
         ledger = self._ledger.ledger
         if self._adding or not len(self._early) or self._stopped or ledger is None:
             return
         # the blocks after our height without a gap: the others wait for them
-        batch = self._early.next_run(ledger.block_height, write_cost, self._write_budget)
+        budget = (ledger.write_budget.records if self._write_budget is None
+                  else self._write_budget)
+        batch = self._early.next_run(ledger.block_height, write_cost, budget)
         if not batch:
             return
         self._adding = True
@@ -322,6 +328,8 @@ class BlockSync:
                            f"sent invalid block {block.index}: {result.reason}")
         height, _ = self.heights
         self._early.drop_through(height)
+        for index in [i for i in self._header_hashes if i <= height]:
+            del self._header_hashes[index]
         self._note_progress(height)
         if accepted and self._on_persisted is not None:
             self._on_persisted(accepted, sender)
@@ -407,6 +415,7 @@ class BlockSync:
         self._stopped = True
         self._segments.clear()
         self._early.clear()
+        self._header_hashes.clear()
         return defer.succeed(None)
 
 

@@ -89,8 +89,6 @@ class HeaderSync:
         #: when they said so. Either rising (a ping telling of a block whose C{inv} we
         #: missed, say) makes them worth asking again.
         self._exhausted: dict[IPeer, tuple[int, int]] = {}
-        #: Whether the last batch from L{peer} was full and it has more.
-        self._streaming = False
         self._stopped = False
         self.backoff = Backoff(clock) if backoff is None else backoff
         #: The addresses of the peers that gave us headers taken on trust (under
@@ -146,15 +144,6 @@ class HeaderSync:
                 or self.backoff.waiting(peer_address(peer))):
             return
         self._ask(peer)
-
-    @property
-    def streaming(self) -> bool:
-        """
-        Whether full batches keep coming from a peer that has more: the header chain is
-        still far from the tip. Only a peer that delivers headers that verify is
-        streaming; one that merely claims a great height is not.
-        """
-        return self._streaming and self.peer is not None
 
     def _ask(self, peer: IPeer, after: UInt256 | None = None) -> None:
         """
@@ -212,7 +201,6 @@ class HeaderSync:
         # a full reply (MAX_HEADERS, as many as a peer sends) from a peer that has more
         full = len(headers) >= MAX_HEADERS and headers[-1].index < peer.last_block_index
         self._more = headers[-1].hash if full else None
-        self._streaming = full
         self._adding += 1
         self._ask_ahead(peer)
         return (self._ledger.add_headers(headers)
@@ -233,7 +221,7 @@ class HeaderSync:
             self.poke()
             return
         if result.problem is not None:
-            self._forget_peer()  # not streaming any more: block sync may go on
+            self._forget_peer()
             fault = (Fault.HEADERS_REFUSED if result.kind is None
                      else _HEADER_FAULTS[result.kind])
             if fault.response is Response.IGNORE:  # not asked again for a while
@@ -287,7 +275,6 @@ class HeaderSync:
 
     def _forget_peer(self) -> None:
         self.peer = None
-        self._streaming = False
         self._waiting = False
         self._more = None
         self._cancel_timer()
