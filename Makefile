@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_decode.py --write
 	$(PY) bench/bench_import.py --write
 	$(PY) bench/bench_sync.py --write
+	$(PY) bench/bench_mainnet.py --write
 	$(PY) bench/bench_mempool.py --write
 	$(PY) bench/bench_peers.py --write
 	$(PY) bench/bench_verify.py --write

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_chain,tests.test_cli_chain_errors -*-
+# -*- test-case-name: tests.test_cli_chain,tests.test_cli_chain_errors,tests.test_cli_shape -*-
 """
 The chain commands: C{genesis}, C{import}, C{export}, C{makechain}, C{check}, C{info}.
 
@@ -35,6 +35,7 @@ from neo_twisted.ledger.chainacc import (
 from neo_twisted.ledger.chainnames import is_named
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.generator import generate_chain, load_dev_keys
+from neo_twisted.ledger.generator_shape import generate_mainnet_shape
 from neo_twisted.ledger.generator_votes import ElectionPlan
 from neo_twisted.ledger.genesis import genesis_block
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, UnknownKey
@@ -46,6 +47,13 @@ from neo_twisted.node.network import choose_network
 #: Blocks per write transaction (and per verification batch) when importing.
 IMPORT_BATCH = 1000
 _FAILURES = (ConfigError, StoreError, ChainFileError, OSError)
+#: C{makechain --shape}: its default C{--keys}, and C{--config} (None: C{--network}'s).
+SHAPES: dict[str, tuple[Path, Path | None]] = {
+    "uniform": (Path("devkeys/privnet.json"), None),
+    "mainnet": (Path("devkeys/mainnet-shape.json"), Path("devkeys/protocol.mainnet-shape.json")),
+}
+#: C{--txs-per-block} of the uniform shape when not given.
+DEFAULT_TXS_PER_BLOCK = 5
 
 
 def _settings(args: argparse.Namespace) -> ProtocolSettings:
@@ -254,23 +262,59 @@ def _election(args: argparse.Namespace) -> ElectionPlan | None:
     return ElectionPlan(load_validator_key(args.elect), args.elect_at, votes=not args.no_votes)
 
 
+def _shape_arguments(args: argparse.Namespace) -> None:
+    """
+    Check the options against C{--shape} and fill in the defaults that follow from it.
+    """
+    keys, config = SHAPES[args.shape]
+    if args.shape == "mainnet":
+        if args.txs_per_block is not None:
+            raise CommandError("--txs-per-block goes with --shape uniform: the mainnet shape "
+                               "draws each block's transfers from the seed")
+        if args.elect is not None or args.elect_at is not None or args.no_votes:
+            raise CommandError("--elect goes with --shape uniform")
+        if args.config is None and args.network is None:
+            args.config = config
+    elif args.txs_per_block is None:
+        args.txs_per_block = DEFAULT_TXS_PER_BLOCK
+    if args.keys is None:
+        args.keys = keys
+
+
 def _makechain(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    _shape_arguments(args)
     settings = _settings(args)
-    keys = load_dev_keys(args.keys, settings)  # ConfigError: reported by _guarded
+    try:
+        keys = load_dev_keys(args.keys, settings)
+    except ConfigError as e:
+        if args.shape != "mainnet":
+            raise  # reported by _guarded
+        keys_file, config = SHAPES["mainnet"]
+        raise CommandError(f"{e} (--shape mainnet: the keys of {keys_file} sign for the "
+                           f"network of {config}, paths from the checkout's top directory; "
+                           "or give --keys and --config of one network)") from None
     election = _election(args)
     genesis = genesis_block(settings.standby_validators)
+    transactions = len(genesis.transactions)
     try:
-        chain = generate_chain(settings, keys, args.blocks, args.txs_per_block, args.seed,
-                               election=election)
+        if args.shape == "mainnet":
+            chain = generate_mainnet_shape(settings, keys, args.blocks, args.seed)
+        else:
+            chain = generate_chain(settings, keys, args.blocks, args.txs_per_block, args.seed,
+                                   election=election)
 
         def blocks() -> Iterator[Block]:
+            nonlocal transactions
             yield genesis
-            yield from chain
+            for block in chain:
+                transactions += len(block.transactions)
+                yield block
 
         written = write_chain_file(args.file, blocks(), count=args.blocks + 1)
     except ValueError as e:  # arguments the generator refuses (the file is not written)
         raise CommandError(str(e)) from None
-    _json({"file": str(args.file), "blocks": written, "genesis": str(genesis.hash)}, stdout)
+    _json({"file": str(args.file), "blocks": written, "genesis": str(genesis.hash),
+           "transactions": transactions}, stdout)
 
 
 def _check(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
@@ -333,10 +377,19 @@ def add_parsers(commands: Any) -> None:
                    _makechain, datadir=False)
     make.add_argument("file", type=Path, metavar="FILE")
     make.add_argument("--blocks", type=int, required=True, help="blocks after genesis")
-    make.add_argument("--txs-per-block", type=int, default=5, help="transfers per block")
+    make.add_argument("--shape", choices=sorted(SHAPES), default="uniform",
+                      help="uniform: --txs-per-block transfers in every block; mainnet: most "
+                      "blocks hold only the MinerTransaction and some many transfers, signed "
+                      "by 5 of 7 validators (neo_twisted.ledger.generator_shape; default "
+                      "--keys devkeys/mainnet-shape.json, --config "
+                      "devkeys/protocol.mainnet-shape.json)")
+    make.add_argument("--txs-per-block", type=int,
+                      help=f"transfers per block (--shape uniform; default "
+                      f"{DEFAULT_TXS_PER_BLOCK})")
     make.add_argument("--seed", type=int, default=0)
-    make.add_argument("--keys", type=Path, default=Path("devkeys/privnet.json"),
-                      help="the validators' development keys (default: devkeys/privnet.json)")
+    make.add_argument("--keys", type=Path,
+                      help="the validators' development keys (default: the shape's, "
+                      "devkeys/privnet.json for uniform)")
     make.add_argument("--elect", type=Path, metavar="KEYFILE",
                       help="register the key in this WIF file (devkeys/privnet-candidate.wif) "
                       "and vote it in as a validator; needs --elect-at")

@@ -216,6 +216,7 @@ class StateWriter:
         self._owned = OwnerIndex(owned_key, owned_value)
         self._owned_spent = OwnerIndex(owned_spent_key, owned_spent_value)
         self._tx = dbs["tx"]
+        self._account_unspent = dbs["account_unspent"]
         self._balance = dbs["balance"]
         #: Balances as this writer last stored them (0: no record), by balance key.
         self._balances: dict[bytes, int] = {}
@@ -289,9 +290,9 @@ class StateWriter:
             if asset_id == NEO_ASSET_ID:
                 if created is not None:  # created in this batch: its height is at hand
                     start = created[60:64]
-                else:  # a transaction record starts with its block's height (u32)
-                    record = fetch(txn, ref.prev_hash, db=self._tx)
-                    start = record[:4] if record is not None else bytes(4)
+                else:  # its account record ends with the height it was created at
+                    record = fetch(txn, owner + key, db=self._account_unspent)
+                    start = record[40:44] if record is not None else bytes(4)
                 spent = raw + start + u32(height)
                 txn.put(key, spent, db=self._spent)
                 self._owned_spent.add(key, spent)
