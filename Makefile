@@ -29,7 +29,8 @@ check-types: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench fuzz
 
-## bench: decode/hash throughput, chain import speed and memory, two-node sync speed, RPC ingest
+## bench: decode/hash throughput, chain import speed and memory, two-node sync speed, a
+## mainnet-shaped sync of up to 1,000,000 blocks (fully verified and assume-valid), RPC ingest
 ## 500 idle peers (memory per peer, relay latency), witness checks by thread and by process,
 ## a node's memory syncing 200,000 blocks against 20,000, and the address book's cost of an
 ## addr of 200 when full, written to BENCHMARKS.md

@@ -57,7 +57,7 @@ from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 
 COMMAND = "make bench"
-TARGET_SHARE = 0.80  # the issue's
+TARGET_SHARE = 0.40  # issue 24's (the earlier 80 % was replaced by a measured one)
 TARGET_P99 = 0.050
 BATCH = 500
 SENDERS = 2
