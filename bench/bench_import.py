@@ -194,11 +194,15 @@ def store_size(datadir: Path) -> int:
 
 
 def run_import(chain: Path, blocks: int, txs_per_block: int,
-               datadir: Path | None = None) -> Import:
+               datadir: Path | None = None, *, config: Path = PROTOCOL,
+               transactions: int | None = None) -> Import:
     """
     C{neonode import} of C{chain} into a fresh data directory, measured; the directory
     is removed afterwards, unless it is C{datadir} (new or empty): the caller keeps that
     one, say to serve the chain from it (bench_sync.py).
+
+    @param config: the chain's network (the privnet of C{protocol.json} by default).
+    @param transactions: those of the chain, when not C{txs_per_block} in every block.
     """
     keep = datadir is not None
     if datadir is None:
@@ -207,7 +211,7 @@ def run_import(chain: Path, blocks: int, txs_per_block: int,
         with tempfile.TemporaryFile() as errors:
             started = time.perf_counter()
             process = subprocess.Popen(
-                neonode("import", "--config", PROTOCOL, "--datadir", datadir, chain),
+                neonode("import", "--config", config, "--datadir", datadir, chain),
                 stdout=subprocess.PIPE, stderr=errors, env=environment())
             sampler = _Sampler(process.pid)
             assert process.stdout is not None
@@ -224,7 +228,9 @@ def run_import(chain: Path, blocks: int, txs_per_block: int,
         result = json.loads(output)
         if result["imported"] != blocks:
             raise RuntimeError(f"imported {result['imported']} blocks, expected {blocks}")
-        return Import(blocks=blocks, transactions=blocks * (txs_per_block + 1),
+        if transactions is None:
+            transactions = blocks * (txs_per_block + 1)
+        return Import(blocks=blocks, transactions=transactions,
                       seconds=float(result["seconds"]), wall=wall,
                       cpu=usage.ru_utime + usage.ru_stime, peak_rss=usage.ru_maxrss * 1024,
                       peak_anon=sampler.anon, peak_file=sampler.file,

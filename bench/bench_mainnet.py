@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -378,10 +377,6 @@ def results_json(r: Results) -> dict[str, Any]:
 # -- main ---------------------------------------------------------------------------------
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # so that the nodes are stopped and the files removed
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = report.command_line(__doc__, write="rewrite this script's section of BENCHMARKS.md "
                                  "and its key of bench/results.json",
@@ -401,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = attrs.evolve(settings, seed=args.seed)
     if args.time_budget is not None:
         settings = attrs.evolve(settings, time_budget=args.time_budget)
-    signal.signal(signal.SIGTERM, _terminate)
+    nodes.stop_nodes_on_sigterm()
     results = measure(settings, lambda text: print(f"... {text}", file=sys.stderr))
     print(f"Blocks: {plan_text(results)}", chain_table(results), sync_table(results),
           f"Assume-valid speed-up: {results.speedup:.2f}x", extrapolation(results), sep="\n\n")

@@ -21,7 +21,6 @@ Standard library and L{neo_twisted} only.
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -136,16 +135,12 @@ def results_json(runs: list[Run]) -> dict[str, Any]:
     }
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = report.command_line(__doc__, write="rewrite this script's section of "
                                  "BENCHMARKS.md and its key of bench/results.json",
                                  quick=f"{QUICK[0]:,} against {QUICK[1]:,} blocks")
     args = report.arguments(parser, argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    nodes.stop_nodes_on_sigterm()
     pressure_before = report.cpu_pressure()
 
     def progress(text: str) -> None:

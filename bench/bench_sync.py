@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
 import sys
 from collections.abc import Callable
@@ -149,8 +148,9 @@ class Results:
     @property
     def best_gain(self) -> float:
         """
-        The most assume-valid can speed a sync up at this CPU split: the verified sync
-        overlaps the checks with the applying at best, on every core.
+        The most assume-valid can speed a sync up at this CPU split were both syncs bound
+        by CPU: the verified sync overlaps the checks with the applying at best, on every
+        core.
         """
         main, checks = self.cpu_split
         return max(main, (main + checks) / self.cores) / main if main else 1.0
@@ -182,12 +182,14 @@ def verdicts(r: Results) -> str:
         f"{r.assumed_rate:,.0f} blocks/s, {gain:.2f}x). The CPU split bounds it: with "
         f"assume-valid B used {main:.1f} CPU-s (applying the blocks, in its main "
         f"process), and checking the header witnesses took {checks:.1f} CPU-s more (B's "
-        f"CPU without assume-valid, less that). Overlapped perfectly on {r.cores} cores, "
-        f"the verified sync takes at least max({main:.1f}, ({main:.1f} + {checks:.1f}) / "
-        f"{r.cores}) = {max(main, (main + checks) / r.cores):.1f} s where the other takes "
-        f"{main:.1f}, so assume-valid can gain at most "
-        f"{r.best_gain:.2f}x on this chain: {TARGET_ASSUMED_GAIN}x needs the checks to "
-        f"cost at least {r.cores * TARGET_ASSUMED_GAIN - 1:g} times the applying.\n\n"
+        f"CPU without assume-valid, less that). Were both syncs bound by CPU alone, the "
+        f"verified one, overlapped perfectly on {r.cores} cores, would take max({main:.1f}, "
+        f"({main:.1f} + {checks:.1f}) / {r.cores}) = "
+        f"{max(main, (main + checks) / r.cores):.1f} s against {main:.1f}: a gain of at "
+        f"most {r.best_gain:.2f}x, and {TARGET_ASSUMED_GAIN}x needs the checks to cost at "
+        f"least {r.cores * TARGET_ASSUMED_GAIN - 1:g} times the applying. A measured gain "
+        f"above that comes from the waits (disk, network) the checks fill in the verified "
+        f"sync.\n\n"
         f"**Target: B's peak RSS < {TARGET_RSS / 1e6:,.0f} MB: "
         f"{met(r.peak_rss < TARGET_RSS)}** (largest of {len(r.syncs)}: "
         f"{r.peak_rss / 1e6:,.0f} MB = {mib(r.peak_rss)}, the node process's "
@@ -431,10 +433,6 @@ def measure(s: Settings, progress: Callable[[str], None]) -> Results:
                    pressure=(pressure_before, report.cpu_pressure()))
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # so that the nodes are stopped and the files removed
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = report.command_line(__doc__, write="rewrite this script's section of BENCHMARKS.md "
                                  "and its key of bench/results.json",
@@ -448,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, runs=max(1, args.runs))
     if args.import_runs is not None:
         settings = replace(settings, import_runs=max(1, args.import_runs))
-    signal.signal(signal.SIGTERM, _terminate)
+    nodes.stop_nodes_on_sigterm()
     results = measure(settings, lambda text: print(f"... {text}", file=sys.stderr))
     print(sync_table(results), bounds_table(results), verdicts(results), sep="\n\n")
     if args.write:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-from bench_import import store_size  # bench/bench_import.py, next to this module
+import bench_import  # bench/bench_import.py, next to this module
+from bench_import import Import
 from common import CACHE, environment, neonode  # bench/common.py
 from report import ROOT  # bench/report.py
 
@@ -49,21 +48,6 @@ class Chain:
     @property
     def size(self) -> int:
         return self.path.stat().st_size
-
-
-@attrs.frozen
-class Import:
-    blocks: int
-    transactions: int
-    seconds: float  # as the command reports it
-    wall: float
-    cpu: float  # the command and its verifier processes
-    peak_rss: int
-    store_size: int
-
-    @property
-    def rate(self) -> float:
-        return self.blocks / self.seconds
 
 
 # -- chains and imports -------------------------------------------------------------------
@@ -114,27 +98,8 @@ def run_import(chain: Chain, datadir: Path) -> Import:
     """
     C{neonode import} of C{chain} into the new directory C{datadir} (the caller's to remove).
     """
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(neonode("import", *NETWORK, "--datadir", datadir, chain.path),
-                                   stdout=subprocess.PIPE, stderr=errors, env=environment())
-        assert process.stdout is not None
-        output = process.stdout.read()
-        process.stdout.close()
-        _, status, usage = os.wait4(process.pid, 0)  # the rusage of this child alone
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            errors.seek(0)
-            raise RuntimeError(f"neonode import failed ({process.returncode}): "
-                               f"{errors.read().decode(errors='replace')}")
-    result = json.loads(output)
-    if result["imported"] != chain.blocks:
-        raise RuntimeError(f"imported {result['imported']} blocks, expected {chain.blocks}")
-    return Import(blocks=chain.blocks, transactions=chain.transactions,
-                  seconds=float(result["seconds"]), wall=wall,
-                  cpu=usage.ru_utime + usage.ru_stime, peak_rss=usage.ru_maxrss * 1024,
-                  store_size=store_size(datadir))
+    return bench_import.run_import(chain.path, chain.blocks, 0, datadir, config=PROTOCOL,
+                                   transactions=chain.transactions)
 
 
 def tip_hash(datadir: Path, height: int) -> str:

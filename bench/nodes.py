@@ -173,3 +173,15 @@ def workers_rss(pids: list[int]) -> int:
     The sum of the resident sets (VmRSS) of C{pids}: a node's verifier processes.
     """
     return sum(proc_status(pid).get("VmRSS", 0) for pid in pids)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def stop_nodes_on_sigterm() -> None:
+    """
+    Make SIGTERM raise SystemExit in a benchmark script, so that its C{finally} blocks stop
+    the nodes it started and remove their files.
+    """
+    signal.signal(signal.SIGTERM, _terminate)

@@ -117,18 +117,23 @@ class ChainReads:
         The hashes of the headers from C{start} to C{end} (inclusive) in one read, as
         far as they go without a gap.
         """
-        hashes: list[UInt256] = []
         with self.store.read() as txn:
-            cursor = txn.cursor(db=self._dbs["height"])
-            if not cursor.set_key(height_key(start)):
-                return hashes
-            last = height_key(end)
-            # read transactions never hand out buffers: keys and values are bytes
-            for key, value in cast("Iterator[tuple[bytes, bytes]]", cursor):
-                if key > last:
-                    break
-                hashes.append(UInt256(value))
-        return hashes
+            return [UInt256(hash_) for hash_ in self._hashes_at(txn, start, end)]
+
+    def _hashes_at(self, txn: lmdb.Transaction, start: int, end: int) -> Iterator[bytes]:
+        """
+        The header chain's hashes from height C{start} to C{end}, by one cursor walk of
+        the height table, until the first height missing.
+        """
+        cursor = txn.cursor(db=self._dbs["height"])
+        if not cursor.set_key(height_key(start)):
+            return
+        # read transactions never hand out buffers: keys and values are bytes
+        for index, (key, value) in enumerate(
+                cast("Iterator[tuple[bytes, bytes]]", cursor), start):
+            if index > end or key != height_key(index):
+                return
+            yield value
 
     def get_header(self, hash_or_index: bytes | int) -> Header | None:
         with self.store.read() as txn:
@@ -311,9 +316,8 @@ class ChainReads:
             first = read_u32(start, _HEADER_INDEX_OFFSET) + 1
             result = []
             last = min(first - 1 + limit, self.block_height)
-            for index in range(first, last + 1):
-                found = fetch(txn, height_key(index), db=self._dbs["height"])
-                if found is None or found == stop:
+            for found in self._hashes_at(txn, first, last):
+                if found == stop:
                     break
                 result.append(UInt256(found))
         return result
