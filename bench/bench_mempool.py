@@ -331,7 +331,7 @@ def report_section(s: Settings, runs: list[Run], verify_rate: float,
         lines.append(f"| {i} | {r.accepted:,} | {r.rpc_seconds:.2f} | {r.relay_seconds:.2f} | "
                      f"{r.p99 * 1000:.1f} | {len(r.latencies)} |")
     lines += [
-        "", "Signatures are checked in the ledger's verifier processes (one per core), so "
+        "", "Signatures are checked in the node's verifier processes (one per core), so "
         "they do not limit ingest. The limit is the Python work around each transaction, "
         "which holds the GIL and so runs on at most one core: JSON, decoding, the chain "
         "rules on a pool thread, the pool, and the relay's `inv`/`getdata`/`tx`."]

@@ -67,7 +67,7 @@ class Watch:
             return verify(*args)
 
         case.patch(witness_module, "verify_signature", counting)
-        processes = victim.node.ledger.signature_processes
+        processes = mempool.signature_processes
         if processes is not None:
             submit = processes.submit
 

@@ -16,6 +16,7 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import NEO_ASSET_ID, MinerTransaction
 from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_transfer
 from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.ledger.verify import WitnessJob
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
@@ -254,7 +255,7 @@ class MempoolServiceTests(MempoolCase):
 
 class NoProcesses:
     """
-    A ledger's verifier processes that cannot run: the jobs given them are recorded,
+    A node's verifier processes that cannot run: the jobs given them are recorded,
     then checked on the pool's thread.
     """
 
@@ -328,8 +329,10 @@ class WitnessCacheTests(MempoolCase):
         With verifier processes, the witnesses sent to them are not sent again after a block.
         """
         processes = NoProcesses()
-        self.patch(LedgerService, "signature_processes", property(lambda _: processes))
-        mempool = self.mempool()
+        verifiers = VerifierService(1)
+        self.patch(verifiers, "processes", processes)
+        mempool = self.mempool(verifiers=verifiers)
+        self.assertEqual(verifiers.holders, 1)
         txs = [self.spend(n) for n in range(3)]
         for tx in txs:
             self.assertTrue(self.outcome(mempool.submit(tx)).accepted)

@@ -36,6 +36,7 @@ from neo_twisted.core.block import Block, Header
 from neo_twisted.ledger.chain import BlockResult, HeaderResult, Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreWriteError
+from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.ledger.verify import Mapper, ProcessMapper, ThreadedMapper, witness_job
 
 T = TypeVar("T")
@@ -206,13 +207,14 @@ class LedgerService(service.Service):
     def __init__(self, datadir: str | Path, settings: ProtocolSettings,
                  reactor: Any = None, threads_count: int | None = None,
                  run_in_thread: RunInThread | None = None,
-                 mapper: Mapper | None = None, verifier_processes: bool = False) -> None:
+                 mapper: Mapper | None = None,
+                 verifiers: VerifierService | None = None) -> None:
         """
         @param mapper: how header witnesses are checked (default: a L{ThreadedMapper}
             of C{threads_count} threads, owned and shut down by this service).
-        @param verifier_processes: check them in C{threads_count} worker processes
-            instead (a L{ProcessMapper}, owned likewise): what a syncing node needs,
-            since C{cryptography} holds the GIL while it verifies.
+        @param verifiers: check them in the node's verifier processes instead, held
+            from start until the last write is done: what a syncing node needs, since
+            C{cryptography} holds the GIL while it verifies.
         """
         if reactor is None:
             from twisted.internet import reactor as global_reactor
@@ -229,9 +231,12 @@ class LedgerService(service.Service):
         self.local_reads = ReadQueue("local", self._runner("_local_pool"),
                                      LOCAL_READS_HANDED, LOCAL_READS_WAITING)
         self._run_override = run_in_thread
-        self._mapper: ThreadedMapper | ProcessMapper | None = None
+        #: The mapper this service made (and shuts down), if it made one.
+        self._mapper: ThreadedMapper | None = None
+        #: What checks the witnesses while the service runs.
+        self._checker: Mapper | None = None
         self._given_mapper = mapper
-        self._verifier_processes = verifier_processes
+        self._verifiers = verifiers
         #: The last header of the last batch handed to L{add_headers}, to check the
         #: next batch's witnesses ahead (see there).
         self._last_queued: Header | None = None
@@ -247,11 +252,16 @@ class LedgerService(service.Service):
 
     def startService(self) -> None:
         mapper = self._given_mapper
-        if mapper is None:
-            self._mapper = (ProcessMapper(self._workers) if self._verifier_processes
-                            else ThreadedMapper(self._workers))
-            mapper = self._mapper
-        self.ledger = Ledger.open(self._datadir, self._settings, mapper)
+        if self._verifiers is not None:
+            mapper = self._verifiers.hold()
+        elif mapper is None:
+            self._mapper = mapper = ThreadedMapper(self._workers)
+        self._checker = mapper
+        try:
+            self.ledger = Ledger.open(self._datadir, self._settings, mapper)
+        except BaseException:
+            self._let_go_of_mapper()
+            raise
         if self._run_override is None:
             self._pool = ThreadPool(minthreads=1, maxthreads=1, name="ledger")
             self._pool.start()
@@ -295,13 +305,16 @@ class LedgerService(service.Service):
     def settings(self) -> ProtocolSettings:
         return self._settings
 
-    @property
-    def signature_processes(self) -> ProcessMapper | None:
+    def _let_go_of_mapper(self) -> None:
         """
-        The verifier processes, when this service runs them, for others to check
-        signatures in (the memory pool).
+        Shut down the mapper this service made, or let go of the node's processes.
         """
-        return self._mapper if isinstance(self._mapper, ProcessMapper) else None
+        if self._mapper is not None:
+            self._mapper.shutdown()
+            self._mapper = None
+        if self._verifiers is not None and self._checker is not None:
+            self._verifiers.release()
+        self._checker = None
 
     def _ledger(self) -> Ledger:
         if self.ledger is None:
@@ -320,7 +333,7 @@ class LedgerService(service.Service):
         headers = list(headers)
         ledger = self._ledger()
         checked: defer.Deferred[None] = defer.succeed(None)
-        if headers and isinstance(self._mapper, ProcessMapper):
+        if headers and isinstance(self._checker, ProcessMapper):
             previous = self._last_queued
             if previous is None or previous.index < ledger.header_height:
                 previous = ledger.header_tip
@@ -330,8 +343,8 @@ class LedgerService(service.Service):
                     if ledger.witness_needed(header.index):  # not under assume-valid
                         jobs.append(witness_job(header, previous))
                     previous = header
-                self._mapper.prefetch(jobs)
-                checked = self._when_done(self._mapper.pending(jobs))
+                self._checker.prefetch(jobs)
+                checked = self._when_done(self._checker.pending(jobs))
         if headers:
             self._last_queued = headers[-1]
         # in call order: a batch takes its turn once the one before it has taken its own
@@ -433,10 +446,9 @@ class LedgerService(service.Service):
                 if pool is not None:
                     pool.stop()
             self._pool = self._read_pool = self._local_pool = None
-            if self._mapper is not None:
-                self._mapper.shutdown()
             if self.ledger is not None:
                 self.ledger.close()
                 self.ledger = None
+            self._let_go_of_mapper()  # the last write is done: nothing checks any more
         finally:
             self._write_lock.release()

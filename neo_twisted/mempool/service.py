@@ -35,6 +35,8 @@ from neo_twisted.core.block import Block
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.service import LedgerService, RunInThread
 from neo_twisted.ledger.settings import ProtocolSettings
+from neo_twisted.ledger.verifiers import VerifierService
+from neo_twisted.ledger.verify import ProcessMapper
 from neo_twisted.mempool.latency import Latencies
 from neo_twisted.mempool.outcome import Outcome, Refusal, refused
 from neo_twisted.mempool.policy import is_low_priority, size_problem
@@ -77,11 +79,14 @@ class MempoolService(service.Service):
                  capacity: int = DEFAULT_CAPACITY,
                  capacity_bytes: int = DEFAULT_CAPACITY_BYTES, threads_count: int | None = None,
                  reactor: Any = None, run_in_thread: RunInThread | None = None,
-                 max_verifying: int = MAX_VERIFYING) -> None:
+                 max_verifying: int = MAX_VERIFYING,
+                 verifiers: VerifierService | None = None) -> None:
         """
         @param threads_count: verification threads (default: one per core).
         @param run_in_thread: runs a verification job (tests: L{synchronous}); by
             default the service's own thread pool.
+        @param verifiers: the node's verifier processes, where signatures are checked
+            (held while the service runs); without them, on the verification threads.
         """
         if reactor is None:
             from twisted.internet import reactor as global_reactor
@@ -93,6 +98,8 @@ class MempoolService(service.Service):
         self._threads: ThreadPool | None = None
         self._run_override = run_in_thread
         self._max_verifying = max_verifying
+        self._verifiers = verifiers
+        self._processes: ProcessMapper | None = None
         self.pool = MemoryPool(capacity, capacity_bytes)
         self.witnesses = WitnessCache()
         #: Transactions being verified, by hash, with what their submitter waits on.
@@ -110,6 +117,8 @@ class MempoolService(service.Service):
         if self._run_override is None:
             self._threads = ThreadPool(minthreads=0, maxthreads=self._workers, name="mempool")
             self._threads.start()
+        if self._verifiers is not None:
+            self._processes = self._verifiers.hold()
         super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
 
     def stopService(self) -> defer.Deferred[None]:
@@ -117,6 +126,9 @@ class MempoolService(service.Service):
         if self._threads is not None:
             self._threads.stop()  # waits for the jobs running, which are short
             self._threads = None
+        if self._processes is not None and self._verifiers is not None:
+            self._processes = None
+            self._verifiers.release()
         return defer.succeed(None)
 
     def _in_thread(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
@@ -131,13 +143,13 @@ class MempoolService(service.Service):
                again: bool = False) -> defer.Deferred[Verified]:
         """
         Verify C{txs} against the chain on a pool thread, and their signatures there
-        too, or in the verifier processes when the ledger runs them; C{again} when
+        too, or in the node's verifier processes when it has them; C{again} when
         they were verified before (their witnesses are then looked up in the cache).
         """
         ledger = self._ledger.ledger
         if ledger is None:
             return defer.fail(RuntimeError("the ledger is not open"))
-        processes = self._ledger.signature_processes
+        processes = self._processes
         known = self.witnesses if again else self.witnesses.remember_only()
         d = self._in_thread(check_chunk, ledger, self._settings, processes is None, txs,
                             known)
@@ -154,6 +166,14 @@ class MempoolService(service.Service):
         Call C{listener(txs, sender)} for the transactions accepted from now on.
         """
         self._listeners.append(listener)
+
+    @property
+    def signature_processes(self) -> ProcessMapper | None:
+        """
+        The verifier processes signatures are checked in while the service runs
+        (None: on its threads).
+        """
+        return self._processes
 
     def get(self, txid: bytes) -> Transaction | None:
         return self.pool.get(txid)

@@ -3,11 +3,11 @@
 The signature checks of the pool's transactions, apart from the chain rules.
 
 Signatures are most of a transaction's verification, and C{cryptography} holds
-the GIL while it checks one, so threads cannot check them in parallel. In a
-node the ledger runs verifier processes (L{ProcessMapper}); a chunk's chain
-rules run on a pool thread, then its signatures go to those processes without
-holding the thread, so the next chunk's rules run meanwhile and every core
-checks signatures. Without processes (tests, tools) the thread checks them.
+the GIL while it checks one, so threads cannot check them in parallel. A node
+has verifier processes (L{neo_twisted.ledger.verifiers.VerifierService}); a
+chunk's chain rules run on a pool thread, then its signatures go to those
+processes without holding the thread, so the next chunk's rules run meanwhile
+and every core checks signatures. Without processes (tests, tools) the thread checks them.
 
 Either way, a witness seen to verify goes into the service's L{WitnessCache}, and
 is not checked again when the pool is verified again after a block.

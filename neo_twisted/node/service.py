@@ -31,6 +31,7 @@ from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreError
+from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY, DEFAULT_CAPACITY_BYTES
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.exits import EXIT_STORE_UNUSABLE
@@ -144,6 +145,8 @@ class NodeService(MultiService):
         self.rpc: RpcService | None = None
         #: dBFT, when the node is a validator.
         self.consensus: ConsensusService | None = None
+        #: The verifier processes the ledger and the memory pool share.
+        self.verifiers: VerifierService | None = None
         #: What the node was built with (the start-up line names its directory and
         #: addresses).
         self.config: NodeConfig | None = None
@@ -232,11 +235,16 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
         from twisted.internet import reactor as global_reactor
         reactor = global_reactor
     config.datadir.mkdir(parents=True, exist_ok=True)
+    # one set of verifier processes, one per core, for every witness the node checks
+    # (a ledger given ready-made checks its own way, and the pool then on its threads)
+    verifiers = None
     if ledger is None:
-        ledger = LedgerService(config.datadir, settings, reactor=reactor, verifier_processes=True)
+        verifiers = VerifierService()
+        ledger = LedgerService(config.datadir, settings, reactor=reactor, verifiers=verifiers)
     mempool = MempoolService(ledger, settings, capacity=config.mempool_capacity,
                              capacity_bytes=config.mempool_capacity_bytes,
-                             threads_count=config.verify_threads, reactor=reactor)
+                             threads_count=config.verify_threads, reactor=reactor,
+                             verifiers=verifiers)
     # Wired once, in order (each part is given what it reports to, and subscribes
     # itself): the registry of peers, the factories reporting to it, then the
     # connection service and the node's policy observing it.
@@ -264,6 +272,9 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     top = NodeService(node, SyncProgress(node, reactor))
     top.config = config
     ledger.on_write_failure = top.storage_failed
+    if verifiers is not None:
+        top.verifiers = verifiers
+        verifiers.setServiceParent(top)  # type: ignore[no-untyped-call]
     ledger.setServiceParent(top)  # type: ignore[no-untyped-call]
     mempool.setServiceParent(top)  # type: ignore[no-untyped-call]
     decoding.setServiceParent(top)  # type: ignore[no-untyped-call]
