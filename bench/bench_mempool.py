@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_import  # bench/bench_import.py: the verify rate
 import nodes  # bench/nodes.py: the twistd neonode processes
 import report  # bench/report.py
-from common import CACHE, PROTOCOL, environment, neonode, scratch_directory
+from common import (
+    CACHE,
+    PROTOCOL,
+    child_pids,
+    cpu_seconds,
+    environment,
+    neonode,
+    scratch_directory,
+)
 
 import neo_twisted
 from neo_twisted.core.block import Block, Header
@@ -201,11 +210,21 @@ def post(connection: http.client.HTTPConnection, body: bytes) -> object:
 
 @dataclass(frozen=True)
 class Run:
+    """
+    One run's figures; the CPU seconds are each process's over the run: the node's
+    own process (every thread of it), its verifier processes, the receiving peer,
+    and this process (the RPC clients).
+    """
+
     transactions: int
     accepted: int
     rpc_seconds: float
     relay_seconds: float
     latencies: list[float]
+    node_cpu: float = 0.0
+    verifier_cpu: float = 0.0
+    sink_cpu: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -255,6 +274,9 @@ def run_once(datadir: Path, workdir: Path, bodies: list[bytes], count: int) -> R
                 latencies.append(time.perf_counter() - started)
                 time.sleep(PROBE_EVERY)
 
+        node_cpu0, sink_cpu0, client_cpu0 = (cpu_seconds(node.pid),
+                                              cpu_seconds(sink.process.pid), time.process_time())
+        verifiers0 = {pid: cpu_seconds(pid) for pid in child_pids(node.pid)}
         t0 = time.perf_counter()
         senders = [threading.Thread(target=send) for _ in range(SENDERS)]
         prober = threading.Thread(target=measure)
@@ -270,8 +292,13 @@ def run_once(datadir: Path, workdir: Path, bodies: list[bytes], count: int) -> R
         prober.join()
         if sink.count < accepted[0]:
             raise node.failure(f"the peer got {sink.count} of {accepted[0]} transactions")
+        verifier_cpu = sum(cpu_seconds(pid) - verifiers0.get(pid, 0.0)
+                           for pid in child_pids(node.pid))
         return Run(transactions=count, accepted=accepted[0], rpc_seconds=t_rpc - t0,
-                   relay_seconds=sink.at - t0, latencies=latencies)
+                   relay_seconds=sink.at - t0, latencies=latencies,
+                   node_cpu=cpu_seconds(node.pid) - node_cpu0, verifier_cpu=verifier_cpu,
+                   sink_cpu=cpu_seconds(sink.process.pid) - sink_cpu0,
+                   client_cpu=time.process_time() - client_cpu0)
     finally:
         node.stop()
         sink.stop()
@@ -298,11 +325,23 @@ def report_section(s: Settings, runs: list[Run], verify_rate: float,
     rpc_rate = statistics.median(r.transactions / r.rpc_seconds for r in runs)
     p99 = statistics.median(r.p99 for r in runs)
     share = rate / bound
+    target_rate = TARGET_SHARE * bound
+
+    def per_tx(seconds: Callable[[Run], float]) -> float:
+        return statistics.median(seconds(r) / r.transactions for r in runs) * 1e6
+
+    split = {"node": per_tx(lambda r: r.node_cpu),
+             "verifiers": per_tx(lambda r: r.verifier_cpu),
+             "peer": per_tx(lambda r: r.sink_cpu), "clients": per_tx(lambda r: r.client_cpu)}
+    node_core = statistics.median(r.node_cpu / r.relay_seconds for r in runs)
+    total = sum(split.values())
     figures: dict[str, object] = {
         "date": report.now(), "transactions": s.transactions, "runs": len(runs),
         "ingest_tx_per_s": round(rate), "rpc_accept_tx_per_s": round(rpc_rate),
         "signature_bound": round(bound), "share": round(share, 3),
-        "getblockcount_p99_ms": round(p99 * 1000, 1), "verify_rate": round(verify_rate)}
+        "getblockcount_p99_ms": round(p99 * 1000, 1), "verify_rate": round(verify_rate),
+        "cpu_us_per_tx": {k: round(v, 1) for k, v in split.items()},
+        "node_core_share": round(node_core, 3)}
     lines = [
         "## Transaction ingest through JSON-RPC", "",
         f"- Date: {report.now()}",
@@ -331,10 +370,22 @@ def report_section(s: Settings, runs: list[Run], verify_rate: float,
         lines.append(f"| {i} | {r.accepted:,} | {r.rpc_seconds:.2f} | {r.relay_seconds:.2f} | "
                      f"{r.p99 * 1000:.1f} | {len(r.latencies)} |")
     lines += [
-        "", "Signatures are checked in the node's verifier processes (one per core), so "
+        "", "CPU per transaction, by process (median of the runs; each process's user + "
+        "system seconds over the run, over the transactions):", "",
+        "| node (all its threads) | its verifier processes | receiving peer | RPC clients "
+        "| all |", "| --- | --- | --- | --- | --- |",
+        f"| {split['node']:.0f} µs | {split['verifiers']:.0f} µs | {split['peer']:.0f} µs | "
+        f"{split['clients']:.0f} µs | {total:.0f} µs |", "",
+        "Signatures are checked in the node's verifier processes (one per core), so "
         "they do not limit ingest. The limit is the Python work around each transaction, "
         "which holds the GIL and so runs on at most one core: JSON, decoding, the chain "
-        "rules on a pool thread, the pool, and the relay's `inv`/`getdata`/`tx`."]
+        "rules on a pool thread, the pool, and the relay's `inv`/`getdata`/`tx`. "
+        f"The node's process used {node_core:.0%} of one core. The target "
+        f"({target_rate:,.0f} tx/s) leaves it at most {1e6 / target_rate:.0f} µs of one core "
+        f"a transaction, against {split['node']:.0f} µs measured; and the {cores} cores "
+        f"give all the processes together {cores * 1e6 / target_rate:.0f} µs a transaction "
+        f"at that rate, against {total:.0f} µs measured (the bench's clients and "
+        "peer share the cores)."]
     return "\n".join(lines) + "\n", figures
 
 
