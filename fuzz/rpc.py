@@ -23,10 +23,11 @@ from twisted.web.test.requesthelper import DummyRequest
 
 from fuzz import seeds
 from fuzz.registry import CheckError, Target, register, strict_json
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
+from neo_twisted.offreactor import Synchronous
 from neo_twisted.p2p.addresses import AddressBook
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.controller import PeerController
@@ -49,10 +50,10 @@ class RpcHarness:
         settings = load_protocol(seeds.ROOT / "protocol.json")
         self.clock = MemoryReactorClock()  # type: ignore[no-untyped-call]
         self.ledger = LedgerService(self._dir.name, settings, reactor=self.clock,
-                                    threads_count=1, run_in_thread=synchronous)
+                                    off_reactor=Synchronous)
         self.ledger.startService()
         self.mempool = MempoolService(self.ledger, settings, reactor=self.clock,
-                                      run_in_thread=synchronous)
+                                      off_reactor=Synchronous)
         self.mempool.startService()
         controller = PeerController(self.clock)
         connections = ConnectionService(

@@ -17,10 +17,11 @@ from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.block import Block
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.chain import Ledger
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import serial_map
 from neo_twisted.mempool.service import MempoolService
+from neo_twisted.offreactor import Synchronous
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
 from tests.ledger_samples import PRIVNET
@@ -41,13 +42,13 @@ class Member:
                  settings: ProtocolSettings = PRIVNET) -> None:
         self.number = number
         self.address = f"10.0.0.{number}"
-        self.service = LedgerService(case.mktemp(), settings, run_in_thread=synchronous,
+        self.service = LedgerService(case.mktemp(), settings, off_reactor=Synchronous,
                                      mapper=serial_map)
         self.service.startService()
         case.addCleanup(self.service.stopService)
         if chain:
             self.ledger.add_blocks(chain)
-        self.mempool = MempoolService(self.service, settings, run_in_thread=synchronous,
+        self.mempool = MempoolService(self.service, settings, off_reactor=Synchronous,
                                       reactor=clock)
         self.mempool.startService()
         case.addCleanup(self.mempool.stopService)

@@ -10,10 +10,11 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from neo_twisted.core.serializable import Serializable
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import Mapper
 from neo_twisted.network.payloads import VersionPayload
+from neo_twisted.offreactor import Synchronous
 from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
 from tests.ledger_samples import PRIVNET, accept_all
@@ -89,7 +90,7 @@ def ledger_service(case: SynchronousTestCase, mapper: Mapper = accept_all,
     """
     A running ledger service on a fresh privnet store that works synchronously.
     """
-    service = LedgerService(case.mktemp(), settings, run_in_thread=synchronous, mapper=mapper)
+    service = LedgerService(case.mktemp(), settings, off_reactor=Synchronous, mapper=mapper)
     service.startService()
     case.addCleanup(service.stopService)
     return service

@@ -103,7 +103,7 @@ class SoakNode:
             min_peers=3, max_peers=10, max_per_address=30, rpc_port=0, verify_threads=1,
             user_agent=f"/soak:{self.name}/", tick_interval=0.5, maintenance_interval=0.5,
             validator=self.validator, peers_file=True, allow_private_addresses=True)
-        ledger = LedgerService(self.datadir, SOAK_SETTINGS, reactor=reactor, threads_count=1)
+        ledger = LedgerService(self.datadir, SOAK_SETTINGS, reactor=reactor)
         service = make_node_service(SOAK_SETTINGS, config, reactor=reactor, ledger=ledger)
         self._record(service)
         service.startService()

@@ -5,8 +5,9 @@ Tests for L{neo_twisted.ledger.service.LedgerService}: the ledger run off the re
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -21,10 +22,10 @@ from neo_twisted.ledger.service import (
     LedgerService,
     ReadDroppedError,
     ReadQueueFullError,
-    synchronous,
 )
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.store import StoreWriteError
+from neo_twisted.offreactor import Synchronous
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = load_protocol(ROOT / "protocol.json")
@@ -32,16 +33,36 @@ KEYS = load_dev_keys(ROOT / "devkeys" / "privnet.json", SETTINGS)
 BLOCKS: list[Block] = list(generate_chain(SETTINGS, KEYS, 12, 1, seed=7))
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
 class ManualRunner:
     """
-    A C{run_in_thread} whose calls wait until the test lets them run.
+    A L{neo_twisted.offreactor.Runner} whose calls wait until the test lets them run;
+    also the factory of every runner of a service (all of them are this one).
     """
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, tuple[Any, ...], defer.Deferred[Any]]] = []
+    name = "manual"
 
-    def __call__(self, function: Any, *args: Any) -> defer.Deferred[Any]:
-        waiting: defer.Deferred[Any] = defer.Deferred()
+    def __init__(self) -> None:
+        self.calls: list[tuple[Callable[..., Any], tuple[Any, ...], defer.Deferred[Any]]] = []
+        self.running = False
+
+    def __call__(self, name: str, threads: int, min_threads: int = 0) -> ManualRunner:
+        return self
+
+    def start(self) -> None:
+        self.running = True
+
+    def stop(self) -> defer.Deferred[None]:
+        self.running = False
+        return defer.succeed(None)
+
+    def run(self, function: Callable[P, T], /, *args: P.args,
+            **kwargs: P.kwargs) -> defer.Deferred[T]:
+        assert not kwargs, "the services hand no keyword arguments to their threads"
+        waiting: defer.Deferred[T] = defer.Deferred()
         self.calls.append((function, args, waiting))
         return waiting
 
@@ -61,8 +82,7 @@ class ManualRunner:
 class SynchronousServiceTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.datadir = self.mktemp()
-        self.service = LedgerService(self.datadir, SETTINGS, threads_count=1,
-                                     run_in_thread=synchronous)
+        self.service = LedgerService(self.datadir, SETTINGS, off_reactor=Synchronous)
         self.service.startService()
         self.addCleanup(self.stop)
 
@@ -104,14 +124,37 @@ class SynchronousServiceTests(SynchronousTestCase):
         self.assertEqual(ledger.block_height, 3)
 
 
+class HoldTests(SynchronousTestCase):
+    """
+    A user reading the store on threads of its own holds the ledger: the store stays
+    open through a stop until it lets go.
+    """
+
+    def test_stop_waits_for_the_holders(self) -> None:
+        service = LedgerService(self.mktemp(), SETTINGS, off_reactor=Synchronous)
+        service.startService()
+        service.hold()
+        service.hold()
+        stopping = service.stopService()
+        service.release()
+        self.assertNoResult(stopping)
+        self.assertIsNotNone(service.ledger)
+        service.release()
+        self.successResultOf(stopping)
+        self.assertIsNone(service.ledger)
+
+    def test_released_more_than_held(self) -> None:
+        service = LedgerService(self.mktemp(), SETTINGS, off_reactor=Synchronous)
+        self.assertRaises(RuntimeError, service.release)
+
+
 class WriteFailureTests(SynchronousTestCase):
     """
     A write the store refuses (a full disk) is reported once, and no write follows it.
     """
 
     def setUp(self) -> None:
-        self.service = LedgerService(self.mktemp(), SETTINGS, threads_count=1,
-                                     run_in_thread=synchronous)
+        self.service = LedgerService(self.mktemp(), SETTINGS, off_reactor=Synchronous)
         self.service.startService()
         self.addCleanup(lambda: self.successResultOf(
             defer.ensureDeferred(self.service.stopService())))
@@ -158,7 +201,7 @@ class OrderingTests(SynchronousTestCase):
         A second batch does not start before the first has been applied.
         """
         runner = ManualRunner()
-        service = LedgerService(self.mktemp(), SETTINGS, threads_count=1, run_in_thread=runner)
+        service = LedgerService(self.mktemp(), SETTINGS, off_reactor=runner)
         service.startService()
         first = service.add_blocks(BLOCKS[:4])
         second = service.add_blocks(BLOCKS[4:8])
@@ -179,7 +222,7 @@ class OrderingTests(SynchronousTestCase):
         Stopping waits until the running batch is applied, then closes the store.
         """
         runner = ManualRunner()
-        service = LedgerService(self.mktemp(), SETTINGS, threads_count=1, run_in_thread=runner)
+        service = LedgerService(self.mktemp(), SETTINGS, off_reactor=runner)
         service.startService()
         pending = service.add_blocks(BLOCKS[:2])
         stopping = defer.ensureDeferred(service.stopService())
@@ -206,8 +249,7 @@ class ReadQueueTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.runner = ManualRunner()
-        self.service = LedgerService(self.mktemp(), SETTINGS, threads_count=1,
-                                     run_in_thread=self.runner)
+        self.service = LedgerService(self.mktemp(), SETTINGS, off_reactor=self.runner)
         self.service.startService()
 
     def tearDown(self) -> None:
@@ -319,7 +361,7 @@ class ThreadPoolTests(TestCase):
         """
         Blocks handed to a running service are persisted by its pool and reported back.
         """
-        service = LedgerService(self.mktemp(), SETTINGS, threads_count=2)
+        service = LedgerService(self.mktemp(), SETTINGS)
         service.startService()
         try:
             results = yield service.add_blocks(BLOCKS)
@@ -336,7 +378,7 @@ class ThreadPoolTests(TestCase):
         """
         While peers' reads hold every peer read thread, an RPC read runs on its own.
         """
-        service = LedgerService(self.mktemp(), SETTINGS, threads_count=1)
+        service = LedgerService(self.mktemp(), SETTINGS)
         service.startService()
         release = threading.Event()
 
@@ -354,3 +396,55 @@ class ThreadPoolTests(TestCase):
             release.set()
         self.assertEqual((yield defer.gatherResults(held)), [0] * 10)
         yield service.stopService()
+
+    @defer.inlineCallbacks
+    def test_threads_named_by_their_work(self) -> Any:
+        """
+        Writes run on the one C{ledger} thread, peers' reads on C{ledger-read} threads
+        and RPC's on C{ledger-read-local} ones: the names profiles show.
+        """
+        service = LedgerService(self.mktemp(), SETTINGS)
+        service.startService()
+
+        def thread_name(ledger: Ledger) -> str:
+            return threading.current_thread().name
+
+        try:
+            written = yield service._write(lambda: threading.current_thread().name)
+            peer = yield service.peer_read(lambda: True, thread_name)
+            local = yield service.read(thread_name)
+        finally:
+            yield service.stopService()
+        self.assertEqual(written, "PoolThread-ledger-0")
+        self.assertRegex(peer, r"^PoolThread-ledger-read-\d+$")
+        self.assertRegex(local, r"^PoolThread-ledger-read-local-\d+$")
+
+    @defer.inlineCallbacks
+    def test_stop_waits_for_reads_in_their_threads(self) -> Any:
+        """
+        Stopping does not close the store under a read a thread is running, nor
+        block the reactor waiting for it: it fires once the read is back; reads
+        asked meanwhile are dropped.
+        """
+        service = LedgerService(self.mktemp(), SETTINGS)
+        service.startService()
+        started, release = threading.Event(), threading.Event()
+
+        def slow(ledger: Ledger) -> int:
+            started.set()
+            release.wait(30)
+            return ledger.block_height
+
+        try:
+            held = service.read(slow)
+            self.assertTrue(started.wait(30))
+            stopping = service.stopService()
+            self.assertNoResult(stopping)
+            self.assertIsNotNone(service.ledger)
+            late = service.peer_read(lambda: True, block_height)
+        finally:
+            release.set()
+        self.assertEqual((yield held), 0)
+        yield stopping
+        self.assertIsNone(service.ledger)
+        yield self.assertFailure(late, ReadDroppedError)

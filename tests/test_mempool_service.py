@@ -6,7 +6,7 @@ blocks leaving the pool, and re-verification.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -15,29 +15,53 @@ from neo_twisted.core.components import TransactionOutput, Witness
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import NEO_ASSET_ID, MinerTransaction
 from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_transfer
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.ledger.verify import WitnessJob
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
+from neo_twisted.offreactor import NotRunningError, RunnerFactory, Synchronous
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from tests.ledger_samples import DEV_KEYS, PRIVNET, make_block
+from tests.p2p_fakes import FakePeer
 from tests.witness_samples import count_witness_checks
 
 BLOCKS = 12
 PAYEE = account_keys(99, 1)[0]
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class Deferring:
     """
-    A C{run_in_thread} that holds every job until the test runs it.
+    A L{neo_twisted.offreactor.Runner}, and its own factory, that holds every job
+    until the test runs it (or, not C{holding}, runs it at once).
     """
 
-    def __init__(self) -> None:
-        self.jobs: list[tuple[Callable[..., Any], tuple[Any, ...], defer.Deferred[Any]]] = []
+    name = "deferring"
 
-    def __call__(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-        d: defer.Deferred[Any] = defer.Deferred()
+    def __init__(self, holding: bool = True) -> None:
+        self.jobs: list[tuple[Callable[..., Any], tuple[Any, ...], defer.Deferred[Any]]] = []
+        self.holding = holding
+        self.running = False
+
+    def __call__(self, name: str, threads: int, min_threads: int = 0) -> Deferring:
+        return self
+
+    def start(self) -> None:
+        self.running = True
+
+    def stop(self) -> defer.Deferred[None]:
+        self.running = False
+        return defer.succeed(None)
+
+    def run(self, function: Callable[P, T], /, *args: P.args,
+            **kwargs: P.kwargs) -> defer.Deferred[T]:
+        assert not kwargs, "the pool hands no keyword arguments to its threads"
+        if not self.holding:
+            return defer.maybeDeferred(function, *args, **kwargs)
+        d: defer.Deferred[T] = defer.Deferred()
         self.jobs.append((function, args, d))
         return d
 
@@ -55,7 +79,7 @@ class MempoolCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.generator = ChainGenerator(PRIVNET, DEV_KEYS, 2, seed=3)
         self.blocks = [self.generator.next_block() for _ in range(BLOCKS)]
-        self.ledger = LedgerService(self.mktemp(), PRIVNET, run_in_thread=synchronous)
+        self.ledger = LedgerService(self.mktemp(), PRIVNET, off_reactor=Synchronous)
         self.ledger.startService()
         self.addCleanup(self.ledger.stopService)
         assert self.ledger.ledger is not None
@@ -63,9 +87,8 @@ class MempoolCase(SynchronousTestCase):
         self.assertEqual(self.ledger.ledger.block_height, BLOCKS)
         self.coins = self.generator.coins()
 
-    def mempool(self, runner: Callable[..., defer.Deferred[Any]] = synchronous,
-                **options: Any) -> MempoolService:
-        mempool = MempoolService(self.ledger, PRIVNET, run_in_thread=runner, **options)
+    def mempool(self, runner: RunnerFactory = Synchronous, **options: Any) -> MempoolService:
+        mempool = MempoolService(self.ledger, PRIVNET, off_reactor=runner, **options)
         mempool.startService()
         self.addCleanup(mempool.stopService)
         return mempool
@@ -96,12 +119,12 @@ class MempoolServiceTests(MempoolCase):
         mempool = self.mempool()
         heard: list[tuple[list[Transaction], object]] = []
         mempool.add_listener(lambda txs, sender: heard.append((list(txs), sender)))
-        tx = self.spend(0)
-        self.assertTrue(self.outcome(mempool.submit(tx, "peer")).accepted)
+        tx, peer = self.spend(0), FakePeer("10.0.0.1")
+        self.assertTrue(self.outcome(mempool.submit(tx, peer)).accepted)
         self.assertIn(tx.hash, mempool)
         self.assertIs(mempool.get(tx.hash), tx)
         self.assertEqual(mempool.txids(), [tx.hash])
-        self.assertEqual(heard, [([tx], "peer")])
+        self.assertEqual(heard, [([tx], peer)])
 
     def test_accepted_together_announced_together(self) -> None:
         mempool = self.mempool()
@@ -251,6 +274,49 @@ class MempoolServiceTests(MempoolCase):
         runner.run_all()               # the first re-check, then the second one
         self.assertEqual(runner.jobs, [])
         self.assertEqual(mempool.txids(), [tx.hash])
+
+
+class LifecycleTests(MempoolCase):
+    def test_ledger_store_open_until_the_pool_stops(self) -> None:
+        """
+        The pool's threads read the ledger's store: stopping the ledger (a node stops
+        its services without waiting for one another) closes the store only once the
+        pool has stopped, and so its threads.
+        """
+        mempool = MempoolService(self.ledger, PRIVNET, off_reactor=Synchronous)
+        mempool.startService()
+        ledger_stopped = self.ledger.stopService()
+        self.assertNoResult(ledger_stopped)
+        self.assertIsNotNone(self.ledger.ledger)
+        self.assertTrue(self.outcome(mempool.submit(self.spend(0))).accepted)
+        self.successResultOf(mempool.stopService())
+        self.successResultOf(ledger_stopped)
+        self.assertIsNone(self.ledger.ledger)
+        self.ledger.startService()  # for the cleanup
+
+    def test_stopped_twice(self) -> None:
+        """
+        A node that stops itself (a storage failure) is stopped again at shutdown: the
+        pool lets go of the ledger once.
+        """
+        mempool = MempoolService(self.ledger, PRIVNET, off_reactor=Synchronous)
+        mempool.startService()
+        self.successResultOf(mempool.stopService())
+        self.successResultOf(mempool.stopService())
+        self.successResultOf(self.ledger.stopService())
+        self.ledger.startService()  # for the cleanup
+
+    def test_stopped_pool_runs_no_job(self) -> None:
+        """
+        Once stopped, the pool hands its threads nothing: a submission is refused
+        (an unexpected failure, logged) instead of reading the store.
+        """
+        mempool = self.mempool()
+        self.successResultOf(mempool.stopService())
+        outcome = self.outcome(mempool.submit(self.spend(0)))
+        self.assertIs(outcome.refusal, Refusal.UNKNOWN)
+        self.assertEqual(len(self.flushLoggedErrors(NotRunningError)), 1)
+        mempool.startService()  # for the cleanup
 
 
 class NoProcesses:

@@ -74,6 +74,7 @@ class ValidatorMetricsTests(MethodsTestCase):
                                           "neo_next_consensus_mismatches_total": 1})
 
     def test_no_ledger_no_validator_metrics(self) -> None:
+        self.mempool.stopService()  # it holds the ledger's store open while it runs
         self.ledger_service.stopService()
         names = {family.name for family in self.collector.collect()}
         self.assertFalse(names & {"neo_validators", "neo_next_consensus_mismatches"})

@@ -148,9 +148,7 @@ class PerPeerLimitTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.runner = ManualRunner()
-        #: The reads handed to a thread: (function, args).
-        self.ran: list[tuple[Any, tuple[Any, ...]]] = []
-        self.ledger = LedgerService(self.mktemp(), PRIVNET, run_in_thread=self.run_read,
+        self.ledger = LedgerService(self.mktemp(), PRIVNET, off_reactor=self.runner,
                                     mapper=accept_all)
         self.ledger.startService()
         self.addCleanup(self.stop)
@@ -161,10 +159,6 @@ class PerPeerLimitTests(SynchronousTestCase):
         self.server = Server(self.ledger, lambda kind, h: None)
         self.peer = FakePeer("10.0.0.1", nonce=1)
         self.other = FakePeer("10.0.0.2", nonce=2)
-
-    def run_read(self, function: Any, *args: Any) -> defer.Deferred[Any]:
-        self.ran.append((function, args))
-        return self.runner(function, *args)
 
     def stop(self) -> None:
         while self.runner.calls:

@@ -11,7 +11,7 @@ The options themselves are in L{tests.test_node_tap_options}.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from twisted.application.internet import TimerService
 from twisted.application.service import IServiceMaker, MultiService
@@ -23,6 +23,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import load_protocol
+from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node import service as node_service
 from neo_twisted.node import tap
@@ -30,6 +31,7 @@ from neo_twisted.node.service import NodeConfig, NodeService
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.decoding import PayloadDecoder
 from neo_twisted.p2p.interfaces import Endpoint
+from neo_twisted.reactors import INodeReactor
 from neo_twisted.rpc.service import RpcService
 from tests.node_tap_helpers import DEVKEYS, PROTOCOL
 from tests.tls_samples import make_test_ca
@@ -48,7 +50,7 @@ class MakeServiceTests(SynchronousTestCase):
         options = tap.Options()
         options.parseOptions(["--config", str(PROTOCOL), "--datadir", str(self.datadir),
                               *argv])
-        top = tap.makeService(options, reactor=self.reactor)
+        top = tap.makeService(options, reactor=cast(INodeReactor, self.reactor))
         assert isinstance(top, NodeService)
         return top
 
@@ -68,7 +70,7 @@ class MakeServiceTests(SynchronousTestCase):
         options = tap.Options()
         options.parseOptions(["--config", str(PROTOCOL), "--datadir", str(self.datadir),
                               *argv])
-        tap.makeService(options, reactor=self.reactor)
+        tap.makeService(options, reactor=cast(INodeReactor, self.reactor))
         [config] = configs
         return config
 
@@ -79,18 +81,18 @@ class MakeServiceTests(SynchronousTestCase):
 
     def test_children(self) -> None:
         """
-        The node service is a L{MultiService} of the ledger, the memory pool, the
-        payload decoder, the connections, the node's timer and the progress line's, in
-        that (starting) order; the data directory exists.
+        The node service is a L{MultiService} of the verifier processes, the ledger,
+        the memory pool, the payload decoder, the connections, the node's timer and
+        the progress line's, in that (starting) order; the data directory exists.
         """
         top = self.build()
         self.assertIsInstance(top, MultiService)
         children = list(top)
         self.assertEqual([type(child) for child in children],
-                         [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
-                          TimerService, TimerService])
-        self.assertIs(children[3], top.node.connections)
-        self.assertIs(children[1], top.node.mempool)
+                         [VerifierService, LedgerService, MempoolService, PayloadDecoder,
+                          ConnectionService, TimerService, TimerService])
+        self.assertIs(children[4], top.node.connections)
+        self.assertIs(children[2], top.node.mempool)
         self.assertIsNone(top.rpc)
         self.assertFalse(top.running)
         self.assertTrue(self.datadir.is_dir())
@@ -102,9 +104,9 @@ class MakeServiceTests(SynchronousTestCase):
         top = self.build("--allow-readable-key", "--validator-key",
                          str(DEVKEYS / "privnet-validator-1.wif"))
         self.assertEqual([type(child) for child in top],
-                         [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
-                          ConsensusService, TimerService, TimerService])
-        self.assertIs(list(top)[4], top.consensus)
+                         [VerifierService, LedgerService, MempoolService, PayloadDecoder,
+                          ConnectionService, ConsensusService, TimerService, TimerService])
+        self.assertIs(list(top)[5], top.consensus)
         self.assertIsNone(self.build().consensus)
 
     def test_seedsFromProtocolFile(self) -> None:
@@ -127,15 +129,19 @@ class MakeServiceTests(SynchronousTestCase):
 
     def test_limitsAndListening(self) -> None:
         """
-        Limits, the port and the peers file reach the connection service.
+        Limits, where to listen and the peers file reach the connection service.
         """
         connections = self.connections(self.build(
             "--port", "0", "--interface", "127.0.0.1", "--min-peers", "2",
             "--max-peers", "7", "--max-per-address", "1"))
         self.assertEqual(
-            (connections.listen_port, connections.listen_interface, connections.min_peers,
-             connections.max_peers, connections.max_per_address),
-            (0, "127.0.0.1", 2, 7, 1))
+            (connections.listen, connections.min_peers, connections.max_peers,
+             connections.max_per_address),
+            (("tcp:0:interface=127.0.0.1",), 2, 7, 1))
+        both = self.connections(self.build("--listen", "tcp:0:interface=127.0.0.1",
+                                           "--listen", "tcp:0:interface=\\:\\:1"))
+        self.assertEqual([listener.description for listener in both.listeners.listeners],
+                         ["tcp:0:interface=127.0.0.1", "tcp:0:interface=\\:\\:1"])
         self.assertEqual(connections.peers_path, self.datadir / "peers.dat")
 
     def test_rpc(self) -> None:
@@ -145,9 +151,9 @@ class MakeServiceTests(SynchronousTestCase):
         top = self.build("--rpc-port", "0", "--rpc-bind", "0.0.0.0")
         children = list(top)
         self.assertEqual([type(child) for child in children],
-                         [LedgerService, MempoolService, PayloadDecoder, ConnectionService,
-                          RpcService, TimerService, TimerService])
-        self.assertIs(children[4], top.rpc)
+                         [VerifierService, LedgerService, MempoolService, PayloadDecoder,
+                          ConnectionService, RpcService, TimerService, TimerService])
+        self.assertIs(children[5], top.rpc)
         self.assertEqual(top.rpc.scheme, "http")  # type: ignore[union-attr]
         cert, key = make_test_ca().write(Path(self.mktemp()))
         top = self.build("--rpc-port", "0", "--rpc-tls-cert", str(cert), "--rpc-tls-key",
@@ -161,14 +167,14 @@ class MakeServiceTests(SynchronousTestCase):
         """
         top = self.build("--rpc-port", "0", "--metrics-port", "0")
         children = list(top)
-        self.assertEqual([type(child) for child in children][4:6], [RpcService, RpcService])
-        self.assertIs(children[5], top.metrics)
+        self.assertEqual([type(child) for child in children][5:7], [RpcService, RpcService])
+        self.assertIs(children[6], top.metrics)
         self.assertEqual((top.metrics.name, top.metrics.label),  # type: ignore[union-attr]
                          ("metrics", "metrics"))
         config = self.built_config("--metrics-port", "9100", "--metrics-bind", "::",
                                    "--progress-interval", "30")
-        self.assertEqual((config.metrics_port, config.metrics_bind, config.progress_interval),
-                         (9100, "::", 30.0))
+        self.assertEqual((config.metrics_description(), config.progress_interval),
+                         ("tcp:9100:interface=\\:\\:", 30.0))
 
     def test_mempoolAndRpcConfig(self) -> None:
         """
@@ -177,9 +183,9 @@ class MakeServiceTests(SynchronousTestCase):
         config = self.built_config("--mempool-size", "10", "--verify-threads", "3",
                                    "--rpc-port", "10332", "--rpc-bind", "::1",
                                    "--mempool-mb", "3")
-        self.assertEqual((config.mempool_capacity, config.verify_threads, config.rpc_port,
-                          config.rpc_bind, config.rpc_tls_cert, config.mempool_capacity_bytes),
-                         (10, 3, 10332, "::1", None, 3 * 1024 * 1024))
+        self.assertEqual((config.mempool_capacity, config.verify_threads,
+                          config.rpc_description(), config.mempool_capacity_bytes),
+                         (10, 3, "tcp:10332:interface=\\:\\:1", 3 * 1024 * 1024))
         self.assertIsNone(self.built_config().verify_threads)
 
     def test_rpcAccessConfig(self) -> None:
@@ -198,10 +204,12 @@ class MakeServiceTests(SynchronousTestCase):
 
     def test_noListen(self) -> None:
         """
-        C{--no-listen} builds a config with no port, and the service listens nowhere.
+        C{--no-listen} builds a config with nowhere to listen, and the service has no
+        listener.
         """
-        self.assertIsNone(self.connections(self.build("--no-listen")).listen_port)
-        self.assertIsNone(self.built_config("--no-listen").port)
+        connections = self.connections(self.build("--no-listen"))
+        self.assertEqual((connections.listen, connections.listeners.listeners), ((), []))
+        self.assertEqual(self.built_config("--no-listen").p2p_descriptions(), ())
 
     def test_disciplineOptions(self) -> None:
         """
@@ -235,9 +243,38 @@ class MakeServiceTests(SynchronousTestCase):
         config = self.built_config("--port", "4000", "--user-agent", "/ua/",
                                    "--seed", "10.0.0.9:1")
         self.assertEqual(config, NodeConfig(
-            datadir=self.datadir, port=4000, interface="", seeds=("10.0.0.9:1",),
+            datadir=self.datadir, listen=("tcp:4000",), seeds=("10.0.0.9:1",),
             min_peers=10, max_peers=40, max_per_address=3, user_agent="/ua/",
             peers_file=True))
+
+
+class TuningTests(SynchronousTestCase):
+    """
+    The interpreter's settings are the twistd process's: C{makeService} has them
+    applied when the reactor runs, and dropped once it has shut down.
+    """
+
+    def test_applied_for_the_run(self) -> None:
+        import gc
+        import sys
+
+        from neo_twisted.tuning import SWITCH_INTERVAL
+        before = (sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count())
+        self.addCleanup(gc.set_threshold, *before[1])
+        self.addCleanup(sys.setswitchinterval, before[0])
+        reactor = MemoryReactorClock()
+        options = tap.Options()
+        options.parseOptions(["--config", str(PROTOCOL), "--datadir", self.mktemp()])
+        tap.makeService(options, reactor=cast(INodeReactor, reactor))
+        self.assertEqual((sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()),
+                         before)
+        reactor.run()
+        self.assertEqual(sys.getswitchinterval(), SWITCH_INTERVAL)
+        self.assertGreater(gc.get_freeze_count(), 0)
+        for call, args, kwargs in reactor.triggers["after"]["shutdown"]:
+            call(*args, **kwargs)
+        self.assertEqual((sys.getswitchinterval(), gc.get_threshold(), gc.get_freeze_count()),
+                         before)
 
 
 class LogFormatTests(SynchronousTestCase):

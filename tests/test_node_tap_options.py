@@ -333,9 +333,10 @@ GOOD_VALUES: dict[str, str | None] = {
     "allow-readable-key": None,
 }
 #: TLS needs real files: covered by test_tlsOptions; so does auth (test_rpcAuthOptions),
-#: and a NEP-2 key's passphrase (test_nep2ValidatorKey).
+#: and a NEP-2 key's passphrase (test_nep2ValidatorKey). The endpoint options cannot go
+#: with their shorthands, which GOOD_VALUES holds: they are in tests.test_endpoints.
 TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key", "rpc-user", "rpc-password-file",
-               "validator-key-password"}
+               "validator-key-password", "listen", "rpc-listen", "metrics-listen"}
 #: A bad value for every option that can have one, and what the message must say.
 BAD_VALUES = {
     "config": ("/nonexistent/protocol.json", "/nonexistent/protocol.json"),
@@ -362,6 +363,12 @@ BAD_VALUES = {
     "rpc-max-answer": ("0", "--rpc-max-answer: 0 is not a positive number"),
     "whitelist": ("10.1.0.0/33", "--whitelist:"),
     "ban": ("10.1.0.0/16", "--ban:"),
+    "listen": ("tcp:1:interface=nothost",
+               "--listen: 'tcp:1:interface=nothost': interface 'nothost' is not an IP address"),
+    "rpc-listen": ("tcp:70000", "--rpc-listen: 'tcp:70000': the port must be a number from "
+                                "0 to 65535"),
+    "metrics-listen": ("nope:1", "--metrics-listen: 'nope:1': ValueError: Unknown endpoint "
+                                 "type: 'nope'"),
 }
 
 
@@ -374,7 +381,8 @@ class EveryOptionTests(SynchronousTestCase):
         options = tap.Options()
         names = {entry[0] for entry in options.optParameters}
         names |= {entry[0] for entry in options.optFlags}
-        return names | {"seed", "rpc-cors", "rpc-allow-host", "rpc-disable", "whitelist", "ban"}
+        return names | {"seed", "rpc-cors", "rpc-allow-host", "rpc-disable", "whitelist", "ban",
+                        "listen"}
 
     def test_table_covers_every_option(self) -> None:
         self.assertEqual(set(GOOD_VALUES) | TLS_OPTIONS, self.all_options())

@@ -7,8 +7,6 @@ clock, and a real pool over a generated chain.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -17,11 +15,12 @@ from neo_twisted.core.components import TransactionAttribute, TransactionOutput
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import NEO_ASSET_ID, ContractTransaction
 from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_transfer
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.network.payloads import EmptyPayload, InventoryType, InvPayload
 from neo_twisted.node.transactions import INVALID_WINDOW, MAX_INVALID
+from neo_twisted.offreactor import Synchronous
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.inventory import RELAY_WINDOW
 from neo_twisted.wire.uint import UInt256
@@ -42,14 +41,13 @@ class RelayCase(SynchronousTestCase):
         generator = ChainGenerator(PRIVNET, DEV_KEYS, 2, seed=4)
         self.blocks = [generator.next_block() for _ in range(BLOCKS)]
         self.coins = generator.coins()
-        self.ledger = LedgerService(self.mktemp(), PRIVNET, run_in_thread=synchronous)
+        self.ledger = LedgerService(self.mktemp(), PRIVNET, off_reactor=Synchronous)
         self.ledger.startService()
         self.addCleanup(self.ledger.stopService)
         assert self.ledger.ledger is not None
         self.ledger.ledger.add_blocks(self.blocks)
-        self.runner: Any = synchronous
-        self.mempool = MempoolService(self.ledger, PRIVNET,
-                                      run_in_thread=lambda *a: self.runner(*a))
+        self.threads = Deferring(holding=False)
+        self.mempool = MempoolService(self.ledger, PRIVNET, off_reactor=self.threads)
         self.mempool.startService()
         self.addCleanup(self.mempool.stopService)
         self.node, _ = make_policy(self.ledger, self.clock, user_agent="/t/", nonce=7,
@@ -104,13 +102,12 @@ class FetchTests(RelayCase):
     def test_pooled_or_pending_not_asked(self) -> None:
         pooled, pending = self.spend(0), self.spend(1)
         self.send_tx(self.a, pooled)
-        deferring = Deferring()
-        self.runner = deferring
+        self.threads.holding = True
         self.send_tx(self.a, pending)
         self.assertIn(pending.hash, self.node.transactions.pending)  # type: ignore[union-attr]
         self.inv(self.b, pooled.hash, pending.hash)
         self.assertEqual(self.asked(self.b), [])
-        deferring.run_all()
+        self.threads.run_all()
         self.assertIn(pending.hash, self.mempool)
 
     def test_ignored_far_behind_the_tip(self) -> None:

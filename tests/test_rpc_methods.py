@@ -20,9 +20,10 @@ from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import GAS_ASSET_ID, NEO_ASSET_ID, ContractTransaction
 from neo_twisted.crypto.keys import address_from_script_hash
 from neo_twisted.ledger.chain import Ledger
-from neo_twisted.ledger.service import LedgerService, ReadQueueFullError, synchronous
+from neo_twisted.ledger.service import LedgerService, ReadQueueFullError
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.policy import Node
+from neo_twisted.offreactor import Synchronous
 from neo_twisted.p2p.addresses import AddressBook
 from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.controller import PeerController
@@ -48,14 +49,14 @@ TX_KEYS = {"txid", "size", "type", "version", "attributes", "vin", "vout", "sys_
 class MethodsTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.chain = sample_chain()
-        self.ledger_service = LedgerService(self.mktemp(), PRIVNET, run_in_thread=synchronous)
+        self.ledger_service = LedgerService(self.mktemp(), PRIVNET, off_reactor=Synchronous)
         self.ledger_service.startService()
         self.addCleanup(self.ledger_service.stopService)
         assert self.ledger_service.ledger is not None
         self.ledger: Ledger = self.ledger_service.ledger
         self.ledger.add_blocks(self.chain.blocks)
         self.assertEqual(self.ledger.block_height, TIP)
-        self.mempool = MempoolService(self.ledger_service, PRIVNET, run_in_thread=synchronous)
+        self.mempool = MempoolService(self.ledger_service, PRIVNET, off_reactor=Synchronous)
         self.mempool.startService()
         self.addCleanup(self.mempool.stopService)
         self.clock = MemoryReactorClock()

@@ -10,8 +10,9 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import AssumeValid
+from neo_twisted.offreactor import Synchronous
 from neo_twisted.sync.provisional import ProvisionalWatch
 from tests.ledger_samples import (
     PRIVNET,
@@ -49,7 +50,7 @@ class ProvisionalWatchTests(SynchronousTestCase):
         self.start()
 
     def start(self) -> None:
-        self.ledger = LedgerService(self.datadir, SETTINGS, run_in_thread=synchronous,
+        self.ledger = LedgerService(self.datadir, SETTINGS, off_reactor=Synchronous,
                                     mapper=accept_all)
         self.ledger.startService()
         self.addCleanup(self.stop)

@@ -10,13 +10,14 @@ from pathlib import Path
 from twisted.application.service import MultiService
 from twisted.trial import unittest
 
-from neo_twisted.ledger.service import LedgerService, synchronous
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.store import StoreError
 from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.ledger.verify import ProcessMapper
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.service import NodeConfig, make_node_service
+from neo_twisted.offreactor import Synchronous
 
 PRIVNET = load_protocol(Path(__file__).resolve().parent.parent / "protocol.json")
 
@@ -86,9 +87,9 @@ class SharingTests(unittest.TestCase):
         signatures to the same ones; each holds them while it runs.
         """
         verifiers = RecordingService()
-        ledger = LedgerService(self.mktemp(), PRIVNET, run_in_thread=synchronous,
+        ledger = LedgerService(self.mktemp(), PRIVNET, off_reactor=Synchronous,
                                verifiers=verifiers)
-        mempool = MempoolService(ledger, PRIVNET, run_in_thread=synchronous,
+        mempool = MempoolService(ledger, PRIVNET, off_reactor=Synchronous,
                                  verifiers=verifiers)
         top = MultiService()
         for child in (verifiers, ledger, mempool):
@@ -108,7 +109,7 @@ class SharingTests(unittest.TestCase):
         """
         for order in ((0, 1), (1, 0)):
             verifiers = RecordingService()
-            ledger = LedgerService(self.mktemp(), PRIVNET, run_in_thread=synchronous,
+            ledger = LedgerService(self.mktemp(), PRIVNET, off_reactor=Synchronous,
                                    verifiers=verifiers)
             verifiers.ledger = ledger
             top = MultiService()
@@ -125,7 +126,7 @@ class SharingTests(unittest.TestCase):
         datadir = Path(self.mktemp())
         datadir.write_bytes(b"not a directory")
         verifiers = RecordingService()
-        ledger = LedgerService(datadir, PRIVNET, run_in_thread=synchronous,
+        ledger = LedgerService(datadir, PRIVNET, off_reactor=Synchronous,
                                verifiers=verifiers)
         self.assertRaises(StoreError, ledger.startService)
         self.assertEqual(verifiers.holders, 0)

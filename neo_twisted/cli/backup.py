@@ -18,18 +18,21 @@ import argparse
 import json
 import shutil
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import lmdb
 
 from neo_twisted.cli.errors import CommandError
-from neo_twisted.ledger.check import store_info
+from neo_twisted.ledger.check import StoreInfo, store_info
 from neo_twisted.ledger.store import ChainStore, StoreError
+
+if TYPE_CHECKING:
+    from neo_twisted.cli.errors import Subcommands
 
 __all__ = ["add_parser", "backup"]
 
 
-def backup(datadir: Path, target: Path, *, compact: bool = False) -> dict[str, Any]:
+def backup(datadir: Path, target: Path, *, compact: bool = False) -> StoreInfo:
     """
     Copy C{datadir}'s chain store into C{target}/chain (C{target} must not exist);
     returns what the copy holds (L{store_info}).
@@ -66,7 +69,7 @@ def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     stdout.write("\n")
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Subcommands) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "backup", help="copy a data directory's chain store, also while the node runs")
     parser.add_argument("--datadir", required=True, type=Path,

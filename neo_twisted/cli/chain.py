@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from neo_twisted.cli.errors import CommandError
 from neo_twisted.collector import few_collections
@@ -44,6 +44,9 @@ from neo_twisted.ledger.verify import ProcessMapper, witness_job
 from neo_twisted.networks import DEFAULT_NETWORK, NETWORKS
 from neo_twisted.node.network import choose_network
 
+if TYPE_CHECKING:
+    from neo_twisted.cli.errors import Subcommands
+
 #: Blocks per write transaction (and per verification batch) when importing.
 IMPORT_BATCH = 1000
 _FAILURES = (ConfigError, StoreError, ChainFileError, OSError)
@@ -68,7 +71,7 @@ def _settings(args: argparse.Namespace) -> ProtocolSettings:
     return choose_network(args.network, config, warn).settings
 
 
-def _json(value: Any, stdout: TextIO) -> None:
+def _json(value: object, stdout: TextIO) -> None:
     json.dump(value, stdout, indent=2, ensure_ascii=False)
     stdout.write("\n")
 
@@ -347,7 +350,7 @@ def _guarded(run: Callable[[argparse.Namespace, TextIO, TextIO], int | None]
     return guarded
 
 
-def add_parsers(commands: Any) -> None:
+def add_parsers(commands: Subcommands) -> None:
     def command(name: str, help_: str, run: Callable[..., int | None],
                 datadir: bool = True, config: bool = True) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = commands.add_parser(name, help=help_)

@@ -15,12 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from neo_twisted.cli.errors import CommandError
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.consensus import ConsensusPayload
-from neo_twisted.core.jsonify import block_json, consensus_json, header_json, transaction_json
+from neo_twisted.core.jsonify import (
+    JSON,
+    block_json,
+    consensus_json,
+    header_json,
+    transaction_json,
+)
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import ADDRESS_VERSION
 from neo_twisted.network.frame import HEADER_SIZE, FrameDecoder
@@ -29,6 +35,9 @@ from neo_twisted.network.payloads import PAYLOAD_READERS, PEER_COMMANDS, Payload
 from neo_twisted.networks import CUSTOM, network_name
 from neo_twisted.wire.binary import BinaryReader
 from neo_twisted.wire.errors import FormatError
+
+if TYPE_CHECKING:
+    from neo_twisted.cli.errors import Subcommands
 
 
 def _parse_hex(text: str) -> bytes:
@@ -59,7 +68,7 @@ def _read_payload(command: str, payload: bytes) -> tuple[Payload | None, bytes]:
     return decoded, payload[reader.pos:]
 
 
-def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
+def _decode_message(data: bytes, address_version: int) -> JSON:
     if len(data) < HEADER_SIZE:
         raise FormatError(f"a message has a {HEADER_SIZE}-byte header, got {len(data)} bytes",
                           len(data))
@@ -76,7 +85,7 @@ def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
         payload, trailing = _read_payload(frame.command, frame.payload)
     except FormatError as e:
         raise FormatError(f"{frame.command} payload: {e.reason}", HEADER_SIZE + e.offset) from e
-    result: dict[str, Any] = {
+    result: JSON = {
         "magic": magic,
         "network": "unknown" if network_name(magic) == CUSTOM else network_name(magic),
         "command": frame.command,
@@ -92,7 +101,7 @@ def _decode_message(data: bytes, address_version: int) -> dict[str, Any]:
     return result
 
 
-_DECODERS: dict[str, Callable[[bytes, int], dict[str, Any]]] = {
+_DECODERS: dict[str, Callable[[bytes, int], JSON]] = {
     "block": lambda data, v: block_json(Block.from_bytes(data), v),
     "header": lambda data, v: header_json(Header.from_bytes(data), v),
     "tx": lambda data, v: transaction_json(Transaction.from_bytes(data), v),
@@ -112,7 +121,7 @@ def _decode(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     stdout.write("\n")
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Subcommands) -> None:
     decode = commands.add_parser("decode", help="decode NEO 2 bytes (hex) and print them as JSON")
     decode.add_argument("kind", choices=sorted(_DECODERS), help="what the bytes are")
     decode.add_argument("hex", nargs="?", default="-",

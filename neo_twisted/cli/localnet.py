@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from neo_twisted.cli.demo import DemoWatch, demo_accounts, demo_transaction, find_coin
 from neo_twisted.cli.election import ElectionWatch, vote_transaction
@@ -44,6 +44,9 @@ from neo_twisted.consensus.keyfile import load_validator_key
 from neo_twisted.ledger.generator import load_dev_keys
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
 from neo_twisted.p2p.interfaces import Endpoint
+
+if TYPE_CHECKING:
+    from neo_twisted.cli.errors import Subcommands
 
 #: Seconds between two lines of the table.
 REFRESH = 1.0
@@ -412,7 +415,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Subcommands) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "localnet", help="run a local network that syncs and makes blocks (Ctrl-C stops it)")
     parser.add_argument("--config", default="protocol.json", type=Path,

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from neo_twisted.cli.rpcclient import RpcClient
 from neo_twisted.node.progress import format_eta
+
+if TYPE_CHECKING:
+    from neo_twisted.cli.errors import Subcommands
 
 DEFAULT_RPC = "http://127.0.0.1:10332/"
 #: Seconds to wait for each answer.
@@ -108,7 +111,7 @@ def _status(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     return 0
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Subcommands) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "status", help="summarise a running node (heights, sync, peers, pool) from its RPC")
     parser.add_argument("--rpc", default=DEFAULT_RPC, metavar="URL",

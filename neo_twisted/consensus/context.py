@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -25,6 +25,7 @@ from neo_twisted.core.consensus import (
     ConsensusPayload,
     PrepareRequest,
 )
+from neo_twisted.core.jsonify import JSON
 from neo_twisted.core.merkle import merkle_root
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.ecdsa import load_public_key, verify_signature
@@ -275,7 +276,7 @@ class ConsensusContext:
         faults = self.count - self.m
         return ahead[faults] if len(ahead) > faults else None
 
-    def summary(self, block: UInt256, seconds: float) -> dict[str, Any]:
+    def summary(self, block: UInt256, seconds: float) -> JSON:
         """
         A finished round, for the operator: its height, final view, primary, length,
         whether we made its block, and the block.
@@ -284,7 +285,7 @@ class ConsensusContext:
                 "seconds": round(seconds, 3), "ours": ConsensusState.BLOCK_SENT in self.state,
                 "block": str(block)}
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JSON:
         """
         The round as an operator reads it (part of RPC C{getconsensusstate}).
         """

@@ -5,21 +5,23 @@ What an operator is shown of a validator's round (RPC C{getconsensusstate}).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IDelayedCall
+
+from neo_twisted.core.jsonify import JSON
 
 if TYPE_CHECKING:
     from neo_twisted.consensus.service import ConsensusService
 
 
 def round_status(service: ConsensusService, now: float,
-                 timer: IDelayedCall | None) -> dict[str, Any]:
+                 timer: IDelayedCall | None) -> JSON:
     """
     The round of C{service} at C{now}: where it is, and so where it is stuck.
     """
     ctx = service.context
-    status: dict[str, Any] = {
+    status: JSON = {
         "publickey": service.key.public_key.encode().hex(),
         "validator": ctx is not None and ctx.my_index >= 0,
         "blocksmade": service.blocks_made,

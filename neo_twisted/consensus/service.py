@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twisted.application import service
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -52,6 +52,7 @@ from neo_twisted.core.consensus import (
     PrepareRequest,
     PrepareResponse,
 )
+from neo_twisted.core.jsonify import JSON
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.chain import BlockResult, Verdict
@@ -62,6 +63,7 @@ from neo_twisted.wire.errors import FormatError
 
 if TYPE_CHECKING:
     from neo_twisted.node.policy import Node
+    from neo_twisted.p2p.interfaces import IPeer
 
 #: A proposal's timestamp may be this far ahead of our clock, at most.
 MAX_CLOCK_AHEAD = 600
@@ -99,7 +101,7 @@ class ConsensusService(service.Service):
         self._block_received = 0.0
         self.round_started = 0.0
         self.blocks_made = 0
-        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_ROUNDS)
+        self.recent: deque[JSON] = deque(maxlen=RECENT_ROUNDS)
         self._listening = False
         self._hold = StartupHold(clock)
 
@@ -122,11 +124,11 @@ class ConsensusService(service.Service):
         self._hold = StartupHold(self._clock)
         self._initialize(0)
 
-    def stopService(self) -> Any:
+    def stopService(self) -> None:
         self._cancel_timer()
         if self._node.consensus.listener == self._payload_received:
             self._node.consensus.listener = None
-        return super().stopService()  # type: ignore[no-untyped-call]
+        super().stopService()  # type: ignore[no-untyped-call]
 
     # -- rounds and timers -------------------------------------------------------------------
 
@@ -433,7 +435,7 @@ class ConsensusService(service.Service):
         self._log.warn("consensus height {height} view {view}: ignoring the proposal: "
                        "{reason}", height=ctx.block_index, view=ctx.view, reason=reason)
 
-    def _transactions_accepted(self, txs: Any, sender: Any) -> None:
+    def _transactions_accepted(self, txs: Sequence[Transaction], sender: IPeer | None) -> None:
         """
         The pool took transactions: those the proposal waits for join it.
         """
@@ -522,7 +524,7 @@ class ConsensusService(service.Service):
             self._log.error("our block {index} was refused: {verdict} {reason}",
                             index=block.index, verdict=result.verdict, reason=result.reason)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> JSON:
         """
         The round as an operator sees it (RPC C{getconsensusstate}): where it is stuck.
         """

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import Any
+from typing import NoReturn
 
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.components import (
@@ -46,7 +46,11 @@ from neo_twisted.crypto.scripts import script_hash
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.fixed8 import format_fixed8
 
-JSON = dict[str, Any]
+#: A JSON value as the node builds or reads one. Its containers are read-only here, so
+#: that a list of objects, or an object of strings, is one as it stands.
+Json = None | bool | int | float | str | Sequence["Json"] | Mapping[str, "Json"]
+#: A JSON object being built.
+JSON = dict[str, Json]
 
 
 class ContractParameterType(IntEnum):
@@ -88,7 +92,7 @@ def output_json(n: int, output: TransactionOutput, version: int) -> JSON:
             "address": address_from_script_hash(output.script_hash, version)}
 
 
-def _reject_constant(constant: str) -> Any:
+def _reject_constant(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 
@@ -99,7 +103,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def strict_json_loads(text: str) -> Any:
+def strict_json_loads(text: str) -> Json:
     """
     JSON with no NaN or Infinity, in words or by overflow (C{1e400}): a value read
     from outside (an RPC body, a peer's asset name) that would come back out as one
@@ -108,10 +112,12 @@ def strict_json_loads(text: str) -> Any:
     @raise ValueError: not such JSON.
     @raise RecursionError: nested deeper than Python's recursion limit.
     """
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    value: Json = json.loads(text, parse_constant=_reject_constant,
+                             parse_float=_finite_float)
+    return value
 
 
-def asset_name_json(name: str) -> Any:
+def asset_name_json(name: str) -> Json:
     """
     Asset names are JSON text (a list of {lang, name}); show them parsed when they parse
     as strict JSON. NaN or Infinity (in words or as 1e400) would make the RPC answer

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import lmdb
 from twisted.logger import Logger
@@ -376,6 +375,6 @@ class Ledger(HeaderChain):
         with self.store.read() as txn:
             return self.validators.validators_after(txn, self._dbs, transactions)
 
-    def stats(self) -> Mapping[str, Any]:
+    def stats(self) -> Mapping[str, int]:
         return {"header_height": self.header_height, "block_height": self.block_height,
                 "pending_blocks": len(self._pending)}

@@ -16,14 +16,15 @@ import itertools
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import lmdb
 
+from neo_twisted.core.block import Block
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.state import StateWriter
-from neo_twisted.ledger.store import ChainStore, StoreError, fetch, height_key, read_u32
+from neo_twisted.ledger.store import ChainStore, Database, StoreError, fetch, height_key, read_u32
 from neo_twisted.ledger.votestore import COUNTS_KEY, load_book
 
 #: The state databases a replay must reproduce exactly.
@@ -33,7 +34,19 @@ MAX_REPORTED = 20
 REPLAY_BATCH = 1000
 
 
-def store_info(datadir: str | Path) -> dict[str, Any]:
+class StoreInfo(TypedDict):
+    """
+    What L{store_info} reads of a store.
+    """
+
+    magic: int
+    genesis: str
+    header_height: int
+    block_height: int
+    size_on_disk: int
+
+
+def store_info(datadir: str | Path) -> StoreInfo:
     """
     Magic, genesis, heights and size, read without writing (safe while a node runs).
     """
@@ -56,7 +69,7 @@ def store_info(datadir: str | Path) -> dict[str, Any]:
         store.close()
 
 
-def _items(txn: lmdb.Transaction, db: Any) -> Iterator[tuple[bytes, bytes]]:
+def _items(txn: lmdb.Transaction, db: Database) -> Iterator[tuple[bytes, bytes]]:
     for key, value in txn.cursor(db=db):
         yield bytes(key), bytes(value)
 
@@ -102,7 +115,8 @@ def _replay(ledger: Ledger, scratch: ChainStore) -> None:
                 raise StoreError(f"block {index} cannot be read")
             blocks.append(block)
 
-        def batch(txn: lmdb.Transaction, blocks: list[Any] = blocks, first: int = total) -> int:
+        def batch(txn: lmdb.Transaction, blocks: list[Block] = blocks, first: int = total
+                  ) -> int:
             running = first
             # the vote state as this batch's transaction has it (the batch may run again)
             writer = StateWriter(txn, scratch.dbs, fees, votes=load_book(txn, scratch.dbs))

@@ -11,10 +11,10 @@ C{long}, so that the same votes elect the same validators in every node.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
 
 import attrs
 
+from neo_twisted.core.jsonify import JSON
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import format_fixed8
 
@@ -116,7 +116,7 @@ def elect(candidates: Iterable[Candidate], standby: Sequence[ECPoint],
 
 
 def enrollments(candidates: Iterable[Candidate], standby: Sequence[ECPoint],
-                active: Collection[ECPoint]) -> list[dict[str, Any]]:
+                active: Collection[ECPoint]) -> list[JSON]:
     """
     RPC C{getvalidators} (section 8): every stored validator state that registered or
     is a standby key (a standby key with no record is left out, though it may be

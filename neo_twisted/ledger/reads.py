@@ -9,7 +9,7 @@ never wait for (nor hold up) the writer.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import cast
 
 import attrs
 import lmdb
@@ -21,6 +21,7 @@ from neo_twisted.core.transactions import NEO_ASSET_ID
 from neo_twisted.ledger.state import AssetState, read_i64
 from neo_twisted.ledger.store import (
     ChainStore,
+    Database,
     StoreError,
     fetch,
     height_key,
@@ -64,7 +65,7 @@ class UnclaimedCoin:
     coin: SpentCoin
 
 
-def _account_records(txn: lmdb.Transaction, db: Any, script_hash: bytes, coin_at: int
+def _account_records(txn: lmdb.Transaction, db: Database, script_hash: bytes, coin_at: int
                      ) -> list[tuple[bytes, int, bytes, bytes]]:
     """
     An account's records as (txid, output index, key, value), by txid in wire order
@@ -90,7 +91,7 @@ class ChainReads:
     """
 
     store: ChainStore
-    _dbs: dict[str, Any]
+    _dbs: dict[str, Database]
     block_height: int
     header_height: int
 

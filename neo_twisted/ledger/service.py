@@ -2,45 +2,61 @@
 """
 The ledger as a Twisted service: chain work off the reactor thread, applied in order.
 
-Every call that touches the chain runs in the service's own L{ThreadPool}
-(through one helper, C{run_in_thread}, that tests replace with a synchronous
-one), and writes are serialized with a L{DeferredLock} so that batches are
-applied in the order they were handed in. Header witnesses inside a batch are
-checked in parallel by a L{ThreadedMapper}.
+Writes (headers, blocks, dropping provisional headers) run on the service's one
+writer thread (C{ledger}), one at a time in the order they were handed in (a
+L{DeferredLock}). The header witnesses of a batch are checked in the node's verifier
+processes when it has them (L{VerifierService}), else on the writer thread.
 
 Reads never wait for writes (LMDB readers do not block on the writer) and go
 through two L{ReadQueue}s with threads of their own: one for what peers ask
-(C{getheaders}, C{getblocks}, C{getdata}: see L{neo_twisted.node.serving}) and
-one for the node's own callers (RPC). Peers cannot starve RPC of read threads,
-and RPC cannot starve peers.
+(C{ledger-read}: C{getheaders}, C{getblocks}, C{getdata}, see
+L{neo_twisted.node.serving}) and one for the node's own callers
+(C{ledger-read-local}: RPC). Peers cannot starve RPC of read threads, and RPC
+cannot starve peers. Every read whose cost grows with the chain or with what was
+asked (blocks, transactions, accounts, RPC answers) goes there.
+
+Some reads run on the reactor instead, on purpose: their callers need the answer
+within the event they handle, and each costs less than a thread's round trip.
+
+  - The L{Ledger}'s memory: the header, block and verified heights, the tip
+    header, the next block's validators, the early blocks, the write budget,
+    whether a header needs its witness checked (the node's policy, sync,
+    consensus, RPC's C{getblockcount}, the metrics, and L{add_headers} here).
+  - A few LMDB lookups, microseconds each (a memory-mapped B-tree that never waits
+    for the writer): the heights of a block C{inv}'s hashes (500 at most:
+    L{neo_twisted.node.policy}); the hashes of a block segment, 500 in one cursor
+    walk, and the one before it (L{neo_twisted.sync.blocks}); a C{getheaders}
+    locator's 16 hashes at most (L{neo_twisted.sync.headers}); the tip header and
+    its parent, whether a transaction is on the chain, and the votes and coins a
+    proposal's transactions touch (consensus); the tip header's timestamp, once
+    per block (the metrics).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Concatenate, Generic, ParamSpec, TypeVar
 
 from twisted.application import service
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 
 from neo_twisted.core.block import Block, Header
 from neo_twisted.ledger.chain import BlockResult, HeaderResult, Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreWriteError
 from neo_twisted.ledger.verifiers import VerifierService
-from neo_twisted.ledger.verify import Mapper, ProcessMapper, ThreadedMapper, witness_job
+from neo_twisted.ledger.verify import Mapper, ProcessMapper, serial_map, witness_job
+from neo_twisted.offreactor import Runner, RunnerFactory, deferred_from_future, threads_on
 
+P = ParamSpec("P")
 T = TypeVar("T")
-RunInThread = Callable[..., "defer.Deferred[Any]"]
+T_co = TypeVar("T_co", covariant=True)
 
 #: Threads that read the store for peers.
 PEER_READ_THREADS = 2
@@ -71,36 +87,31 @@ class ReadQueueFullError(Exception):
     """
 
 
-def synchronous(function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-    """
-    A C{run_in_thread} that runs at once on the calling thread (for tests and tools).
-    """
-    return defer.maybeDeferred(function, *args)
-
-
-class _Read:
+class _Read(Generic[T_co]):
     """
     One read waiting in a L{ReadQueue}.
     """
 
-    __slots__ = ("args", "done", "function", "wanted")
+    __slots__ = ("args", "done", "function", "kwargs", "wanted")
 
-    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...],
-                 wanted: Callable[[], bool] | None) -> None:
+    def __init__(self, function: Callable[..., T_co], args: tuple[object, ...],
+                 kwargs: Mapping[str, object], wanted: Callable[[], bool] | None) -> None:
         self.function = function
         self.args = args
+        self.kwargs = kwargs
         self.wanted = wanted
-        self.done: defer.Deferred[Any] = defer.Deferred()
+        self.done: defer.Deferred[T_co] = defer.Deferred()
 
 
-def _if_wanted(wanted: Callable[[], bool], function: Callable[..., T], *args: Any) -> T:
+def _if_wanted(wanted: Callable[[], bool], function: Callable[..., T],
+               args: tuple[object, ...], kwargs: Mapping[str, object]) -> T:
     """
     In the read's thread, just before it runs: its asker may have gone since the
     read was handed over (C{wanted} only reads a flag, safe from any thread).
     """
     if not wanted():
         raise ReadDroppedError("no longer wanted when its thread took it")
-    return function(*args)
+    return function(*args, **kwargs)
 
 
 class ReadQueue:
@@ -117,19 +128,20 @@ class ReadQueue:
     waiting seconds).
     """
 
-    def __init__(self, name: str, run: RunInThread, handed: int,
+    def __init__(self, name: str, runner: Runner, handed: int,
                  max_waiting: int | None = None) -> None:
         """
-        @param run: runs C{function(*args)} in a thread of this queue's own.
-        @param handed: reads handed to C{run} at a time (its threads take them in
+        @param runner: the threads of this queue's own; a read finding it stopped is
+            dropped.
+        @param handed: reads handed to C{runner} at a time (its threads take them in
             turn, each judged again as it starts).
         @param max_waiting: reads that may wait; past it, L{ReadQueueFullError}.
         """
         self.name = name
-        self._run = run
+        self._runner = runner
         self._handed = handed
         self._max_waiting = max_waiting
-        self._waiting: deque[_Read] = deque()
+        self._waiting: deque[_Read[object]] = deque()
         self._pumping = False
         #: Reads handed to the threads and not done yet.
         self.running = 0
@@ -141,16 +153,18 @@ class ReadQueue:
     def waiting(self) -> int:
         return len(self._waiting)
 
-    def submit(self, function: Callable[..., T], *args: Any,
+    def submit(self, function: Callable[..., T], args: tuple[object, ...] = (),
+               kwargs: Mapping[str, object] | None = None,
                wanted: Callable[[], bool] | None = None) -> defer.Deferred[T]:
         """
-        Run C{function(*args)} in turn; fails with L{ReadDroppedError} if C{wanted()} is
-        false when its turn comes, with L{ReadQueueFullError} at once if the queue is full.
+        Run C{function(*args, **kwargs)} in turn; fails with L{ReadDroppedError} if
+        C{wanted()} is false when its turn comes, with L{ReadQueueFullError} at once if
+        the queue is full.
         """
         if self._max_waiting is not None and len(self._waiting) >= self._max_waiting:
             return defer.fail(ReadQueueFullError(
                 f"{self._max_waiting} {self.name} reads are waiting already"))
-        read = _Read(function, args, wanted)
+        read = _Read(function, args, kwargs or {}, wanted)
         self._waiting.append(read)
         self._pump()
         return read.done
@@ -176,16 +190,19 @@ class ReadQueue:
                     continue
                 self.running += 1
                 self.started += 1
-                if read.wanted is None:
-                    ran = defer.maybeDeferred(self._run, read.function, *read.args)
+                ran: defer.Deferred[object]
+                if not self._runner.running:
+                    ran = defer.fail(ReadDroppedError("the ledger service is not running"))
+                elif read.wanted is None:
+                    ran = self._runner.run(read.function, *read.args, **read.kwargs)
                 else:
-                    ran = defer.maybeDeferred(self._run, _if_wanted, read.wanted,
-                                              read.function, *read.args)
+                    ran = self._runner.run(_if_wanted, read.wanted, read.function, read.args,
+                                           read.kwargs)
                 ran.addBoth(self._finished, read)
         finally:
             self._pumping = False
 
-    def _finished(self, result: Any, read: _Read) -> None:
+    def _finished(self, result: object, read: _Read[object]) -> None:
         self.running -= 1
         if isinstance(result, Failure):
             if result.check(ReadDroppedError):  # type: ignore[no-untyped-call]
@@ -198,41 +215,42 @@ class ReadQueue:
 
 class LedgerService(service.Service):
     """
-    Owns the L{Ledger} of one data directory, its thread pool and its verifier threads.
+    Owns the L{Ledger} of one data directory and the threads that write and read it.
     """
 
     _log = Logger()
     name = "ledger"
 
     def __init__(self, datadir: str | Path, settings: ProtocolSettings,
-                 reactor: Any = None, threads_count: int | None = None,
-                 run_in_thread: RunInThread | None = None,
+                 reactor: IReactorFromThreads | None = None, *,
+                 off_reactor: RunnerFactory | None = None,
                  mapper: Mapper | None = None,
                  verifiers: VerifierService | None = None) -> None:
         """
-        @param mapper: how header witnesses are checked (default: a L{ThreadedMapper}
-            of C{threads_count} threads, owned and shut down by this service).
+        @param reactor: where the threads' results come back (default: the global one).
+        @param off_reactor: makes the writer's and the read queues' threads (tests:
+            L{neo_twisted.offreactor.Synchronous}); by default thread pools.
+        @param mapper: how header witnesses are checked (default: one after the other
+            on the writer thread).
         @param verifiers: check them in the node's verifier processes instead, held
             from start until the last write is done: what a syncing node needs, since
             C{cryptography} holds the GIL while it verifies.
         """
-        if reactor is None:
-            from twisted.internet import reactor as global_reactor
-            reactor = global_reactor
         self._reactor = reactor
         self._datadir = Path(datadir)
         self._settings = settings
-        self._workers = threads_count or os.cpu_count() or 1
-        self._pool: ThreadPool | None = None
-        self._read_pool: ThreadPool | None = None
-        self._local_pool: ThreadPool | None = None
+        make = off_reactor if off_reactor is not None else threads_on(reactor)
+        #: The one thread that writes: batches never overlap.
+        self._writer = make("ledger", 1, 1)
+        # Reads get threads of their own: a long write batch must not hold up a peer's
+        # getdata (LMDB readers never wait for the writer); and peers' reads are apart
+        # from RPC's.
+        self._runners = (self._writer, make("ledger-read", PEER_READ_THREADS, 1),
+                         make("ledger-read-local", LOCAL_READ_THREADS, 1))
         #: What peers ask of the store, and what the node's own callers (RPC) do.
-        self.peer_reads = ReadQueue("peer", self._runner("_read_pool"), PEER_READS_HANDED)
-        self.local_reads = ReadQueue("local", self._runner("_local_pool"),
-                                     LOCAL_READS_HANDED, LOCAL_READS_WAITING)
-        self._run_override = run_in_thread
-        #: The mapper this service made (and shuts down), if it made one.
-        self._mapper: ThreadedMapper | None = None
+        self.peer_reads = ReadQueue("peer", self._runners[1], PEER_READS_HANDED)
+        self.local_reads = ReadQueue("local", self._runners[2], LOCAL_READS_HANDED,
+                                     LOCAL_READS_WAITING)
         #: What checks the witnesses while the service runs.
         self._checker: Mapper | None = None
         self._given_mapper = mapper
@@ -241,8 +259,12 @@ class LedgerService(service.Service):
         #: next batch's witnesses ahead (see there).
         self._last_queued: Header | None = None
         #: Fires when the last batch of headers has taken its turn for the write lock.
-        self._headers_turn: defer.Deferred[Any] = defer.succeed(None)
+        self._headers_turn: defer.Deferred[None] = defer.succeed(None)
         self._write_lock = defer.DeferredLock()
+        #: Users reading the store on threads of their own (L{hold}), and what fires
+        #: when the last lets go while the service stops.
+        self._holders = 0
+        self._let_go: defer.Deferred[None] | None = None
         self.ledger: Ledger | None = None
         #: Why the store can no longer be written, once a write failed; every write
         #: after it fails at once with the same error.
@@ -254,64 +276,48 @@ class LedgerService(service.Service):
         mapper = self._given_mapper
         if self._verifiers is not None:
             mapper = self._verifiers.hold()
-        elif mapper is None:
-            self._mapper = mapper = ThreadedMapper(self._workers)
         self._checker = mapper
         try:
-            self.ledger = Ledger.open(self._datadir, self._settings, mapper)
+            self.ledger = Ledger.open(self._datadir, self._settings,
+                                      serial_map if mapper is None else mapper)
         except BaseException:
             self._let_go_of_mapper()
             raise
-        if self._run_override is None:
-            self._pool = ThreadPool(minthreads=1, maxthreads=1, name="ledger")
-            self._pool.start()
-            # Reads get threads of their own: a long write batch must not hold up a
-            # peer's getdata (LMDB readers never wait for the writer); and peers'
-            # reads are apart from RPC's.
-            self._read_pool = ThreadPool(minthreads=1, maxthreads=PEER_READ_THREADS,
-                                         name="ledger-read")
-            self._read_pool.start()
-            self._local_pool = ThreadPool(minthreads=1, maxthreads=LOCAL_READ_THREADS,
-                                          name="ledger-read-local")
-            self._local_pool.start()
+        for runner in self._runners:
+            runner.start()
         self._log.info("ledger open at {path}: headers {headers}, blocks {blocks}",
                        path=str(self._datadir), headers=self.ledger.header_height,
                        blocks=self.ledger.block_height)
         super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
 
-    def _run(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
-        if self._run_override is not None:
-            return self._run_override(function, *args)
-        assert self._pool is not None, "the ledger service is not running"
-        reactor: IReactorFromThreads = self._reactor
-        return threads.deferToThreadPool(reactor, self._pool, function, *args)
-
-    def _runner(self, pool_name: str) -> RunInThread:
-        """
-        How a read queue runs a read: in the pool named, or as C{run_in_thread} says.
-        """
-        def run(function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-            if self._run_override is not None:
-                return self._run_override(function, *args)
-            pool: ThreadPool | None = getattr(self, pool_name)
-            if pool is None:
-                raise ReadDroppedError("the ledger service is not running")
-            reactor: IReactorFromThreads = self._reactor
-            return threads.deferToThreadPool(reactor, pool, function, *args)
-
-        return run
-
     @property
     def settings(self) -> ProtocolSettings:
         return self._settings
 
+    def hold(self) -> None:
+        """
+        Keep the store open for reads on another's threads (the memory pool's
+        verification) until L{release}: stopping the service closes it only then.
+        """
+        self._holders += 1
+
+    def release(self) -> None:
+        """
+        One holder's threads are done with the store.
+
+        @raise RuntimeError: nobody holds it.
+        """
+        if self._holders == 0:
+            raise RuntimeError("the ledger was released more than held")
+        self._holders -= 1
+        if self._holders == 0 and self._let_go is not None:
+            let_go, self._let_go = self._let_go, None
+            let_go.callback(None)
+
     def _let_go_of_mapper(self) -> None:
         """
-        Shut down the mapper this service made, or let go of the node's processes.
+        Let go of the node's verifier processes, if this service holds them.
         """
-        if self._mapper is not None:
-            self._mapper.shutdown()
-            self._mapper = None
         if self._verifiers is not None and self._checker is not None:
             self._verifiers.release()
         self._checker = None
@@ -348,7 +354,8 @@ class LedgerService(service.Service):
         if headers:
             self._last_queued = headers[-1]
         # in call order: a batch takes its turn once the one before it has taken its own
-        turn = defer.gatherResults([self._headers_turn, checked], consumeErrors=True)
+        turn = defer.gatherResults([self._headers_turn, checked], consumeErrors=True
+                                   ).addCallback(lambda _: None)
         result: defer.Deferred[HeaderResult] = defer.Deferred()
 
         def write(_: object) -> None:
@@ -366,22 +373,9 @@ class LedgerService(service.Service):
         Fires on the reactor once every one of C{futures} (worker requests) is done,
         whatever its outcome (the mapper checks failed requests' jobs itself).
         """
-        if not futures:
-            return defer.succeed(None)
-        done: defer.Deferred[None] = defer.Deferred()
-        left = [len(futures)]
-        lock = threading.Lock()
-
-        def one_done(_: Future[list[bool]]) -> None:
-            with lock:
-                left[0] -= 1
-                last = left[0] == 0
-            if last:
-                self._reactor.callFromThread(done.callback, None)
-
-        for future in futures:
-            future.add_done_callback(one_done)
-        return done
+        done = defer.DeferredList([deferred_from_future(future, self._reactor)
+                                   for future in futures], consumeErrors=True)
+        return done.addCallback(lambda _: None)
 
     def add_blocks(self, blocks: Sequence[Block]) -> defer.Deferred[list[BlockResult]]:
         return self._write(self._ledger().add_blocks, list(blocks))
@@ -393,13 +387,15 @@ class LedgerService(service.Service):
         self._last_queued = None  # the next batch links to what is left, not to them
         return self._write(self._ledger().drop_provisional)
 
-    def _write(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
+    def _write(self, function: Callable[P, T], *args: P.args,
+               **kwargs: P.kwargs) -> defer.Deferred[T]:
         """
-        Run one write on the ledger thread, in turn; none once the store failed a write.
+        Run one write on the writer thread, in turn; none once the store failed a write.
         """
         if self.write_failure is not None:
             return defer.fail(self.write_failure)
-        written: defer.Deferred[T] = self._write_lock.run(self._run, function, *args)
+        written: defer.Deferred[T] = self._write_lock.run(self._writer.run, function, *args,
+                                                          **kwargs)
         return written.addErrback(self._write_failed)
 
     def _write_failed(self, failure: Failure) -> Failure:
@@ -412,40 +408,45 @@ class LedgerService(service.Service):
                 self.on_write_failure(failure)
         return failure
 
-    def read(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
+    def read(self, function: Callable[Concatenate[Ledger, P], T], *args: P.args,
+             **kwargs: P.kwargs) -> defer.Deferred[T]:
         """
-        Run a read (C{function(ledger, *args)}) for the node's own callers (RPC) off
-        the reactor, on threads no peer's read can take; fails with L{ReadQueueFullError}
-        when L{LOCAL_READS_WAITING} wait already.
+        Run a read (C{function(ledger, *args, **kwargs)}) for the node's own callers
+        (RPC) off the reactor, on threads no peer's read can take; fails with
+        L{ReadQueueFullError} when L{LOCAL_READS_WAITING} wait already.
         """
         if self.ledger is None:
             return defer.fail(RuntimeError("the ledger service is not running"))
-        return self.local_reads.submit(function, self.ledger, *args)
+        return self.local_reads.submit(function, (self.ledger, *args), kwargs)
 
-    def peer_read(self, wanted: Callable[[], bool], function: Callable[..., T],
-                  *args: Any) -> defer.Deferred[T]:
+    def peer_read(self, wanted: Callable[[], bool], function: Callable[Concatenate[Ledger, P], T],
+                  *args: P.args, **kwargs: P.kwargs) -> defer.Deferred[T]:
         """
-        Run a read (C{function(ledger, *args)}) for a peer, on the peers' threads;
-        dropped (L{ReadDroppedError}) without running if C{wanted()} is false when a thread
-        is free for it. Bounding each peer's share is the caller's part
+        Run a read (C{function(ledger, *args, **kwargs)}) for a peer, on the peers'
+        threads; dropped (L{ReadDroppedError}) without running if C{wanted()} is false
+        when a thread is free for it. Bounding each peer's share is the caller's part
         (L{neo_twisted.node.serving.Server}).
         """
         if self.ledger is None:
             return defer.fail(RuntimeError("the ledger service is not running"))
-        return self.peer_reads.submit(function, self.ledger, *args, wanted=wanted)
+        return self.peer_reads.submit(function, (self.ledger, *args), kwargs, wanted)
 
-    @defer.inlineCallbacks
-    def stopService(self) -> Any:
+    def stopService(self) -> defer.Deferred[None]:
         super().stopService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+        return defer.Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
         # Let the batch in flight (and any queued ones) finish before closing the store.
-        yield self._write_lock.acquire()
+        await self._write_lock.acquire()
         try:
             for queue in (self.peer_reads, self.local_reads):
                 queue.drop_all("the ledger service stopped")
-            for pool in (self._pool, self._read_pool, self._local_pool):
-                if pool is not None:
-                    pool.stop()
-            self._pool = self._read_pool = self._local_pool = None
+            # the reads handed to threads end before the store closes under them, and
+            # so do those of the holders' threads
+            await defer.gatherResults([runner.stop() for runner in self._runners])
+            if self._holders:
+                self._let_go = defer.Deferred()
+                await self._let_go
             if self.ledger is not None:
                 self.ledger.close()
                 self.ledger = None

@@ -17,7 +17,6 @@ import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import attrs
 from twisted.logger import Logger
@@ -152,7 +151,7 @@ def _fail(source: str, key: str, problem: str) -> ConfigError:
     return ConfigError(f"{source}: {key}: {problem}")
 
 
-def _uint(config: Mapping[str, Any], key: str, source: str, bits: int,
+def _uint(config: Mapping[str, object], key: str, source: str, bits: int,
           default: int | None = None) -> int:
     if key not in config:
         if default is None:
@@ -164,7 +163,7 @@ def _uint(config: Mapping[str, Any], key: str, source: str, bits: int,
     return value
 
 
-def _amount(value: Any, source: str, key: str) -> int:
+def _amount(value: object, source: str, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise _fail(source, key, f"must be a decimal amount, got {value!r}")
     try:
@@ -176,7 +175,7 @@ def _amount(value: Any, source: str, key: str) -> int:
     return raw
 
 
-def _validators(config: Mapping[str, Any], source: str) -> tuple[ECPoint, ...]:
+def _validators(config: Mapping[str, object], source: str) -> tuple[ECPoint, ...]:
     key = "StandbyValidators"
     value = config.get(key)
     if not isinstance(value, list) or not value:
@@ -197,7 +196,7 @@ def _validators(config: Mapping[str, Any], source: str) -> tuple[ECPoint, ...]:
     return tuple(points)
 
 
-def _seeds(config: Mapping[str, Any], source: str) -> tuple[str, ...]:
+def _seeds(config: Mapping[str, object], source: str) -> tuple[str, ...]:
     key = "SeedList"
     value = config.get(key, [])
     if not isinstance(value, list):
@@ -209,7 +208,7 @@ def _seeds(config: Mapping[str, Any], source: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _fees(config: Mapping[str, Any], source: str) -> dict[str, int]:
+def _fees(config: Mapping[str, object], source: str) -> dict[str, int]:
     key = "SystemFee"
     value = config.get(key, {})
     if not isinstance(value, dict):
@@ -222,7 +221,7 @@ def _fees(config: Mapping[str, Any], source: str) -> dict[str, int]:
     return fees
 
 
-def _assume_valid(config: Mapping[str, Any], source: str) -> AssumeValid | None:
+def _assume_valid(config: Mapping[str, object], source: str) -> AssumeValid | None:
     key = "AssumeValid"
     value = config.get(key)
     if value is None:
@@ -243,7 +242,7 @@ def _assume_valid(config: Mapping[str, Any], source: str) -> AssumeValid | None:
 COUNT_FORMULAS = {"2.6": False, "2.11": True}
 
 
-def _count_formula(config: Mapping[str, Any], source: str) -> bool:
+def _count_formula(config: Mapping[str, object], source: str) -> bool:
     key = "ValidatorCountFormula"
     value = config.get(key, "2.11")
     if not isinstance(value, str) or value not in COUNT_FORMULAS:
@@ -252,7 +251,7 @@ def _count_formula(config: Mapping[str, Any], source: str) -> bool:
     return COUNT_FORMULAS[value]
 
 
-def _bounded(config: Mapping[str, Any], key: str, source: str, low: int, high: int,
+def _bounded(config: Mapping[str, object], key: str, source: str, low: int, high: int,
              default: int) -> int:
     value = _uint(config, key, source, 32, default)
     if not low <= value <= high:
@@ -260,7 +259,7 @@ def _bounded(config: Mapping[str, Any], key: str, source: str, low: int, high: i
     return value
 
 
-def _policy(document: Mapping[str, Any], source: str) -> PolicySettings:
+def _policy(document: Mapping[str, object], source: str) -> PolicySettings:
     """
     The C{Policy} section (keys as the reference plugin's C{config.json}); every key
     may be left out for the reference's default.
@@ -331,7 +330,7 @@ def _resembling(key: str, known: frozenset[str]) -> str | None:
     return close[0] if close else None
 
 
-def unknown_keys(document: Mapping[str, Any], source: str) -> list[UnknownKey]:
+def unknown_keys(document: Mapping[str, object], source: str) -> list[UnknownKey]:
     """
     The keys of C{document} (top level and C{ProtocolConfiguration}) that nothing reads.
     """
@@ -345,7 +344,7 @@ def unknown_keys(document: Mapping[str, Any], source: str) -> list[UnknownKey]:
     return found
 
 
-def settings_from_json(document: Any, source: str = "protocol.json",
+def settings_from_json(document: object, source: str = "protocol.json",
                        warn: WarnUnknown = log_unknown_key) -> ProtocolSettings:
     """
     Build settings from a parsed C{protocol.json} document; C{warn} is told of each
@@ -388,7 +387,7 @@ def load_protocol(path: str | Path, warn: WarnUnknown = log_unknown_key) -> Prot
     return settings_from_json(read_json(path), str(path), warn)
 
 
-def read_json(path: str | Path) -> Any:
+def read_json(path: str | Path) -> object:
     """
     The parsed JSON document of a configuration file (a byte-order mark allowed).
     """
@@ -400,7 +399,7 @@ def read_json(path: str | Path) -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: not UTF-8 text") from None
     try:
-        document = json.loads(text)
+        document: object = json.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError(f"{source}: not valid JSON: {e.msg} at line {e.lineno} "
                           f"column {e.colno}") from None

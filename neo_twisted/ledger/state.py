@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 import lmdb
@@ -33,6 +32,8 @@ from neo_twisted.core.transactions import (
     RegisterTransaction,
 )
 from neo_twisted.ledger.store import (
+    Database,
+    Databases,
     coin_key,
     fetch,
     height_key,
@@ -155,7 +156,7 @@ class OwnerIndex:
             self._removed.append(self._key(coin, record))
         return added
 
-    def write(self, txn: lmdb.Transaction, db: Any) -> None:
+    def write(self, txn: lmdb.Transaction, db: Database) -> None:
         for removed in sorted(self._removed):
             txn.delete(removed, db=db)
         account_key, value = self._key, self._value
@@ -204,7 +205,7 @@ class StateWriter:
         the balances); None for a store that has none yet.
     """
 
-    def __init__(self, txn: lmdb.Transaction, dbs: Mapping[str, Any],
+    def __init__(self, txn: lmdb.Transaction, dbs: Databases,
                  fees: Mapping[str, int], *, batched: bool = False,
                  votes: VoteBook | None = None) -> None:
         self._txn = txn

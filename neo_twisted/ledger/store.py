@@ -49,14 +49,25 @@ import ctypes
 import os
 import struct
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 import lmdb
 
 from neo_twisted.ledger.writebudget import thread_written
+
+if TYPE_CHECKING:
+    # the type lmdb's stubs give a named database's handle (the module does not export it)
+    from lmdb import _Database
+
+    Database: TypeAlias = _Database
+else:
+    Database = object
+
+#: The store's named databases, by name.
+Databases = Mapping[str, Database]
 
 T = TypeVar("T")
 
@@ -97,14 +108,14 @@ def coin_key(txid: bytes, index: int) -> bytes:
     return txid + struct.pack("<H", index)
 
 
-def fetch(txn: lmdb.Transaction, key: bytes, db: Any) -> bytes | None:
+def fetch(txn: lmdb.Transaction, key: bytes, db: Database) -> bytes | None:
     """
     C{txn.get} typed for our transactions, which never hand out buffers.
     """
     return cast("bytes | None", txn.get(key, db=db))
 
 
-def take(txn: lmdb.Transaction, key: bytes, db: Any) -> bytes | None:
+def take(txn: lmdb.Transaction, key: bytes, db: Database) -> bytes | None:
     """
     C{txn.pop}: fetch and delete.
     """
@@ -114,7 +125,7 @@ def take(txn: lmdb.Transaction, key: bytes, db: Any) -> bytes | None:
 _MADV_DONTNEED = 4  # Linux: drop the pages from the resident set
 
 
-def _find_madvise() -> Any:
+def _find_madvise() -> Callable[[ctypes.c_void_p, ctypes.c_size_t, int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -191,7 +202,7 @@ class ChainStore:
             # All sub-databases come into being in one transaction: a crash while a store
             # is created leaves either none of them or all of them.
             if readonly:  # a handle opened in a read transaction dies with it
-                self.dbs: dict[str, Any] = {}
+                self.dbs: dict[str, Database] = {}
                 for name in DATABASES:
                     try:
                         self.dbs[name] = self.env.open_db(name.encode(), create=False)

@@ -17,8 +17,7 @@ two formulas (section 5.2), so either formula's address is taken as a match.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import attrs
 import lmdb
@@ -26,12 +25,13 @@ from twisted.logger import Logger
 
 from neo_twisted.core.block import Block
 from neo_twisted.core.components import TransactionOutput
+from neo_twisted.core.jsonify import JSON
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.core.transactions import NEO_ASSET_ID
 from neo_twisted.ledger.election import enrollments
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.state import read_i64
-from neo_twisted.ledger.store import coin_key, fetch
+from neo_twisted.ledger.store import Databases, coin_key, fetch
 from neo_twisted.ledger.votes import Election, NeoBalances, VoteBook
 from neo_twisted.ledger.votestore import load_book, read_votes
 from neo_twisted.wire.binary import BinaryReader
@@ -87,7 +87,7 @@ class ValidatorTracker:
     def _elect(self, book: VoteBook) -> Election:
         return book.election(self._standby, plus_one=self._plus_one)
 
-    def load(self, txn: lmdb.Transaction, dbs: Mapping[str, Any]) -> None:
+    def load(self, txn: lmdb.Transaction, dbs: Databases) -> None:
         book = load_book(txn, dbs).committed()
         self._kept = (book, self._elect(book))
 
@@ -102,7 +102,7 @@ class ValidatorTracker:
     def election(self) -> Election:
         return self._kept[1]
 
-    def enrollments(self) -> list[dict[str, Any]]:
+    def enrollments(self) -> list[JSON]:
         """
         RPC C{getvalidators}'s list (section 8).
         """
@@ -111,7 +111,7 @@ class ValidatorTracker:
 
     # -- writing --------------------------------------------------------------------------
 
-    def begin(self, txn: lmdb.Transaction, dbs: Mapping[str, Any]) -> VoteBatch:
+    def begin(self, txn: lmdb.Transaction, dbs: Databases) -> VoteBatch:
         """
         A copy of the kept state for a write batch, reading accounts through C{txn}.
         """
@@ -155,7 +155,7 @@ class ValidatorTracker:
 
     # -- proposals ------------------------------------------------------------------------
 
-    def validators_after(self, txn: lmdb.Transaction, dbs: Mapping[str, Any],
+    def validators_after(self, txn: lmdb.Transaction, dbs: Databases,
                          transactions: Sequence[Transaction]) -> tuple[ECPoint, ...]:
         """
         C{GetValidators(transactions)}: the validators after the tip and then

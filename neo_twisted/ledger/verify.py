@@ -4,9 +4,10 @@ Header rules of C{BlockBase.Verify}, as pure functions.
 
 Linkage (previous hash, index, timestamp) is cheap and checked in order; witness
 checks are independent of each other once the previous header of each is known,
-so a batch of them can be handed to other threads (L{ThreadedMapper}, used by
-L{neo_twisted.ledger.service}) or to worker processes (L{ProcessMapper}, used by
-C{neonode import}), which can start on a batch before the ledger asks for it.
+so a batch of them can be handed to worker processes (L{ProcessMapper}: the node's
+L{neo_twisted.ledger.verifiers.VerifierService}, and C{neonode import}), which can
+start on a batch before the ledger asks for it. Threads would not help:
+C{cryptography} holds the GIL while it verifies (C{bench/bench_verify.py}).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import IO
 
@@ -117,32 +118,6 @@ def verify_chain(headers: Sequence[Header], previous: Header,
         if not ok:
             return position, f"header {headers[position].index}: witness does not verify", True
     return linked, problem, False
-
-
-class ThreadedMapper:
-    """
-    A L{Mapper} that splits the jobs into one chunk per worker thread.
-
-    The threads only run in parallel when the signature checks release the GIL,
-    which depends on the C{cryptography} release: 50.0 holds it during ECDSA
-    verification, so two threads check no faster than one (L{ProcessMapper} does).
-    """
-
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="verify")
-
-    def __call__(self, check: Callable[[WitnessJob], bool],
-                 jobs: Sequence[WitnessJob]) -> list[bool]:
-        if self.workers == 1 or len(jobs) < 2 * self.workers:
-            return serial_map(check, jobs)
-        size = -(-len(jobs) // self.workers)
-        futures = [self._executor.submit(serial_map, check, jobs[i: i + size])
-                   for i in range(0, len(jobs), size)]
-        return [ok for future in futures for ok in future.result()]
-
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
 
 
 # -- worker processes ---------------------------------------------------------------------

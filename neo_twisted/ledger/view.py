@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import lmdb
 
 from neo_twisted.core.components import TransactionOutput
 from neo_twisted.ledger.state import AssetState, read_i64
-from neo_twisted.ledger.store import coin_key, fetch, height_key, read_u32
+from neo_twisted.ledger.store import Databases, coin_key, fetch, height_key, read_u32
 from neo_twisted.ledger.votestore import read_validator
 from neo_twisted.mempool.view import SpentCoin
 from neo_twisted.wire.binary import BinaryReader
@@ -37,7 +37,7 @@ class LedgerView:
     thread then waits to get back while the reactor runs.
     """
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    def __init__(self, txn: lmdb.Transaction, dbs: Databases) -> None:
         self._txn = txn
         self._dbs = dbs
         self._assets: dict[bytes, AssetState | None] = {}

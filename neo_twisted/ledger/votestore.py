@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 import lmdb
 
-from neo_twisted.ledger.store import fetch
+from neo_twisted.ledger.store import Databases, fetch
 from neo_twisted.ledger.votes import MAX_VALIDATORS, Validator, VoteBook
 from neo_twisted.wire.binary import BinaryReader, BinaryWriter
 from neo_twisted.wire.ecpoint import ECPoint
@@ -62,13 +61,13 @@ def decode_votes(raw: bytes) -> tuple[ECPoint, ...]:
                  for _ in range(count))
 
 
-def read_votes(txn: lmdb.Transaction, dbs: Mapping[str, Any], script_hash: bytes
+def read_votes(txn: lmdb.Transaction, dbs: Databases, script_hash: bytes
                ) -> tuple[ECPoint, ...]:
     raw = fetch(txn, script_hash, db=dbs["votes"])
     return () if raw is None else decode_votes(raw)
 
 
-def read_validator(txn: lmdb.Transaction, dbs: Mapping[str, Any], key: ECPoint
+def read_validator(txn: lmdb.Transaction, dbs: Databases, key: ECPoint
                    ) -> Validator | None:
     """
     The C{ValidatorState} of C{key}, None when it has none (or the store predates them).
@@ -92,14 +91,14 @@ def decode_counts(raw: bytes | None) -> list[int]:
     return counts
 
 
-def _validators(txn: lmdb.Transaction, dbs: Mapping[str, Any]
+def _validators(txn: lmdb.Transaction, dbs: Databases
                 ) -> Iterator[tuple[ECPoint, Validator]]:
     for key, value in txn.cursor(db=dbs["validator"]):
         registered, votes = _VALIDATOR.unpack(bytes(value))
         yield _point(bytes(key)), Validator(registered, votes)
 
 
-def load_book(txn: lmdb.Transaction, dbs: Mapping[str, Any]) -> VoteBook:
+def load_book(txn: lmdb.Transaction, dbs: Databases) -> VoteBook:
     """
     The validators and counts as stored, accounts' votes read from C{txn} when needed
     (so the book lives no longer than C{txn}; L{VoteBook.committed} keeps the rest).
@@ -109,7 +108,7 @@ def load_book(txn: lmdb.Transaction, dbs: Mapping[str, Any]) -> VoteBook:
                     lambda script_hash: read_votes(txn, dbs, script_hash))
 
 
-def write_book(txn: lmdb.Transaction, dbs: Mapping[str, Any], book: VoteBook, *,
+def write_book(txn: lmdb.Transaction, dbs: Databases, book: VoteBook, *,
                clear: bool = True) -> None:
     """
     Store what changed in C{book} (inside the write transaction that applied it), and

@@ -22,18 +22,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from twisted.application import service
-from twisted.internet import defer, threads
-from twisted.internet.interfaces import IReactorFromThreads
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.python.threadpool import ThreadPool
 
 from neo_twisted.core.block import Block
 from neo_twisted.core.transaction import Transaction
-from neo_twisted.ledger.service import LedgerService, RunInThread
+from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verifiers import VerifierService
 from neo_twisted.ledger.verify import ProcessMapper
@@ -49,7 +47,12 @@ from neo_twisted.mempool.pool import (
 from neo_twisted.mempool.rules import ChainCheck
 from neo_twisted.mempool.signatures import ProcessSignatures, Verified, check_chunk
 from neo_twisted.mempool.witness_cache import WitnessCache
+from neo_twisted.offreactor import RunnerFactory, threads_on
+from neo_twisted.reactors import INodeReactor, or_global
 from neo_twisted.wire.uint import UInt256
+
+if TYPE_CHECKING:
+    from neo_twisted.p2p.interfaces import IPeer
 
 T = TypeVar("T")
 
@@ -61,7 +64,7 @@ MAX_VERIFYING = 20_000
 #: Called with the transactions the pool accepted from one verification job (in the
 #: order they came) and who sent them (None: ourselves); so a relay can announce them
 #: in one C{inv}.
-AcceptListener = Callable[[Sequence[Transaction], Any], None]
+AcceptListener = Callable[[Sequence[Transaction], "IPeer | None"], None]
 
 
 class MempoolService(service.Service):
@@ -78,28 +81,27 @@ class MempoolService(service.Service):
     def __init__(self, ledger: LedgerService, settings: ProtocolSettings, *,
                  capacity: int = DEFAULT_CAPACITY,
                  capacity_bytes: int = DEFAULT_CAPACITY_BYTES, threads_count: int | None = None,
-                 reactor: Any = None, run_in_thread: RunInThread | None = None,
+                 reactor: INodeReactor | None = None, off_reactor: RunnerFactory | None = None,
                  max_verifying: int = MAX_VERIFYING,
                  verifiers: VerifierService | None = None) -> None:
         """
         @param threads_count: verification threads (default: one per core).
-        @param run_in_thread: runs a verification job (tests: L{synchronous}); by
-            default the service's own thread pool.
+        @param reactor: the clock, and where the threads' and the verifier processes'
+            results come back (default: the global reactor).
+        @param off_reactor: makes the verification threads (tests:
+            L{neo_twisted.offreactor.Synchronous}); by default a thread pool.
         @param verifiers: the node's verifier processes, where signatures are checked
             (held while the service runs); without them, on the verification threads.
         """
-        if reactor is None:
-            from twisted.internet import reactor as global_reactor
-            reactor = global_reactor
-        self._reactor = reactor
+        self._reactor = or_global(reactor)
         self._ledger = ledger
         self._settings = settings
-        self._workers = threads_count or os.cpu_count() or 1
-        self._threads: ThreadPool | None = None
-        self._run_override = run_in_thread
+        make = off_reactor if off_reactor is not None else threads_on(self._reactor)
+        self._threads = make("mempool", threads_count or os.cpu_count() or 1)
         self._max_verifying = max_verifying
         self._verifiers = verifiers
         self._processes: ProcessMapper | None = None
+        self._holding_ledger = False
         self.pool = MemoryPool(capacity, capacity_bytes)
         self.witnesses = WitnessCache()
         #: Transactions being verified, by hash, with what their submitter waits on.
@@ -114,30 +116,30 @@ class MempoolService(service.Service):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def startService(self) -> None:
-        if self._run_override is None:
-            self._threads = ThreadPool(minthreads=0, maxthreads=self._workers, name="mempool")
-            self._threads.start()
+        self._threads.start()
+        if not self._holding_ledger:  # its store stays open while the threads may read it
+            self._holding_ledger = True
+            self._ledger.hold()
         if self._verifiers is not None:
             self._processes = self._verifiers.hold()
         super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
 
     def stopService(self) -> defer.Deferred[None]:
+        """
+        Take no more jobs; fires once the jobs running (which are short) are done, and
+        lets go of the ledger then.
+        """
         super().stopService()  # type: ignore[no-untyped-call]
-        if self._threads is not None:
-            self._threads.stop()  # waits for the jobs running, which are short
-            self._threads = None
         if self._processes is not None and self._verifiers is not None:
             self._processes = None
             self._verifiers.release()
-        return defer.succeed(None)
 
-    def _in_thread(self, function: Callable[..., T], *args: Any) -> defer.Deferred[T]:
-        if self._run_override is not None:
-            return self._run_override(function, *args)
-        if self._threads is None:
-            return defer.fail(RuntimeError("the mempool service is not running"))
-        reactor: IReactorFromThreads = self._reactor
-        return threads.deferToThreadPool(reactor, self._threads, function, *args)
+        def let_go(_: object) -> None:
+            if self._holding_ledger:  # not if stopped twice (a node that stops itself)
+                self._holding_ledger = False
+                self._ledger.release()
+
+        return self._threads.stop().addCallback(let_go)
 
     def _check(self, txs: list[Transaction], *,
                again: bool = False) -> defer.Deferred[Verified]:
@@ -151,10 +153,10 @@ class MempoolService(service.Service):
             return defer.fail(RuntimeError("the ledger is not open"))
         processes = self._processes
         known = self.witnesses if again else self.witnesses.remember_only()
-        d = self._in_thread(check_chunk, ledger, self._settings, processes is None, txs,
-                            known)
+        d = self._threads.run(check_chunk, ledger, self._settings, processes is None, txs,
+                              known)
         if processes is not None:
-            signatures = ProcessSignatures(processes, self._reactor, self._in_thread,
+            signatures = ProcessSignatures(processes, self._reactor, self._threads,
                                            self.witnesses)
             d.addCallback(signatures.check_pending)
         return d
@@ -205,7 +207,7 @@ class MempoolService(service.Service):
 
     # -- submitting ----------------------------------------------------------------------
 
-    def submit(self, tx: Transaction, sender: Any = None) -> defer.Deferred[Outcome]:
+    def submit(self, tx: Transaction, sender: IPeer | None = None) -> defer.Deferred[Outcome]:
         """
         Verify C{tx} and add it to the pool; fires with the outcome (never fails).
 
@@ -214,13 +216,13 @@ class MempoolService(service.Service):
         return self.submit_many([tx], sender).addCallback(lambda outcomes: outcomes[0])
 
     def submit_many(self, txs: Iterable[Transaction],
-                    sender: Any = None) -> defer.Deferred[list[Outcome]]:
+                    sender: IPeer | None = None) -> defer.Deferred[list[Outcome]]:
         """
         L{submit} for several transactions at once, verified in chunks; outcomes in order.
         """
         return defer.gatherResults(self.submit_each(txs, sender), consumeErrors=True)
 
-    def submit_each(self, txs: Iterable[Transaction], sender: Any = None,
+    def submit_each(self, txs: Iterable[Transaction], sender: IPeer | None = None,
                     waiters: Iterable[defer.Deferred[Outcome]] | None = None
                     ) -> list[defer.Deferred[Outcome]]:
         """
@@ -262,7 +264,7 @@ class MempoolService(service.Service):
                                                   "being verified already")
         return None
 
-    def _verify(self, txs: list[Transaction], sender: Any) -> None:
+    def _verify(self, txs: list[Transaction], sender: IPeer | None) -> None:
         d = self._check(txs)
         d.addBoth(self._timed, self._reactor.seconds(), len(txs))
         d.addCallbacks(self._verified, self._verify_failed, callbackArgs=(txs, sender),
@@ -272,7 +274,7 @@ class MempoolService(service.Service):
         self.verify_times.observe(self._reactor.seconds() - started, count)
         return result
 
-    def _verified(self, result: Verified, txs: list[Transaction], sender: Any) -> None:
+    def _verified(self, result: Verified, txs: list[Transaction], sender: IPeer | None) -> None:
         height, checks = result
         ledger = self._ledger.ledger
         current = height if ledger is None else ledger.block_height
@@ -316,7 +318,7 @@ class MempoolService(service.Service):
         for tx in txs:
             self._settle(tx, refused(Refusal.UNKNOWN, "verification failed unexpectedly"), None)
 
-    def _settle(self, tx: Transaction, outcome: Outcome, sender: Any) -> None:
+    def _settle(self, tx: Transaction, outcome: Outcome, sender: IPeer | None) -> None:
         d = self._verifying.pop(tx.hash, None)
         if d is not None:
             d.callback(outcome)

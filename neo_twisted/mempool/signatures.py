@@ -15,12 +15,12 @@ is not checked again when the pool is verified again after a block.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import CancelledError, Future
-from typing import Any
+from collections.abc import Sequence
+from concurrent.futures import CancelledError
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorFromThreads
+from twisted.python.failure import Failure
 
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.ledger.chain import Ledger
@@ -29,6 +29,7 @@ from neo_twisted.ledger.verify import ProcessMapper, WitnessJob, WorkerError, ch
 from neo_twisted.ledger.view import ledger_view
 from neo_twisted.mempool.rules import ChainCheck, check_against_chain, signature_problem
 from neo_twisted.mempool.witness_cache import WitnessCache
+from neo_twisted.offreactor import Runner, deferred_from_future
 
 #: What a verification job yields: the height checked against, and per transaction
 #: its check (None: already in a block).
@@ -81,42 +82,21 @@ def _settle(checks: list[ChainCheck | None], jobs: Sequence[WitnessJob],
     return good
 
 
-def _from_future(reactor: IReactorFromThreads, future: Future[Any]) -> defer.Deferred[Any]:
-    """
-    A Deferred that fires on the reactor thread with the result of C{future}.
-    """
-    d: defer.Deferred[Any] = defer.Deferred()
-
-    def fire(done: Future[Any]) -> None:
-        if done.cancelled():
-            d.errback(CancelledError())
-            return
-        error = done.exception()
-        if error is not None:
-            d.errback(error)
-        else:
-            d.callback(done.result())
-
-    future.add_done_callback(lambda done: reactor.callFromThread(fire, done))
-    return d
-
-
 class ProcessSignatures:
     """
     Checks the pending signatures of verified chunks in the verifier processes.
     """
 
     def __init__(self, processes: ProcessMapper, reactor: IReactorFromThreads,
-                 in_thread: Callable[..., defer.Deferred[Any]],
-                 known: WitnessCache | None = None) -> None:
+                 threads: Runner, known: WitnessCache | None = None) -> None:
         """
-        @param in_thread: runs a function on a pool thread: where the checks of a
-            worker that failed are redone.
+        @param threads: the pool's threads: where the checks of a worker that failed
+            are redone.
         @param known: where the witnesses found good are remembered.
         """
         self._processes = processes
         self._reactor = reactor
-        self._in_thread = in_thread
+        self._threads = threads
         self._known = known
 
     def check_pending(self, verified: Verified) -> defer.Deferred[Verified]:
@@ -126,9 +106,9 @@ class ProcessSignatures:
             return defer.succeed(verified)
         requests = self._processes.submit(jobs)
         if requests is None:  # the processes cannot run: check them on a thread
-            results = self._in_thread(check_serially, jobs)
+            results = self._threads.run(check_serially, jobs)
         else:
-            parts = [_from_future(self._reactor, future).addErrback(self._redo, chunk)
+            parts = [deferred_from_future(future, self._reactor).addErrback(self._redo, chunk)
                      for chunk, future in requests]
             results = defer.gatherResults(parts, consumeErrors=True).addCallback(
                 lambda lists: [ok for part in lists for ok in part])
@@ -139,12 +119,12 @@ class ProcessSignatures:
                 # on a pool thread: remembering a witness hashes it, work the reactor
                 # should not do for every transaction it takes in; best effort (not
                 # once the pool stops)
-                self._in_thread(self._known.add_all, good).addErrback(lambda _: None)
+                self._threads.run(self._known.add_all, good).addErrback(lambda _: None)
             return height, checks
 
         return results.addCallback(settle)
 
-    def _redo(self, failure: Any, chunk: Sequence[WitnessJob]) -> defer.Deferred[list[bool]]:
-        failure.trap(WorkerError, CancelledError)
-        return self._in_thread(check_serially, chunk)
+    def _redo(self, failure: Failure, chunk: Sequence[WitnessJob]) -> defer.Deferred[list[bool]]:
+        failure.trap(WorkerError, CancelledError)  # type: ignore[no-untyped-call]
+        return self._threads.run(check_serially, chunk)
 

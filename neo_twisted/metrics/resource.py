@@ -10,10 +10,9 @@ lives, which is cheap: a scrape is a few dozen families.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
+from twisted.internet.interfaces import IReactorTime
 from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
@@ -50,11 +49,11 @@ class MetricsSite(Site):
     for each would bury the node's own log.
     """
 
-    def log(self, request: Any) -> None:
+    def log(self, request: object) -> None:
         pass
 
 
-def metrics_site(registry: CollectorRegistry, reactor: Any = None) -> Site:
+def metrics_site(registry: CollectorRegistry, reactor: IReactorTime | None = None) -> Site:
     """
     The site serving C{/metrics}.
     """

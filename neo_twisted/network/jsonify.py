@@ -8,8 +8,6 @@ others have no RPC form, and their fields keep the reference node's names in low
 
 from __future__ import annotations
 
-from typing import Any
-
 from neo_twisted.core.block import Block
 from neo_twisted.core.consensus import ConsensusPayload
 from neo_twisted.core.jsonify import (
@@ -35,7 +33,7 @@ from neo_twisted.network.payloads import (
 )
 
 
-def payload_json(payload: Payload, address_version: int) -> Any:
+def payload_json(payload: Payload, address_version: int) -> JSON:
     """
     The JSON form of any decoded payload.
     """

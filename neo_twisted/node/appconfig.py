@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 
@@ -53,7 +52,7 @@ class AppConfig:
     """
 
     source: str
-    values: Mapping[str, Any]
+    values: Mapping[str, int | str]
     mapped: tuple[tuple[str, str], ...]
     ignored: tuple[str, ...]
 
@@ -62,7 +61,12 @@ def _fail(source: str, key: str, problem: str) -> ConfigError:
     return ConfigError(f"{source}: ApplicationConfiguration.{key}: {problem}")
 
 
-def _integer(value: Any, source: str, key: str, low: int, high: int) -> int:
+#: What a key of the file reads as an option's value (the file's JSON value in, the
+#: option's value out, or a L{ConfigError}).
+_Reader = Callable[[object, str, str], int | str]
+
+
+def _integer(value: object, source: str, key: str, low: int, high: int) -> int:
     """
     A number, or a string of digits (.NET reads both), from C{low} to C{high}.
     """
@@ -74,26 +78,28 @@ def _integer(value: Any, source: str, key: str, low: int, high: int) -> int:
     return number
 
 
-def _port(value: Any, source: str, key: str) -> int:
+def _port(value: object, source: str, key: str) -> int:
     return _integer(value, source, key, 0, 65535)
 
 
-def _connections(value: Any, source: str, key: str) -> int:
+def _connections(value: object, source: str, key: str) -> int:
     if value in (-1, "-1"):
         raise _fail(source, key, "-1 (no limit) has no equivalent here: leave it out and "
                                  "set --max-peers")
     return _integer(value, source, key, 1, 100_000)
 
 
-def _address(value: Any, source: str, key: str) -> str:
+def _address(value: object, source: str, key: str) -> str:
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return str(ipaddress.ip_address(value))
     except ValueError:
         raise _fail(source, key, f"must be an IP address, got {value!r}") from None
 
 
-def _chain_path(magic: int) -> Callable[[Any, str, str], str]:
-    def path(value: Any, source: str, key: str) -> str:
+def _chain_path(magic: int) -> _Reader:
+    def path(value: object, source: str, key: str) -> str:
         if not isinstance(value, str) or not value:
             raise _fail(source, key, f"must be a directory name, got {value!r}")
         # neo-cli formats it with the magic as eight hex digits: Chain_{0} -> Chain_00746E41
@@ -101,11 +107,11 @@ def _chain_path(magic: int) -> Callable[[Any, str, str], str]:
     return path
 
 
-def _flatten(section: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def _flatten(section: Mapping[str, object]) -> list[tuple[str, object]]:
     """
     C{SECTION.KEY} and value of each entry (one level down: the file's depth).
     """
-    flat: list[tuple[str, Any]] = []
+    flat: list[tuple[str, object]] = []
     for name, value in section.items():
         if isinstance(value, dict) and name != "UnlockWallet":
             flat += [(f"{name}.{key}", inner) for key, inner in value.items()]
@@ -114,7 +120,7 @@ def _flatten(section: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return flat
 
 
-def read_app_config(document: Mapping[str, Any], source: str, magic: int) -> AppConfig:
+def read_app_config(document: Mapping[str, object], source: str, magic: int) -> AppConfig:
     """
     Map C{document}'s C{ApplicationConfiguration} to options.
 
@@ -125,11 +131,11 @@ def read_app_config(document: Mapping[str, Any], source: str, magic: int) -> App
     section = document.get("ApplicationConfiguration")
     if not isinstance(section, dict):
         raise ConfigError(f"{source}: ApplicationConfiguration: must be an object")
-    readers: dict[str, Callable[[Any, str, str], Any]] = {
+    readers: dict[str, _Reader] = {
         "P2P.Port": _port, "RPC.Port": _port, "RPC.BindAddress": _address,
         "P2P.MinDesiredConnections": _connections, "P2P.MaxConnections": _connections,
         "P2P.MaxConnectionsPerAddress": _connections, "Paths.Chain": _chain_path(magic)}
-    values: dict[str, Any] = {}
+    values: dict[str, int | str] = {}
     mapped: list[tuple[str, str]] = []
     ignored: list[str] = []
     for key, value in _flatten(section):

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twisted.logger import Logger
 
 from neo_twisted.core.consensus import ChangeView, ConsensusPayload
+from neo_twisted.core.jsonify import JSON
 from neo_twisted.crypto.scripts import (
     parse_multisig_contract,
     script_hash,
@@ -204,15 +205,15 @@ class ConsensusRelay:
                 del self._buffer[hash_]
         return [p for p in self._buffer.values() if p.block_index == block_index]
 
-    def seen(self, block_index: int) -> list[dict[str, Any]]:
+    def seen(self, block_index: int) -> list[JSON]:
         """
         What the payloads taken for C{block_index} say (RPC C{getconsensusstate}).
         """
-        summaries: list[dict[str, Any]] = []
+        summaries: list[JSON] = []
         for payload in self._buffer.values():
             if payload.block_index != block_index:
                 continue
-            summary: dict[str, Any] = {"validator": payload.validator_index}
+            summary: JSON = {"validator": payload.validator_index}
             try:
                 message = payload.message()
             except FormatError:

@@ -18,11 +18,13 @@ import math
 import signal
 import sys
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, cast
 
 from twisted.logger import FileLogObserver, ILogObserver, LogEvent, formatEvent
 from twisted.python.failure import Failure
 from twisted.python.logfile import LogFile
+
+from neo_twisted.reactors import global_reactor
 
 LOG_FORMATS = ("text", "json")
 #: The record's own keys: an event field of the same name gives way to them.
@@ -40,7 +42,7 @@ def _plain(value: object) -> bool:
     return value is None or isinstance(value, (str, int))
 
 
-def flat_record(event: LogEvent) -> dict[str, Any]:
+def flat_record(event: LogEvent) -> dict[str, object]:
     """
     The JSON record of C{event}: C{time} (ISO 8601, UTC), C{level}, C{namespace},
     C{message} (the text the text log shows), C{traceback} when a failure came with
@@ -49,7 +51,7 @@ def flat_record(event: LogEvent) -> dict[str, Any]:
     value (objects, bytes, lists) are left out.
     """
     stamp = datetime.fromtimestamp(event.get("log_time", 0.0), tz=UTC)
-    record: dict[str, Any] = {
+    record: dict[str, object] = {
         "time": stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "level": getattr(event.get("log_level"), "name", "info"),
         "namespace": str(event.get("log_namespace", "")),
@@ -84,18 +86,16 @@ class JsonLogObserverFactory:
         self.logfile = logfile or ""
         self.nodaemon = nodaemon
 
-    def _destination(self) -> IO[Any]:
+    def _destination(self) -> IO[str]:
         if self.logfile == "-" or (self.nodaemon and not self.logfile):
             return sys.stdout
-        log_file: Any = LogFile.fromFullPath(  # type: ignore[no-untyped-call]
+        log_file: LogFile = LogFile.fromFullPath(  # type: ignore[no-untyped-call]
             self.logfile or "twistd.log")
         if not signal.getsignal(signal.SIGUSR1):  # rotate on SIGUSR1, as twistd's text log does
             def rotate(signum: int, frame: object) -> None:
-                from twisted.internet import reactor
-                reactor.callFromThread(log_file.rotate)  # type: ignore[attr-defined]
+                global_reactor().callFromThread(log_file.rotate)
             signal.signal(signal.SIGUSR1, rotate)
-        destination: IO[Any] = log_file  # a file-like object, as twistd uses it
-        return destination
+        return cast(IO[str], log_file)  # a file-like object, as twistd uses it
 
     def __call__(self) -> ILogObserver:
         observer: ILogObserver = FileLogObserver(self._destination(), json_line)

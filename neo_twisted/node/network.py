@@ -13,7 +13,6 @@ C{--network}; a network of its own gets the privnet's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 from twisted.logger import Logger
@@ -78,14 +77,14 @@ def choose_network(network: str | None, config: str | None,
             settings = settings_from_json(document, config, warn)
             if named is not None:
                 _check_agree(config, settings, named)
-        if "ApplicationConfiguration" in document:
+        if isinstance(document, dict) and "ApplicationConfiguration" in document:
             app = read_app_config(document, config, settings.magic)
     name = network_name(settings.magic)
     defaults = NETWORKS[DEFAULT_NETWORK if name == CUSTOM else name]
     return NetworkChoice(settings, name, defaults, app)
 
 
-def _is_app_config_only(document: Any) -> bool:
+def _is_app_config_only(document: object) -> bool:
     return (isinstance(document, dict) and "ApplicationConfiguration" in document
             and "ProtocolConfiguration" not in document)
 
@@ -105,8 +104,8 @@ def _quiet(unknown: object) -> None:
     """
 
 
-def resolve_defaults(options: Mapping[str, Any], choice: NetworkChoice,
-                     builtin: Mapping[str, Any], rpc: bool) -> dict[str, Any]:
+def resolve_defaults(options: Mapping[str, object], choice: NetworkChoice,
+                     builtin: Mapping[str, object], rpc: bool) -> dict[str, object]:
     """
     The value of each option left unset (None): C{config.json}'s, else the network's
     (C{port}, C{datadir}; C{rpc-port} when C{rpc}), else C{builtin}'s. An option
@@ -127,7 +126,7 @@ def resolve_defaults(options: Mapping[str, Any], choice: NetworkChoice,
     return chosen
 
 
-def _log_app_config(app: AppConfig, options: Mapping[str, Any]) -> None:
+def _log_app_config(app: AppConfig, options: Mapping[str, object]) -> None:
     """
     Say what C{config.json} set, what the command line overrode, and what it ignored.
     """

@@ -23,6 +23,7 @@ import attrs
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from neo_twisted.core.block import Block
@@ -267,7 +268,7 @@ class Node:
         (self.server.getdata(peer, payload, served.add)
          .addErrback(self._serve_failed, peer))
 
-    def _serve_failed(self, failure: Any, peer: IPeer) -> None:
+    def _serve_failed(self, failure: Failure, peer: IPeer) -> None:
         self._log.failure("serving {peer} failed", failure, peer=peer)
 
     def _on_headers(self, peer: IPeer, payload: HeadersPayload) -> None:

@@ -11,11 +11,9 @@ the batch being written is committed and the store closed.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 from twisted.application.internet import TimerService
@@ -25,13 +23,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from neo_twisted import __version__
-from neo_twisted.collector import few_collections
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.service import LedgerService
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreError
 from neo_twisted.ledger.verifiers import VerifierService
+from neo_twisted.listening import Description, tcp_description, tls_description
 from neo_twisted.mempool.pool import DEFAULT_CAPACITY, DEFAULT_CAPACITY_BYTES
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.node.exits import EXIT_STORE_UNUSABLE
@@ -48,6 +46,7 @@ from neo_twisted.p2p.factory import (
     DEFAULT_SEND_BACKLOG,
     PeerFactory,
 )
+from neo_twisted.reactors import INodeReactor, or_global
 from neo_twisted.rpc.access import AccessPolicy, RpcAccess
 from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER, AnswerBudget
 from neo_twisted.rpc.methods import NodeRpc
@@ -58,11 +57,6 @@ from neo_twisted.sync import DEFAULT_SYNC_TIMEOUTS, SyncTimeouts
 
 #: Seconds between the node's housekeeping ticks (request expiry, sync timeouts).
 TICK_INTERVAL = 5.0
-#: The GIL switch interval while the node runs (Python's default: 5 ms). The pool's
-#: threads let go of the GIL at every LMDB read and each time wait for the reactor
-#: to hand it back; at 5 ms a chunk of transactions spends most of its time waiting.
-#: Measured in bench/bench_mempool.py.
-SWITCH_INTERVAL = 0.001
 PEERS_FILE = "peers.dat"
 
 
@@ -70,6 +64,11 @@ PEERS_FILE = "peers.dat"
 class NodeConfig:
     """
     What an operator chooses about one node (the protocol file says the rest).
+
+    Where it listens is given by endpoint descriptions (L{listen}, L{rpc_listen},
+    L{metrics_listen}); left None, each is built from its shorthand fields (C{port}
+    and C{interface}, C{rpc_port} and the other C{rpc_} ones, C{metrics_port} and
+    C{metrics_bind}): see L{p2p_descriptions} and the two after it.
 
     @ivar port: the P2P port to listen on; 0 picks a free one, None does not listen.
     @ivar seeds: C{host:port} endpoints dialled when the address book runs dry.
@@ -125,6 +124,40 @@ class NodeConfig:
     max_send_backlog: int = DEFAULT_SEND_BACKLOG
     #: How long header and block sync wait for a peer.
     sync_timeouts: SyncTimeouts = DEFAULT_SYNC_TIMEOUTS
+    #: Endpoint descriptions to listen on for peers, JSON-RPC and metrics (None: the
+    #: shorthand fields above say; an empty P2P list: no listening).
+    listen: Sequence[str] | None = None
+    rpc_listen: str | None = None
+    metrics_listen: str | None = None
+
+    def p2p_descriptions(self) -> tuple[str, ...]:
+        """
+        Where to listen for peers: L{listen}, or C{port} on C{interface}.
+        """
+        if self.listen is not None:
+            return tuple(self.listen)
+        return () if self.port is None else (tcp_description(self.port, self.interface),)
+
+    def rpc_description(self) -> str | None:
+        """
+        Where to serve JSON-RPC (None: nowhere): L{rpc_listen}, or C{rpc_port} on
+        C{rpc_bind}, over TLS with C{rpc_tls_cert} and C{rpc_tls_key}.
+        """
+        if self.rpc_listen is not None or self.rpc_port is None:
+            return self.rpc_listen
+        if self.rpc_tls_cert is not None and self.rpc_tls_key is not None:
+            return tls_description(self.rpc_port, self.rpc_bind, self.rpc_tls_cert,
+                                   self.rpc_tls_key)
+        return tcp_description(self.rpc_port, self.rpc_bind)
+
+    def metrics_description(self) -> str | None:
+        """
+        Where to serve metrics (None: nowhere): L{metrics_listen}, or C{metrics_port}
+        on C{metrics_bind}.
+        """
+        if self.metrics_listen is not None or self.metrics_port is None:
+            return self.metrics_listen
+        return tcp_description(self.metrics_port, self.metrics_bind)
 
 
 class NodeService(MultiService):
@@ -157,22 +190,19 @@ class NodeService(MultiService):
         #: Whether a store that cannot be opened ends the process (twistd) rather than
         #: raising to the caller (a program embedding the node).
         self.exit_on_store_error = False
-        self._collector = contextlib.ExitStack()
 
     def startService(self) -> None:
         """
         Start every service in order; a store that cannot be opened (damaged, foreign,
         on a read-only file system) stops the start with L{StoreError}, or, for twistd
         (L{exit_on_store_error}), ends the process with one line saying why.
+
+        The interpreter is left as it is: the settings a node process runs with are
+        twistd's to apply (L{neo_twisted.tuning}).
         """
-        # blocks stream through a syncing node as through an import
-        self._collector.enter_context(few_collections())
-        self._collector.callback(sys.setswitchinterval, sys.getswitchinterval())
-        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             super().startService()  # type: ignore[no-untyped-call]
         except StoreError as error:
-            self._collector.close()
             if not self.exit_on_store_error:
                 raise
             self._log.critical("cannot start: {error}", error=str(error))
@@ -180,10 +210,10 @@ class NodeService(MultiService):
             raise SystemExit(EXIT_STORE_UNUSABLE) from None
         log_startup(self._log, self)
 
-    def stopService(self) -> Deferred[Any]:
+    def stopService(self) -> Deferred[object]:
         self.node.stop()
-        stopped: Deferred[Any] = super().stopService()  # type: ignore[no-untyped-call]
-        return stopped.addBoth(self._restore_collector)
+        stopped: Deferred[object] = super().stopService()  # type: ignore[no-untyped-call]
+        return stopped
 
     def storage_failed(self, failure: Failure) -> None:
         """
@@ -198,42 +228,41 @@ class NodeService(MultiService):
         elif self.running:
             self.stopService()
 
-    def _restore_collector(self, result: Any) -> Any:
-        self._collector.close()
-        return result
-
 
 def make_rpc_service(settings: ProtocolSettings, config: NodeConfig, ledger: LedgerService,
-                     node: Node, mempool: MempoolService, reactor: Any,
+                     node: Node, mempool: MempoolService, reactor: INodeReactor,
                      consensus: ConsensusService | None = None,
                      progress: SyncProgress | None = None) -> RpcService:
     """
     The JSON-RPC server of a node: its methods, over HTTP or (with a certificate) HTTPS.
+
+    The Host names it answers are those of the TCP address it binds; on a UNIX or a
+    systemd socket (no address known in advance) any Host is taken.
     """
-    assert config.rpc_port is not None
+    description = config.rpc_description()
+    assert description is not None
     rpc = NodeRpc(ledger, node, mempool, settings, reactor, consensus, progress)
     access = config.rpc_access
+    bind = Description.parse(description).interface or ""
     resource = JsonRpcResource(rpc.methods(), clock=reactor, estimates=rpc.estimates(),
-                               access=AccessPolicy(access, config.rpc_bind),
+                               access=AccessPolicy(access, bind),
                                budget=AnswerBudget(config.rpc_max_answer),
                                disabled=access.disabled)
-    return RpcService(make_site(resource, reactor=reactor), port=config.rpc_port,
-                      bind=config.rpc_bind, tls_cert=config.rpc_tls_cert,
-                      tls_key=config.rpc_tls_key, reactor=reactor)
+    return RpcService(make_site(resource, reactor=reactor), description, reactor=reactor)
 
 
 def make_node_service(settings: ProtocolSettings, config: NodeConfig,
-                      reactor: Any = None, ledger: LedgerService | None = None) -> NodeService:
+                      reactor: INodeReactor | None = None,
+                      ledger: LedgerService | None = None) -> NodeService:
     """
     Build (without starting) the services of a node.
 
     @param reactor: the reactor for sockets, timers and threads (default: the global one).
     @param ledger: an already configured ledger service (tests), instead of one on
         C{config.datadir}.
+    @raise ValueError: a listening description that cannot be used.
     """
-    if reactor is None:
-        from twisted.internet import reactor as global_reactor
-        reactor = global_reactor
+    reactor = or_global(reactor)
     config.datadir.mkdir(parents=True, exist_ok=True)
     # one set of verifier processes, one per core, for every witness the node checks
     # (a ledger given ready-made checks its own way, and the pool then on its threads)
@@ -256,8 +285,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
                     idle_timeout=config.idle_timeout, max_send_backlog=config.max_send_backlog)
         for inbound in (False, True))
     connections = ConnectionService(
-        controller, factory_out, factory_in, listen_port=config.port,
-        listen_interface=config.interface,
+        controller, factory_out, factory_in, listen=config.p2p_descriptions(),
         seeds=config.seeds, peers_path=config.datadir / PEERS_FILE if config.peers_file else None,
         min_peers=config.min_peers, max_peers=config.max_peers,
         max_per_address=config.max_per_address, reactor=reactor,
@@ -282,11 +310,11 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
     if config.validator is not None:
         top.consensus = ConsensusService(node, config.validator, reactor)
         top.consensus.setServiceParent(top)  # type: ignore[no-untyped-call]
-    if config.rpc_port is not None:
+    if config.rpc_description() is not None:
         top.rpc = make_rpc_service(settings, config, ledger, node, mempool, reactor,
                                    top.consensus, top.progress)
         top.rpc.setServiceParent(top)  # type: ignore[no-untyped-call]
-    if config.metrics_port is not None:
+    if config.metrics_description() is not None:
         top.metrics = make_metrics_service(config, top, mempool, reactor)
         top.metrics.setServiceParent(top)  # type: ignore[no-untyped-call]
     for interval, call in ((config.tick_interval, node.tick),
@@ -298,7 +326,7 @@ def make_node_service(settings: ProtocolSettings, config: NodeConfig,
 
 
 def make_metrics_service(config: NodeConfig, top: NodeService, mempool: MempoolService,
-                         reactor: Any) -> RpcService:
+                         reactor: INodeReactor) -> RpcService:
     """
     The Prometheus endpoint (imported only when asked for: C{prometheus-client} is
     an optional dependency, the C{metrics} extra).
@@ -306,10 +334,10 @@ def make_metrics_service(config: NodeConfig, top: NodeService, mempool: MempoolS
     from neo_twisted.metrics.collector import NodeCollector, node_registry
     from neo_twisted.metrics.resource import metrics_site
 
-    assert config.metrics_port is not None
+    description = config.metrics_description()
+    assert description is not None
     rpc_site = None if top.rpc is None else top.rpc.site
     rpc = rpc_site.rpc if isinstance(rpc_site, RpcSite) else None
     registry = node_registry(NodeCollector(top.node, mempool, top.progress, rpc))
-    return RpcService(metrics_site(registry, reactor), port=config.metrics_port,
-                      bind=config.metrics_bind, reactor=reactor, label="metrics",
-                      name="metrics")
+    return RpcService(metrics_site(registry, reactor), description, reactor=reactor,
+                      label="metrics", name="metrics")

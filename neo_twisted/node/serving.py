@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 from twisted.internet import defer
@@ -56,6 +56,9 @@ INVENTORY_COMMANDS = {
     InventoryType.Consensus: "consensus",
 }
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 #: Finds an item that lives in memory (the relay cache, later the mempool), or None.
 Lookup = Callable[[InventoryType, UInt256], Serializable | None]
 
@@ -81,12 +84,11 @@ READS_WAITING = 16
 @attrs.frozen
 class _Request:
     """
-    A store read one peer asked for, and what to send it with the result.
+    A store read one peer asked for: C{start} hands it to the ledger, and fires once
+    its result was sent to the peer.
     """
 
-    function: Callable[..., Any]
-    args: tuple[Any, ...]
-    deliver: Callable[[Any], None]
+    start: Callable[[], defer.Deferred[None]]
     done: defer.Deferred[None] = attrs.field(factory=defer.Deferred)
 
 
@@ -143,11 +145,13 @@ class Server:
         return (reads is None or reads.running < READS_IN_FLIGHT
                 or len(reads.waiting) < READS_WAITING)
 
-    def _read(self, peer: IPeer, deliver: Callable[[Any], None],
-              function: Callable[..., Any], *args: Any) -> defer.Deferred[None]:
+    def _read(self, peer: IPeer, deliver: Callable[[T], None],
+              function: Callable[Concatenate[Ledger, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> defer.Deferred[None]:
         """
-        Read C{function(ledger, *args)} for C{peer} in its turn, then C{deliver} the
-        result (while the peer is there); fires when done, dropped or ignored.
+        Read C{function(ledger, *args, **kwargs)} for C{peer} in its turn, then
+        C{deliver} the result (while the peer is there); fires when done, dropped or
+        ignored.
         """
         if not peer.established:
             return defer.succeed(None)
@@ -157,7 +161,11 @@ class Server:
                             peer=peer, waiting=READS_WAITING)
             return defer.succeed(None)
         reads = self._reads.setdefault(peer, _PeerReads())
-        request = _Request(function, args, deliver)
+        def start() -> defer.Deferred[None]:
+            return self._ledger.peer_read(lambda: peer.established, function, *args,
+                                          **kwargs).addCallback(deliver)
+
+        request = _Request(start)
         reads.waiting.append(request)
         self._next(peer, reads)
         if len(reads.waiting) >= READS_WAITING and not reads.holding and peer.established:
@@ -178,9 +186,7 @@ class Server:
                 continue
             reads.running += 1
             self.stats.started += 1
-            read = self._ledger.peer_read(lambda: peer.established, request.function,
-                                          *request.args)
-            read.addCallback(request.deliver).addErrback(self._dropped)
+            read = request.start().addErrback(self._dropped)
             read.addBoth(self._read_done, peer, reads, request)
         if reads.holding and len(reads.waiting) < READS_WAITING:
             reads.holding = False
@@ -192,7 +198,7 @@ class Server:
         failure.trap(ReadDroppedError)  # type: ignore[no-untyped-call]
         self.stats.dropped += 1
 
-    def _read_done(self, result: Any, peer: IPeer, reads: _PeerReads,
+    def _read_done(self, result: Failure | None, peer: IPeer, reads: _PeerReads,
                    request: _Request) -> None:
         reads.running -= 1
         self._next(peer, reads)

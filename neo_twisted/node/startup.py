@@ -31,12 +31,13 @@ def startup_fields(top: NodeService) -> dict[str, Any]:
     settings = ledger.settings
     config = top.config
     p2p = getattr(top.node.connections, "listening_port", None)
-    interface = config.interface if config is not None and config.interface else "0.0.0.0"
-    listening = [f"P2P {interface}:{p2p}" if p2p is not None else "P2P not listening"]
+    listeners = getattr(top.node.connections, "listeners", None)
+    addresses = [] if listeners is None else listeners.addresses
+    listening = [f"P2P {', '.join(addresses)}" if addresses else "P2P not listening"]
     for label, served, path in (("RPC", top.rpc, ""), ("metrics", top.metrics, "metrics")):
-        if served is not None and served.port is not None and config is not None:
-            bind = config.rpc_bind if label == "RPC" else config.metrics_bind
-            listening.append(f"{label} {served.scheme}://{bind}:{served.port}/{path}")
+        url = None if served is None else served.url(path)
+        if url is not None:
+            listening.append(f"{label} {url}")
     return {"version": __version__, "network": network_name(settings.magic),
             "magic": settings.magic, "genesis": str(ledger.ledger.genesis.hash),
             "datadir": str(config.datadir.absolute()) if config is not None else "?",

@@ -4,7 +4,9 @@ C{twistd neonode}: the command-line options and the service tree they build.
 
 The plugin in C{twisted/plugins/neonode_plugin.py} points here. Everything an
 operator can set is an option (C{twistd neonode --help}); a bad value is a usage
-error naming the option, raised before anything is opened or bound.
+error naming the option, raised before anything is opened or bound. Where the
+node listens is given as Twisted endpoint descriptions (C{--listen},
+C{--rpc-listen}, C{--metrics-listen}); the port options are shorthands for them.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import functools
 import ipaddress
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import attrs
 from twisted.application import service
+from twisted.internet.interfaces import IReactorCore
 from twisted.python import usage
 from twisted.python.failure import Failure
 
@@ -27,10 +30,13 @@ from neo_twisted.ledger.settings import (
     ConfigError,
     parse_assume_valid,
 )
+from neo_twisted.listening import tcp_description, tls_description
 from neo_twisted.networks import NETWORKS
 from neo_twisted.node.exits import EXIT_STORE_FAILED
+from neo_twisted.node.listen_options import ListenOptions, check_description
 from neo_twisted.node.network import choose_network, resolve_defaults
 from neo_twisted.p2p.interfaces import Endpoint
+from neo_twisted.reactors import INodeReactor, or_global
 from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER
 
 #: The defaults of the options left unset that neither C{config.json} nor the network
@@ -86,16 +92,18 @@ def _assume_valid(text: str) -> AssumeValid | str:
     return parse_assume_valid(text)
 
 
-def _named(parameters: list[list[Any]]) -> list[list[Any]]:
+def _named(parameters: list[list[object]]) -> list[list[object]]:
     """
     Make each coercer's error name its option: twistd shows only the error's text.
     """
     named = []
     for entry in parameters:
         if len(entry) == 5:
-            name, coerce = entry[0], entry[4]
+            name, coerce = str(entry[0]), entry[4]
+            assert callable(coerce)
 
-            def checked(text: str, name: str = name, coerce: Any = coerce) -> Any:
+            def checked(text: str, name: str = name,
+                        coerce: Callable[[str], object] = coerce) -> object:
                 try:
                     return coerce(text)
                 except ValueError as e:
@@ -106,7 +114,7 @@ def _named(parameters: list[list[Any]]) -> list[list[Any]]:
     return named
 
 
-class Options(usage.Options):
+class Options(ListenOptions):
     """
     Options of C{twistd neonode}.
     """
@@ -131,7 +139,7 @@ class Options(usage.Options):
         ["port", "p", None,
          "The P2P port to listen on (default: the network's, 10333 on mainnet, 20333 on "
          "testnet and the privnet; 0: any free port).", _port],
-        ["interface", "i", "", "The address to listen on (default: all)."],
+        ["interface", "i", None, "The address to listen on (default: all)."],
         ["min-peers", None, None, "Outbound connections to keep (default: 10).", _positive],
         ["max-peers", None, None, "Connections allowed in all (default: 40).", _positive],
         ["max-per-address", None, None,
@@ -142,6 +150,11 @@ class Options(usage.Options):
          _positive],
         ["verify-threads", None, 0,
          "Threads verifying transactions for the memory pool (0: one per core).", _count],
+        ["rpc-listen", None, None,
+         "Serve JSON-RPC on this endpoint (tcp:20332:interface=127.0.0.1, "
+         "ssl:PORT:privateKey=KEY:certKey=CERT, unix:/run/neo/rpc.sock, "
+         "systemd:domain=INET:index=0); the RPC port options are its shorthands.",
+         check_description],
         ["rpc-port", None, None,
          "Serve JSON-RPC on this port (default: no RPC; 0: any free port).", _port],
         ["rpc-bind", None, None, "The address JSON-RPC listens on (default: 127.0.0.1)."],
@@ -158,10 +171,14 @@ class Options(usage.Options):
         ["validator-key-password", None, None,
          "The file whose first line is the NEP-2 passphrase of --validator-key "
          "(credential:NAME: systemd's LoadCredential=)."],
+        ["metrics-listen", None, None,
+         "Serve Prometheus metrics at /metrics on this endpoint (as --rpc-listen).",
+         check_description],
         ["metrics-port", None, None,
          "Serve Prometheus metrics at /metrics on this port (default: none; 0: any free "
          "port).", _port],
-        ["metrics-bind", None, "127.0.0.1", "The address the metrics endpoint listens on."],
+        ["metrics-bind", None, None,
+         "The address the metrics endpoint listens on (default: 127.0.0.1)."],
         ["log-format", None, "text",
          "The log's format: text (twistd's) or json (one event per line)."],
         ["progress-interval", None, 10.0,
@@ -186,7 +203,7 @@ class Options(usage.Options):
     ]
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self["seeds"], self["whitelist"], self["bans"] = [], [], []
         self["rpc-cors"], self["rpc-allow-host"], self["rpc-disable"] = [], [], []
 
@@ -268,6 +285,7 @@ class Options(usage.Options):
         except ConfigError as e:
             raise usage.UsageError(str(e)) from None
         self["settings"] = choice.settings
+        self.check_shorthands()
         self.update(resolve_defaults(self, choice, BUILTIN_DEFAULTS, rpc=bool(self["rpc"])))
         assumed = self["assume-valid"]
         if assumed is not None:
@@ -277,6 +295,7 @@ class Options(usage.Options):
             raise usage.UsageError(
                 f"--min-peers {self['min-peers']} exceeds --max-peers {self['max-peers']}")
         self["datadir"] = Path(self["datadir"])
+        self.resolve_listen()
         self._check_rpc()
         self._check_metrics()
         self._check_log_format()
@@ -318,13 +337,14 @@ class Options(usage.Options):
             raise usage.UsageError(f"--validator-key: {e}") from None
 
     def _check_metrics(self) -> None:
-        if self["metrics-port"] is None:
+        if self["metrics-listen"] is None:
             return
         try:
             import prometheus_client  # noqa: F401
         except ImportError:
+            given = "--metrics-port" if self["metrics-port"] is not None else "--metrics-listen"
             raise usage.UsageError(
-                "--metrics-port needs the prometheus-client package "
+                f"{given} needs the prometheus-client package "
                 "(pip install 'neo_twisted[metrics]')") from None
 
     def _check_log_format(self) -> None:
@@ -337,7 +357,7 @@ class Options(usage.Options):
         if chosen not in LOG_FORMATS:
             raise usage.UsageError(f"--log-format: {chosen!r} is not one of "
                                    f"{', '.join(LOG_FORMATS)}")
-        parent: Any = getattr(self, "parent", None)
+        parent: usage.Options | None = getattr(self, "parent", None)
         if chosen == "text" or parent is None:
             return
         if parent.get("logger") or parent.get("syslog"):
@@ -349,7 +369,7 @@ class Options(usage.Options):
         """
         TLS needs both files, and both must load (checked now, not when binding);
         basic auth needs a user and a readable password; no RPC option goes without
-        --rpc-port.
+        --rpc-port (or --rpc-listen). Then C{rpc-listen} is the description served.
         """
         self._check_rpc_access()
         cert, key = self["rpc-tls-cert"], self["rpc-tls-key"]
@@ -363,13 +383,18 @@ class Options(usage.Options):
                 load_tls_options(Path(cert), Path(key))
             except ValueError as e:
                 raise usage.UsageError(str(e)) from None
+        if self["rpc-listen"] is None and self["rpc-port"] is not None:
+            port, bind = self["rpc-port"], self["rpc-bind"]
+            self["rpc-listen"] = self.shorthand("rpc-bind", (
+                tcp_description(port, bind) if cert is None
+                else tls_description(port, bind, Path(cert), Path(key))))
 
     def _check_rpc_access(self) -> None:
         from neo_twisted.rpc.access import RpcAccess
         given = [name for name in ("rpc-cors", "rpc-allow-host", "rpc-disable", "rpc-user",
                                    "rpc-password-file", "rpc-allow-get") if self[name]]
-        if given and self["rpc-port"] is None:
-            raise usage.UsageError(f"--{given[0]} needs --rpc-port")
+        if given and self["rpc-port"] is None and self["rpc-listen"] is None:
+            raise usage.UsageError(f"--{given[0]} needs --rpc-port (or --rpc-listen)")
         user, password_file = self["rpc-user"], self["rpc-password-file"]
         if (user is None) != (password_file is None):
             raise usage.UsageError("--rpc-user and --rpc-password-file go together")
@@ -399,43 +424,41 @@ def _first_line(path: str) -> str:
     return line
 
 
-def makeService(options: Options, reactor: Any = None) -> service.IService:
+def makeService(options: Options, reactor: INodeReactor | None = None) -> service.IService:
     """
-    The node's service tree (twistd's C{IServiceMaker} entry point).
+    The node's service tree (twistd's C{IServiceMaker} entry point), and the
+    interpreter's settings for the process's run (L{neo_twisted.tuning}).
     """
     from neo_twisted.node.service import NodeConfig, make_node_service
+    from neo_twisted.tuning import tune_for_run
 
+    reactor = or_global(reactor)
     settings = options["settings"]
     seeds = tuple(options["seeds"]) or settings.seed_list
     config = NodeConfig(
-        datadir=options["datadir"], port=None if options["no-listen"] else options["port"],
-        interface=options["interface"], seeds=seeds, min_peers=options["min-peers"],
+        datadir=options["datadir"], listen=tuple(options["listen"]),
+        seeds=seeds, min_peers=options["min-peers"],
         max_peers=options["max-peers"], max_per_address=options["max-per-address"],
         user_agent=options["user-agent"], peers_file=not options["no-peers-file"],
         mempool_capacity=options["mempool-size"],
         mempool_capacity_bytes=options["mempool-mb"] * 1024 * 1024,
-        verify_threads=options["verify-threads"] or None, rpc_port=options["rpc-port"],
-        rpc_bind=options["rpc-bind"],
-        rpc_tls_cert=None if options["rpc-tls-cert"] is None else Path(options["rpc-tls-cert"]),
-        rpc_tls_key=None if options["rpc-tls-key"] is None else Path(options["rpc-tls-key"]),
+        verify_threads=options["verify-threads"] or None, rpc_listen=options["rpc-listen"],
         rpc_access=options["rpc-access"], rpc_max_answer=options["rpc-max-answer"],
-        validator=options["validator"], metrics_port=options["metrics-port"],
-        metrics_bind=options["metrics-bind"], progress_interval=options["progress-interval"],
+        validator=options["validator"], metrics_listen=options["metrics-listen"],
+        progress_interval=options["progress-interval"],
         whitelist=tuple(options["whitelist"]), bans=tuple(options["bans"]),
         allow_private_addresses=bool(options["allow-private-addresses"]))
     top = make_node_service(settings, config, reactor=reactor)
     top.exit_on_store_error = True
     top.on_failure = functools.partial(_exit_process, reactor)
+    tune_for_run(reactor)
     return top
 
 
-def _exit_process(reactor: Any, failure: Failure) -> None:
+def _exit_process(reactor: IReactorCore, failure: Failure) -> None:
     """
     The node stopped itself (its store failed a write): end twistd with
     L{EXIT_STORE_FAILED}, so a supervisor sees a failure, not a clean stop.
     """
-    if reactor is None:
-        from twisted.internet import reactor as global_reactor
-        reactor = global_reactor
     reactor.addSystemEventTrigger("after", "shutdown", os._exit, EXIT_STORE_FAILED)
     reactor.stop()

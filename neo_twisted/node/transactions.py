@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from twisted.logger import Logger
 
@@ -147,7 +147,7 @@ class TransactionRelay:
 
     # -- relay ---------------------------------------------------------------------------
 
-    def _accepted(self, txs: Sequence[Transaction], sender: Any) -> None:
+    def _accepted(self, txs: Sequence[Transaction], sender: IPeer | None) -> None:
         node, now = self._node, self._now()
         fresh = [tx.hash for tx in txs if node.relay_filter.should_relay(tx.hash, now)]
         if not fresh:

@@ -21,20 +21,20 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from twisted.application.service import Service
-from twisted.internet.defer import CancelledError, Deferred, maybeDeferred, succeed
+from twisted.application.service import MultiService
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
 from twisted.internet.error import ConnectingCancelledError
-from twisted.internet.interfaces import IAddress, IListeningPort, IProtocol, IProtocolFactory
+from twisted.internet.interfaces import IAddress, IProtocol, IProtocolFactory
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from neo_twisted.listening import DEFAULT_BACKLOG, tcp_description
 from neo_twisted.network.payloads import AddrPayload, Payload, VersionPayload
 from neo_twisted.p2p.addresses import AddressBook, load_peers, normalise_host, save_peers
 from neo_twisted.p2p.admission import AcceptingFactory, Admission, Verdict
@@ -43,6 +43,8 @@ from neo_twisted.p2p.discipline import BAN_DURATION, Discipline
 from neo_twisted.p2p.exchange import AddressExchange
 from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IAdmission, IPeer, IPeerObserver
+from neo_twisted.p2p.listeners import PeerListeners
+from neo_twisted.reactors import INodeReactor, or_global
 
 __all__ = ["BAN_DURATION", "GETADDR_INTERVAL", "SEEDS_WHEN_ALONE", "SEEDS_WHEN_SHORT",
            "SEED_FALLBACK_AFTER", "ConnectionService"]
@@ -52,18 +54,16 @@ SEED_FALLBACK_AFTER = 180.0
 #: Seeds dialled when nothing is connected, and when the shortage lasted too long.
 SEEDS_WHEN_ALONE = 5
 SEEDS_WHEN_SHORT = 2
-#: Connections the kernel may queue before we accept them: a burst of inbound ones
-#: (hundreds from one host, refused one by one) overflowed Twisted's 50, and honest
-#: peers' handshakes were dropped with theirs.
-LISTEN_BACKLOG = 1024
+#: Connections the kernel may queue before we accept them (see L{DEFAULT_BACKLOG}).
+LISTEN_BACKLOG = DEFAULT_BACKLOG
 #: Seconds between two rounds of C{getaddr} to every peer while the book is empty.
 GETADDR_INTERVAL = 30.0
 
 
 @implementer(IAdmission, IPeerObserver)
-class ConnectionService(Service):
+class ConnectionService(MultiService):
     """
-    Listens, dials and keeps the peer set within its limits.
+    Listens (its child, L{listeners}), dials and keeps the peer set within its limits.
 
     @ivar controller: the registry of live peers this service counts and subscribes to.
     @ivar book: the address book (its idle endpoints are what C{peers.dat} keeps).
@@ -74,10 +74,12 @@ class ConnectionService(Service):
 
     def __init__(self, controller: PeerController, factory_out: IProtocolFactory,
                  factory_in: IProtocolFactory | None = None,
-                 *, listen_port: int | None = None, listen_interface: str = "",
+                 *, listen: Sequence[str] = (), listen_port: int | None = None,
+                 listen_interface: str = "",
                  seeds: Sequence[str] = (), peers_path: Path | None = None,
                  min_peers: int = 10, max_peers: int = 40, max_per_address: int = 3,
-                 max_dialling: int = 10, ask_addresses: bool = True, reactor: Any = None,
+                 max_dialling: int = 10, ask_addresses: bool = True,
+                 reactor: INodeReactor | None = None,
                  maintenance_interval: float = 5.0, save_interval: float = 300.0,
                  ban_duration: float = BAN_DURATION, dial_timeout: float = 10.0,
                  book: AddressBook | None = None, rng: random.Random | None = None,
@@ -87,31 +89,32 @@ class ConnectionService(Service):
         @param controller: the registry of live peers, which the factories report to;
             the service subscribes to it and judges its versions.
         @param factory_out: builds the connections we dial (IPeer providers).
-        @param factory_in: builds accepted ones; without it or C{listen_port}, no listening.
-        @param listen_port: the P2P port; 0 picks a free one (see L{listening_port}).
-        @param listen_interface: the address to listen on; C{""}: every IPv4 one.
+        @param factory_in: builds accepted ones; without it, no listening.
+        @param listen: endpoint descriptions to listen on (C{tcp:20333:interface=\\:\\:}).
+        @param listen_port: the shorthand of one more: this port (0 picks a free one, see
+            L{listening_port}) on C{listen_interface} (C{""}: every IPv4 address).
         @param seeds: C{"host:port"} (the C{SeedList}); names are resolved when needed.
         @param peers_path: C{peers.dat}, loaded at start, saved periodically and at stop.
         @param min_peers: outbound connections to keep.
         @param max_peers: connections in all; C{max_per_address}: with one IP.
         @param max_dialling: dials in flight at most.
         @param ask_addresses: send C{getaddr} to every newly established peer.
-        @param reactor: IReactorTCP, IReactorTime and IReactorCore (C{resolve}).
+        @param reactor: for time, dialling, listening and resolving seeds.
         @param discipline: the IPs discouraged and banned (default: a new one, loopback
             protected, banning for C{ban_duration}).
         @param allow_private_addresses: learn private and reserved addresses from peers.
-        @raise ValueError: contradicting limits, or a malformed seed.
+        @raise ValueError: contradicting limits, a malformed seed or description.
         """
+        super().__init__()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
         if max_dialling < 1:
             raise ValueError("need 0 < max_dialling")
-        if reactor is None:
-            from twisted.internet import reactor as global_reactor
-            reactor = global_reactor
-        self._reactor = reactor
+        self._reactor = reactor = or_global(reactor)
         self._factory_out = factory_out
         self._factory_in = factory_in
-        self.listen_port = listen_port
-        self.listen_interface = listen_interface
+        if listen_port is not None:
+            listen = (*listen, tcp_description(listen_port, listen_interface))
+        #: Where it listens for peers (none without an inbound factory).
+        self.listen = tuple(listen) if factory_in is not None else ()
         self.seeds = [Endpoint.parse(seed) for seed in seeds]
         self.peers_path = peers_path
         self.max_dialling = max_dialling
@@ -131,26 +134,27 @@ class ConnectionService(Service):
         self.controller = controller
         #: The controller's registry itself (not a copy): the live peers.
         self._records = controller.records
-        self._dialling: dict[Endpoint, Deferred[Any]] = {}
+        self._dialling: dict[Endpoint, Deferred[IProtocol]] = {}
         self._resolving = 0
         self._short_since: float | None = None
         self._next_getaddr = 0.0
-        self._port: IListeningPort | None = None
         self._loops: list[LoopingCall] = []
         controller.use_admission(self)
         controller.subscribe(self)
+        #: Its child: a listener for each of L{listen} (none without C{factory_in}).
+        self.listeners = PeerListeners(reactor, self.listen, AcceptingFactory(
+            factory_in or factory_out, self._accept), self.book)
+        self.listeners.setServiceParent(self)  # type: ignore[no-untyped-call]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def listening_port(self) -> int | None:
         """
-        The port we accept connections on once started (the real one when asked for 0).
+        The TCP port we accept connections on once started (the real one when asked
+        for 0; the first listener's, when several).
         """
-        if self._port is None:
-            return None
-        port: int = self._port.getHost().port  # type: ignore[attr-defined]
-        return port
+        return self.listeners.port
 
     def startService(self) -> None:
         """
@@ -160,21 +164,13 @@ class ConnectionService(Service):
             added = self.book.add(load_peers(self.peers_path), self._now())
             self._log.info("{count} peers loaded from {path}", count=added,
                            path=str(self.peers_path))
-        if self._factory_in is not None and self.listen_port is not None:
-            self._port = self._reactor.listenTCP(
-                self.listen_port, AcceptingFactory(self._factory_in, self._accept),
-                backlog=LISTEN_BACKLOG, interface=self.listen_interface)
-            port = self.listening_port
-            self.book.own_port = port
-            if self.listen_interface and port is not None:
-                self.book.add_own(Endpoint(normalise_host(self.listen_interface), port))
-            self._log.info("listening for peers on port {port}", port=port)
-        super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+        super().startService()  # type: ignore[no-untyped-call]  # the listeners start
         self._start_loop(self._tick, self.maintenance_interval, now=True)
         if self.peers_path is not None and self.save_interval > 0:
             self._start_loop(self.save_now, self.save_interval, now=False)
 
-    def _start_loop(self, function: Any, interval: float, *, now: bool) -> None:
+    def _start_loop(self, function: Callable[[], None], interval: float, *,
+                    now: bool) -> None:
         loop = LoopingCall(function)
         loop.clock = self._reactor
         self._loops.append(loop)
@@ -185,9 +181,9 @@ class ConnectionService(Service):
         """
         Stop the timers and dials, save C{peers.dat}, drop every peer, stop listening.
 
-        @return: fires when the listening port is closed.
+        @return: fires when the listening ports are closed.
         """
-        super().stopService()  # type: ignore[no-untyped-call]
+        listeners: Deferred[object] = super().stopService()  # type: ignore[no-untyped-call]
         for loop in self._loops:
             if loop.running:
                 loop.stop()
@@ -198,10 +194,7 @@ class ConnectionService(Service):
             self.save_now()
         for peer in list(self._records):
             peer.disconnect("node stopping")
-        port, self._port = self._port, None
-        if port is None:
-            return succeed(None)
-        return maybeDeferred(port.stopListening).addCallback(lambda _: None)
+        return listeners.addCallback(lambda _: None)
 
     def save_now(self) -> None:
         """
@@ -215,8 +208,7 @@ class ConnectionService(Service):
             self._log.warn("cannot save {path}: {error}", path=str(self.peers_path),
                            error=error)
 
-    # -- limits and counts -------------------------------------------------------------------
-    # (the limits live in L{admission}; these read them for the service's users)
+    # -- limits and counts (the limits live in L{admission}; these read them) -----------------
 
     @property
     def min_peers(self) -> int:
@@ -361,7 +353,7 @@ class ConnectionService(Service):
                       timeout=self.dial_timeout)
         self.book.mark_connected(endpoint)
         self._log.debug("dialling {endpoint}", endpoint=str(endpoint))
-        dial: Deferred[Any] = client.connect(self._factory_out)
+        dial: Deferred[IProtocol] = client.connect(self._factory_out)
         self._dialling[endpoint] = dial
         dial.addCallbacks(self._dialled, self._dial_failed,
                           callbackArgs=(endpoint,), errbackArgs=(endpoint,))

@@ -14,16 +14,14 @@ millisecond.
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.application.service import Service
-from twisted.internet import defer, threads
+from twisted.internet import defer
 from twisted.internet.interfaces import IReactorFromThreads
-from twisted.python.threadpool import ThreadPool
 
 from neo_twisted.crypto.hashes import checksum
 from neo_twisted.network.frame import Frame
 from neo_twisted.network.payloads import Payload, decode_payload
+from neo_twisted.offreactor import RunnerFactory, threads_on
 from neo_twisted.wire.errors import FormatError
 
 __all__ = ["DECODE_THREADS", "OFF_REACTOR_SIZE", "ChecksumError", "PayloadDecoder",
@@ -63,25 +61,28 @@ class PayloadDecoder(Service):
 
     name = "p2p-decoding"
 
-    def __init__(self, reactor: IReactorFromThreads, threads_count: int = DECODE_THREADS
-                 ) -> None:
+    def __init__(self, reactor: IReactorFromThreads | None = None,
+                 threads_count: int = DECODE_THREADS,
+                 off_reactor: RunnerFactory | None = None) -> None:
+        """
+        @param reactor: where the decoded payloads come back (default: the global one).
+        @param off_reactor: makes the threads (tests:
+            L{neo_twisted.offreactor.Synchronous}); by default a thread pool.
+        """
         if threads_count < 1:
             raise ValueError(f"threads_count must be positive, not {threads_count!r}")
-        self._reactor = reactor
-        self._threads = threads_count
-        self._pool: ThreadPool | None = None
-        self._pending: set[defer.Deferred[Payload | None]] = set()
+        make = off_reactor if off_reactor is not None else threads_on(reactor)
+        self._threads = make("p2p-decode", threads_count)
 
     @property
     def available(self) -> bool:
         """
         Whether decodings can be handed over (the service is running).
         """
-        return self._pool is not None
+        return self._threads.running
 
     def startService(self) -> None:
-        self._pool = ThreadPool(minthreads=0, maxthreads=self._threads, name="p2p-decode")
-        self._pool.start()
+        self._threads.start()
         super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
 
     def stopService(self) -> defer.Deferred[None]:
@@ -91,15 +92,7 @@ class PayloadDecoder(Service):
         for them on the reactor.
         """
         super().stopService()  # type: ignore[no-untyped-call]
-        pool, self._pool = self._pool, None
-        pending = list(self._pending)
-
-        def stop(_: object) -> None:
-            if pool is not None:
-                pool.stop()
-
-        return (defer.DeferredList(pending, consumeErrors=False)
-                .addCallback(stop))
+        return self._threads.stop()
 
     def decode(self, frame: Frame) -> defer.Deferred[Payload | None]:
         """
@@ -108,15 +101,6 @@ class PayloadDecoder(Service):
 
         @raise RuntimeError: the service is not running (see L{available}).
         """
-        pool = self._pool
-        if pool is None:
+        if not self._threads.running:
             raise RuntimeError("the payload decoder is not running")
-        result: defer.Deferred[Payload | None] = threads.deferToThreadPool(
-            self._reactor, pool, decode_frame, frame)
-        self._pending.add(result)
-
-        def done(outcome: Any) -> Any:
-            self._pending.discard(result)
-            return outcome
-
-        return result.addBoth(done)
+        return self._threads.run(decode_frame, frame)

@@ -4,7 +4,7 @@ JSON-RPC errors, with the codes and messages of the reference node.
 
 from __future__ import annotations
 
-from typing import Any
+from neo_twisted.core.jsonify import JSON, Json
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -40,15 +40,15 @@ class RpcError(Exception):
         parameter is wrong), sent as the error's C{data} member when not None.
     """
 
-    def __init__(self, code: int, message: str | None = None, data: Any = None) -> None:
+    def __init__(self, code: int, message: str | None = None, data: Json = None) -> None:
         message = MESSAGES.get(code, "Error") if message is None else message
         super().__init__(code, message, data)
         self.code = code
         self.message = message
         self.data = data
 
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
+    def to_json(self) -> JSON:
+        error: JSON = {"code": self.code, "message": self.message}
         if self.data is not None:
             error["data"] = self.data
         return error

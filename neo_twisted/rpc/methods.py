@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import Concatenate, ParamSpec, TypeVar
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
 from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.block import Block
-from neo_twisted.core.jsonify import output_json
+from neo_twisted.core.jsonify import JSON, Json, output_json
 from neo_twisted.core.transaction import Transaction
 from neo_twisted.crypto.keys import script_hash_from_address
 from neo_twisted.ledger.chain import BlockResult, Ledger, Verdict
@@ -33,6 +33,7 @@ from neo_twisted.p2p.discipline import FOREVER
 from neo_twisted.rpc import shapes
 from neo_twisted.rpc.errors import RpcError, invalid_params, unknown
 from neo_twisted.rpc.params import (
+    Params,
     block_index,
     busy,
     decoded,
@@ -45,6 +46,9 @@ from neo_twisted.rpc.params import (
 from neo_twisted.rpc.plugins import PluginRpc, plugins_result
 from neo_twisted.rpc.server import Estimate, Method
 from neo_twisted.wire.fixed8 import FIXED8_ONE
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 #: A transaction hash in a JSON list: C{"0x<64 hex digits>",}.
 TXID_JSON_BYTES = 69
@@ -60,7 +64,7 @@ _BLOCK_REFUSALS = {
 
 # -- parameters ------------------------------------------------------------------------------
 
-def _hash_or_index(params: list[Any], name: str) -> bytes | int:
+def _hash_or_index(params: Params, name: str) -> bytes | int:
     """
     C{getblock}'s first parameter: a number is an index, a string a hash.
     """
@@ -68,6 +72,15 @@ def _hash_or_index(params: list[Any], name: str) -> bytes | int:
     if isinstance(value, int) and not isinstance(value, bool):
         return block_index(params, 0, name)
     return hash256(params, 0, name)
+
+
+def _known(result: str | JSON | None, what: str) -> str | JSON:
+    """
+    L{found} for an answer that is a hex string or an object (a C{verbose} flag's).
+    """
+    if result is None:
+        raise unknown(what)
+    return result
 
 
 def _refusal_error(refusal: Refusal, reason: str) -> RpcError:
@@ -120,8 +133,9 @@ class NodeRpc:
         """
         return {"getrawmempool": self.getrawmempool_size}
 
-    def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-        return self._ledger.read(function, *args).addErrback(busy)
+    def _read(self, function: Callable[Concatenate[Ledger, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> defer.Deferred[T]:
+        return self._ledger.read(function, *args, **kwargs).addErrback(busy)
 
     @property
     def _height(self) -> int:
@@ -132,31 +146,31 @@ class NodeRpc:
 
     # -- chain -------------------------------------------------------------------------------
 
-    def getblockcount(self, params: list[Any]) -> int:
+    def getblockcount(self, params: Params) -> int:
         return self._height + 1
 
-    def getbestblockhash(self, params: list[Any]) -> defer.Deferred[str]:
+    def getbestblockhash(self, params: Params) -> defer.Deferred[str]:
         def best(ledger: Ledger) -> str:
             return str(ledger.get_block_hash(ledger.block_height))
         return self._read(best)
 
-    def getblockhash(self, params: list[Any]) -> defer.Deferred[str]:
+    def getblockhash(self, params: Params) -> defer.Deferred[str]:
         index = block_index(params, 0, "index")
         if index > self._height:
             raise unknown("Invalid Height")
         return self._read(lambda ledger: str(ledger.get_block_hash(index)))
 
-    def getblock(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getblock(self, params: Params) -> defer.Deferred[str | JSON]:
         key, verbose = _hash_or_index(params, "hash or index"), flag(params, 1)
         return self._read(shapes.block_result, self._settings, key, verbose).addCallback(
-            found, "Unknown block")
+            _known, "Unknown block")
 
-    def getblockheader(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getblockheader(self, params: Params) -> defer.Deferred[str | JSON]:
         key, verbose = _hash_or_index(params, "hash or index"), flag(params, 1)
         return self._read(shapes.header_result, self._settings, key, verbose).addCallback(
-            found, "Unknown block")
+            _known, "Unknown block")
 
-    def getblocksysfee(self, params: list[Any]) -> defer.Deferred[str]:
+    def getblocksysfee(self, params: Params) -> defer.Deferred[str]:
         """
         The system fees of blocks 0..index, in whole GAS, as a string.
         """
@@ -167,12 +181,12 @@ class NodeRpc:
 
     # -- transactions and state --------------------------------------------------------------
 
-    def getrawtransaction(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getrawtransaction(self, params: Params) -> defer.Deferred[str | JSON]:
         txid, verbose = hash256(params, 0, "txid"), flag(params, 1)
         entry = self._mempool.pool.entry(txid)
         settings = self._settings
 
-        def look(ledger: Ledger) -> Any:
+        def look(ledger: Ledger) -> str | JSON | None:
             if entry is not None:
                 tx, height, fee = entry.tx, None, entry.network_fee
             else:
@@ -184,9 +198,9 @@ class NodeRpc:
                 return tx.to_bytes().hex()
             return shapes.transaction_result(ledger, settings, tx, height, fee)
 
-        return self._read(look).addCallback(found, "Unknown transaction")
+        return self._read(look).addCallback(_known, "Unknown transaction")
 
-    def gettransactionheight(self, params: list[Any]) -> defer.Deferred[int]:
+    def gettransactionheight(self, params: Params) -> defer.Deferred[int]:
         """
         The height of the block holding a confirmed transaction (2.10+).
         """
@@ -194,13 +208,13 @@ class NodeRpc:
         return self._read(lambda ledger: ledger.transaction_height(txid)).addCallback(
             found, "Unknown transaction")
 
-    def gettxout(self, params: list[Any]) -> defer.Deferred[Any]:
+    def gettxout(self, params: Params) -> defer.Deferred[JSON | None]:
         txid, n = hash256(params, 0, "txid"), block_index(params, 1, "n")
         if n > 0xFFFF:
             raise invalid_params(f"output index {n} is over 65535")
         version = self._settings.address_version
 
-        def look(ledger: Ledger) -> Any:
+        def look(ledger: Ledger) -> JSON | None:
             output = ledger.get_unspent(txid, n)
             if output is None:
                 return None
@@ -208,7 +222,7 @@ class NodeRpc:
 
         return self._read(look)
 
-    def getaccountstate(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getaccountstate(self, params: Params) -> defer.Deferred[JSON]:
         address = param(params, 0, "address")
         if not isinstance(address, str):
             raise invalid_params("the address must be a string")
@@ -218,24 +232,24 @@ class NodeRpc:
             raise invalid_params(f"{address!r} is not an address: {e}") from None
         return self._read(shapes.account_result, script_hash)
 
-    def getassetstate(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getassetstate(self, params: Params) -> defer.Deferred[JSON]:
         asset_id = hash256(params, 0, "asset id")
         version = self._settings.address_version
 
-        def look(ledger: Ledger) -> Any:
+        def look(ledger: Ledger) -> JSON | None:
             state = ledger.get_asset(asset_id)
             return None if state is None else shapes.asset_result(state, version)
 
         return self._read(look).addCallback(found, "Unknown asset")
 
-    def getvalidators(self, params: list[Any]) -> defer.Deferred[list[dict[str, Any]]]:
+    def getvalidators(self, params: Params) -> defer.Deferred[list[JSON]]:
         """
         The registered and standby keys with a vote record, their votes, and whether
         they validate the next block (neo2-validators.md section 8).
         """
         return self._read(lambda ledger: ledger.validators.enrollments())
 
-    def validateaddress(self, params: list[Any]) -> dict[str, Any]:
+    def validateaddress(self, params: Params) -> JSON:
         address = param(params, 0, "address")
         if not isinstance(address, str):
             raise invalid_params("the address must be a string")
@@ -249,7 +263,7 @@ class NodeRpc:
 
     # -- the pool and relay ------------------------------------------------------------------
 
-    def getrawmempool_size(self, params: list[Any]) -> int:
+    def getrawmempool_size(self, params: Params) -> int:
         """
         The bytes of C{getrawmempool}'s answer: the pool's size tells them exactly.
         """
@@ -258,14 +272,14 @@ class NodeRpc:
             count += self._mempool.verifying
         return ANSWER_OVERHEAD + TXID_JSON_BYTES * count
 
-    def getrawmempool(self, params: list[Any]) -> Any:
+    def getrawmempool(self, params: Params) -> Json:
         verified = [str(txid) for txid in self._mempool.txids()]
         if not flag(params, 0):
             return verified
         return {"height": self._height, "verified": verified,
                 "unverified": [str(txid) for txid in self._mempool.verifying_txids()]}
 
-    def sendrawtransaction(self, params: list[Any]) -> defer.Deferred[bool]:
+    def sendrawtransaction(self, params: Params) -> defer.Deferred[bool]:
         tx: Transaction = decoded(Transaction.from_bytes, hex_bytes(params, 0, "transaction"),
                                    "the transaction")
 
@@ -286,7 +300,7 @@ class NodeRpc:
         self._mempool.submit_each([tx for tx, _ in queued],
                                   waiters=[waiting for _, waiting in queued])
 
-    def submitblock(self, params: list[Any]) -> defer.Deferred[bool]:
+    def submitblock(self, params: Params) -> defer.Deferred[bool]:
         block: Block = decoded(Block.from_bytes, hex_bytes(params, 0, "block"), "the block")
 
         def answer(result: BlockResult) -> bool:
@@ -299,12 +313,12 @@ class NodeRpc:
 
     # -- the node ----------------------------------------------------------------------------
 
-    def getconnectioncount(self, params: list[Any]) -> int:
+    def getconnectioncount(self, params: Params) -> int:
         return self._node.connections.peer_count
 
-    def getpeers(self, params: list[Any]) -> dict[str, Any]:
+    def getpeers(self, params: Params) -> JSON:
         connections = self._node.connections
-        connected = []
+        connected: list[JSON] = []
         for peer in connections.established_peers():
             port = peer.listener.port if peer.listener is not None else peer.remote.port
             connected.append({"address": peer.remote.host, "port": port})
@@ -316,7 +330,7 @@ class NodeRpc:
             "connected": connected,
         }
 
-    def setban(self, params: list[Any]) -> bool:
+    def setban(self, params: Params) -> bool:
         """
         Ours (after Bitcoin Core's): C{[address, "add", seconds]} refuses an IP and drops
         its connections (for the node's life without C{seconds}); C{[address, "remove"]}
@@ -340,7 +354,7 @@ class NodeRpc:
         connections.ban(host, FOREVER if seconds is None else float(seconds))
         return True
 
-    def listbanned(self, params: list[Any]) -> list[dict[str, Any]]:
+    def listbanned(self, params: Params) -> list[JSON]:
         """
         Ours: the banned and discouraged IPs, and until when (Unix time; null: for the
         node's life).
@@ -352,7 +366,7 @@ class NodeRpc:
                                                    ("discourage", discipline.discouraged(now)))
                 for host, until in sorted(table.items())]
 
-    def listplugins(self, params: list[Any]) -> list[dict[str, Any]]:
+    def listplugins(self, params: Params) -> list[JSON]:
         """
         No plugins load here: the neo-cli plugins listed are those whose methods this
         node answers itself (L{neo_twisted.rpc.plugins.NATIVE_PLUGINS}), so that a
@@ -360,29 +374,33 @@ class NodeRpc:
         """
         return plugins_result()
 
-    def getversion(self, params: list[Any]) -> dict[str, Any]:
+    def getversion(self, params: Params) -> JSON:
         return {"port": self._node.connections.listening_port or 0,
                 "nonce": self._node.nonce, "useragent": self._node.user_agent}
 
-    def getconsensusstate(self, params: list[Any]) -> dict[str, Any]:
+    def getconsensusstate(self, params: Params) -> JSON:
         """
         Ours (not the reference's): the round in progress, and the payloads seen for it,
         so an operator can tell why no block comes.
         """
+        height = self._height + 1
         if self._consensus is not None:
             state = self._consensus.status()
+            round_height = state.get("height")
+            if isinstance(round_height, int):  # a round is under way
+                height = round_height
         else:
-            state = {"validator": False, "height": self._height + 1}
-        state["seen"] = self._node.consensus.seen(state.get("height", self._height + 1))
+            state = {"validator": False, "height": height}
+        state["seen"] = self._node.consensus.seen(height)
         return state
 
 
-    def getnodestate(self, params: list[Any]) -> dict[str, Any]:
+    def getnodestate(self, params: Params) -> JSON:
         """
         Ours: what C{neonode status} shows, in one call (heights, sync, peers, pool).
         """
         node, mempool, progress = self._node, self._mempool, self._progress
-        peers = []
+        peers: list[JSON] = []
         for peer in sorted(node.established_peers(), key=lambda p: str(p.remote)):
             version = peer.version
             peers.append({

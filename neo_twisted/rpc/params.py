@@ -8,25 +8,31 @@ A wrong parameter is an L{RpcError} -32602 with the reason in C{data}.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeVar
 
 from twisted.python.failure import Failure
 
+from neo_twisted.core.jsonify import Json
 from neo_twisted.crypto.keys import script_hash_from_address
 from neo_twisted.ledger.service import ReadQueueFullError
 from neo_twisted.rpc.errors import SERVER_BUSY, RpcError, invalid_params, unknown
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt160, UInt256
 
+T = TypeVar("T")
 
-def param(params: list[Any], position: int, name: str) -> Any:
+#: A method's positional parameters, as the request carried them.
+Params = Sequence[Json]
+
+
+def param(params: Params, position: int, name: str) -> Json:
     if position >= len(params):
         raise invalid_params(f"parameter {position} ({name}) is missing")
     return params[position]
 
 
-def block_index(params: list[Any], position: int, name: str) -> int:
+def block_index(params: Params, position: int, name: str) -> int:
     """
     A block index: a JSON number, or its decimal string (C{uint.Parse} takes either).
     """
@@ -38,7 +44,7 @@ def block_index(params: list[Any], position: int, name: str) -> int:
     return value
 
 
-def hash256(params: list[Any], position: int, name: str) -> UInt256:
+def hash256(params: Params, position: int, name: str) -> UInt256:
     value = param(params, position, name)
     if not isinstance(value, str):
         raise invalid_params(f"{name} must be a hash string, not {value!r}")
@@ -48,7 +54,7 @@ def hash256(params: list[Any], position: int, name: str) -> UInt256:
         raise invalid_params(f"{name}: {e}") from None
 
 
-def flag(params: list[Any], position: int) -> bool:
+def flag(params: Params, position: int) -> bool:
     """
     An optional verbose flag: true, or a non-zero number (C{AsBoolean}).
     """
@@ -60,7 +66,7 @@ def flag(params: list[Any], position: int) -> bool:
     raise invalid_params(f"parameter {position} must be a boolean, not {value!r}")
 
 
-def hex_bytes(params: list[Any], position: int, name: str) -> bytes:
+def hex_bytes(params: Params, position: int, name: str) -> bytes:
     value = param(params, position, name)
     if not isinstance(value, str):
         raise invalid_params(f"{name} must be a hex string")
@@ -70,14 +76,14 @@ def hex_bytes(params: list[Any], position: int, name: str) -> bytes:
         raise invalid_params(f"{name} is not hex") from None
 
 
-def decoded(kind: Callable[[bytes], Any], data: bytes, name: str) -> Any:
+def decoded(kind: Callable[[bytes], T], data: bytes, name: str) -> T:
     try:
         return kind(data)
     except FormatError as e:
         raise invalid_params(f"{name} does not decode: {e}") from None
 
 
-def address(params: list[Any], position: int, version: int) -> UInt160:
+def address(params: Params, position: int, version: int) -> UInt160:
     """
     An address, or (40 hex digits or more, as the asset tracker plugin tells them
     apart) a script hash in its display form.
@@ -93,13 +99,13 @@ def address(params: list[Any], position: int, version: int) -> UInt160:
         raise invalid_params(f"{value!r} is not an address or a script hash: {e}") from None
 
 
-def found(result: Any, what: str) -> Any:
+def found(result: T | None, what: str) -> T:
     if result is None:
         raise unknown(what)
     return result
 
 
-def busy(failure: Failure) -> Any:
+def busy(failure: Failure) -> NoReturn:
     """
     The ledger's read queue is full: the server's busy answer (-32000), not a failure.
     """

@@ -16,7 +16,7 @@ as it does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Concatenate, ParamSpec, TypeVar
 
 import lmdb
 from twisted.internet import defer
@@ -31,10 +31,13 @@ from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.view import LedgerView
 from neo_twisted.mempool.claims import calculate_bonus, generated_gas
 from neo_twisted.mempool.view import SpentCoin
-from neo_twisted.rpc.params import address, block_index, busy, flag
+from neo_twisted.rpc.params import Params, address, block_index, busy, flag
 from neo_twisted.rpc.server import Method
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt160, UInt256
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 #: The most entries a list holds (the plugin's C{MaxResults} as it ships).
 MAX_RESULTS = 1000
@@ -154,7 +157,8 @@ def unclaimed_result(ledger: Ledger, script_hash: UInt160) -> JSON:
             "unclaimed": fixed8_number(available + unavailable)}
 
 
-def block_timestamps(ledger: Ledger, count: int, last: int, per_day: int) -> Any:
+def block_timestamps(ledger: Ledger, count: int, last: int, per_day: int
+                     ) -> str | list[JSON]:
     """
     C{getmetricblocktimestamp}: the time and height of C{count} + 1 blocks up to
     C{last} (0: the one below the tip), or why not, in CoreMetrics's words.
@@ -174,7 +178,7 @@ def block_timestamps(ledger: Ledger, count: int, last: int, per_day: int) -> Any
     if count <= 0:
         return "Requested number of block times can not be <= 0"
     begin = last - count if last > 0 else height - 1 - count
-    result = []
+    result: list[JSON] = []
     for index in range(begin, begin + count + 1):
         header = ledger.get_header(index)
         if header is None:
@@ -197,10 +201,11 @@ class PluginRpc:
     def methods(self) -> dict[str, Method]:
         return {name: getattr(self, name) for name in self.NAMES}
 
-    def _read(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-        return self._ledger.read(function, *args).addErrback(busy)
+    def _read(self, function: Callable[Concatenate[Ledger, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> defer.Deferred[T]:
+        return self._ledger.read(function, *args, **kwargs).addErrback(busy)
 
-    def getunspents(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getunspents(self, params: Params) -> defer.Deferred[JSON]:
         """
         C{[address]}: GAS and NEO; C{[address, true]}: NEO only, C{false}: GAS only.
         """
@@ -211,15 +216,15 @@ class PluginRpc:
             assets = SYSTEM_ASSETS[1:] if flag(params, 1) else SYSTEM_ASSETS[:1]
         return self._read(unspents_result, script_hash, version, assets)
 
-    def getclaimable(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getclaimable(self, params: Params) -> defer.Deferred[JSON]:
         version = self._settings.address_version
         return self._read(claimable_result, address(params, 0, version), version)
 
-    def getunclaimed(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getunclaimed(self, params: Params) -> defer.Deferred[JSON]:
         return self._read(unclaimed_result,
                           address(params, 0, self._settings.address_version))
 
-    def getmetricblocktimestamp(self, params: list[Any]) -> defer.Deferred[Any]:
+    def getmetricblocktimestamp(self, params: Params) -> defer.Deferred[str | list[JSON]]:
         """
         C{[count]} or C{[count, last height]}.
         """

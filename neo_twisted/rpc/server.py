@@ -24,7 +24,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
-from typing import Any
+from typing import TypeVar
 
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -33,7 +33,7 @@ from twisted.python.failure import Failure
 from twisted.web import http, resource, server
 from twisted.web.iweb import IRequest
 
-from neo_twisted.core.jsonify import strict_json_loads
+from neo_twisted.core.jsonify import JSON, Json, strict_json_loads
 from neo_twisted.rpc.access import AccessPolicy, Refusal
 from neo_twisted.rpc.budget import AnswerBudget, RequestBudget
 from neo_twisted.rpc.errors import (
@@ -46,12 +46,17 @@ from neo_twisted.rpc.errors import (
     SERVER_BUSY,
     RpcError,
 )
+from neo_twisted.rpc.params import Params
 from neo_twisted.wire.errors import FormatError
 
-#: A method: positional params in, a JSON-able result (or a Deferred of one) out.
-Method = Callable[[list[Any]], Any]
+T = TypeVar("T")
+
+#: A method: positional params in, a JSON value (or a Deferred of one) out. The server
+#: looks at the result only to encode it: what JSON cannot hold is logged and
+#: answered with -32603.
+Method = Callable[[Params], object]
 #: A method's estimate of its answer's bytes, from its params, before it is run.
-Estimate = Callable[[list[Any]], int]
+Estimate = Callable[[Params], int]
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_MAX_BATCH = 1000
@@ -75,7 +80,7 @@ OK = "ok"
 PARAM_ERRORS = (ValueError, IndexError, FormatError)
 
 
-def parse_json(data: bytes) -> Any:
+def parse_json(data: bytes) -> Json:
     """
     Strict JSON (no NaN or Infinity, in words or by overflow); ValueError for anything
     else, however deep.
@@ -86,11 +91,11 @@ def parse_json(data: bytes) -> Any:
         raise ValueError(str(e)) from None
 
 
-def _encode(document: Any) -> bytes:
+def _encode(document: object) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def error_response(id_: Any, error: RpcError) -> dict[str, Any]:
+def error_response(id_: Json, error: RpcError) -> JSON:
     return {"jsonrpc": "2.0", "id": id_, "error": error.to_json()}
 
 
@@ -139,14 +144,15 @@ class JsonRpcResource(resource.Resource):
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def render(self, request: server.Request) -> Any:
+    def render(self, request: server.Request) -> bytes | int:
         """
         Refuse what the access policy refuses, before anything else is looked at.
         """
         refusal = self.access.check(request)
         if refusal is not None:
             return self._refuse(request, refusal)
-        return super().render(request)  # type: ignore[no-untyped-call]
+        rendered: bytes | int = super().render(request)  # type: ignore[no-untyped-call]
+        return rendered
 
     def _refuse(self, request: server.Request, refusal: Refusal) -> bytes:
         for name, value in refusal.headers:
@@ -169,7 +175,7 @@ class JsonRpcResource(resource.Resource):
             request.setHeader(name, value)  # type: ignore[no-untyped-call]
         return b""
 
-    def render_POST(self, request: server.Request) -> Any:
+    def render_POST(self, request: server.Request) -> bytes | int:
         assert request.content is not None
         try:
             document = parse_json(request.content.read())
@@ -178,7 +184,7 @@ class JsonRpcResource(resource.Resource):
                 None, RpcError(PARSE_ERROR, data=str(e))))
         return self._serve(request, document)
 
-    def render_GET(self, request: server.Request) -> Any:
+    def render_GET(self, request: server.Request) -> bytes | int:
         """
         The query form: C{?jsonrpc=2.0&method=getblock&params=[1]&id=1} (C{params} may be
         Base64 of the JSON). Without a method and params it is a parse error, as there.
@@ -196,8 +202,7 @@ class JsonRpcResource(resource.Resource):
         with contextlib.suppress(binascii.Error, ValueError):  # not Base64: plain JSON
             params = base64.b64decode(params, validate=True)
         try:
-            document: dict[str, Any] = {"method": method.decode("utf-8"),
-                                        "params": parse_json(params)}
+            document: JSON = {"method": method.decode("utf-8"), "params": parse_json(params)}
             id_ = arg(b"id")
             document["id"] = None if id_ is None else id_.decode("utf-8")
             jsonrpc = arg(b"jsonrpc")
@@ -208,15 +213,15 @@ class JsonRpcResource(resource.Resource):
                 None, RpcError(PARSE_ERROR, data=str(e))))
         return self._serve(request, document)
 
-    def _answer_now(self, request: server.Request, response: Any,
+    def _answer_now(self, request: server.Request, response: JSON,
                     code: int = http.OK) -> bytes:
         # always an error before any method: refused, unparsable, or the server busy
-        self._count(None, response["error"]["code"])
+        self._count(None, _error_code(response))
         self._set_headers(request)
         request.setResponseCode(code)
         return _encode(response)
 
-    def _serve(self, request: server.Request, document: Any) -> Any:
+    def _serve(self, request: server.Request, document: Json) -> bytes | int:
         if self.active >= self.max_concurrent:
             busy = RpcError(SERVER_BUSY, data=f"{self.active} requests are being answered")
             return self._answer_now(request, error_response(None, busy),
@@ -235,7 +240,7 @@ class JsonRpcResource(resource.Resource):
                 request.write(body)  # type: ignore[no-untyped-call]
             request.finish()  # type: ignore[no-untyped-call]
 
-        def done(result: Any) -> Any:
+        def done(result: T) -> T:
             self.active -= 1
             budget.close()
             return result
@@ -251,7 +256,7 @@ class JsonRpcResource(resource.Resource):
         for name, value in self.access.cors_headers(request):
             request.setHeader(name, value)  # type: ignore[no-untyped-call]
 
-    def handle(self, document: Any,
+    def handle(self, document: Json,
                budget: RequestBudget | None = None) -> defer.Deferred[bytes | None]:
         """
         The encoded response to a decoded request or batch (None: nothing to send, as for
@@ -291,21 +296,20 @@ class JsonRpcResource(resource.Resource):
         d = self._cooperator.cooperate(start_all()).whenDone()
         return d.addCallback(lambda _: defer.gatherResults(started)).addCallback(join)
 
-    def _one(self, request: Any, budget: RequestBudget) -> defer.Deferred[bytes | None]:
-        if not isinstance(request, dict):
+    def _one(self, request: Json, budget: RequestBudget) -> defer.Deferred[bytes | None]:
+        if not isinstance(request, Mapping):
             self._count(None, INVALID_REQUEST)
             return defer.succeed(_encode(error_response(
                 None, RpcError(INVALID_REQUEST, data="a request is a JSON object"))))
         notification = "id" not in request
         id_ = request.get("id")
-        problem = _request_problem(request)
+        name, params, problem = _read_request(request)
         if problem is not None:
             self._count(request.get("method"), INVALID_REQUEST)
             if not isinstance(id_, (str, int, float)) or isinstance(id_, bool):
                 id_ = None
             return defer.succeed(None if notification else _encode(
                 error_response(id_, RpcError(INVALID_REQUEST, data=problem))))
-        name = request["method"]
         method = self.methods.get(name)
         refused: RpcError | None = None
         reserved = 0
@@ -314,7 +318,7 @@ class JsonRpcResource(resource.Resource):
         elif name in self.disabled:
             refused = RpcError(ACCESS_DENIED, data=f"{name} is disabled on this node")
         else:
-            reserved = self._estimate(name, request["params"])
+            reserved = self._estimate(name, params)
             refused = budget.reserve(reserved)
         if refused is not None or method is None:
             assert refused is not None
@@ -322,13 +326,13 @@ class JsonRpcResource(resource.Resource):
             return defer.succeed(None if notification else _encode(
                 error_response(id_, refused)))
 
-        def answer(response: dict[str, Any]) -> bytes | None:
-            outcome = response["error"]["code"] if "error" in response else OK
+        def answer(response: Mapping[str, object]) -> bytes | None:
+            outcome = _error_code(response) if "error" in response else OK
             if notification:
                 budget.settle(reserved, 0)
                 self._count(name, outcome)
                 return None
-            encoded = self._encode_answer(response, id_, name)
+            encoded = self._encode_answer(response, name)
             if encoded is None:
                 outcome, encoded = INTERNAL_ERROR, _encode(error_response(
                     id_, RpcError(INTERNAL_ERROR)))
@@ -339,7 +343,8 @@ class JsonRpcResource(resource.Resource):
             self._count(name, outcome)
             return encoded
 
-        def succeeded(result: Any) -> bytes | None:
+        def succeeded(result: object) -> bytes | None:
+            # encoded as it is: what JSON cannot hold is caught there
             return answer({"jsonrpc": "2.0", "id": id_, "result": result})
 
         def failed(failure: Failure) -> bytes | None:
@@ -348,14 +353,14 @@ class JsonRpcResource(resource.Resource):
         # one callback per request, none for a method that answers at once: a batch
         # of 500 transactions would otherwise spend much of its time in Deferreds
         try:
-            result = method(request["params"])
+            result = method(params)
         except Exception:
             return defer.succeed(failed(Failure()))  # type: ignore[no-untyped-call]
         if isinstance(result, defer.Deferred):
             return result.addCallbacks(succeeded, failed)
         return defer.succeed(succeeded(result))
 
-    def _estimate(self, method: str, params: list[Any]) -> int:
+    def _estimate(self, method: str, params: Params) -> int:
         """
         The bytes C{method}'s answer will take, as it can tell before being run (0
         when it cannot, or its params are wrong: the method then says so itself).
@@ -368,7 +373,7 @@ class JsonRpcResource(resource.Resource):
         except Exception:
             return 0
 
-    def _error(self, failure: Failure, id_: Any, method: str) -> dict[str, Any]:
+    def _error(self, failure: Failure, id_: Json, method: str) -> JSON:
         if failure.check(RpcError):  # type: ignore[no-untyped-call]
             error: RpcError = failure.value  # type: ignore[assignment]
         elif failure.check(*PARAM_ERRORS):  # type: ignore[no-untyped-call]
@@ -378,7 +383,7 @@ class JsonRpcResource(resource.Resource):
             error = RpcError(INTERNAL_ERROR)
         return error_response(id_, error)
 
-    def _encode_answer(self, response: dict[str, Any], id_: Any, method: str) -> bytes | None:
+    def _encode_answer(self, response: Mapping[str, object], method: str) -> bytes | None:
         """
         The answer encoded; None (logged) when it holds what JSON cannot.
         """
@@ -410,17 +415,26 @@ def _next_turn(clock: IReactorTime) -> Callable[[Callable[[], None]], IDelayedCa
     return lambda work: clock.callLater(0, work)
 
 
-def _request_problem(request: dict[str, Any]) -> str | None:
+def _read_request(request: Mapping[str, Json]) -> tuple[str, Params, str | None]:
     """
-    What makes a request object invalid (None: nothing). One without C{params} is
-    given an empty list: the reference refuses it, but JSON-RPC 2.0 and neo-go allow it.
+    A request object's method and params, and what makes it invalid (None: nothing).
+    One without C{params} is given an empty list: the reference refuses it, but
+    JSON-RPC 2.0 and neo-go allow it.
     """
-    id_ = request.get("id")
+    id_, method, params = request.get("id"), request.get("method"), request.get("params", [])
     if id_ is not None and (isinstance(id_, bool) or not isinstance(id_, (str, int, float))):
-        return "id must be a string, a number or null"
-    if not isinstance(request.get("method"), str):
-        return "method must be a string"
-    request.setdefault("params", [])
-    if not isinstance(request["params"], list):
-        return "params must be an array"
-    return None
+        return "", [], "id must be a string, a number or null"
+    if not isinstance(method, str):
+        return "", [], "method must be a string"
+    if not isinstance(params, list):
+        return method, [], "params must be an array"
+    return method, params, None
+
+
+def _error_code(response: Mapping[str, object]) -> int:
+    """
+    The code of an error response (one this server built).
+    """
+    error = response["error"]
+    assert isinstance(error, Mapping) and isinstance(error["code"], int)
+    return error["code"]

@@ -1,26 +1,30 @@
-# -*- test-case-name: tests.test_rpc_tls,tests.test_rpc_load -*-
+# -*- test-case-name: tests.test_rpc_tls,tests.test_rpc_load,tests.test_endpoints -*-
 """
-The JSON-RPC listener as a service: HTTP, or HTTPS when given a certificate and key.
+The JSON-RPC listener as a service: HTTP, or HTTPS when given a certificate and key,
+on any endpoint Twisted describes (TCP, TLS, a UNIX socket, systemd's).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from OpenSSL import SSL, crypto
-from twisted.application import service
 from twisted.internet import ssl
-from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 from twisted.web.server import Site
 
-#: Connections the kernel may hold until the reactor accepts them. Twisted's 50
-#: overflowed when 200 clients connected at once: their handshakes were dropped, a
-#: client that sent nothing stayed half open, the others waited seconds to retransmit.
-#: Linux caps it at C{net.core.somaxconn}.
-DEFAULT_BACKLOG = 1024
+from neo_twisted.listening import (
+    DEFAULT_BACKLOG,
+    Description,
+    ListeningService,
+    tcp_description,
+    tls_description,
+    url_of,
+)
+from neo_twisted.reactors import INodeReactor, or_global
+
+__all__ = ["DEFAULT_BACKLOG", "RpcService", "load_tls_options"]
 
 _PEM_CERTIFICATE = re.compile(
     rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -59,67 +63,51 @@ def load_tls_options(cert_path: Path, key_path: Path) -> ssl.CertificateOptions:
     return options
 
 
-class RpcService(service.Service):
+class RpcService(ListeningService):
     """
-    Listens for JSON-RPC on one address; the port is bound in L{startService}, so a
-    port in use stops the node at start with the operating system's reason.
+    Serves JSON-RPC on one endpoint; it is bound at the start, so a port in use stops
+    the node at start with the operating system's reason.
 
     The metrics endpoint is served the same way, with its own C{label} and C{name}.
+
+    @ivar site: the HTTP site served.
     """
 
     _log = Logger()
 
-    def __init__(self, site: Site, *, port: int, bind: str = "127.0.0.1",
-                 tls_cert: Path | None = None, tls_key: Path | None = None,
-                 reactor: Any = None, label: str = "JSON-RPC", name: str = "rpc",
-                 backlog: int = DEFAULT_BACKLOG) -> None:
-        if reactor is None:
-            from twisted.internet import reactor as global_reactor
-            reactor = global_reactor
+    def __init__(self, site: Site, listen: str | None = None, *, port: int | None = None,
+                 bind: str = "127.0.0.1", tls_cert: Path | None = None,
+                 tls_key: Path | None = None, reactor: INodeReactor | None = None,
+                 label: str = "JSON-RPC", name: str = "rpc") -> None:
+        """
+        @param listen: the endpoint description to serve on; or, as its shorthand,
+            C{port} on C{bind}, over TLS with C{tls_cert} and C{tls_key}.
+        @raise ValueError: a description that cannot be used, or half of the TLS pair.
+        """
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("HTTPS needs both a certificate and a key")
-        self._reactor = reactor
+        if listen is None:
+            if port is None:
+                raise ValueError("RpcService needs an endpoint description or a port")
+            listen = (tcp_description(port, bind) if tls_cert is None or tls_key is None
+                      else tls_description(port, bind, tls_cert, tls_key))
+        super().__init__(or_global(reactor), listen, site, self._announce)
         self.site = site
         self.label = label
         self.name = name
-        self._port_number = port
-        self._bind = bind
-        self._backlog = backlog
-        self._tls = None if tls_cert is None or tls_key is None else (
-            load_tls_options(tls_cert, tls_key))
-        self._listening: IListeningPort | None = None
-
-    @property
-    def port(self) -> int | None:
-        """
-        The port being served (the real one when asked for 0), None when stopped.
-        """
-        if self._listening is None:
-            return None
-        number: int = self._listening.getHost().port  # type: ignore[attr-defined]
-        return number
+        self._tls = Description.parse(listen).is_tls
 
     @property
     def scheme(self) -> str:
-        return "http" if self._tls is None else "https"
+        return "https" if self._tls else "http"
 
-    def startService(self) -> None:
-        if self._tls is None:
-            self._listening = self._reactor.listenTCP(self._port_number, self.site,
-                                                      backlog=self._backlog,
-                                                      interface=self._bind)
-        else:
-            self._listening = self._reactor.listenSSL(self._port_number, self.site, self._tls,
-                                                      backlog=self._backlog,
-                                                      interface=self._bind)
-        self._log.info("{label} on {scheme}://{bind}:{port}/", label=self.label,
-                       scheme=self.scheme,
-                       bind=self._bind, port=self.port)
-        super().startService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
+    def url(self, path: str = "") -> str | None:
+        """
+        Where clients reach C{path} (None when not listening), as the log says.
+        """
+        where = self.where
+        return None if where is None else url_of(where, self._tls, path)
 
-    def stopService(self) -> Any:
-        super().stopService()  # type: ignore[no-untyped-call]
-        listening, self._listening = self._listening, None
-        if listening is None:
-            return None
-        return listening.stopListening()
+    def _announce(self, service: ListeningService) -> None:
+        self._log.info("{label} on {url}", label=self.label, url=self.url(),
+                       description=self.description)

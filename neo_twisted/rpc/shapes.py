@@ -9,14 +9,11 @@ data or None for "not found"; the method layer turns None into -100.
 
 from __future__ import annotations
 
-from typing import Any
-
 from neo_twisted.core.block import Block, Header
 from neo_twisted.core.fees import system_fee
 from neo_twisted.core.jsonify import (
     JSON,
     asset_name_json,
-    block_json,
     enum_name,
     header_json,
     transaction_json,
@@ -84,23 +81,29 @@ def _chain_position(ledger: Ledger, header: Header, result: JSON) -> JSON:
 
 
 def block_result(ledger: Ledger, settings: ProtocolSettings, key: bytes | int,
-                 verbose: bool) -> Any:
+                 verbose: bool) -> str | JSON | None:
     """
-    C{getblock}: the block's hex, or its JSON with confirmations (None: no such block).
+    C{getblock}: the block's hex, or its JSON with confirmations and each
+    transaction's C{net_fee} (None: no such block).
     """
     block: Block | None = ledger.get_block(key)
     if block is None:
         return None
     if not verbose:
         return block.to_bytes().hex()
-    result = block_json(block, settings.address_version, settings.system_fees)
-    for tx, tx_json in zip(block.transactions, result["tx"], strict=True):
+    version = settings.address_version
+    result = header_json(block.header, version, size=block.size)
+    txs: list[JSON] = []
+    for tx in block.transactions:
+        tx_json = transaction_json(tx, version, settings.system_fees)
         tx_json["net_fee"] = format_fixed8(network_fee(ledger, tx, settings))
+        txs.append(tx_json)
+    result["tx"] = txs
     return _chain_position(ledger, block.header, result)
 
 
 def header_result(ledger: Ledger, settings: ProtocolSettings, key: bytes | int,
-                  verbose: bool) -> Any:
+                  verbose: bool) -> str | JSON | None:
     """
     C{getblockheader}: the header's hex (with its zero transaction count) or its JSON.
     """

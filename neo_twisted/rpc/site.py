@@ -7,8 +7,8 @@ long, and keeps no access log (a busy client would flood the node's log).
 from __future__ import annotations
 
 from io import BytesIO
-from typing import Any
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.web import http, resource, server
 
 from neo_twisted.rpc.errors import INVALID_REQUEST, RpcError
@@ -83,11 +83,18 @@ class RpcChannel(http.HTTPChannel):
         Incoming bytes leave the timeout running: the whole request must come in time.
         """
 
+    def connectionMade(self) -> None:
+        super().connectionMade()  # type: ignore[no-untyped-call]
+        if isinstance(self.factory, RpcSite):
+            # seconds, as callLater takes them (Twisted annotates the attribute int)
+            self.abortTimeout = self.factory.abort_timeout  # type: ignore[assignment]
+
 
 class RpcSite(server.Site):
     """
     A site without an access log (a busy RPC client would flood the node's log), whose
-    channels time out whole requests and give up flushing after L{abort_timeout}.
+    channels time out whole requests and give up flushing after L{abort_timeout} (which
+    each channel reads when its connection is made).
     """
 
     #: HTTP/1.1 only (Twisted's default wraps its channel to negotiate HTTP/2 over TLS)
@@ -96,16 +103,11 @@ class RpcSite(server.Site):
     #: The JSON-RPC resource served (its counts are the metrics').
     rpc: JsonRpcResource | None = None
 
-    def buildProtocol(self, addr: Any) -> Any:
-        channel = super().buildProtocol(addr)  # type: ignore[no-untyped-call]
-        channel.abortTimeout = self.abort_timeout
-        return channel
-
-    def log(self, request: Any) -> None:
+    def log(self, request: object) -> None:
         pass
 
 
-def make_site(rpc: JsonRpcResource, *, reactor: Any = None,
+def make_site(rpc: JsonRpcResource, *, reactor: IReactorTime | None = None,
               timeout: float = DEFAULT_TIMEOUT, max_body: int = DEFAULT_MAX_BODY,
               abort_timeout: float = DEFAULT_ABORT_TIMEOUT) -> RpcSite:
     """
