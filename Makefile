@@ -68,8 +68,8 @@ SOAK_SECONDS ?= 600
 ## import killed 20 times on a 5,000-block chain, and 20 rounds of 200 RPC clients
 soak: $(STAMP)
 	NEO_SOAK=1 NEO_SOAK_SECONDS=$(SOAK_SECONDS) NEO_RPC_LOAD_SCALE=20 PYTHONPATH=$(CURDIR) \
-		$(VENV)/bin/trial tests.test_soak_network tests.test_node_crash tests.test_ledger_crash \
-		tests.test_rpc_load
+		$(VENV)/bin/trial tests.integration.test_soak_network tests.integration.test_node_crash \
+		tests.integration.test_ledger_crash tests.integration.test_rpc_load
 
 MIN_VENV := .venv-min
 MIN_PY := $(MIN_VENV)/bin/python
@@ -77,10 +77,10 @@ MIN_PY := $(MIN_VENV)/bin/python
 # automat in the handshake, cryptography in keys and consensus, pyOpenSSL and service-identity
 # in RPC over TLS, lmdb in the ledger and backups, prometheus-client in metrics), but the
 # long crash and load runs
-MIN_DEPS_TESTS := tests.test_min_deps tests.test_import_graph $(patsubst tests/%.py,tests.%,\
-	$(filter-out %_crash.py %_load.py,$(wildcard $(patsubst %,tests/test_%*.py,crypto wire \
+MIN_DEPS_TESTS := tests.unit.test_min_deps tests.unit.test_import_graph $(subst /,.,$(patsubst %.py,%,\
+	$(filter-out %_crash.py %_load.py,$(wildcard $(patsubst %,tests/*/test_%*.py,crypto wire \
 	core network ledger p2p consensus rpc mempool sync metrics vectors node_tap node_twistd \
-	node_storage cli_backup cli_status))))
+	node_storage cli_backup cli_status)))))
 
 ## check-min-deps: a fresh .venv-min with exactly the lowest versions setup.cfg allows
 ## (pinned in packaging/min-constraints.txt) and the project over them (--no-deps); then

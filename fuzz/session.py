@@ -23,7 +23,7 @@ from neo_twisted.network.frame import encode_frame
 from neo_twisted.network.payloads import Payload, VersionPayload
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
-from tests.samples import MAINNET_MAGIC
+from tests.support.samples import MAINNET_MAGIC
 
 _PEER = IPv4Address("TCP", "10.0.0.9", 20333)
 _THEIRS = VersionPayload(timestamp=1_600_000_000, port=20333, nonce=2, user_agent="/peer/",

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_tls,tests.test_rpc_load -*-
+# -*- test-case-name: tests.integration.test_rpc_tls,tests.integration.test_rpc_load -*-
 """
 The JSON-RPC listener as a service: HTTP, or HTTPS when given a certificate and key.
 """
