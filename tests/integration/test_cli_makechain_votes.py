@@ -26,9 +26,7 @@ from neo_twisted.ledger.check import check_store
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.wire.ecpoint import ECPoint
 from tests.support.cli_chain_helpers import KEYS, PRIVNET, run
-from tests.support.processes import descendants, running
-from tests.support.store_compare import dump_store, store_differences
-from tests.unit.test_ledger_generator_votes import (
+from tests.support.election_chain import (
     BLOCKS,
     ELECT_AT,
     SEED,
@@ -36,6 +34,8 @@ from tests.unit.test_ledger_generator_votes import (
     election_chain,
     five,
 )
+from tests.support.processes import descendants, running
+from tests.support.store_compare import dump_store, store_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 CANDIDATE = str(ROOT / "devkeys" / "privnet-candidate.wif")

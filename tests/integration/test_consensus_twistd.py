@@ -24,11 +24,11 @@ from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.generator import account_keys
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.verify import serial_map
-from tests.integration.test_node_twistd import TwistdCase
 from tests.support.ledger_samples import PRIVNET_GENESIS, ROOT
 from tests.support.mempool_samples import HOLDER_KEYS, HOLDER_SCRIPT, signed
 from tests.support.node_cluster import wait_until
 from tests.support.rpc_client import rpc_call
+from tests.support.twistd_case import TwistdCase
 
 BLOCKS = 6
 _RPC = re.compile(r"JSON-RPC on http://127\.0\.0\.1:(\d+)/")

@@ -27,12 +27,11 @@ from neo_twisted.p2p.faults import Response
 from neo_twisted.sync import SyncTimeouts
 from neo_twisted.wire.uint import UInt256
 from tests.support.attacker import Attacker
-from tests.support.consensus_network import SECONDS, Member, Network
+from tests.support.consensus_network import CHAIN, SECONDS, Member, Network
 from tests.support.hostile_helpers import HOSTILE_CHAIN, HostileCase, open_source
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET, PRIVNET_GENESIS, make_block
 from tests.support.node_cluster import heights, wait_until
 from tests.support.p2p_fakes import FakePeer
-from tests.unit.test_consensus_network import CHAIN
 
 #: The greatest height a peer can claim.
 TOP = 0xFFFFFFFF

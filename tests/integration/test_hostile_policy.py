@@ -17,7 +17,7 @@ from twisted.internet import defer
 from tests.support.hostile_helpers import HostileCase
 from tests.support.node_cluster import wait_until
 from tests.support.rpc_client import rpc_call
-from tests.unit.test_consensus_policy import remarks
+from tests.support.transaction_samples import remarks
 
 
 class FreeTransactionTests(HostileCase):

@@ -29,7 +29,7 @@ from neo_twisted.rpc.budget import DEFAULT_MAX_ANSWER
 from tests.support.hostile_helpers import HostileCase
 from tests.support.node_cluster import heights, wait_until
 from tests.support.rpc_client import rpc_call
-from tests.unit.test_rpc_server import Response, parse_response
+from tests.support.rpc_server_helpers import Response, parse_response
 
 #: The attack's pool: as many transactions as the default pool holds.
 POOL = 50_000

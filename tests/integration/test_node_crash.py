@@ -30,12 +30,12 @@ from neo_twisted.core.transactions import NEO_ASSET_ID
 from neo_twisted.ledger.check import check_store, store_info
 from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_transfer
 from neo_twisted.ledger.store import StoreError
-from tests.integration.test_node_twistd import TwistdCase
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET
 from tests.support.node_cluster import CHAIN_LENGTH, CHAIN_SEED, Cluster, chain_template, wait_until
 from tests.support.processes import descendants, running
 from tests.support.rpc_client import rpc_call
 from tests.support.store_compare import dump_store, store_differences
+from tests.support.twistd_case import TwistdCase
 
 SOAK = bool(os.environ.get("NEO_SOAK"))
 #: Kills of the syncing node, and of the node with a busy pool.

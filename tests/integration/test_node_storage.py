@@ -25,10 +25,10 @@ from neo_twisted.ledger.store import StoreWriteError
 from neo_twisted.node.exits import EXIT_STORE_FAILED, EXIT_STORE_UNUSABLE
 from neo_twisted.p2p.addresses import encode_peers
 from neo_twisted.p2p.interfaces import Endpoint
-from tests.integration.test_node_twistd import TwistdCase
 from tests.support.hostile_helpers import HOSTILE_CHAIN
 from tests.support.ledger_samples import PRIVNET
 from tests.support.node_cluster import Cluster, chain_template, heights, wait_until
+from tests.support.twistd_case import TwistdCase
 
 
 def mount(path: Path, *options: str) -> None:

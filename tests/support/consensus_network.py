@@ -17,18 +17,23 @@ from neo_twisted.consensus.service import ConsensusService
 from neo_twisted.core.block import Block
 from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.ledger.chain import Ledger
+from neo_twisted.ledger.generator import ChainGenerator
 from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import serial_map
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
-from tests.support.ledger_samples import PRIVNET
+from tests.support.ledger_samples import DEV_KEYS, PRIVNET
 from tests.support.node_policy_helpers import make_policy
 
 #: Where the shared clock starts: after any generated chain's timestamps.
 START = 1_700_000_000.0
 SECONDS = PRIVNET.seconds_per_block
+#: The chain the members start from (three generated blocks), and the coins after it.
+GENERATOR = ChainGenerator(PRIVNET, DEV_KEYS, 2, seed=9)
+CHAIN = [GENERATOR.next_block() for _ in range(3)]
+COINS = GENERATOR.coins()
 
 
 class Member:
@@ -153,3 +158,4 @@ class Network:
         """
         return {pair: (outbound.messages_in.get(command, 0), inbound.messages_in.get(command, 0))
                 for pair, (_, outbound, inbound) in self.links.items()}
+

@@ -9,9 +9,11 @@ script. Signing is deterministic (RFC 6979), so the same arguments always give t
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
@@ -25,7 +27,10 @@ from neo_twisted.crypto.keys import KeyPair
 from neo_twisted.crypto.scripts import bft_threshold, multisig_redeem_script, script_hash
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.genesis import genesis_block
-from neo_twisted.ledger.settings import ProtocolSettings, load_protocol
+from neo_twisted.ledger.settings import (
+    ProtocolSettings,
+    load_protocol,
+)
 from neo_twisted.ledger.verify import Mapper, serial_map
 from neo_twisted.wire.uint import UInt160
 from tests.support.vectors import load_vectors
@@ -145,3 +150,11 @@ def open_ledger(case: SynchronousTestCase, datadir: str, settings: ProtocolSetti
     ledger = Ledger.open(datadir, settings, mapper)
     case.addCleanup(ledger.close)
     return ledger
+
+
+def privnet_document() -> dict[str, Any]:
+    """
+    A fresh copy of the shipped privnet document, to break one key at a time.
+    """
+    document: dict[str, Any] = json.loads((ROOT / "protocol.json").read_text(encoding="utf-8"))
+    return copy.deepcopy(document)

@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IDelayedCall
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
-from tests.unit.test_rpc_server import parse_response
+from tests.support.rpc_server_helpers import parse_response
 
 #: Blocks of the node's chain.
 CHAIN = 30

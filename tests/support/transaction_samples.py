@@ -1,6 +1,8 @@
 """
 Small transactions and parts of them, shared by the tests of L{neo_twisted.core.components},
-L{neo_twisted.core.transaction}, L{neo_twisted.core.transactions} and their JSON views.
+L{neo_twisted.core.transaction}, L{neo_twisted.core.transactions} and their JSON views; a
+free transaction of Remarks and the script hashes a transfer needs, for the policy and
+generator tests.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from neo_twisted.core import (
     GAS_ASSET_ID,
     NEO_ASSET_ID,
     AssetType,
+    AttributeUsage,
     ClaimTransaction,
     CoinReference,
     ContractTransaction,
@@ -24,6 +27,7 @@ from neo_twisted.core import (
     TransactionOutput,
     Witness,
 )
+from neo_twisted.core.components import TransactionAttribute
 from neo_twisted.crypto.hashes import hash160
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160, UInt256
@@ -100,3 +104,27 @@ def one_of_each() -> list[Transaction]:
                            author="a", email="e", description="d"),
         InvocationTransaction(version=1, script=b"\x00\xc1\x04test", gas=10**8),
     ]
+
+
+def remarks(tag: int, size: int) -> ContractTransaction:
+    """
+    A transaction with no inputs, outputs or witnesses: valid, free, C{size}-ish bytes.
+    """
+    chunks = []
+    left = size
+    while left > 0:
+        chunks.append(min(left, 60_000))
+        left -= chunks[-1]
+    return ContractTransaction(attributes=tuple(
+        TransactionAttribute(int(AttributeUsage.Remark), tag.to_bytes(4, "big") + bytes(n))
+        for n in chunks))
+
+
+def verifying_hashes(tx: Transaction, utxo: dict[tuple[bytes, int], TransactionOutput]
+                     ) -> list[UInt160]:
+    """
+    C{GetScriptHashesForVerifying} for a transfer: input owners and Script attributes, sorted.
+    """
+    hashes = {utxo[(i.prev_hash, i.prev_index)].script_hash for i in tx.inputs}
+    hashes |= {UInt160(a.data) for a in tx.attributes if a.usage == AttributeUsage.Script}
+    return sorted(hashes)

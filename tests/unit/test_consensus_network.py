@@ -22,13 +22,10 @@ from neo_twisted.ledger.generator import ChainGenerator, account_keys, signed_tr
 from neo_twisted.mempool.outcome import Outcome
 from neo_twisted.mempool.pool import PoolEntry
 from neo_twisted.wire.uint import UInt160
-from tests.support.consensus_network import SECONDS, Member, Network
+from tests.support.consensus_network import CHAIN, COINS, SECONDS, Member, Network
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET
 
 PAYEE = account_keys(4321, 1)[0]
-GENERATOR = ChainGenerator(PRIVNET, DEV_KEYS, 2, seed=9)
-CHAIN = [GENERATOR.next_block() for _ in range(3)]
-COINS = GENERATOR.coins()
 
 
 def pay(n: int) -> Transaction:

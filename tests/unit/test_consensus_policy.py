@@ -14,30 +14,15 @@ import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.core.block import Block
-from neo_twisted.core.components import AttributeUsage, TransactionAttribute
 from neo_twisted.core.transactions import ContractTransaction
 from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.policy import is_low_priority
 from neo_twisted.network.frame import MAX_PAYLOAD_SIZE
-from tests.support.consensus_network import SECONDS, Member, Network
+from tests.support.consensus_network import CHAIN, SECONDS, Member, Network
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET
-from tests.unit.test_consensus_network import CHAIN
+from tests.support.transaction_samples import remarks
 
 POLICY = PRIVNET.policy
-
-
-def remarks(tag: int, size: int) -> ContractTransaction:
-    """
-    A transaction with no inputs, outputs or witnesses: valid, free, C{size}-ish bytes.
-    """
-    chunks = []
-    left = size
-    while left > 0:
-        chunks.append(min(left, 60_000))
-        left -= chunks[-1]
-    return ContractTransaction(attributes=tuple(
-        TransactionAttribute(int(AttributeUsage.Remark), tag.to_bytes(4, "big") + bytes(n))
-        for n in chunks))
 
 
 class FloodTests(SynchronousTestCase):

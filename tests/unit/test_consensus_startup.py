@@ -13,10 +13,9 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.consensus.startup import STARTUP_HOLD, StartupHold
-from tests.support.consensus_network import Member, Network
+from tests.support.consensus_network import CHAIN, Member, Network
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET
 from tests.support.p2p_fakes import FakePeer
-from tests.unit.test_consensus_network import CHAIN
 
 
 @attrs.define

@@ -22,7 +22,6 @@ from neo_twisted.core import (
     Block,
     ContractTransaction,
     MinerTransaction,
-    Transaction,
     TransactionOutput,
 )
 from neo_twisted.crypto.keys import KeyPair
@@ -36,7 +35,7 @@ from neo_twisted.ledger.generator import (
 from neo_twisted.ledger.genesis import genesis_block
 from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_protocol
 from neo_twisted.wire.fixed8 import FIXED8_ONE
-from neo_twisted.wire.uint import UInt160
+from tests.support.transaction_samples import verifying_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "protocol.json"
@@ -68,16 +67,6 @@ def network(size: int) -> tuple[ProtocolSettings, list[KeyPair]]:
                                 standby_validators=tuple(k.public_key for k in keys),
                                 seed_list=())
     return settings, keys
-
-
-def verifying_hashes(tx: Transaction, utxo: dict[tuple[bytes, int], TransactionOutput]
-                     ) -> list[UInt160]:
-    """
-    C{GetScriptHashesForVerifying} for a transfer: input owners and Script attributes, sorted.
-    """
-    hashes = {utxo[(i.prev_hash, i.prev_index)].script_hash for i in tx.inputs}
-    hashes |= {UInt160(a.data) for a in tx.attributes if a.usage == AttributeUsage.Script}
-    return sorted(hashes)
 
 
 def replay(case: SynchronousTestCase, settings: ProtocolSettings, blocks: Sequence[Block],

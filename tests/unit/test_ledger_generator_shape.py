@@ -36,7 +36,7 @@ from neo_twisted.ledger.settings import ConfigError, ProtocolSettings, load_prot
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from tests.support.ledger_samples import open_ledger
-from tests.unit.test_ledger_generator import verifying_hashes
+from tests.support.transaction_samples import verifying_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE_PROTOCOL = ROOT / "devkeys" / "protocol.mainnet-shape.json"

@@ -7,15 +7,12 @@ the pool's rules, and chains without an election are unchanged.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from pathlib import Path
 
 import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
-from neo_twisted.consensus.keyfile import load_validator_key
-from neo_twisted.core import Block
 from neo_twisted.core.fees import VALIDATOR_REGISTRATION_FEE, system_fee
 from neo_twisted.core.transactions import (
     GAS_ASSET_ID,
@@ -30,45 +27,27 @@ from neo_twisted.crypto.scripts import bft_threshold, consensus_address, multisi
 from neo_twisted.crypto.witness import pushed_items
 from neo_twisted.ledger.chain import Ledger, Verdict
 from neo_twisted.ledger.check import check_store
-from neo_twisted.ledger.generator import generate_chain, load_dev_keys
+from neo_twisted.ledger.generator import generate_chain
 from neo_twisted.ledger.generator_votes import ElectionPlan
-from neo_twisted.ledger.settings import ProtocolSettings, load_protocol
+from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.view import ledger_view
 from neo_twisted.ledger.votes import vote_value
 from neo_twisted.mempool.policy import size_problem
 from neo_twisted.mempool.rules import check_against_chain
-from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
+from tests.support.election_chain import (
+    BLOCKS,
+    ELECT_AT,
+    SEED,
+    K,
+    election_chain,
+    five,
+    plan,
+    privnet,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-PROTOCOL = ROOT / "protocol.json"
-DEV_KEYS = ROOT / "devkeys" / "privnet.json"
-CANDIDATE_FILE = ROOT / "devkeys" / "privnet-candidate.wif"
-#: The chain with an election: blocks after genesis, transfers per block, seed, vote height.
-BLOCKS, K, SEED, ELECT_AT = 200, 5, 7, 150
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-
-
-@functools.cache
-def privnet() -> tuple[ProtocolSettings, tuple[KeyPair, ...], KeyPair]:
-    settings = load_protocol(PROTOCOL)
-    return settings, tuple(load_dev_keys(DEV_KEYS, settings)), load_validator_key(CANDIDATE_FILE)
-
-
-def plan(height: int = ELECT_AT) -> ElectionPlan:
-    return ElectionPlan(privnet()[2], height)
-
-
-@functools.cache
-def election_chain(plus_one: bool = True) -> tuple[Block, ...]:
-    settings, keys, _ = privnet()
-    settings = attrs.evolve(settings, validator_count_plus_one=plus_one)
-    return tuple(generate_chain(settings, keys, BLOCKS, K, SEED, election=plan()))
-
-
-def five() -> tuple[ECPoint, ...]:
-    settings, _, candidate = privnet()
-    return tuple(sorted([*settings.standby_validators, candidate.public_key]))
 
 
 class ImportTests(SynchronousTestCase):

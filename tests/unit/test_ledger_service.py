@@ -25,37 +25,12 @@ from neo_twisted.ledger.service import (
 )
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.store import StoreWriteError
+from tests.support.runners import ManualRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = load_protocol(ROOT / "protocol.json")
 KEYS = load_dev_keys(ROOT / "devkeys" / "privnet.json", SETTINGS)
 BLOCKS: list[Block] = list(generate_chain(SETTINGS, KEYS, 12, 1, seed=7))
-
-
-class ManualRunner:
-    """
-    A C{run_in_thread} whose calls wait until the test lets them run.
-    """
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, tuple[Any, ...], defer.Deferred[Any]]] = []
-
-    def __call__(self, function: Any, *args: Any) -> defer.Deferred[Any]:
-        waiting: defer.Deferred[Any] = defer.Deferred()
-        self.calls.append((function, args, waiting))
-        return waiting
-
-    def run_next(self) -> None:
-        """
-        Run the oldest call; its exception fails its Deferred, as in a thread pool.
-        """
-        function, args, waiting = self.calls.pop(0)
-        try:
-            result = function(*args)
-        except Exception:
-            waiting.errback()
-        else:
-            waiting.callback(result)
 
 
 class SynchronousServiceTests(SynchronousTestCase):

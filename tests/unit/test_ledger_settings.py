@@ -5,7 +5,6 @@ kind of bad input reported as one L{ConfigError} naming the file and the key.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from neo_twisted.ledger.settings import (
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt256
+from tests.support.ledger_samples import privnet_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,14 +34,6 @@ TESTNET_FEES = {"EnrollmentTransaction": 10, "IssueTransaction": 5,
 
 #: A compressed encoding whose X has no point on P-256 (X = 1 gives a non-residue).
 OFF_CURVE_KEY = "02" + "00" * 31 + "01"
-
-
-def privnet_document() -> dict[str, Any]:
-    """
-    A fresh copy of the shipped privnet document, to break one key at a time.
-    """
-    document: dict[str, Any] = json.loads((ROOT / "protocol.json").read_text(encoding="utf-8"))
-    return copy.deepcopy(document)
 
 
 class ShippedFilesTests(SynchronousTestCase):

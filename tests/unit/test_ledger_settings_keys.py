@@ -22,7 +22,7 @@ from neo_twisted.ledger.settings import (
     unknown_keys,
 )
 from tests.support.cli_chain_helpers import run
-from tests.unit.test_ledger_settings import privnet_document
+from tests.support.ledger_samples import privnet_document
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,20 +1,17 @@
 """
 Tests for L{neo_twisted.ledger.store.ChainStore}: map growth, read-only use, damaged directories.
+A second process reading an open store is in L{tests.integration.test_ledger_store_processes}.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import lmdb
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.ledger import store as store_module
-from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.settings import load_protocol
 from neo_twisted.ledger.store import ChainStore, StoreError, fetch
 
@@ -80,22 +77,6 @@ class OpeningTests(SynchronousTestCase):
         (path / "chain" / "data.mdb").write_bytes(b"not an lmdb file" * 512)
         error = self.assertRaises(StoreError, ChainStore, path)
         self.assertIn(str(path), str(error))
-
-    def test_info_while_the_ledger_is_open(self) -> None:
-        """
-        Another process reads the heights while this one holds the store open for writing.
-        """
-        path = self.mktemp()
-        ledger = Ledger.open(path, SETTINGS)
-        self.addCleanup(ledger.close)
-        neonode = [sys.executable, "-m", "neo_twisted.cli", "info", "--datadir", path]
-        done = subprocess.run(neonode, capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.assertEqual(done.returncode, 0, done.stderr)
-        info = json.loads(done.stdout)
-        self.assertEqual((info["magic"], info["block_height"]), (56753, 0))
-        self.assertEqual(info["genesis"], str(ledger.genesis.hash))
-        self.assertGreater(info["size_on_disk"], 0)
 
 
 def resident_file_kib() -> int:

@@ -22,7 +22,7 @@ from neo_twisted.ledger.election import elect, validator_count
 from neo_twisted.ledger.votes import NeoBalances, VoteBook, vote_value
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.uint import UInt160
-from tests.unit.test_ledger_election import MAINNET, NEO, R1
+from tests.support.election_keys import MAINNET, NEO, R1
 
 A, B = UInt160(b"\x0a" * 20), UInt160(b"\x0b" * 20)
 S = MAINNET[0]

@@ -22,29 +22,11 @@ from neo_twisted.mempool.outcome import Outcome, Refusal
 from neo_twisted.mempool.service import MempoolService
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET, make_block
+from tests.support.runners import Deferring
 from tests.support.witness_samples import count_witness_checks
 
 BLOCKS = 12
 PAYEE = account_keys(99, 1)[0]
-
-
-class Deferring:
-    """
-    A C{run_in_thread} that holds every job until the test runs it.
-    """
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[Callable[..., Any], tuple[Any, ...], defer.Deferred[Any]]] = []
-
-    def __call__(self, function: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:
-        d: defer.Deferred[Any] = defer.Deferred()
-        self.jobs.append((function, args, d))
-        return d
-
-    def run_all(self) -> None:
-        while self.jobs:
-            function, args, d = self.jobs.pop(0)
-            d.callback(function(*args))
 
 
 class MempoolCase(SynchronousTestCase):

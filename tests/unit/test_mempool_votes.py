@@ -23,8 +23,8 @@ from neo_twisted.ledger.votestore import write_book
 from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.fixed8 import FIXED8_ONE
 from tests.support.ledger_samples import PRIVNET
+from tests.support.mempool_rules_case import STRANGER, RulesTestCase
 from tests.support.mempool_samples import signed
-from tests.unit.test_mempool_rules import STRANGER, RulesTestCase
 
 CANDIDATE, RETIRED, UNKNOWN = (key.public_key for key in account_keys(4343, 3))
 

@@ -2,7 +2,8 @@
 The metrics added for operators (issue 23): build information, the block counter
 and the last block's time, the store's size, the pool's capacity and verify-time
 histogram, JSON-RPC calls and lost peers by reason, the process's own figures,
-and a scrape that leaves no line in the log.
+and a scrape that leaves no line in the log. A real node's page is in
+L{tests.integration.test_metrics_node_endpoint}.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from importlib.metadata import version
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
-from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
 from twisted.logger import formatEvent, globalLogPublisher
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -28,11 +28,8 @@ from neo_twisted.metrics.collector import NodeCollector, node_registry
 from neo_twisted.metrics.resource import MetricsPage, metrics_site
 from neo_twisted.node.progress import SyncProgress
 from neo_twisted.rpc.server import JsonRpcResource
-from tests.integration.test_metrics import scrape
 from tests.support.ledger_samples import make_block
-from tests.support.node_cluster import Cluster
-from tests.support.rpc_client import rpc_call
-from tests.unit.test_rpc_methods import MethodsTestCase
+from tests.support.rpc_methods_case import MethodsTestCase
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -176,30 +173,6 @@ class NodeMetricsTests(MethodsTestCase):
                      "# TYPE neo_peer_disconnects_total counter",
                      "# TYPE neo_rpc_requests_total counter"):
             self.assertIn(line, text)
-
-
-class EndpointTests(TestCase):
-    """
-    A real node with both listeners: what its RPC answered is on its metrics page.
-    """
-
-    timeout = 60
-
-    @defer.inlineCallbacks
-    def test_rpc_calls_and_process_on_the_page(self) -> None:
-        node = Cluster(self).start("a", rpc_port=0, metrics_port=0)
-        assert node.rpc is not None and node.rpc.port is not None
-        answer = yield rpc_call(node.rpc.port, "getblockcount")
-        self.assertEqual(answer["result"], 1)
-        yield rpc_call(node.rpc.port, "no_such_method")
-        samples = yield scrape(node)
-        self.assertEqual(samples[("neo_rpc_requests_total",
-                                  (("code", "ok"), ("method", "getblockcount")))], 1)
-        self.assertEqual(samples[("neo_rpc_requests_total",
-                                  (("code", "-32601"), ("method", "unknown")))], 1)
-        self.assertEqual(samples[("neo_blocks_persisted_total", ())], 0)
-        self.assertGreater(samples[("neo_store_size_bytes", ())], 0)
-        self.assertGreater(samples[("process_resident_memory_bytes", ())], 0)
 
 
 class LatencyTests(SynchronousTestCase):

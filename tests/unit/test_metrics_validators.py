@@ -22,7 +22,7 @@ from neo_twisted.node.progress import SyncProgress
 from neo_twisted.wire.uint import UInt160
 from tests.support.ledger_samples import PRIVNET, make_block
 from tests.support.mempool_samples import signed
-from tests.unit.test_rpc_methods import MethodsTestCase
+from tests.support.rpc_methods_case import MethodsTestCase
 
 #: A key that registers as a candidate.
 CANDIDATE = account_keys(4343, 1)[0]

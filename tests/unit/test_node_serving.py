@@ -24,7 +24,7 @@ from neo_twisted.node.serving import READS_IN_FLIGHT, READS_WAITING, Server
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
 from tests.support.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
 from tests.support.p2p_fakes import FakePeer, accept_all, ledger_service
-from tests.unit.test_ledger_service import ManualRunner
+from tests.support.runners import ManualRunner
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
 UNKNOWN = UInt256(b"\x07" * 32)

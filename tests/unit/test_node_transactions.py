@@ -29,7 +29,7 @@ from tests.support.ledger_samples import DEV_KEYS, PRIVNET
 from tests.support.mempool_samples import signed
 from tests.support.node_policy_helpers import make_policy
 from tests.support.p2p_fakes import FakePeer
-from tests.unit.test_mempool_service import Deferring
+from tests.support.runners import Deferring
 
 BLOCKS = 10
 PAYEE, STRANGER = account_keys(98, 2)

@@ -23,8 +23,8 @@ from neo_twisted.network.frame import encode_frame
 from neo_twisted.network.payloads import PingPayload
 from neo_twisted.p2p.factory import PeerFactory
 from neo_twisted.p2p.protocol import PeerProtocol
+from tests.support.iosim_nodes import LENGTH, NetworkCase, Peer
 from tests.support.ledger_samples import PRIVNET
-from tests.unit.test_node_iosim import LENGTH, NetworkCase, Peer
 
 #: Simulated seconds each peer is kept.
 MINUTES = 10

@@ -21,7 +21,7 @@ from neo_twisted.rpc.access import (
 )
 from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.rpc.site import make_site
-from tests.unit.test_rpc_server import CLIENT, Response, parse_response
+from tests.support.rpc_server_helpers import CLIENT, Response, parse_response
 
 BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo", "params": ["x"]}).encode()
 

@@ -10,7 +10,7 @@ import json
 from neo_twisted.rpc.budget import AnswerBudget
 from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.rpc.site import make_site
-from tests.unit.test_rpc_server import Methods, ServerTestCase, call
+from tests.support.rpc_server_helpers import Methods, ServerTestCase, call
 
 
 class CountTests(ServerTestCase):

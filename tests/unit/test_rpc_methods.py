@@ -10,91 +10,25 @@ from typing import Any
 
 import attrs
 from twisted.internet import defer
-from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.consensus.service import ConsensusService
-from neo_twisted.core.components import TransactionOutput
 from neo_twisted.core.consensus import ChangeView
-from neo_twisted.core.transaction import Transaction
-from neo_twisted.core.transactions import GAS_ASSET_ID, NEO_ASSET_ID, ContractTransaction
+from neo_twisted.core.transactions import GAS_ASSET_ID, NEO_ASSET_ID
 from neo_twisted.crypto.keys import address_from_script_hash
-from neo_twisted.ledger.chain import Ledger
-from neo_twisted.ledger.service import LedgerService, ReadQueueFullError, synchronous
-from neo_twisted.mempool.service import MempoolService
-from neo_twisted.node.policy import Node
-from neo_twisted.p2p.addresses import AddressBook
-from neo_twisted.p2p.connections import ConnectionService
-from neo_twisted.p2p.controller import PeerController
+from neo_twisted.ledger.service import ReadQueueFullError
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import Endpoint
-from neo_twisted.rpc.errors import RpcError
 from neo_twisted.rpc.methods import NodeRpc
-from neo_twisted.wire.fixed8 import FIXED8_ONE
 from neo_twisted.wire.uint import UInt256
 from tests.support.consensus_samples import signed_payload
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET, PRIVNET_GENESIS, make_block
-from tests.support.mempool_samples import GAS_KEY, ISSUER, PAYEE, sample_chain, signed
+from tests.support.mempool_samples import GAS_KEY, ISSUER, PAYEE
+from tests.support.rpc_methods_case import ONE, TIP, UNKNOWN_HASH, MethodsTestCase
 
-ONE = FIXED8_ONE
-TIP = 8
-UNKNOWN_HASH = "0x" + "42" * 32
 BLOCK_KEYS = {"hash", "size", "version", "previousblockhash", "merkleroot", "time", "index",
               "nonce", "nextconsensus", "script", "confirmations"}
 TX_KEYS = {"txid", "size", "type", "version", "attributes", "vin", "vout", "sys_fee", "net_fee",
            "scripts"}
-
-
-class MethodsTestCase(SynchronousTestCase):
-    def setUp(self) -> None:
-        self.chain = sample_chain()
-        self.ledger_service = LedgerService(self.mktemp(), PRIVNET, run_in_thread=synchronous)
-        self.ledger_service.startService()
-        self.addCleanup(self.ledger_service.stopService)
-        assert self.ledger_service.ledger is not None
-        self.ledger: Ledger = self.ledger_service.ledger
-        self.ledger.add_blocks(self.chain.blocks)
-        self.assertEqual(self.ledger.block_height, TIP)
-        self.mempool = MempoolService(self.ledger_service, PRIVNET, run_in_thread=synchronous)
-        self.mempool.startService()
-        self.addCleanup(self.mempool.stopService)
-        self.clock = MemoryReactorClock()
-        self.book = AddressBook()
-        controller = PeerController(self.clock)
-        connections = ConnectionService(
-            controller, object(), reactor=self.clock,  # type: ignore[arg-type]
-            book=self.book)
-        self.node = Node(self.ledger_service, self.clock, controller, connections,
-                         user_agent="/neo_twisted:test/", nonce=1234, mempool=self.mempool)
-        self.methods = NodeRpc(self.ledger_service, self.node, self.mempool, PRIVNET,
-                               self.clock).methods()
-
-    def call(self, method: str, *params: Any) -> Any:
-        d = defer.maybeDeferred(self.methods[method], list(params))
-        self.clock.advance(0)  # transactions are handed to the pool a turn later
-        return self.successResultOf(d)
-
-    def error(self, method: str, *params: Any) -> RpcError:
-        d = defer.maybeDeferred(self.methods[method], list(params))
-        self.clock.advance(0)
-        error = self.failureResultOf(d, RpcError).value
-        assert isinstance(error, RpcError)
-        return error
-
-    def assertError(self, code: int, method: str, *params: Any, message: str | None = None,
-                    data: str | None = None) -> RpcError:
-        error = self.error(method, *params)
-        self.assertEqual(error.code, code)
-        if message is not None:
-            self.assertEqual(error.message, message)
-        if data is not None:
-            self.assertIn(data, error.data)
-        return error
-
-    def gas_payment(self, fee: int = ONE // 2, coin: int = 0) -> Transaction:
-        tx = ContractTransaction(inputs=(self.chain.gas[coin],), outputs=(
-            TransactionOutput(GAS_ASSET_ID, 2 * ONE - fee, PAYEE.script_hash),))
-        return signed(tx, [GAS_KEY])
 
 
 class ChainMethodTests(MethodsTestCase):

@@ -37,7 +37,7 @@ from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.wire.uint import UInt256
 from tests.support.ledger_samples import PRIVNET, PRIVNET_GENESIS, make_block
 from tests.support.mempool_samples import GAS_KEY, PAYEE, REGISTER_FEES, signed
-from tests.unit.test_rpc_methods import ONE, UNKNOWN_HASH, MethodsTestCase
+from tests.support.rpc_methods_case import ONE, UNKNOWN_HASH, MethodsTestCase
 
 #: The height of the sample chain's block that paid system fees (two registrations).
 FEE_BLOCK = 7

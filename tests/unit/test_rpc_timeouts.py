@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from neo_twisted.rpc.server import JsonRpcResource
 from neo_twisted.rpc.service import RpcService
 from neo_twisted.rpc.site import make_site
-from tests.unit.test_rpc_server import parse_response
+from tests.support.rpc_server_helpers import parse_response
 
 PEER = IPv4Address("TCP", "127.0.0.1", 40000)
 _BODY = json.dumps({"jsonrpc": "2.0", "id": "1", "method": "getblockcount",

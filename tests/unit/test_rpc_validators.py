@@ -21,7 +21,7 @@ from neo_twisted.ledger.votes import vote_value
 from neo_twisted.wire.ecpoint import ECPoint
 from tests.support.ledger_samples import PRIVNET, make_block
 from tests.support.mempool_samples import PAYEE, signed
-from tests.unit.test_rpc_methods import MethodsTestCase
+from tests.support.rpc_methods_case import MethodsTestCase
 
 #: A key that registers as a candidate: in no protocol file's standby list.
 CANDIDATE = account_keys(4343, 1)[0]
