@@ -76,7 +76,7 @@ class MakechainElectTests(SynchronousTestCase):
     The options write the generator's election chain, and refuse what cannot be done.
     """
 
-    def test_writesTheElection(self) -> None:
+    def test_writes_the_election(self) -> None:
         """
         The file holds genesis and then exactly the generator's chain with the election.
         """
@@ -199,14 +199,14 @@ class KilledImportTests(SynchronousTestCase):
         self.assertEqual(next_validators(datadir), next_validators(reference))
         self.assertEqual(store_differences(dump_store(datadir), dump_store(reference)), [])
 
-    def test_killedBeforeTheVote(self) -> None:
+    def test_killed_before_the_vote(self) -> None:
         """
         Killed with the candidate registered but not voted for: the standby validators
         are next; the resumed import elects the candidate.
         """
         self.kill_and_resume(ELECT_AT - 1)
 
-    def test_killedAfterTheVote(self) -> None:
+    def test_killed_after_the_vote(self) -> None:
         """
         Killed after the vote: the five are next, and stay so once resumed.
         """

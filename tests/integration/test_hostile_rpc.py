@@ -192,7 +192,7 @@ class BrowserTests(HostileCase):
         data = yield send(port, http_request(port, b"POST", body, *headers, **options))
         return parse_response(data)
 
-    def assertNoAllowance(self, response: Response) -> None:
+    def assert_no_allowance(self, response: Response) -> None:
         self.assertFalse([name for name in response.headers
                           if name.startswith(b"access-control")], response.headers)
 
@@ -215,17 +215,17 @@ class BrowserTests(HostileCase):
 
         simple = yield self.post(port, self.ORIGIN, content_type=b"text/plain")
         self.assertEqual(simple.status, 415)
-        self.assertNoAllowance(simple)
+        self.assert_no_allowance(simple)
 
         data = yield send(port, http_request(
             port, b"OPTIONS", b"", self.ORIGIN, b"Access-Control-Request-Method: POST",
             b"Access-Control-Request-Headers: content-type", content_type=None))
         preflight = parse_response(data)
         self.assertEqual(preflight.status, 204)
-        self.assertNoAllowance(preflight)
+        self.assert_no_allowance(preflight)
 
         cross = yield self.post(port, self.ORIGIN)
-        self.assertNoAllowance(cross)  # answered (curl would be), unreadable by the page
+        self.assert_no_allowance(cross)  # answered (curl would be), unreadable by the page
 
         rebound = yield self.post(port, self.ORIGIN, host=b"evil.example:%d" % port)
         self.assertEqual(rebound.status, 403)

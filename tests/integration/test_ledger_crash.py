@@ -195,14 +195,14 @@ class CrashTests(SynchronousTestCase):
             workers = descendants(proc.pid)
             proc.kill()
             proc.wait(timeout=TIMEOUT)
-            self.assertNoOrphans(workers)
+            self.assert_no_orphans(workers)
             log.msg(f"killed import {proc.pid} after {delay:.3f}s, with {len(workers)} workers")
         if proc.returncode == -signal.SIGKILL:
             return None
         self.assertEqual(proc.returncode, 0, Path(f"{datadir}.stderr").read_text())
         return time.monotonic() - started
 
-    def assertNoOrphans(self, workers: set[int]) -> None:
+    def assert_no_orphans(self, workers: set[int]) -> None:
         """
         The workers of a killed import end on their own (their requests pipe closed).
         """
@@ -224,7 +224,7 @@ class CrashTests(SynchronousTestCase):
         info = json.loads(out)
         return info["header_height"], info["block_height"]
 
-    def assertBatchBoundary(self, left: tuple[int, int], end: int) -> None:
+    def assert_batch_boundary(self, left: tuple[int, int], end: int) -> None:
         """
         Both heights are whole batches (or the end), the blocks never ahead of the headers.
         """
@@ -240,7 +240,7 @@ class CrashTests(SynchronousTestCase):
         finished = self.spawn_and_kill(datadir, chain.chain, delay)
         left = self.left_heights(datadir)
         if left is not None:
-            self.assertBatchBoundary(left, scenario.blocks)
+            self.assert_batch_boundary(left, scenario.blocks)
             self.assertEqual(heights(dump_store(datadir)), left)
             status, out, err = run("check", "--datadir", str(datadir), "--config", PRIVNET)
             self.assertEqual((status, err), (0, ""), out)

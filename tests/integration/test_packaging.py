@@ -72,7 +72,7 @@ class InstalledPluginTests(SynchronousTestCase):
                 shutil.copy2(path, source / name)
         return source
 
-    def test_twistdListsNeonode(self) -> None:
+    def test_twistd_lists_neonode(self) -> None:
         """
         After C{pip install .} into a fresh venv, C{twistd --help} lists C{neonode},
         C{twistd neonode --help} shows the node's options, and the package imported

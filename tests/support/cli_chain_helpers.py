@@ -111,11 +111,11 @@ class ChainCommandCase(SynchronousTestCase):
         self.import_(datadir, chain_file())
         return datadir
 
-    def assertSameStore(self, datadir: Path | str, expected: StoreDump | None = None) -> None:
+    def assert_same_store(self, datadir: Path | str, expected: StoreDump | None = None) -> None:
         expected = reference_dump() if expected is None else expected
         self.assertEqual(store_differences(dump_store(datadir), expected), [])
 
-    def assertChecks(self, datadir: Path | str) -> None:
+    def assert_checks(self, datadir: Path | str) -> None:
         out = self.ok("check", "--datadir", str(datadir), "--config", PRIVNET)
         self.assertTrue(out.startswith("ok: "), out)
 

@@ -51,13 +51,13 @@ class RulesTestCase(SynchronousTestCase):
         with ledger_view(self.ledger) as view:
             return check_against_chain(tx, view if wrap is None else wrap(view), PRIVNET)
 
-    def assertAccepted(self, tx: Transaction, wrap: Any = None) -> ChainCheck:
+    def assert_accepted(self, tx: Transaction, wrap: Any = None) -> ChainCheck:
         result = self.check(tx, wrap)
         self.assertIsNone(result.problem)
         return result
 
-    def assertRefused(self, tx: Transaction, fragment: str,
-                      refusal: Refusal = Refusal.INVALID, wrap: Any = None) -> None:
+    def assert_refused(self, tx: Transaction, fragment: str,
+                       refusal: Refusal = Refusal.INVALID, wrap: Any = None) -> None:
         result = self.check(tx, wrap)
         self.assertIsNotNone(result.problem, "the transaction was accepted")
         assert result.problem is not None

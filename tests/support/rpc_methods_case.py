@@ -67,8 +67,8 @@ class MethodsTestCase(SynchronousTestCase):
         assert isinstance(error, RpcError)
         return error
 
-    def assertError(self, code: int, method: str, *params: Any, message: str | None = None,
-                    data: str | None = None) -> RpcError:
+    def assert_error(self, code: int, method: str, *params: Any, message: str | None = None,
+                     data: str | None = None) -> RpcError:
         error = self.error(method, *params)
         self.assertEqual(error.code, code)
         if message is not None:

@@ -144,11 +144,11 @@ class VectorTestCase(SynchronousTestCase):
     Reporting shared by the vector tests.
     """
 
-    def assertNoProblems(self, found: Sequence[str]) -> None:
+    def assert_no_problems(self, found: Sequence[str]) -> None:
         if found:
             self.fail(f"{len(found)} vector mismatch(es):\n" + "\n".join(found))
 
-    def assertVectorCount(self, name: str) -> None:
+    def assert_vector_count(self, name: str) -> None:
         """
         The file holds as many records as the vectors README says.
         """
@@ -156,7 +156,7 @@ class VectorTestCase(SynchronousTestCase):
         self.assertEqual(len(records), VECTOR_COUNTS[name],
                          f"{name}: expected {VECTOR_COUNTS[name]} records")
 
-    def assertStatedByKind(self, name: str, checks: Mapping[str, KindCheck]) -> None:
+    def assert_stated_by_kind(self, name: str, checks: Mapping[str, KindCheck]) -> None:
         """
         Every record of C{name} passes the check of its kind; a kind without one fails.
         """
@@ -172,7 +172,7 @@ class VectorTestCase(SynchronousTestCase):
             except Exception as e:
                 check.problem("*", f"raised {type(e).__name__}: {e}")
             check.finish(SKIPPED_KEYS.get(name, {}))
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
 
 class Decoded(NamedTuple):

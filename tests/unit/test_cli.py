@@ -91,7 +91,7 @@ class DecodeTests(SynchronousTestCase):
 
 
 class BadInputTests(SynchronousTestCase):
-    def assertOneLineError(self, *argv: str, contains: str = "") -> str:
+    def assert_one_line_error(self, *argv: str, contains: str = "") -> str:
         status, out, err = run(*argv)
         self.assertEqual(status, 1)
         self.assertEqual(out, "")
@@ -105,35 +105,35 @@ class BadInputTests(SynchronousTestCase):
         """
         Non-hex input names the offending digit.
         """
-        self.assertOneLineError("decode", "tx", "00zz", contains="'z' at digit 2")
-        self.assertOneLineError("decode", "tx", "000", contains="odd number")
-        self.assertOneLineError("decode", "tx", "", contains="no input")
+        self.assert_one_line_error("decode", "tx", "00zz", contains="'z' at digit 2")
+        self.assert_one_line_error("decode", "tx", "000", contains="odd number")
+        self.assert_one_line_error("decode", "tx", "", contains="no input")
 
     def test_truncated_block(self) -> None:
         """
         A truncated block reports what is missing and the offset.
         """
-        self.assertOneLineError("decode", "block", GENESIS_HEX[:300], contains="offset")
+        self.assert_one_line_error("decode", "block", GENESIS_HEX[:300], contains="offset")
 
     def test_trailing_bytes(self) -> None:
         """
         Bytes after a whole structure are reported, not ignored.
         """
-        self.assertOneLineError("decode", "block", GENESIS_HEX + "00", contains="trailing")
+        self.assert_one_line_error("decode", "block", GENESIS_HEX + "00", contains="trailing")
         frame = encode_frame(MAINNET_MAGIC, "verack").hex()
-        self.assertOneLineError("decode", "message", frame + "41", contains="after the message")
+        self.assert_one_line_error("decode", "message", frame + "41", contains="after the message")
 
     def test_bad_frames(self) -> None:
         """
         A short, incomplete or corrupted frame is a one-line error.
         """
         frame = encode_frame(MAINNET_MAGIC, "ping", bytes(12))
-        self.assertOneLineError("decode", "message", frame[:10].hex(), contains="24-byte")
-        self.assertOneLineError("decode", "message", frame[:-1].hex(), contains="incomplete")
+        self.assert_one_line_error("decode", "message", frame[:10].hex(), contains="24-byte")
+        self.assert_one_line_error("decode", "message", frame[:-1].hex(), contains="incomplete")
         corrupted = frame[:-1] + b"\x01"
-        self.assertOneLineError("decode", "message", corrupted.hex(), contains="checksum")
+        self.assert_one_line_error("decode", "message", corrupted.hex(), contains="checksum")
         short_ping = encode_frame(MAINNET_MAGIC, "ping", bytes(11))
-        self.assertOneLineError("decode", "message", short_ping.hex(), contains="ping payload")
+        self.assert_one_line_error("decode", "message", short_ping.hex(), contains="ping payload")
 
     def test_random_bytes_never_trace(self) -> None:
         """

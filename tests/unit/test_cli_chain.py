@@ -80,7 +80,7 @@ class ImportTests(ChainCommandCase):
         result = self.import_(datadir, chain_file())
         self.assertEqual([result[k] for k in ("imported", "block_height", "header_height")],
                          [BLOCKS, BLOCKS, BLOCKS])
-        self.assertChecks(datadir)
+        self.assert_checks(datadir)
         info = self.info(datadir)
         self.assertEqual([info[k] for k in ("magic", "genesis", "header_height", "block_height")],
                          [PRIVNET_MAGIC, PRIVNET_GENESIS, BLOCKS, BLOCKS])
@@ -94,8 +94,8 @@ class ImportTests(ChainCommandCase):
         before = dump_store(datadir)
         result = self.import_(datadir, chain_file())
         self.assertEqual((result["imported"], result["block_height"]), (0, BLOCKS))
-        self.assertSameStore(datadir, before)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir, before)
+        self.assert_same_store(datadir)
 
     def test_export_whole_chain(self) -> None:
         """
@@ -107,7 +107,7 @@ class ImportTests(ChainCommandCase):
         self.assertEqual(exported.read_bytes(), chain_file().read_bytes())
         fresh = Path(self.mktemp())
         self.import_(fresh, exported)
-        self.assertSameStore(fresh)
+        self.assert_same_store(fresh)
 
     def partial_files(self, split: int, compress: bool = False) -> tuple[Path, Path]:
         """The chain exported as chain.acc (heights 0..split-1) and chain.<split>.acc (the rest)."""
@@ -126,10 +126,10 @@ class ImportTests(ChainCommandCase):
         together, apart = Path(self.mktemp()), Path(self.mktemp())
         result = self.import_(together, tail, head)
         self.assertEqual((result["imported"], result["block_height"]), (BLOCKS, BLOCKS))
-        self.assertSameStore(together)
+        self.assert_same_store(together)
         self.assertEqual(self.import_(apart, head)["block_height"], 100)
         self.assertEqual(self.import_(apart, tail)["imported"], BLOCKS - 100)
-        self.assertSameStore(apart)
+        self.assert_same_store(apart)
 
     def test_overlapping_partial_file(self) -> None:
         """
@@ -140,7 +140,7 @@ class ImportTests(ChainCommandCase):
         datadir = Path(self.mktemp())
         self.import_(datadir, head)
         self.assertEqual(self.import_(datadir, overlap)["imported"], BLOCKS - 100)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_partial_file_after_a_gap(self) -> None:
         """
@@ -167,11 +167,11 @@ class ImportTests(ChainCommandCase):
         self.assertTrue(zipfile.is_zipfile(whole))
         datadir = Path(self.mktemp())
         self.import_(datadir, whole)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
         head, tail = self.partial_files(120, compress=True)
         datadir = Path(self.mktemp())
         self.import_(datadir, head, tail)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_export_with_explicit_start_zero(self) -> None:
         """
@@ -184,7 +184,7 @@ class ImportTests(ChainCommandCase):
         self.export(reference(), files / "chain.acc", "--start", "0")
         datadir = Path(self.mktemp())
         self.import_(datadir, files / "chain.acc")
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_export_range_not_stored(self) -> None:
         """

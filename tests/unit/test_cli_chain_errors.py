@@ -54,7 +54,7 @@ class BadInputTests(ChainCommandCase):
                      ("makechain", "--blocks", "5", str(self.files_dir() / "chain.acc"))]:
             error = self.fails(*argv, "--config", missing)
             self.assertIn(missing, error)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
         self.assertFalse(fresh.exists())
 
     def test_malformed_config(self) -> None:
@@ -73,7 +73,7 @@ class BadInputTests(ChainCommandCase):
                                              config, str(chain_file())))
             self.assertIn(config, self.fails("check", "--datadir", str(datadir), "--config",
                                              config))
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_foreign_data_directory(self) -> None:
         """
@@ -84,7 +84,7 @@ class BadInputTests(ChainCommandCase):
                                 ("export", str(self.files_dir() / "chain.acc"))]:
             error = self.fails(command, "--datadir", str(datadir), "--config", MAINNET, *extra)
             self.assertIn("another network", error)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
         self.assertEqual(self.info(datadir)["magic"], PRIVNET_MAGIC)
 
     def test_nonexistent_chain_file(self) -> None:
@@ -95,7 +95,7 @@ class BadInputTests(ChainCommandCase):
         missing = Path(self.mktemp()) / "chain.acc"
         self.assertIn(str(missing), self.fails("import", "--datadir", str(datadir), "--config",
                                                PRIVNET, str(missing)))
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_not_a_chain_file(self) -> None:
         """
@@ -124,7 +124,7 @@ class BadInputTests(ChainCommandCase):
         self.assertIn(f"record {cut_at}", error)
         self.assertIn("truncated", error)
         self.assertEqual(self.info(datadir)["block_height"], cut_at - 1)
-        self.assertChecks(datadir)
+        self.assert_checks(datadir)
 
     def test_truncated_file_resumes(self) -> None:
         """
@@ -135,9 +135,9 @@ class BadInputTests(ChainCommandCase):
         datadir = Path(self.mktemp())
         self.assertIn(f"record {BLOCKS}", self.fails(
             "import", "--datadir", str(datadir), "--config", PRIVNET, str(path)))
-        self.assertChecks(datadir)
+        self.assert_checks(datadir)
         self.import_(datadir, chain_file())
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_corrupted_block_witness(self) -> None:
         """
@@ -153,12 +153,12 @@ class BadInputTests(ChainCommandCase):
         self.assertIn("witness", error)
         info = self.info(datadir)
         self.assertEqual((info["header_height"], info["block_height"]), (bad_at - 1, bad_at - 1))
-        self.assertChecks(datadir)
+        self.assert_checks(datadir)
         before = dump_store(datadir)
         self.fails("import", "--datadir", str(datadir), "--config", PRIVNET, str(path))
-        self.assertSameStore(datadir, before)
+        self.assert_same_store(datadir, before)
         self.import_(datadir, chain_file())
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
 
 class CheckTests(ChainCommandCase):
@@ -194,7 +194,7 @@ class CheckTests(ChainCommandCase):
         problems = self.problems(datadir)
         self.assertEqual([line.split(":")[1].strip() for line in problems], ["unspent"])
         self.assertEqual(self.problems(datadir), problems)
-        self.assertSameStore(datadir, before)
+        self.assert_same_store(datadir, before)
 
     def test_changed_balance(self) -> None:
         """

@@ -43,13 +43,13 @@ class ImportAnyNameTests(ChainCommandCase):
         plain.write_bytes(chain_file().read_bytes())
         datadir = Path(self.mktemp())
         self.assertEqual(self.import_(datadir, plain)["imported"], BLOCKS)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
         zipped = files / "mainchain.zip"
         with zipfile.ZipFile(zipped, "w") as archive:
             archive.write(chain_file(), "mainchain")
         datadir = Path(self.mktemp())
         self.assertEqual(self.import_(datadir, zipped)["imported"], BLOCKS)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_partial_layout_in_order_given(self) -> None:
         """
@@ -65,7 +65,7 @@ class ImportAnyNameTests(ChainCommandCase):
         self.assertEqual(ChainReader(second).start, 101)
         datadir = Path(self.mktemp())
         self.assertEqual(self.import_(datadir, first, second)["imported"], BLOCKS)
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
 
     def test_gap(self) -> None:
         """
@@ -92,7 +92,7 @@ class ImportAnyNameTests(ChainCommandCase):
         """
         datadir = Path(self.mktemp())
         self.ok("import", "--network", "privnet", "--datadir", str(datadir), str(chain_file()))
-        self.assertSameStore(datadir)
+        self.assert_same_store(datadir)
         self.assertIn("another network", self.fails("check", "--network", "mainnet",
                                                     "--datadir", str(datadir)))
         mainnet = str(Path(PRIVNET).with_name("protocol.mainnet.json"))

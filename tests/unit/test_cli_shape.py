@@ -28,7 +28,7 @@ class MakechainShapeTests(ChainCommandCase):
                                   "--keys", SHAPE_KEYS, "--blocks", str(BLOCKS),
                                   "--seed", str(SEED), *options, str(path)))
 
-    def test_makeAndImport(self) -> None:
+    def test_make_and_import(self) -> None:
         """
         The chain makechain writes imports block for block through C{neonode import},
         and C{neonode check} finds the store sound; the output counts the transactions
@@ -57,7 +57,7 @@ class MakechainShapeTests(ChainCommandCase):
         self.assertEqual(first.read_bytes(), second.read_bytes())
         self.assertNotEqual(first.read_bytes(), other.read_bytes())
 
-    def test_defaultsFollowTheShape(self) -> None:
+    def test_defaults_follow_the_shape(self) -> None:
         """
         Run from the checkout's top directory, C{--shape mainnet} alone takes the seven
         keys and their protocol file: the chain is the one they make.
@@ -93,7 +93,7 @@ class MakechainShapeTests(ChainCommandCase):
         self.assertIn("--elect", error)
         self.assertFalse(path.exists())
 
-    def test_uniformUnchanged(self) -> None:
+    def test_uniform_unchanged(self) -> None:
         """
         C{--shape uniform} (the default) still puts 5 transfers in every block when
         C{--txs-per-block} is not given: the same bytes as asking for 5.

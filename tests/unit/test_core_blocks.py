@@ -76,14 +76,14 @@ class MerkleRootTests(SynchronousTestCase):
     L{merkle_root} pairs level by level, the odd one out with itself.
     """
 
-    def test_oneLeaf(self) -> None:
+    def test_one_leaf(self) -> None:
         """
         The root of one leaf is the leaf itself.
         """
         self.assertEqual(merkle_root([leaf(1)]), leaf(1))
         self.assertIsInstance(merkle_root([bytes(leaf(1))]), UInt256)
 
-    def test_twoLeaves(self) -> None:
+    def test_two_leaves(self) -> None:
         """
         The root of two leaves is Hash256 of their concatenation.
         """
@@ -91,7 +91,7 @@ class MerkleRootTests(SynchronousTestCase):
         self.assertEqual(merkle_root([a, b]), hash256(a + b))
         self.assertNotEqual(merkle_root([b, a]), merkle_root([a, b]))
 
-    def test_threeLeaves(self) -> None:
+    def test_three_leaves(self) -> None:
         """
         With three leaves the third is paired with itself.
         """
@@ -100,7 +100,7 @@ class MerkleRootTests(SynchronousTestCase):
         self.assertEqual(merkle_root([a, b, c]), expected)
         self.assertEqual(merkle_root([a, b, c]), merkle_root([a, b, c, c]))
 
-    def test_fiveLeaves(self) -> None:
+    def test_five_leaves(self) -> None:
         """
         An odd count at an upper level also pairs the last node with itself.
         """
@@ -117,7 +117,7 @@ class MerkleRootTests(SynchronousTestCase):
         """
         self.assertRaises(ValueError, merkle_root, [])
 
-    def test_doesNotMutateInput(self) -> None:
+    def test_does_not_mutate_input(self) -> None:
         """
         Computing a root leaves the caller's list alone.
         """
@@ -131,7 +131,7 @@ class BlockCheckTests(SynchronousTestCase):
     The checks L{Block.from_bytes} makes, as C{Block.Deserialize} does.
     """
 
-    def assertRejected(self, candidate: Block) -> None:
+    def assert_rejected(self, candidate: Block) -> None:
         """
         C{candidate} serializes, and its bytes are a FormatError at offset 0.
         """
@@ -152,7 +152,7 @@ class BlockCheckTests(SynchronousTestCase):
         self.assertEqual(parsed.size, len(data))
         self.assertEqual(parsed.index, 7)
 
-    def test_minerOnly(self) -> None:
+    def test_miner_only(self) -> None:
         """
         A block holding only its MinerTransaction is valid; its root is the miner's hash.
         """
@@ -161,7 +161,7 @@ class BlockCheckTests(SynchronousTestCase):
         self.assertEqual(b.header.merkle_root, miner.hash)
         self.assertEqual(Block.from_bytes(b.to_bytes()), b)
 
-    def test_noTransactions(self) -> None:
+    def test_no_transactions(self) -> None:
         """
         A block with no transactions is rejected at its count.
         """
@@ -170,37 +170,37 @@ class BlockCheckTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, Block.from_bytes, data)
         self.assertEqual(error.offset, len(data) - 1)
 
-    def test_firstNotMiner(self) -> None:
+    def test_first_not_miner(self) -> None:
         """
         A block whose first transaction is not a MinerTransaction is rejected.
         """
-        self.assertRejected(block(contract_tx(0), MinerTransaction(nonce=1)))
-        self.assertRejected(block(contract_tx(0)))
+        self.assert_rejected(block(contract_tx(0), MinerTransaction(nonce=1)))
+        self.assert_rejected(block(contract_tx(0)))
 
-    def test_secondMiner(self) -> None:
+    def test_second_miner(self) -> None:
         """
         A block with a second MinerTransaction is rejected.
         """
-        self.assertRejected(block(MinerTransaction(nonce=1), contract_tx(0),
+        self.assert_rejected(block(MinerTransaction(nonce=1), contract_tx(0),
                                   MinerTransaction(nonce=2)))
 
-    def test_duplicateTransactions(self) -> None:
+    def test_duplicate_transactions(self) -> None:
         """
         A block holding the same transaction twice is rejected.
         """
-        self.assertRejected(block(MinerTransaction(nonce=1), contract_tx(0), contract_tx(0)))
+        self.assert_rejected(block(MinerTransaction(nonce=1), contract_tx(0), contract_tx(0)))
 
-    def test_wrongMerkleRoot(self) -> None:
+    def test_wrong_merkle_root(self) -> None:
         """
         A block whose merkle root does not match its transactions is rejected.
         """
         good = valid_block()
         bad_header = attrs.evolve(good.header, merkle_root=leaf(9))
-        self.assertRejected(Block(bad_header, good.transactions))
+        self.assert_rejected(Block(bad_header, good.transactions))
         reordered = (good.transactions[0], good.transactions[2], good.transactions[1])
-        self.assertRejected(Block(good.header, reordered))
+        self.assert_rejected(Block(good.header, reordered))
 
-    def test_trailingBytes(self) -> None:
+    def test_trailing_bytes(self) -> None:
         """
         Bytes after a block are rejected.
         """
@@ -216,7 +216,7 @@ class BlockCheckTests(SynchronousTestCase):
         for end in range(len(data)):
             self.assertRaises(FormatError, Block.from_bytes, data[:end])
 
-    def test_countAboveCap(self) -> None:
+    def test_count_above_cap(self) -> None:
         """
         A block claiming 0x10001 transactions fails at the count, before reading any of them.
         """
@@ -228,7 +228,7 @@ class BlockCheckTests(SynchronousTestCase):
         self.assertEqual(error.offset, len(base))
         self.assertIn("maximum", error.reason)
 
-    def test_hugeCountFailsFast(self) -> None:
+    def test_huge_count_fails_fast(self) -> None:
         """
         A block claiming 2**32 - 1 transactions fails at the count without allocating.
         """
@@ -243,7 +243,7 @@ class HeaderLayoutTests(SynchronousTestCase):
     The header layout, its marker and trailer, and the block hash.
     """
 
-    def test_markerMustBeOne(self) -> None:
+    def test_marker_must_be_one(self) -> None:
         """
         The byte after the 104 unsigned bytes must be 01; 00 and 02 are rejected there.
         """
@@ -255,7 +255,7 @@ class HeaderLayoutTests(SynchronousTestCase):
                 error = self.assertRaises(FormatError, parse, bad)
                 self.assertEqual(error.offset, 104)
 
-    def test_headerTrailer(self) -> None:
+    def test_header_trailer(self) -> None:
         """
         Header.to_bytes ends with a 00 transaction count that Header.from_bytes requires.
         """
@@ -269,7 +269,7 @@ class HeaderLayoutTests(SynchronousTestCase):
         self.assertRaises(FormatError, Header.from_bytes, data[:-1])
         self.assertRaises(FormatError, Header.from_bytes, data + b"\x00")
 
-    def test_blockHasNoTrailer(self) -> None:
+    def test_block_has_no_trailer(self) -> None:
         """
         A block is the header without its trailer, then the transaction count and transactions.
         """
@@ -281,7 +281,7 @@ class HeaderLayoutTests(SynchronousTestCase):
         self.assertEqual(data[len(header_bytes):],
                          b"".join(tx.to_bytes() for tx in b.transactions))
 
-    def test_unsignedLayout(self) -> None:
+    def test_unsigned_layout(self) -> None:
         """
         The unsigned part is 104 bytes of fixed-width little-endian fields.
         """
@@ -296,7 +296,7 @@ class HeaderLayoutTests(SynchronousTestCase):
         self.assertEqual(data[76:84], bytes.fromhex("8877665544332211"))
         self.assertEqual(data[84:], b"\x02" * 20)
 
-    def test_hashOfFirst104Bytes(self) -> None:
+    def test_hash_of_first_104_bytes(self) -> None:
         """
         The block hash is Hash256 of the first 104 bytes.
         """
@@ -307,7 +307,7 @@ class HeaderLayoutTests(SynchronousTestCase):
         self.assertEqual(Block.from_bytes(data).hash, expected)
         self.assertEqual(Header.from_bytes(b.header.to_bytes()).hash, expected)
 
-    def test_witnessDoesNotChangeHash(self) -> None:
+    def test_witness_does_not_change_hash(self) -> None:
         """
         Changing the header witness does not change the block hash.
         """
@@ -317,7 +317,7 @@ class HeaderLayoutTests(SynchronousTestCase):
         self.assertEqual(other.hash, h.hash)
         self.assertEqual(Header.from_bytes(other.to_bytes()).hash, h.hash)
 
-    def test_fieldChangesHash(self) -> None:
+    def test_field_changes_hash(self) -> None:
         """
         Changing any unsigned field changes the block hash.
         """

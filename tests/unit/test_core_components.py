@@ -35,7 +35,7 @@ class AttributeTests(SynchronousTestCase):
     Each attribute usage has its own encoding.
     """
 
-    def test_fixed32Usages(self) -> None:
+    def test_fixed32_usages(self) -> None:
         """
         ContractHash, Vote and Hash1-15 are the usage byte and 32 raw bytes.
         """
@@ -49,7 +49,7 @@ class AttributeTests(SynchronousTestCase):
             self.assertEqual(wire, bytes((usage,)) + data)
             self.assertEqual(read_attribute(wire), attribute)
 
-    def test_fixed32WrongLength(self) -> None:
+    def test_fixed32_wrong_length(self) -> None:
         """
         A 32-byte usage with data of another length cannot be built.
         """
@@ -70,7 +70,7 @@ class AttributeTests(SynchronousTestCase):
             self.assertEqual(attribute.data, bytes((usage,)) + x)
             self.assertEqual(encode(attribute), wire)
 
-    def test_ecdhDataMustStartWithUsage(self) -> None:
+    def test_ecdh_data_must_start_with_usage(self) -> None:
         """
         ECDH data that is not 33 bytes starting with its usage byte cannot be built.
         """
@@ -88,7 +88,7 @@ class AttributeTests(SynchronousTestCase):
         self.assertEqual(read_attribute(b"\x20" + data), attribute)
         self.assertRaises(ValueError, TransactionAttribute, 0x20, bytes(32))
 
-    def test_descriptionUrlOneByteLength(self) -> None:
+    def test_description_url_one_byte_length(self) -> None:
         """
         DescriptionUrl has a one-byte length, so 253 bytes are prefixed FD, not FD FD 00.
         """
@@ -99,14 +99,14 @@ class AttributeTests(SynchronousTestCase):
         self.assertEqual(read_attribute(wire), attribute)
         self.assertEqual(read_attribute(b"\x81\x00"), TransactionAttribute(0x81, b""))
 
-    def test_descriptionUrlAtMost255(self) -> None:
+    def test_description_url_at_most_255(self) -> None:
         """
         DescriptionUrl data longer than 255 bytes cannot be built.
         """
         TransactionAttribute(0x81, bytes(255))
         self.assertRaises(ValueError, TransactionAttribute, 0x81, bytes(256))
 
-    def test_descriptionAndRemarksVarBytes(self) -> None:
+    def test_description_and_remarks_var_bytes(self) -> None:
         """
         Description and Remark..Remark15 are var bytes, so 253 bytes are prefixed FD FD 00.
         """
@@ -118,14 +118,14 @@ class AttributeTests(SynchronousTestCase):
             self.assertEqual(read_attribute(wire), attribute)
             self.assertEqual(read_attribute(bytes((usage,)) + b"\x02hi").data, b"hi")
 
-    def test_varBytesCap(self) -> None:
+    def test_var_bytes_cap(self) -> None:
         """
         Description data above 65535 bytes fails to read.
         """
         wire = b"\x90\xfe" + (65536).to_bytes(4, "little") + bytes(65536)
         self.assertRaises(FormatError, read_attribute, wire)
 
-    def test_unknownUsage(self) -> None:
+    def test_unknown_usage(self) -> None:
         """
         Usages outside the table are a FormatError at the usage byte.
         """
@@ -150,7 +150,7 @@ class OutputAndCoinTests(SynchronousTestCase):
     Outputs carry a positive value; coin references are 34 bytes.
     """
 
-    def test_outputLayout(self) -> None:
+    def test_output_layout(self) -> None:
         """
         An output is 60 bytes: asset id, int64 value, script hash.
         """
@@ -160,7 +160,7 @@ class OutputAndCoinTests(SynchronousTestCase):
         self.assertEqual(wire[32:40], bytes.fromhex("0000c16ff2862300"))
         self.assertEqual(TransactionOutput.read(BinaryReader(wire)), out)
 
-    def test_outputValueNotPositive(self) -> None:
+    def test_output_value_not_positive(self) -> None:
         """
         An output value of zero or less is a FormatError at the value's offset.
         """
@@ -169,7 +169,7 @@ class OutputAndCoinTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, TransactionOutput.read, BinaryReader(wire))
             self.assertEqual(error.offset, 32, value)
 
-    def test_coinReferenceLayout(self) -> None:
+    def test_coin_reference_layout(self) -> None:
         """
         A coin reference is the previous hash and a little-endian 16-bit index.
         """

@@ -72,7 +72,7 @@ class ConsensusPayloadTests(SynchronousTestCase):
     The routing envelope of consensus messages.
     """
 
-    def test_roundTrip(self) -> None:
+    def test_round_trip(self) -> None:
         """
         A payload round-trips through its bytes.
         """
@@ -95,7 +95,7 @@ class ConsensusPayloadTests(SynchronousTestCase):
         self.assertEqual(unsigned[-2:], b"\x01\xab")
         self.assertTrue(p.to_bytes().startswith(unsigned + b"\x01"))
 
-    def test_markerMustBeOne(self) -> None:
+    def test_marker_must_be_one(self) -> None:
         """
         The byte before the witness must be 01; 00 and 02 are rejected there.
         """
@@ -108,7 +108,7 @@ class ConsensusPayloadTests(SynchronousTestCase):
                                       data[:at] + bytes((marker,)) + data[at + 1:])
             self.assertEqual(error.offset, at)
 
-    def test_trailingAndTruncated(self) -> None:
+    def test_trailing_and_truncated(self) -> None:
         """
         Trailing bytes and truncation are both FormatErrors.
         """
@@ -117,7 +117,7 @@ class ConsensusPayloadTests(SynchronousTestCase):
         for end in range(len(data)):
             self.assertRaises(FormatError, ConsensusPayload.from_bytes, data[:end])
 
-    def test_hashOverUnsignedPart(self) -> None:
+    def test_hash_over_unsigned_part(self) -> None:
         """
         The hash is Hash256 of the unsigned part: a new witness keeps it, new data changes it.
         """
@@ -141,7 +141,7 @@ class ChangeViewTests(SynchronousTestCase):
     ChangeView: type 00, view, new view.
     """
 
-    def test_roundTrip(self) -> None:
+    def test_round_trip(self) -> None:
         """
         A ChangeView is three bytes and round-trips.
         """
@@ -149,7 +149,7 @@ class ChangeViewTests(SynchronousTestCase):
         self.assertEqual(message.to_bytes(), b"\x00\x00\x01")
         self.assertEqual(ConsensusMessage.from_bytes(b"\x00\x00\x01"), message)
 
-    def test_newViewZero(self) -> None:
+    def test_new_view_zero(self) -> None:
         """
         A ChangeView to view 0 is rejected at the new view byte.
         """
@@ -162,7 +162,7 @@ class PrepareRequestTests(SynchronousTestCase):
     PrepareRequest: the primary's proposal.
     """
 
-    def test_roundTrip(self) -> None:
+    def test_round_trip(self) -> None:
         """
         A PrepareRequest round-trips, its MinerTransaction included.
         """
@@ -176,7 +176,7 @@ class PrepareRequestTests(SynchronousTestCase):
         self.assertEqual(parsed.miner_transaction.hash, parsed.transaction_hashes[0])
         self.assertEqual(data[-64:], SIGNATURE)
 
-    def test_minerOnly(self) -> None:
+    def test_miner_only(self) -> None:
         """
         A proposal of only the MinerTransaction is accepted.
         """
@@ -184,7 +184,7 @@ class PrepareRequestTests(SynchronousTestCase):
         message = prepare_request(hashes=(tx.hash,), miner_tx=tx)
         self.assertEqual(ConsensusMessage.from_bytes(message.to_bytes()), message)
 
-    def test_firstHashMustBeMiner(self) -> None:
+    def test_first_hash_must_be_miner(self) -> None:
         """
         A request whose first hash is not the miner transaction's is rejected.
         """
@@ -196,14 +196,14 @@ class PrepareRequestTests(SynchronousTestCase):
             self.assertEqual(error.offset, 2 + 8 + 20 + len(encode_var_int(len(hashes)))
                              + 32 * len(hashes))
 
-    def test_noHashes(self) -> None:
+    def test_no_hashes(self) -> None:
         """
         A request with no transaction hashes is rejected.
         """
         data = prepare_request(hashes=()).to_bytes()
         self.assertRaises(FormatError, ConsensusMessage.from_bytes, data)
 
-    def test_duplicateHashes(self) -> None:
+    def test_duplicate_hashes(self) -> None:
         """
         A request listing a hash twice is rejected at the hash list.
         """
@@ -213,7 +213,7 @@ class PrepareRequestTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, ConsensusMessage.from_bytes, data)
             self.assertEqual(error.offset, 30)
 
-    def test_embeddedMustBeMiner(self) -> None:
+    def test_embedded_must_be_miner(self) -> None:
         """
         A request embedding a transaction other than a MinerTransaction is rejected.
         """
@@ -222,7 +222,7 @@ class PrepareRequestTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, ConsensusMessage.from_bytes, data)
         self.assertEqual(error.offset, 2 + 8 + 20 + 1 + 32)
 
-    def test_invalidMiner(self) -> None:
+    def test_invalid_miner(self) -> None:
         """
         A request embedding an invalid MinerTransaction (here, one with an input) is rejected.
         """
@@ -230,7 +230,7 @@ class PrepareRequestTests(SynchronousTestCase):
         data = prepare_request(hashes=(tx.hash,), miner_tx=tx).to_bytes()
         self.assertRaises(FormatError, ConsensusMessage.from_bytes, data)
 
-    def test_shortSignature(self) -> None:
+    def test_short_signature(self) -> None:
         """
         A request whose signature is cut short is rejected.
         """
@@ -243,7 +243,7 @@ class PrepareResponseTests(SynchronousTestCase):
     PrepareResponse: a 64-byte signature.
     """
 
-    def test_roundTrip(self) -> None:
+    def test_round_trip(self) -> None:
         """
         A PrepareResponse is type 21, the view and 64 signature bytes.
         """
@@ -252,7 +252,7 @@ class PrepareResponseTests(SynchronousTestCase):
         self.assertEqual(data, b"\x21\x02" + SIGNATURE)
         self.assertEqual(ConsensusMessage.from_bytes(data), message)
 
-    def test_shortSignature(self) -> None:
+    def test_short_signature(self) -> None:
         """
         A 63-byte signature is rejected.
         """
@@ -264,7 +264,7 @@ class MessageDispatchTests(SynchronousTestCase):
     ConsensusMessage.from_bytes dispatches on the type byte and consumes everything.
     """
 
-    def test_unknownType(self) -> None:
+    def test_unknown_type(self) -> None:
         """
         Unknown types, such as dBFT 2.0's Commit (0x30), are rejected at offset 0.
         """
@@ -280,7 +280,7 @@ class MessageDispatchTests(SynchronousTestCase):
         self.assertRaises(FormatError, ConsensusMessage.from_bytes, b"")
         self.assertRaises(FormatError, ConsensusMessage.from_bytes, b"\x21")
 
-    def test_trailingBytes(self) -> None:
+    def test_trailing_bytes(self) -> None:
         """
         Every message type rejects trailing bytes at the first extra byte.
         """

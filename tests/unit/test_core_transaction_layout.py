@@ -30,7 +30,7 @@ class CommonLayoutTests(SynchronousTestCase):
     The layout and hashing rules shared by every type.
     """
 
-    def test_attributeCap(self) -> None:
+    def test_attribute_cap(self) -> None:
         """
         Sixteen attributes are accepted and seventeen are rejected at the count.
         """
@@ -41,7 +41,7 @@ class CommonLayoutTests(SynchronousTestCase):
                                   attrs.evolve(contract_tx(), attributes=(remark,) * 17).to_bytes())
         self.assertEqual(error.offset, 2)
 
-    def test_unknownType(self) -> None:
+    def test_unknown_type(self) -> None:
         """
         An unknown type byte is a FormatError at offset 0.
         """
@@ -50,7 +50,7 @@ class CommonLayoutTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, Transaction.from_bytes, data)
             self.assertEqual(error.offset, 0, hex(type_byte))
 
-    def test_trailingBytes(self) -> None:
+    def test_trailing_bytes(self) -> None:
         """
         Transaction.from_bytes rejects bytes after the transaction.
         """
@@ -66,7 +66,7 @@ class CommonLayoutTests(SynchronousTestCase):
         for end in range(len(data)):
             self.assertRaises(FormatError, Transaction.from_bytes, data[:end])
 
-    def test_hashIsOverUnsignedPart(self) -> None:
+    def test_hash_is_over_unsigned_part(self) -> None:
         """
         The hash is Hash256 of everything but the witnesses.
         """
@@ -77,7 +77,7 @@ class CommonLayoutTests(SynchronousTestCase):
         self.assertEqual(tx.hash, UInt256(hash256(unsigned)))
         self.assertEqual(Transaction.from_bytes(data).hash, tx.hash)
 
-    def test_witnessDoesNotChangeHash(self) -> None:
+    def test_witness_does_not_change_hash(self) -> None:
         """
         Changing or dropping a witness does not change the hash.
         """
@@ -87,7 +87,7 @@ class CommonLayoutTests(SynchronousTestCase):
             self.assertEqual(other.hash, tx.hash)
             self.assertEqual(Transaction.from_bytes(other.to_bytes()).hash, tx.hash)
 
-    def test_outputChangesHash(self) -> None:
+    def test_output_changes_hash(self) -> None:
         """
         Changing an output changes the hash.
         """
@@ -95,7 +95,7 @@ class CommonLayoutTests(SynchronousTestCase):
         other = attrs.evolve(tx, outputs=(output(NEO_ASSET_ID, 2 * 10**8),))
         self.assertNotEqual(other.hash, tx.hash)
 
-    def test_nonCanonicalInputHashedCanonically(self) -> None:
+    def test_non_canonical_input_hashed_canonically(self) -> None:
         """
         An over-long count on the wire is normalized before hashing.
         """
@@ -107,7 +107,7 @@ class CommonLayoutTests(SynchronousTestCase):
         self.assertEqual(parsed, tx)
         self.assertEqual(parsed.hash, tx.hash)
 
-    def test_nonCanonicalBooleanHashedCanonically(self) -> None:
+    def test_non_canonical_boolean_hashed_canonically(self) -> None:
         """
         A NeedStorage byte of 02 reads as true and hashes as 01.
         """
@@ -119,7 +119,7 @@ class CommonLayoutTests(SynchronousTestCase):
         self.assertEqual(parsed.hash, tx.hash)
         self.assertEqual(parsed.to_bytes(), data)
 
-    def test_readTypedRejectsOtherType(self) -> None:
+    def test_read_typed_rejects_other_type(self) -> None:
         """
         MinerTransaction.read_typed rejects a transaction of another type at its type byte.
         """
@@ -128,14 +128,14 @@ class CommonLayoutTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, MinerTransaction.read_typed, reader)
         self.assertEqual(error.offset, 1)
 
-    def test_readTypedAcceptsOwnType(self) -> None:
+    def test_read_typed_accepts_own_type(self) -> None:
         """
         read_typed reads a transaction of its own type.
         """
         miner = MinerTransaction(nonce=9)
         self.assertEqual(MinerTransaction.read_typed(BinaryReader(miner.to_bytes())), miner)
 
-    def test_sectionCountsLayout(self) -> None:
+    def test_section_counts_layout(self) -> None:
         """
         Attributes, inputs, outputs and witnesses follow the exclusive data in that order.
         """

@@ -51,7 +51,7 @@ class VersionTests(SynchronousTestCase):
     Each type accepts versions up to its own maximum.
     """
 
-    def test_versionZeroOnly(self) -> None:
+    def test_version_zero_only(self) -> None:
         """
         Miner, Claim, Enrollment, Register and Contract reject version 1 at the version byte.
         """
@@ -66,7 +66,7 @@ class VersionTests(SynchronousTestCase):
                                           with_version(data, 1))
                 self.assertEqual(error.offset, 1, tx.type_name)
 
-    def test_versionUpToOne(self) -> None:
+    def test_version_up_to_one(self) -> None:
         """
         Issue, Publish and Invocation accept versions 0 and 1 and reject version 2.
         """
@@ -78,7 +78,7 @@ class VersionTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, Transaction.from_bytes, with_version(data, 2))
             self.assertEqual(error.offset, 1, cls.__name__)
 
-    def test_stateAnyVersion(self) -> None:
+    def test_state_any_version(self) -> None:
         """
         A StateTransaction of any version is accepted.
         """
@@ -92,7 +92,7 @@ class TypeSpecificTests(SynchronousTestCase):
     The checks each type makes on its exclusive data.
     """
 
-    def test_roundTripEachType(self) -> None:
+    def test_round_trip_each_type(self) -> None:
         """
         One transaction of each type survives a round trip, hash included.
         """
@@ -108,14 +108,14 @@ class TypeSpecificTests(SynchronousTestCase):
             self.assertEqual(parsed.size, len(data))
             self.assertEqual(data[0], tx.TYPE)
 
-    def test_minerWithInput(self) -> None:
+    def test_miner_with_input(self) -> None:
         """
         A MinerTransaction with an input is rejected.
         """
         tx = MinerTransaction(nonce=1, inputs=(coin(),))
         self.assertRaises(FormatError, Transaction.from_bytes, tx.to_bytes())
 
-    def test_minerNonGasOutput(self) -> None:
+    def test_miner_non_gas_output(self) -> None:
         """
         A MinerTransaction paying anything but GAS is rejected.
         """
@@ -124,14 +124,14 @@ class TypeSpecificTests(SynchronousTestCase):
         ok = MinerTransaction(nonce=1, outputs=(output(), output(GAS_ASSET_ID, 5)))
         self.assertEqual(Transaction.from_bytes(ok.to_bytes()), ok)
 
-    def test_minerNonceLayout(self) -> None:
+    def test_miner_nonce_layout(self) -> None:
         """
         The miner nonce is a little-endian uint32 right after the version.
         """
         data = MinerTransaction(nonce=0x7C2BAC1D).to_bytes()
         self.assertEqual(data, bytes.fromhex("00001dac2b7c00000000"))
 
-    def test_claimWithoutClaims(self) -> None:
+    def test_claim_without_claims(self) -> None:
         """
         A ClaimTransaction with no claims is rejected at the claim count.
         """
@@ -139,7 +139,7 @@ class TypeSpecificTests(SynchronousTestCase):
                                   ClaimTransaction(outputs=(output(),)).to_bytes())
         self.assertEqual(error.offset, 2)
 
-    def test_invocationEmptyScript(self) -> None:
+    def test_invocation_empty_script(self) -> None:
         """
         An InvocationTransaction with an empty script is rejected at the script.
         """
@@ -148,7 +148,7 @@ class TypeSpecificTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, Transaction.from_bytes, data)
             self.assertEqual(error.offset, 2)
 
-    def test_invocationScriptCap(self) -> None:
+    def test_invocation_script_cap(self) -> None:
         """
         An invocation script may be 65536 bytes but not more.
         """
@@ -157,7 +157,7 @@ class TypeSpecificTests(SynchronousTestCase):
         too_long = InvocationTransaction(script=bytes(65537))
         self.assertRaises(FormatError, Transaction.from_bytes, too_long.to_bytes())
 
-    def test_invocationVersionZeroHasNoGas(self) -> None:
+    def test_invocation_version_zero_has_no_gas(self) -> None:
         """
         A version 0 invocation serializes without gas even when built with some.
         """
@@ -168,7 +168,7 @@ class TypeSpecificTests(SynchronousTestCase):
         assert isinstance(parsed, InvocationTransaction)
         self.assertEqual(parsed.gas, 0)
 
-    def test_invocationVersionOneGas(self) -> None:
+    def test_invocation_version_one_gas(self) -> None:
         """
         A version 1 invocation carries its gas as int64 after the script.
         """
@@ -180,7 +180,7 @@ class TypeSpecificTests(SynchronousTestCase):
         assert isinstance(parsed, InvocationTransaction)
         self.assertEqual(parsed.gas, 7 * 10**8)
 
-    def test_invocationNegativeGas(self) -> None:
+    def test_invocation_negative_gas(self) -> None:
         """
         A version 1 invocation with negative gas is rejected at the gas field.
         """
@@ -188,7 +188,7 @@ class TypeSpecificTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, Transaction.from_bytes, data)
         self.assertEqual(error.offset, 4)
 
-    def test_publishNeedStorageOnlyV1(self) -> None:
+    def test_publish_need_storage_only_v1(self) -> None:
         """
         NeedStorage is on the wire only from version 1; version 0 reads it as False.
         """
@@ -204,7 +204,7 @@ class TypeSpecificTests(SynchronousTestCase):
         # script 01 61, parameter list 00, return type 00, then the boolean.
         self.assertEqual(v1.to_bytes()[2:7], bytes.fromhex("0161000001"))
 
-    def test_registerOwnerlessToken(self) -> None:
+    def test_register_ownerless_token(self) -> None:
         """
         A registration with no owner is rejected for any asset type but NEO's and GAS's.
         """
@@ -214,7 +214,7 @@ class TypeSpecificTests(SynchronousTestCase):
                                      owner=ECPoint.infinity())
             self.assertRaises(FormatError, Transaction.from_bytes, tx.to_bytes())
 
-    def test_registerGenesisAssets(self) -> None:
+    def test_register_genesis_assets(self) -> None:
         """
         The genesis NEO and GAS registrations parse and hash to the built-in asset ids.
         """
@@ -222,7 +222,7 @@ class TypeSpecificTests(SynchronousTestCase):
             parsed = Transaction.from_bytes(genesis_register(governing).to_bytes())
             self.assertEqual(parsed.hash, asset_id)
 
-    def test_registerOtherGoverningToken(self) -> None:
+    def test_register_other_governing_token(self) -> None:
         """
         A governing or utility token registration that is not the genesis one is rejected.
         """
@@ -231,7 +231,7 @@ class TypeSpecificTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, Transaction.from_bytes, fake.to_bytes())
             self.assertEqual(error.offset, 0)
 
-    def test_registerUncompressedOwner(self) -> None:
+    def test_register_uncompressed_owner(self) -> None:
         """
         An uncompressed owner key is accepted, and the hash is taken over the compressed form.
         """
@@ -244,7 +244,7 @@ class TypeSpecificTests(SynchronousTestCase):
         self.assertEqual(parsed.hash, tx.hash)
         self.assertNotEqual(parsed.hash, UInt256(hash256(raw[:-1])))
 
-    def test_stateDescriptorType(self) -> None:
+    def test_state_descriptor_type(self) -> None:
         """
         State descriptor types other than 0x40 and 0x48 are rejected.
         """
@@ -252,7 +252,7 @@ class TypeSpecificTests(SynchronousTestCase):
             tx = StateTransaction(descriptors=(StateDescriptor(kind, bytes(20), "Votes", b""),))
             self.assertRaises(FormatError, Transaction.from_bytes, tx.to_bytes())
 
-    def test_accountDescriptor(self) -> None:
+    def test_account_descriptor(self) -> None:
         """
         An Account descriptor needs a 20-byte key and the field Votes.
         """
@@ -265,7 +265,7 @@ class TypeSpecificTests(SynchronousTestCase):
                     StateDescriptor(0x40, bytes(20), "votes", b"")):
             self.assertRaises(FormatError, StateDescriptor.read, BinaryReader(encode(bad)))
 
-    def test_validatorDescriptor(self) -> None:
+    def test_validator_descriptor(self) -> None:
         """
         A Validator descriptor needs a 33-byte key and the field Registered.
         """
@@ -277,7 +277,7 @@ class TypeSpecificTests(SynchronousTestCase):
                     StateDescriptor(0x48, bytes(33), "Votes", b"")):
             self.assertRaises(FormatError, StateDescriptor.read, BinaryReader(encode(bad)))
 
-    def test_stateDescriptorCaps(self) -> None:
+    def test_state_descriptor_caps(self) -> None:
         """
         A descriptor key above 100 bytes or a field above 32 bytes fails to read.
         """
@@ -286,7 +286,7 @@ class TypeSpecificTests(SynchronousTestCase):
         for bad in (long_key, long_field):
             self.assertRaises(FormatError, StateDescriptor.read, BinaryReader(encode(bad)))
 
-    def test_moreThanSixteenDescriptors(self) -> None:
+    def test_more_than_sixteen_descriptors(self) -> None:
         """
         A StateTransaction with 17 descriptors is rejected.
         """

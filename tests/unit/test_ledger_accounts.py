@@ -186,7 +186,7 @@ class CheckTests(AccountIndexCase):
         self.ledger.close()
         return key
 
-    def assertReported(self, name: str, key: bytes | None) -> None:
+    def assert_reported(self, name: str, key: bytes | None) -> None:
         """
         One difference, in C{name}, at C{key} (None: wherever the two part).
         """
@@ -204,11 +204,11 @@ class CheckTests(AccountIndexCase):
     def test_changed_value(self) -> None:
         key = self.damage("account_unspent", lambda txn, db, key, value: txn.put(
             key, value[:32] + bytes(8), db=db))
-        self.assertReported("account_unspent", key)
+        self.assert_reported("account_unspent", key)
 
     def test_missing_record(self) -> None:
         self.damage("account_spent", lambda txn, db, key, value: txn.delete(key, db=db))
-        self.assertReported("account_spent", None)
+        self.assert_reported("account_spent", None)
 
     def test_extra_record(self) -> None:
         """
@@ -216,4 +216,4 @@ class CheckTests(AccountIndexCase):
         """
         key = b"\x00" * 54
         self.damage("account_unspent", lambda txn, db, _, value: txn.put(key, value, db=db))
-        self.assertReported("account_unspent", key)
+        self.assert_reported("account_unspent", key)

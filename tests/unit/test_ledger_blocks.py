@@ -190,7 +190,7 @@ class InvalidBlockTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.ledger = open_ledger(self, self.mktemp())
 
-    def assertInvalid(self, bad: Block, words: str) -> None:
+    def assert_invalid(self, bad: Block, words: str) -> None:
         result = self.ledger.add_block(bad)
         self.assertEqual(result.verdict, Verdict.INVALID)
         self.assertIn(words, result.reason)
@@ -200,8 +200,8 @@ class InvalidBlockTests(SynchronousTestCase):
         """
         A merkle root that does not match the transactions makes the block invalid.
         """
-        self.assertInvalid(make_block(GENESIS.header, merkle_root=UInt256(b"\x01" * 32)),
-                           "merkle root")
+        self.assert_invalid(make_block(GENESIS.header, merkle_root=UInt256(b"\x01" * 32)),
+                            "merkle root")
 
     def test_no_miner_first(self) -> None:
         """
@@ -210,27 +210,27 @@ class InvalidBlockTests(SynchronousTestCase):
         transfer = ContractTransaction()
         root = merkle_root([transfer.hash])
         header = sign_header(attrs.evolve(block(1).header, merkle_root=root))
-        self.assertInvalid(Block(header, (transfer,)), "MinerTransaction")
+        self.assert_invalid(Block(header, (transfer,)), "MinerTransaction")
         second = MinerTransaction(nonce=7)
-        self.assertInvalid(make_block(GENESIS.header, [second]), "MinerTransaction")
+        self.assert_invalid(make_block(GENESIS.header, [second]), "MinerTransaction")
 
     def test_bad_linkage(self) -> None:
         """
         The next block must name the tip and have a later timestamp.
         """
-        self.assertInvalid(make_block(GENESIS.header, prev_hash=UInt256(b"\x02" * 32)),
-                           "does not follow")
-        self.assertInvalid(make_block(GENESIS.header, timestamp=GENESIS.header.timestamp),
-                           "timestamp")
+        self.assert_invalid(make_block(GENESIS.header, prev_hash=UInt256(b"\x02" * 32)),
+                            "does not follow")
+        self.assert_invalid(make_block(GENESIS.header, timestamp=GENESIS.header.timestamp),
+                            "timestamp")
 
     def test_bad_witness(self) -> None:
         """
         A block signed by too few validators is invalid and not persisted.
         """
         unsigned = make_block(GENESIS.header, sign=False)
-        self.assertInvalid(unsigned, "witness does not verify")
+        self.assert_invalid(unsigned, "witness does not verify")
         weak = attrs.evolve(unsigned, header=sign_header(unsigned.header, DEV_KEYS[:2]))
-        self.assertInvalid(weak, "witness does not verify")
+        self.assert_invalid(weak, "witness does not verify")
         self.assertEqual(self.ledger.add_block(block(1)), ACCEPTED)
 
     def test_bad_witness_rejects_the_rest_of_the_batch(self) -> None:

@@ -242,7 +242,7 @@ class HeaderTests(SynchronousTestCase):
     def fresh(self) -> None:
         self.ledger = open_ledger(self, self.mktemp())
 
-    def assertStopsAtThree(self, bad: Header, *reason: str) -> None:
+    def assert_stops_at_three(self, bad: Header, *reason: str) -> None:
         """
         Headers 1, 2, C{bad}, 4: the first two are kept, C{bad} stops the batch with C{reason}.
         """
@@ -309,14 +309,14 @@ class HeaderTests(SynchronousTestCase):
         A header that does not name its predecessor's hash stops the batch.
         """
         bad = sign_header(attrs.evolve(header(3), prev_hash=UInt256(b"\x01" * 32)))
-        self.assertStopsAtThree(bad, "header 3 does not follow")
+        self.assert_stops_at_three(bad, "header 3 does not follow")
 
     def test_wrong_index(self) -> None:
         """
         A header whose index is not its predecessor's plus one stops the batch.
         """
         bad = sign_header(attrs.evolve(header(3), index=4))
-        self.assertStopsAtThree(bad, "index 4 does not follow 2")
+        self.assert_stops_at_three(bad, "index 4 does not follow 2")
 
     def test_timestamp_not_increasing(self) -> None:
         """
@@ -325,42 +325,44 @@ class HeaderTests(SynchronousTestCase):
         for timestamp in (header(2).timestamp, header(2).timestamp - 1):
             self.fresh()
             bad = sign_header(attrs.evolve(header(3), timestamp=timestamp))
-            self.assertStopsAtThree(bad, "timestamp", str(timestamp))
+            self.assert_stops_at_three(bad, "timestamp", str(timestamp))
 
     def test_signature_of_other_bytes(self) -> None:
         """
         Validator signatures of anything but the header's unsigned bytes do not verify.
         """
-        self.assertStopsAtThree(sign_header(header(3), message=header(4).unsigned_bytes()),
-                                "header 3: witness does not verify")
+        self.assert_stops_at_three(sign_header(header(3), message=header(4).unsigned_bytes()),
+                                   "header 3: witness does not verify")
 
     def test_witness_from_other_keys(self) -> None:
         """
         A correct 3-of-4 witness by keys other than the validators' misses NextConsensus.
         """
         self.assertNotEqual(OUTSIDER_SCRIPT, CONSENSUS_SCRIPT)
-        self.assertStopsAtThree(sign_header(header(3), OUTSIDERS[:3], verification=OUTSIDER_SCRIPT),
-                                "witness does not verify")
+        self.assert_stops_at_three(
+            sign_header(header(3), OUTSIDERS[:3], verification=OUTSIDER_SCRIPT),
+            "witness does not verify")
 
     def test_outsider_signatures_with_validator_script(self) -> None:
         """
         The validators' script with signatures from other keys does not verify.
         """
-        self.assertStopsAtThree(sign_header(header(3), OUTSIDERS[:3]), "witness does not verify")
+        self.assert_stops_at_three(sign_header(header(3), OUTSIDERS[:3]), "witness does not verify")
 
     def test_too_few_signatures(self) -> None:
         """
         Two signatures where three are required do not verify, nor does an empty invocation.
         """
-        self.assertStopsAtThree(sign_header(header(3), DEV_KEYS[:2]), "witness does not verify")
+        self.assert_stops_at_three(sign_header(header(3), DEV_KEYS[:2]), "witness does not verify")
         self.fresh()
-        self.assertStopsAtThree(sign_header(header(3), ()), "witness does not verify")
+        self.assert_stops_at_three(sign_header(header(3), ()), "witness does not verify")
 
     def test_signatures_out_of_order(self) -> None:
         """
         Signatures must come in the order of the keys in the script (CHECKMULTISIG walks once).
         """
-        self.assertStopsAtThree(sign_header(header(3), DEV_KEYS[2::-1]), "witness does not verify")
+        self.assert_stops_at_three(sign_header(header(3), DEV_KEYS[2::-1]),
+                                   "witness does not verify")
 
     def test_any_three_validators(self) -> None:
         """

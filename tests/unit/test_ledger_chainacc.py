@@ -90,7 +90,7 @@ class RoundTripTests(Files):
     What the writer writes, the reader reads back, in each layout.
     """
 
-    def test_fullLayout(self) -> None:
+    def test_full_layout(self) -> None:
         """
         C{chain.acc} is a count and the records from height 0.
         """
@@ -102,7 +102,7 @@ class RoundTripTests(Files):
         self.assertEqual(start, 0)
         self.assertEqual([b.to_bytes() for b in blocks], serialized(chain()))
 
-    def test_partialLayout(self) -> None:
+    def test_partial_layout(self) -> None:
         """
         C{chain.<start>.acc} adds the start height before the count.
         """
@@ -128,7 +128,7 @@ class RoundTripTests(Files):
             self.assertEqual(self.read(path), serialized(chain()[3:]))
             self.assertEqual(os.listdir(self.directory), ["chain.3.acc.zip"])
 
-    def test_rawRecords(self) -> None:
+    def test_raw_records(self) -> None:
         """
         Records can be read undecoded, with their position, and decoded on demand.
         """
@@ -151,7 +151,7 @@ class RoundTripTests(Files):
         self.assertEqual(path.read_bytes(), bytes(4))
         self.assertEqual(self.read(path), [])
 
-    def test_readerCloses(self) -> None:
+    def test_reader_closes(self) -> None:
         """
         L{ChainReader} reads its records once and closes its file.
         """
@@ -163,7 +163,7 @@ class RoundTripTests(Files):
             self.assertRaises(RuntimeError, list, reader.records())
         self.assertRaises(ValueError, reader._stream.read, 1)
 
-    def test_droppedIteratorCloses(self) -> None:
+    def test_dropped_iterator_closes(self) -> None:
         """
         Dropping the iterator of L{read_chain_file}, even unstarted, closes the file.
         """
@@ -186,7 +186,7 @@ class DamageTests(Files):
         self.data = struct.pack("<I", 8) + records(self.blocks)
         self.third = 4 + sum(4 + len(b) for b in self.blocks[:2])  # offset of record 2
 
-    def test_truncatedRecord(self) -> None:
+    def test_truncated_record(self) -> None:
         """
         A file cut inside record 2 fails at record 2, after yielding records 0 and 1.
         """
@@ -200,7 +200,7 @@ class DamageTests(Files):
         self.assertIn("record 2", str(error))
         self.assertIn("truncated", str(error))
 
-    def test_truncatedHeader(self) -> None:
+    def test_truncated_header(self) -> None:
         """
         A file too short for its header fails when opened.
         """
@@ -208,7 +208,7 @@ class DamageTests(Files):
                                   self.file("chain.5.acc", struct.pack("<I", 5)))
         self.assertEqual((error.record, error.offset), (None, 4))
 
-    def test_badLength(self) -> None:
+    def test_bad_length(self) -> None:
         """
         Negative, zero and oversized record lengths are refused before reading the record.
         """
@@ -218,21 +218,21 @@ class DamageTests(Files):
             self.assertEqual((error.record, error.offset), (2, self.third))
             self.assertIn(f"bad record length {length}", str(error))
 
-    def test_countTooLarge(self) -> None:
+    def test_count_too_large(self) -> None:
         """
         A count beyond the records present is a truncation at the first missing record.
         """
         error = self.failure(self.file("chain.acc", struct.pack("<I", 9) + self.data[4:]))
         self.assertEqual((error.record, error.offset), (8, len(self.data)))
 
-    def test_countTooSmall(self) -> None:
+    def test_count_too_small(self) -> None:
         """
         Records after the announced count are an error, not silently ignored.
         """
         error = self.failure(self.file("chain.acc", struct.pack("<I", 7) + self.data[4:]))
         self.assertIn("after the 7 records", str(error))
 
-    def test_wrongHeight(self) -> None:
+    def test_wrong_height(self) -> None:
         """
         A record whose block is not at the height its position implies is refused.
         """
@@ -241,7 +241,7 @@ class DamageTests(Files):
         self.assertEqual(error.record, 1)
         self.assertIn("holds block 2, expected height 1", str(error))
 
-    def test_corruptBlock(self) -> None:
+    def test_corrupt_block(self) -> None:
         """
         A block that does not decode is reported with its record, height and the offset of
         the bad byte in the file.
@@ -253,7 +253,7 @@ class DamageTests(Files):
                          (2, 2, self.third + 4 + 104))
         self.assertIn("corrupt block", str(error))
 
-    def test_nameAndHeaderDisagree(self) -> None:
+    def test_name_and_header_disagree(self) -> None:
         """
         A C{chain.<start>.acc} whose header names another start is refused.
         """
@@ -261,7 +261,7 @@ class DamageTests(Files):
         error = self.assertRaises(ChainFileError, read_chain_file, self.file("chain.3.acc", data))
         self.assertIn("start height 4", str(error))
 
-    def test_badZip(self) -> None:
+    def test_bad_zip(self) -> None:
         """
         A C{.zip} that is not a zip, or lacks its entry, is refused when opened.
         """
@@ -272,7 +272,7 @@ class DamageTests(Files):
         error = self.assertRaises(ChainFileError, read_chain_file, other)
         self.assertIn("no entry 'chain.acc'", str(error))
 
-    def test_corruptZip(self) -> None:
+    def test_corrupt_zip(self) -> None:
         """
         Damage inside the compressed data is a L{ChainFileError}, whatever it breaks
         (the deflate stream, a length, a block or the CRC).
@@ -310,7 +310,7 @@ class WriterTests(Files):
                               self.failing(4))
         self.assertEqual(os.listdir(self.directory), [])
 
-    def test_interruptedKeepsOld(self) -> None:
+    def test_interrupted_keeps_old(self) -> None:
         """
         An interrupted export leaves an existing file of that name as it was.
         """
@@ -319,7 +319,7 @@ class WriterTests(Files):
         self.assertEqual(path.read_bytes(), b"old")
         self.assertEqual(os.listdir(self.directory), ["chain.acc"])
 
-    def test_countMismatch(self) -> None:
+    def test_count_mismatch(self) -> None:
         """
         Fewer blocks than the announced count abort the export; more are refused at once.
         """
@@ -328,7 +328,7 @@ class WriterTests(Files):
         self.assertRaises(ValueError, write_chain_file, path, chain()[:3], count=2)
         self.assertEqual(os.listdir(self.directory), [])
 
-    def test_heightsFollowOn(self) -> None:
+    def test_heights_follow_on(self) -> None:
         """
         Blocks must come at consecutive heights from the start.
         """
@@ -337,7 +337,7 @@ class WriterTests(Files):
             writer.write(chain()[1])
         self.assertEqual(writer.written, 1)
 
-    def test_layoutChecks(self) -> None:
+    def test_layout_checks(self) -> None:
         """
         A C{chain.acc} layout starts at 0, and a C{chain.<start>.acc} name fixes its start.
         """
@@ -345,7 +345,7 @@ class WriterTests(Files):
         self.assertRaises(ValueError, ChainWriter, self.directory / "chain.3.acc", 4)
         self.assertEqual(os.listdir(self.directory), [])
 
-    def test_explicitLayout(self) -> None:
+    def test_explicit_layout(self) -> None:
         """
         Any name can hold either layout when both sides say which.
         """

@@ -123,7 +123,7 @@ class DeterminismTests(SynchronousTestCase):
     A chain follows from its seed alone.
     """
 
-    def test_sameSeedSameBytes(self) -> None:
+    def test_same_seed_same_bytes(self) -> None:
         """
         Two runs with the same seed give byte-identical blocks.
         """
@@ -132,7 +132,7 @@ class DeterminismTests(SynchronousTestCase):
         second = [b.to_bytes() for b in generate_chain(settings, keys, 15, K, seed=3)]
         self.assertEqual(first, second)
 
-    def test_differentSeedDifferentChain(self) -> None:
+    def test_different_seed_different_chain(self) -> None:
         """
         Another seed gives another chain from block 1 on.
         """
@@ -141,7 +141,7 @@ class DeterminismTests(SynchronousTestCase):
         second = next(generate_chain(settings, keys, 1, K, seed=4))
         self.assertNotEqual(first.hash, second.hash)
 
-    def test_accountKeys(self) -> None:
+    def test_account_keys(self) -> None:
         """
         Account keys follow from the seed: equal seeds, equal keys; the keys are distinct.
         """
@@ -166,7 +166,7 @@ class PrivnetChainTests(SynchronousTestCase):
         self.assertEqual(len(chain), 60)
         self.assertGreater(replay(self, settings, chain, K), 55 * K)
 
-    def test_defaultTimestamps(self) -> None:
+    def test_default_timestamps(self) -> None:
         """
         Block i comes i block intervals after genesis.
         """
@@ -176,7 +176,7 @@ class PrivnetChainTests(SynchronousTestCase):
         self.assertEqual(stamps, [genesis.header.timestamp + i * settings.seconds_per_block
                                   for i in range(1, 61)])
 
-    def test_startTimestamp(self) -> None:
+    def test_start_timestamp(self) -> None:
         """
         C{start_timestamp} sets block 1's time; it must come after genesis.
         """
@@ -188,7 +188,7 @@ class PrivnetChainTests(SynchronousTestCase):
         self.assertRaises(ValueError, generate_chain, settings, keys, 3, 1, 1,
                           genesis.header.timestamp)
 
-    def test_firstSpendIsGenesis(self) -> None:
+    def test_first_spend_is_genesis(self) -> None:
         """
         Block 1's first transfer spends the genesis NEO with the n/2+1 multisig of the
         validators, and fans it out to many outputs.
@@ -203,7 +203,7 @@ class PrivnetChainTests(SynchronousTestCase):
                          multisig_redeem_script(3, settings.standby_validators))
         self.assertGreater(len(first.outputs), 2 * K)
 
-    def test_blockWitness(self) -> None:
+    def test_block_witness(self) -> None:
         """
         Each block carries M = N - (N-1)/3 signatures for the validators' BFT multisig.
         """
@@ -213,7 +213,7 @@ class PrivnetChainTests(SynchronousTestCase):
             self.assertEqual(block.header.witness.verification_script, verification)
             self.assertEqual(len(pushed_items(block.header.witness.invocation_script) or ()), 3)
 
-    def test_noInputTransfersOnlyEarly(self) -> None:
+    def test_no_input_transfers_only_early(self) -> None:
         """
         Transfers without inputs (named signer, remark) appear only while block 1's fan-out
         is not yet confirmed; from block 2 on every transfer spends.
@@ -226,7 +226,7 @@ class PrivnetChainTests(SynchronousTestCase):
                              [AttributeUsage.Script, AttributeUsage.Remark])
             self.assertEqual(tx.outputs, ())
 
-    def test_multipleWitnesses(self) -> None:
+    def test_multiple_witnesses(self) -> None:
         """
         Some transfers spend outputs of two accounts and so carry two witnesses.
         """
@@ -239,7 +239,7 @@ class OtherNetworkTests(SynchronousTestCase):
     The generator works for any validator count and any K.
     """
 
-    def test_sevenValidators(self) -> None:
+    def test_seven_validators(self) -> None:
         """
         With 7 validators blocks carry 5 signatures and the genesis NEO needs 4.
         """
@@ -250,14 +250,14 @@ class OtherNetworkTests(SynchronousTestCase):
         self.assertEqual(len(pushed_items(blocks[0].transactions[1].witnesses[0]
                                           .invocation_script) or ()), 4)
 
-    def test_oneValidator(self) -> None:
+    def test_one_validator(self) -> None:
         """
         A single validator signs everything alone.
         """
         settings, keys = network(1)
         replay(self, settings, list(generate_chain(settings, keys, 8, 2, seed=2)), 2)
 
-    def test_manyTransfersPerBlock(self) -> None:
+    def test_many_transfers_per_block(self) -> None:
         """
         A K larger than one fan-out still gives K transfers in every block, and from
         block 3 on all of them spend.
@@ -266,14 +266,14 @@ class OtherNetworkTests(SynchronousTestCase):
         blocks = list(generate_chain(settings, keys, 4, 1500, seed=9, accounts=8))
         self.assertEqual(replay(self, settings, blocks, 1500), 1 + 1000 + 1500 + 1500)
 
-    def test_noTransfers(self) -> None:
+    def test_no_transfers(self) -> None:
         """
         K = 0 gives blocks holding only the MinerTransaction.
         """
         settings, keys = network(4)
         replay(self, settings, list(generate_chain(settings, keys, 5, 0, seed=9)), 0)
 
-    def test_wrongValidatorKeys(self) -> None:
+    def test_wrong_validator_keys(self) -> None:
         """
         Keys that are not exactly the standby validators are refused at the call.
         """
@@ -310,7 +310,7 @@ class LoadDevKeysTests(SynchronousTestCase):
         keys = load_dev_keys(DEV_KEYS, settings)
         self.assertEqual([k.public_key for k in keys], list(settings.standby_validators))
 
-    def test_wifMismatch(self) -> None:
+    def test_wif_mismatch(self) -> None:
         """
         A WIF that is not the key listed beside it is an error naming the entry.
         """
@@ -319,7 +319,7 @@ class LoadDevKeysTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, load_dev_keys, self.write(document))
         self.assertIn("validators[1]", str(error))
 
-    def test_notTheValidators(self) -> None:
+    def test_not_the_validators(self) -> None:
         """
         Keys other than the standby validators of the settings are refused.
         """
@@ -327,7 +327,7 @@ class LoadDevKeysTests(SynchronousTestCase):
         error = self.assertRaises(ConfigError, load_dev_keys, DEV_KEYS, settings)
         self.assertIn("standby validators", str(error))
 
-    def test_wrongMagic(self) -> None:
+    def test_wrong_magic(self) -> None:
         """
         A C{network_magic} other than the settings' magic is refused.
         """

@@ -82,7 +82,7 @@ class MainnetShapeNetworkTests(SynchronousTestCase):
     The protocol file and the keys of the shape are one network of seven validators.
     """
 
-    def test_protocolFile(self) -> None:
+    def test_protocol_file(self) -> None:
         """
         The file loads as protocol settings: its own magic (the keys file's), seven
         standby validators, so M = 5, mainnet's 15 s a block and no seeds.
@@ -98,7 +98,7 @@ class MainnetShapeNetworkTests(SynchronousTestCase):
         self.assertEqual(bft_threshold(len(settings.standby_validators)), 5)
         self.assertEqual((settings.seconds_per_block, settings.seed_list), (15, ()))
 
-    def test_keysAreTheValidators(self) -> None:
+    def test_keys_are_the_validators(self) -> None:
         """
         The seven keys are the file's standby validators, in its order, and nobody else's.
         """
@@ -106,7 +106,7 @@ class MainnetShapeNetworkTests(SynchronousTestCase):
         self.assertEqual([k.public_key for k in keys], list(settings.standby_validators))
         self.assertRaises(ConfigError, load_dev_keys, SHAPE_KEYS, load_protocol(PRIVNET))
 
-    def test_keysFollowTheDocumentedRule(self) -> None:
+    def test_keys_follow_the_documented_rule(self) -> None:
         """
         Validator I's key is SHA-256 of its seed string, modulo n - 1, plus 1
         (devkeys/README.md), so anyone can check where the keys came from.
@@ -151,7 +151,7 @@ class MainnetShapeChainTests(SynchronousTestCase):
     A few hundred blocks of the mainnet shape.
     """
 
-    def test_ledgerAcceptsEveryBlock(self) -> None:
+    def test_ledger_accepts_every_block(self) -> None:
         """
         A fresh ledger of the shape's network accepts every block, in one batch.
         """
@@ -229,7 +229,7 @@ class MainnetShapeChainTests(SynchronousTestCase):
             sets.add(found)
         self.assertGreater(len(sets), 5)
 
-    def test_sameSeedSameBytes(self) -> None:
+    def test_same_seed_same_bytes(self) -> None:
         """
         Two runs with the same seed give byte-identical blocks, and a shorter chain is
         the start of a longer one.
@@ -240,7 +240,7 @@ class MainnetShapeChainTests(SynchronousTestCase):
         short = [b.to_bytes() for b in generate_mainnet_shape(settings, keys, 50, SEED)]
         self.assertEqual(short, again[:50])
 
-    def test_differentSeedDifferentChain(self) -> None:
+    def test_different_seed_different_chain(self) -> None:
         """
         Another seed gives another chain from block 1 on, and another shape.
         """

@@ -61,7 +61,7 @@ class ImportTests(SynchronousTestCase):
         self.addCleanup(ledger.close)
         return ledger, datadir
 
-    def test_importElects(self) -> None:
+    def test_import_elects(self) -> None:
         """
         Every block is accepted; after the vote the next validators are the four standby
         keys and the candidate; no block's NextConsensus differs from the computed one;
@@ -84,7 +84,7 @@ class ImportTests(SynchronousTestCase):
         ledger.close()
         self.assertEqual(check_store(datadir, settings), [])
 
-    def test_votesFollowNeo(self) -> None:
+    def test_votes_follow_neo(self) -> None:
         """
         After the vote, transfers keep moving the voters' NEO and their candidates'
         votes with it: at the tip each of the five has exactly the voters' NEO.
@@ -111,7 +111,7 @@ class ImportTests(SynchronousTestCase):
         self.assertEqual({e["publickey"] for e in ledger.validators.enrollments()},
                          {key.encode().hex() for key in five()})
 
-    def test_electionPassesThePool(self) -> None:
+    def test_election_passes_the_pool(self) -> None:
         """
         The claim, the registration and the votes each pass the pool's rules against
         the chain before their block, size policy included: the claim creates exactly
@@ -153,7 +153,7 @@ class ImportTests(SynchronousTestCase):
         self.assertEqual({(d.type, d.field, d.value) for d in vote.descriptors},
                          {(STATE_ACCOUNT, "Votes", value)})
 
-    def test_countFormulaOf26(self) -> None:
+    def test_count_formula_of_26(self) -> None:
         """
         With the 2.6-2.10 count formula, five candidates each voted for by everyone give
         four validators: the four lowest keys of the five, the candidate among them.
@@ -204,7 +204,7 @@ class ChainShapeTests(SynchronousTestCase):
         self.assertEqual(kinds, [[], ["ClaimTransaction"], ["StateTransaction"],
                                  ["StateTransaction"], []])
 
-    def test_prefixUnchanged(self) -> None:
+    def test_prefix_unchanged(self) -> None:
         """
         Up to the block before the claim, the chain is byte for byte the one without
         an election; from the claim on it differs.
@@ -230,7 +230,7 @@ class PlanTests(SynchronousTestCase):
     Plans the generator cannot carry out are refused, with the reason.
     """
 
-    def test_refusedAtTheCall(self) -> None:
+    def test_refused_at_the_call(self) -> None:
         """
         A standby key as candidate, a vote before block 3, or no transfers: refused
         when the generator is made.
@@ -244,7 +244,7 @@ class PlanTests(SynchronousTestCase):
                                       SEED, election=election)
             self.assertIn(fragment, str(error))
 
-    def test_notEnoughGas(self) -> None:
+    def test_not_enough_gas(self) -> None:
         """
         Too early for the spent NEO to have earned 1000 GAS: the claim's block says so.
         """
@@ -254,7 +254,7 @@ class PlanTests(SynchronousTestCase):
         self.assertIn("block 48 can claim only", str(error))
         self.assertIn("GAS", str(error))
 
-    def test_candidateKey(self) -> None:
+    def test_candidate_key(self) -> None:
         """
         The bundled candidate key is the documented derivation, and no standby validator.
         """

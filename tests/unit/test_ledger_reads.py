@@ -216,7 +216,7 @@ class MissingCoinTests(SynchronousTestCase):
         self.bad_blocks = [make_block(GENESIS.header, [ghost]),
                            make_block(GENESIS.header, [SEND, double])]
 
-    def assertRejected(self, ledger: Ledger, bad: Block) -> None:
+    def assert_rejected(self, ledger: Ledger, bad: Block) -> None:
         try:
             result = ledger.add_block(bad)
         except LedgerStateError:
@@ -224,7 +224,7 @@ class MissingCoinTests(SynchronousTestCase):
         else:
             self.assertEqual(result.verdict, Verdict.INVALID)
 
-    def assertUnchanged(self, ledger: Ledger) -> None:
+    def assert_unchanged(self, ledger: Ledger) -> None:
         self.assertEqual((ledger.header_height, ledger.block_height), (0, 0))
         self.assertIsNone(ledger.get_header(1))
         self.assertEqual(ledger.get_balances(HOLDER), {NEO_ASSET_ID: ALL_NEO})
@@ -240,16 +240,16 @@ class MissingCoinTests(SynchronousTestCase):
         for bad in self.bad_blocks:
             datadir = self.mktemp()
             ledger = open_ledger(self, datadir)
-            self.assertRejected(ledger, bad)
-            self.assertUnchanged(ledger)
+            self.assert_rejected(ledger, bad)
+            self.assert_unchanged(ledger)
             ledger.close()
-            self.assertUnchanged(open_ledger(self, datadir))
+            self.assert_unchanged(open_ledger(self, datadir))
 
     def test_valid_block_accepted_after_refusal(self) -> None:
         """
         After a block fails to apply, the valid block at that height is still accepted.
         """
-        self.assertRejected(self.ledger, self.bad_blocks[0])
+        self.assert_rejected(self.ledger, self.bad_blocks[0])
         self.assertEqual(self.ledger.add_block(CHAIN[0]), ACCEPTED)
         self.assertEqual(self.ledger.block_height, 1)
 

@@ -142,8 +142,8 @@ class KeyProblemTests(SynchronousTestCase):
         self.path = path
         return load_protocol(path)
 
-    def assertBadKey(self, key: str, value: Any, reported: str | None = None,
-                     words: str = "") -> str:
+    def assert_bad_key(self, key: str, value: Any, reported: str | None = None,
+                       words: str = "") -> str:
         """
         Setting C{key} to C{value} (or deleting it for C{...}) fails, naming file and key.
         """
@@ -171,14 +171,14 @@ class KeyProblemTests(SynchronousTestCase):
         """
         Magic has no default.
         """
-        self.assertBadKey("Magic", ..., words="missing")
+        self.assert_bad_key("Magic", ..., words="missing")
 
     def test_bad_magic(self) -> None:
         """
         Magic must be a uint32: not negative, below 2**32, not a string, not a bool.
         """
         for value in (-1, 2**32, "7630401", True, 7630401.0, None):
-            self.assertBadKey("Magic", value, words="integer from 0 to 4294967295")
+            self.assert_bad_key("Magic", value, words="integer from 0 to 4294967295")
 
     def test_magic_limits(self) -> None:
         """
@@ -193,10 +193,10 @@ class KeyProblemTests(SynchronousTestCase):
         """
         AddressVersion is one byte; missing is an error too.
         """
-        self.assertBadKey("AddressVersion", 256, words="from 0 to 255")
-        self.assertBadKey("AddressVersion", -1)
-        self.assertBadKey("AddressVersion", False)
-        self.assertBadKey("AddressVersion", ..., words="missing")
+        self.assert_bad_key("AddressVersion", 256, words="from 0 to 255")
+        self.assert_bad_key("AddressVersion", -1)
+        self.assert_bad_key("AddressVersion", False)
+        self.assert_bad_key("AddressVersion", ..., words="missing")
 
     def test_validators_empty_or_missing(self) -> None:
         """
@@ -204,7 +204,7 @@ class KeyProblemTests(SynchronousTestCase):
         """
         one_key = "02b3622bf4017bdfe317c58aed5f4c753f206b7db896046fa7d774bbc4bf7f8dc2"
         for value in ([], ..., one_key):
-            self.assertBadKey("StandbyValidators", value, words="non-empty list")
+            self.assert_bad_key("StandbyValidators", value, words="non-empty list")
 
     def test_validator_not_hex(self) -> None:
         """
@@ -212,11 +212,11 @@ class KeyProblemTests(SynchronousTestCase):
         """
         keys = privnet_document()["ProtocolConfiguration"]["StandbyValidators"]
         keys[1] = "zz" + keys[1][2:]
-        message = self.assertBadKey("StandbyValidators", keys, "StandbyValidators[1]",
-                                    "not a P-256 public key")
+        message = self.assert_bad_key("StandbyValidators", keys, "StandbyValidators[1]",
+                                      "not a P-256 public key")
         self.assertIn("zz", message)
-        self.assertBadKey("StandbyValidators", [7], "StandbyValidators[0]")
-        self.assertBadKey("StandbyValidators", ["0x" + keys[0]], "StandbyValidators[0]")
+        self.assert_bad_key("StandbyValidators", [7], "StandbyValidators[0]")
+        self.assert_bad_key("StandbyValidators", ["0x" + keys[0]], "StandbyValidators[0]")
 
     def test_validator_off_curve(self) -> None:
         """
@@ -224,24 +224,24 @@ class KeyProblemTests(SynchronousTestCase):
         """
         keys = privnet_document()["ProtocolConfiguration"]["StandbyValidators"]
         keys[3] = OFF_CURVE_KEY
-        self.assertBadKey("StandbyValidators", keys, "StandbyValidators[3]",
-                          "not a P-256 public key")
+        self.assert_bad_key("StandbyValidators", keys, "StandbyValidators[3]",
+                            "not a P-256 public key")
 
     def test_validator_infinity(self) -> None:
         """
         The point at infinity (00) is not a key.
         """
-        self.assertBadKey("StandbyValidators", ["00"], "StandbyValidators[0]", "infinity")
+        self.assert_bad_key("StandbyValidators", ["00"], "StandbyValidators[0]", "infinity")
 
     def test_duplicate_validator(self) -> None:
         """
         The same key twice is rejected, even when one copy is uncompressed.
         """
         keys = privnet_document()["ProtocolConfiguration"]["StandbyValidators"]
-        self.assertBadKey("StandbyValidators", [*keys, keys[0]], words="twice")
+        self.assert_bad_key("StandbyValidators", [*keys, keys[0]], words="twice")
         point = ECPoint.from_bytes(bytes.fromhex(keys[0]))
         uncompressed = (b"\x04" + point.x.to_bytes(32, "big") + point.y.to_bytes(32, "big")).hex()
-        self.assertBadKey("StandbyValidators", [*keys, uncompressed], words="twice")
+        self.assert_bad_key("StandbyValidators", [*keys, uncompressed], words="twice")
 
     def test_more_validators_than_a_multisig_holds(self) -> None:
         """
@@ -265,19 +265,19 @@ class KeyProblemTests(SynchronousTestCase):
         """
         for seed in ("seed1.ngd.network", "seed1.ngd.network:", ":20333", "host:0",
                      "host:70000", "host:-1", "host:20a", 20333):
-            self.assertBadKey("SeedList", [seed], "SeedList[0]", "host:port")
+            self.assert_bad_key("SeedList", [seed], "SeedList[0]", "host:port")
 
     def test_seed_list_not_a_list(self) -> None:
         """
         SeedList must be a list.
         """
-        self.assertBadKey("SeedList", "127.0.0.1:20333", words="list")
+        self.assert_bad_key("SeedList", "127.0.0.1:20333", words="list")
 
     def test_seed_port_with_non_ascii_digits(self) -> None:
         """
         A port of non-ASCII digits such as "²" is a ConfigError, not a ValueError.
         """
-        self.assertBadKey("SeedList", ["host:²"], "SeedList[0]")
+        self.assert_bad_key("SeedList", ["host:²"], "SeedList[0]")
 
     def test_seed_limits(self) -> None:
         """
@@ -293,21 +293,21 @@ class KeyProblemTests(SynchronousTestCase):
         """
         A fee for a type that does not exist names the type.
         """
-        self.assertBadKey("SystemFee", {"RegisterTransactions": 1},
-                          "SystemFee.RegisterTransactions", "not a transaction type")
+        self.assert_bad_key("SystemFee", {"RegisterTransactions": 1},
+                            "SystemFee.RegisterTransactions", "not a transaction type")
 
     def test_system_fee_bad_amounts(self) -> None:
         """
         Fees are non-negative decimals with at most 8 decimal places.
         """
         key = "SystemFee.IssueTransaction"
-        self.assertBadKey("SystemFee", {"IssueTransaction": -1}, key, "negative")
-        self.assertBadKey("SystemFee", {"IssueTransaction": 0.000000001}, key, "8 decimal")
-        self.assertBadKey("SystemFee", {"IssueTransaction": "1.123456789"}, key, "8 decimal")
-        self.assertBadKey("SystemFee", {"IssueTransaction": True}, key)
-        self.assertBadKey("SystemFee", {"IssueTransaction": "lots"}, key)
-        self.assertBadKey("SystemFee", {"IssueTransaction": 10**20}, key, "range")
-        self.assertBadKey("SystemFee", [500], words="object")
+        self.assert_bad_key("SystemFee", {"IssueTransaction": -1}, key, "negative")
+        self.assert_bad_key("SystemFee", {"IssueTransaction": 0.000000001}, key, "8 decimal")
+        self.assert_bad_key("SystemFee", {"IssueTransaction": "1.123456789"}, key, "8 decimal")
+        self.assert_bad_key("SystemFee", {"IssueTransaction": True}, key)
+        self.assert_bad_key("SystemFee", {"IssueTransaction": "lots"}, key)
+        self.assert_bad_key("SystemFee", {"IssueTransaction": 10**20}, key, "range")
+        self.assert_bad_key("SystemFee", [500], words="object")
 
     def test_system_fee_decimals(self) -> None:
         """
@@ -325,9 +325,9 @@ class KeyProblemTests(SynchronousTestCase):
         """
         SecondsPerBlock must be a positive uint32.
         """
-        self.assertBadKey("SecondsPerBlock", 0, words="at least 1")
-        self.assertBadKey("SecondsPerBlock", -15)
-        self.assertBadKey("SecondsPerBlock", "15")
+        self.assert_bad_key("SecondsPerBlock", 0, words="at least 1")
+        self.assert_bad_key("SecondsPerBlock", -15)
+        self.assert_bad_key("SecondsPerBlock", "15")
 
     def test_validator_count_formula(self) -> None:
         """
@@ -337,8 +337,8 @@ class KeyProblemTests(SynchronousTestCase):
         self.assertTrue(self.load(document).validator_count_plus_one)
         document["ProtocolConfiguration"]["ValidatorCountFormula"] = "2.6"
         self.assertFalse(self.load(document).validator_count_plus_one)
-        self.assertBadKey("ValidatorCountFormula", "2.10", words='"2.6"')
-        self.assertBadKey("ValidatorCountFormula", ["2.11"])
+        self.assert_bad_key("ValidatorCountFormula", "2.10", words='"2.6"')
+        self.assert_bad_key("ValidatorCountFormula", ["2.11"])
 
     def test_assume_valid(self) -> None:
         """
@@ -352,15 +352,15 @@ class KeyProblemTests(SynchronousTestCase):
                          AssumeValid(7, UInt256(bytes([1]) + b"\xab" * 31)))
         config["AssumeValid"] = None
         self.assertIsNone(self.load(document).assume_valid)
-        self.assertBadKey("AssumeValid", "7:0x00", words="object with Height and Hash")
-        self.assertBadKey("AssumeValid", {"Height": 7}, words="object with Height and Hash")
-        self.assertBadKey("AssumeValid", {"Height": -1, "Hash": "0x" + "00" * 32},
-                          reported="Height")
-        self.assertBadKey("AssumeValid", {"Height": 0, "Hash": "0x" + "00" * 32},
-                          words="outside 1..")
-        self.assertBadKey("AssumeValid", {"Height": 5, "Hash": "0x1234"},
-                          words="not a block hash")
-        self.assertBadKey("AssumeValid", {"Height": 5, "Hash": 5}, reported="AssumeValid.Hash")
+        self.assert_bad_key("AssumeValid", "7:0x00", words="object with Height and Hash")
+        self.assert_bad_key("AssumeValid", {"Height": 7}, words="object with Height and Hash")
+        self.assert_bad_key("AssumeValid", {"Height": -1, "Hash": "0x" + "00" * 32},
+                            reported="Height")
+        self.assert_bad_key("AssumeValid", {"Height": 0, "Hash": "0x" + "00" * 32},
+                            words="outside 1..")
+        self.assert_bad_key("AssumeValid", {"Height": 5, "Hash": "0x1234"},
+                            words="not a block hash")
+        self.assert_bad_key("AssumeValid", {"Height": 5, "Hash": 5}, reported="AssumeValid.Hash")
 
     def test_parse_assume_valid(self) -> None:
         """
@@ -379,9 +379,9 @@ class KeyProblemTests(SynchronousTestCase):
         """
         LowPriorityThreshold is a non-negative Fixed8 amount.
         """
-        self.assertBadKey("LowPriorityThreshold", -0.001, words="negative")
-        self.assertBadKey("LowPriorityThreshold", "cheap")
-        self.assertBadKey("LowPriorityThreshold", 0.000000001, words="8 decimal")
+        self.assert_bad_key("LowPriorityThreshold", -0.001, words="negative")
+        self.assert_bad_key("LowPriorityThreshold", "cheap")
+        self.assert_bad_key("LowPriorityThreshold", 0.000000001, words="8 decimal")
 
     def test_defaults(self) -> None:
         """

@@ -62,23 +62,23 @@ class CandidateTests(RulesTestCase):
 
     def test_registered_candidate(self) -> None:
         wrap = lambda view: VoteState(view, registered={CANDIDATE})  # noqa: E731
-        self.assertAccepted(vote(self.voter, CANDIDATE), wrap)
-        self.assertAccepted(vote(self.voter, PRIVNET.standby_validators[2], CANDIDATE), wrap)
+        self.assert_accepted(vote(self.voter, CANDIDATE), wrap)
+        self.assert_accepted(vote(self.voter, PRIVNET.standby_validators[2], CANDIDATE), wrap)
 
     def test_unregistered_candidate(self) -> None:
         """
         One key neither standby nor registered refuses the whole vote.
         """
         wrap = lambda view: VoteState(view, registered={CANDIDATE})  # noqa: E731
-        self.assertRefused(vote(self.voter, CANDIDATE, UNKNOWN),
-                           f"vote for {UNKNOWN}, which is not a standby validator and is not "
-                           "registered", wrap=wrap)
-        self.assertRefused(vote(self.voter, ECPoint.infinity()), "is not registered", wrap=wrap)
+        self.assert_refused(vote(self.voter, CANDIDATE, UNKNOWN),
+                            f"vote for {UNKNOWN}, which is not a standby validator and is not "
+                            "registered", wrap=wrap)
+        self.assert_refused(vote(self.voter, ECPoint.infinity()), "is not registered", wrap=wrap)
 
     def test_without_neo_even_for_a_registered_candidate(self) -> None:
         wrap = lambda view: VoteState(view, registered={CANDIDATE},  # noqa: E731
                                       voters={STRANGER.script_hash})
-        self.assertRefused(vote(STRANGER, CANDIDATE), "holds no NEO", wrap=wrap)
+        self.assert_refused(vote(STRANGER, CANDIDATE), "holds no NEO", wrap=wrap)
 
 
 class VoterTests(RulesTestCase):
@@ -87,9 +87,9 @@ class VoterTests(RulesTestCase):
         An account that votes exists though it holds nothing: it may withdraw its
         votes (an empty list needs only the account).
         """
-        self.assertRefused(vote(STRANGER), "does not exist")
-        self.assertAccepted(vote(STRANGER),
-                            lambda view: VoteState(view, voters={STRANGER.script_hash}))
+        self.assert_refused(vote(STRANGER), "does not exist")
+        self.assert_accepted(vote(STRANGER),
+                             lambda view: VoteState(view, voters={STRANGER.script_hash}))
 
 
 class StoredVoteStateTests(RulesTestCase):
@@ -122,7 +122,7 @@ class StoredVoteStateTests(RulesTestCase):
 
     def test_rules_over_the_store(self) -> None:
         voter = self.chain.coins[0][2]
-        self.assertAccepted(vote(voter, CANDIDATE))
-        self.assertRefused(vote(voter, RETIRED), "is not registered")
-        self.assertAccepted(vote(STRANGER))
-        self.assertRefused(vote(STRANGER, CANDIDATE), "holds no NEO")
+        self.assert_accepted(vote(voter, CANDIDATE))
+        self.assert_refused(vote(voter, RETIRED), "is not registered")
+        self.assert_accepted(vote(STRANGER))
+        self.assert_refused(vote(STRANGER, CANDIDATE), "holds no NEO")

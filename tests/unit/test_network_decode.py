@@ -55,7 +55,7 @@ class DecodePayloadTests(SynchronousTestCase):
     command tables.
     """
 
-    def test_unknownCommands(self) -> None:
+    def test_unknown_commands(self) -> None:
         """
         Commands the table does not know, such as alert and reject, decode to None.
         """
@@ -63,7 +63,7 @@ class DecodePayloadTests(SynchronousTestCase):
             self.assertIsNone(decode_payload(command, b"\x01\x02\x03"))
             self.assertIsNone(read_payload(command, b"\x01\x02\x03"))
 
-    def test_commandsTheNodeIgnores(self) -> None:
+    def test_commands_the_node_ignores(self) -> None:
         """
         Commands the node never acts on are not decoded for a connection, whatever
         their payload: those whose layout we know (notfound, merkleblock, the bloom
@@ -79,7 +79,7 @@ class DecodePayloadTests(SynchronousTestCase):
             for data in garbage:
                 self.assertIsNone(decode_payload(command, data), command)
 
-    def test_peerCommands(self) -> None:
+    def test_peer_commands(self) -> None:
         """
         A connection decodes exactly the commands the handshake, the keep-alive and the
         node act on, all of them in the full table.
@@ -89,7 +89,7 @@ class DecodePayloadTests(SynchronousTestCase):
             "inv", "getdata", "block", "tx", "consensus", "mempool", "ping", "pong"})
         self.assertLessEqual(PEER_COMMANDS, set(PAYLOAD_READERS))
 
-    def test_trailingBytesIgnored(self) -> None:
+    def test_trailing_bytes_ignored(self) -> None:
         """
         Bytes left over after a well-formed payload of a command a connection decodes
         are ignored, as 2.9+ ignores them: the payload decodes as without them.
@@ -104,7 +104,7 @@ class DecodePayloadTests(SynchronousTestCase):
                 assert decoded is not None
                 self.assertEqual(payload_bytes(decoded), data, command)
 
-    def test_trailingBytesForTools(self) -> None:
+    def test_trailing_bytes_for_tools(self) -> None:
         """
         Read strictly, a payload followed by extra bytes is a FormatError at the first
         extra byte.
@@ -114,7 +114,7 @@ class DecodePayloadTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, read_payload, command, data + b"\x00")
             self.assertEqual(error.offset, len(data), command)
 
-    def test_emptyPayloadCommands(self) -> None:
+    def test_empty_payload_commands(self) -> None:
         """
         verack, getaddr and mempool decode to an empty payload, whatever follows;
         read strictly, they (and filterclear) accept only an empty payload.
@@ -126,7 +126,7 @@ class DecodePayloadTests(SynchronousTestCase):
             self.assertEqual(read_payload(command, b""), EmptyPayload())
             self.assertRaises(FormatError, read_payload, command, b"\x00")
 
-    def test_roundTripEachCommand(self) -> None:
+    def test_round_trip_each_command(self) -> None:
         """
         Every command in the full table round-trips a sample payload through its bytes
         read strictly, and every command a connection decodes does so through
@@ -144,7 +144,7 @@ class DecodePayloadTests(SynchronousTestCase):
                 assert decoded is not None
                 self.assertEqual(payload_bytes(decoded), data, command)
 
-    def test_truncatedEachCommand(self) -> None:
+    def test_truncated_each_command(self) -> None:
         """
         Every non-empty sample payload cut by one byte is a FormatError, read strictly
         and by a connection, except a ping or pong, which a connection ignores.
@@ -159,7 +159,7 @@ class DecodePayloadTests(SynchronousTestCase):
             elif command in PEER_COMMANDS:
                 self.assertRaises(FormatError, decode_payload, command, data[:-1])
 
-    def test_merkleBlockLayout(self) -> None:
+    def test_merkle_block_layout(self) -> None:
         """
         A merkleblock is a header without trailer, then count, hashes and flags.
         """
@@ -176,7 +176,7 @@ class KeptStrictnessTests(SynchronousTestCase):
     tolerance of issue 21 stops there.
     """
 
-    def test_malformedVersion(self) -> None:
+    def test_malformed_version(self) -> None:
         """
         A version cut anywhere, or with a user agent over 1024 bytes, is rejected.
         """
@@ -186,7 +186,7 @@ class KeptStrictnessTests(SynchronousTestCase):
         self.assertRaises(FormatError, decode_payload, "version",
                           payload_bytes(version("a" * (MAX_USER_AGENT + 1))))
 
-    def test_undefinedInventoryType(self) -> None:
+    def test_undefined_inventory_type(self) -> None:
         """
         An inv or getdata of an undefined type (0x07, say) is rejected, even empty.
         """
@@ -195,7 +195,7 @@ class KeptStrictnessTests(SynchronousTestCase):
             self.assertRaises(FormatError, decode_payload, command,
                               b"\x07" + hashes_payload(2))
 
-    def test_truncatedHandledPayloads(self) -> None:
+    def test_truncated_handled_payloads(self) -> None:
         """
         A payload of a command the node handles that ends too soon is rejected: an
         inv whose hashes stop short, a block without its transactions, a tx cut in its
@@ -213,7 +213,7 @@ class KeptStrictnessTests(SynchronousTestCase):
         for command, data in cases.items():
             self.assertRaises(FormatError, decode_payload, command, data)
 
-    def test_tooManyHeaders(self) -> None:
+    def test_too_many_headers(self) -> None:
         """
         headers with more than 2000 headers is rejected at the count.
         """
@@ -222,7 +222,7 @@ class KeptStrictnessTests(SynchronousTestCase):
                                   encode_var_int(count) + b"\x00" * (108 * count))
         self.assertEqual(error.offset, 0)
 
-    def test_locatorBounds(self) -> None:
+    def test_locator_bounds(self) -> None:
         """
         getblocks and getheaders with no or more than 16 locator hashes are rejected.
         """
@@ -232,7 +232,7 @@ class KeptStrictnessTests(SynchronousTestCase):
             self.assertRaises(FormatError, decode_payload, command,
                               hashes_payload(MAX_HASH_START + 1) + stop)
 
-    def test_tooManyAddresses(self) -> None:
+    def test_too_many_addresses(self) -> None:
         """
         addr with more than 200 entries is rejected at the count.
         """
@@ -251,8 +251,8 @@ class TrailingBytesIdentityTests(SynchronousTestCase):
 
     GARBAGE = b"\xde\xad\xbe\xef" * 9
 
-    def assertSameIdentity(self, command: str, data: bytes
-                           ) -> Block | ConsensusPayload | Transaction:
+    def assert_same_identity(self, command: str, data: bytes
+                             ) -> Block | ConsensusPayload | Transaction:
         """
         C{data} with garbage after it decodes to what C{data} alone decodes to, with the
         same hash, size and bytes.
@@ -275,7 +275,7 @@ class TrailingBytesIdentityTests(SynchronousTestCase):
         A transaction with trailing garbage keeps its id and its bytes.
         """
         tx = ContractTransaction(attributes=(), witnesses=(Witness(b"\x01\x02", b"\x51"),))
-        padded = self.assertSameIdentity("tx", tx.to_bytes())
+        padded = self.assert_same_identity("tx", tx.to_bytes())
         self.assertEqual(padded.hash, tx.hash)
         assert isinstance(padded, Transaction)
         self.assertEqual(padded.unsigned_bytes(), tx.unsigned_bytes())
@@ -290,7 +290,7 @@ class TrailingBytesIdentityTests(SynchronousTestCase):
         head = Header(prev_hash=h(0), merkle_root=merkle_root([miner.hash, tx.hash]),
                       timestamp=1, index=1, consensus_data=1, next_consensus=UInt160())
         block = Block(head, (miner, tx))
-        padded = self.assertSameIdentity("block", block.to_bytes())
+        padded = self.assert_same_identity("block", block.to_bytes())
         assert isinstance(padded, Block)
         self.assertEqual(padded.hash, block.hash)
         for ours, theirs in zip(padded.transactions, block.transactions, strict=True):
@@ -302,7 +302,7 @@ class TrailingBytesIdentityTests(SynchronousTestCase):
         A consensus payload with trailing garbage keeps its hash and its bytes.
         """
         payload = consensus()
-        padded = self.assertSameIdentity("consensus", payload.to_bytes())
+        padded = self.assert_same_identity("consensus", payload.to_bytes())
         self.assertEqual(padded.hash, payload.hash)
 
     def test_headers(self) -> None:

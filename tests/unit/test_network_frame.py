@@ -224,7 +224,7 @@ class EarlyFailureTests(SynchronousTestCase):
     A broken stream fails as soon as the bytes prove it broken, never later.
     """
 
-    def assertFailsAt(self, decoder: FrameDecoder, data: bytes, at: int) -> FormatError:
+    def assert_fails_at(self, decoder: FrameDecoder, data: bytes, at: int) -> FormatError:
         """
         Feeding C{data} byte by byte succeeds up to byte C{at}, which raises.
         """
@@ -241,7 +241,7 @@ class EarlyFailureTests(SynchronousTestCase):
         for k in range(4):
             bad = bytearray(frame)
             bad[k] ^= 0x80
-            error = self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), bytes(bad), k)
+            error = self.assert_fails_at(FrameDecoder(MAINNET_MAGIC), bytes(bad), k)
             self.assertEqual(error.offset, 0)
 
     def test_other_network(self) -> None:
@@ -249,7 +249,7 @@ class EarlyFailureTests(SynchronousTestCase):
         A testnet message to a mainnet decoder fails on the fourth magic byte
         (the first three, C{Ant}, are shared).
         """
-        self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), encode_frame(TESTNET_MAGIC, "verack"), 3)
+        self.assert_fails_at(FrameDecoder(MAINNET_MAGIC), encode_frame(TESTNET_MAGIC, "verack"), 3)
 
     def test_wrong_magic_after_a_message(self) -> None:
         """
@@ -261,7 +261,7 @@ class EarlyFailureTests(SynchronousTestCase):
             self.assertEqual(decoder.feed(first), [FRAMES[0]])
             bad = bytearray(MAINNET_VERACK)
             bad[k] ^= 0x01
-            error = self.assertFailsAt(decoder, bytes(bad), k)
+            error = self.assert_fails_at(decoder, bytes(bad), k)
             self.assertEqual(error.offset, len(first))
 
     def test_wrong_magic_in_one_chunk(self) -> None:
@@ -279,7 +279,7 @@ class EarlyFailureTests(SynchronousTestCase):
             header = (MAINNET_MAGIC.to_bytes(4, "little") + b"block".ljust(12, b"\x00")
                       + length.to_bytes(4, "little") + bytes(4))
             decoder = FrameDecoder(MAINNET_MAGIC)
-            self.assertFailsAt(decoder, header, HEADER_SIZE - 1)
+            self.assert_fails_at(decoder, header, HEADER_SIZE - 1)
             self.assertLessEqual(decoder.buffered, HEADER_SIZE)
 
     def test_maximum_length_waits(self) -> None:
@@ -307,7 +307,7 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         frame = bytearray(encode_frame(MAINNET_MAGIC, "tx", MAINNET_CONTRACT_TX))
         frame[20] ^= 0xFF
-        error = self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), bytes(frame), len(frame) - 1)
+        error = self.assert_fails_at(FrameDecoder(MAINNET_MAGIC), bytes(frame), len(frame) - 1)
         self.assertEqual(error.offset, 20)
 
     def test_bad_checksum_empty_payload(self) -> None:
@@ -316,7 +316,7 @@ class EarlyFailureTests(SynchronousTestCase):
         """
         frame = bytearray(MAINNET_VERACK)
         frame[23] ^= 0x01
-        self.assertFailsAt(FrameDecoder(MAINNET_MAGIC), bytes(frame), HEADER_SIZE - 1)
+        self.assert_fails_at(FrameDecoder(MAINNET_MAGIC), bytes(frame), HEADER_SIZE - 1)
 
     def test_corrupted_payload(self) -> None:
         """

@@ -49,7 +49,7 @@ class NetworkAddressTests(SynchronousTestCase):
     NetworkAddressWithTime: 30 bytes, IPv4-mapped, big-endian port.
     """
 
-    def test_ipv4Layout(self) -> None:
+    def test_ipv4_layout(self) -> None:
         """
         IPv4 travels IPv4-mapped (::ffff:a.b.c.d) and the port is big-endian.
         """
@@ -60,7 +60,7 @@ class NetworkAddressTests(SynchronousTestCase):
         self.assertEqual(data[12:28], bytes(10) + b"\xff\xff" + bytes((192, 168, 1, 2)))
         self.assertEqual(data[28:], b"\x28\x5d")
 
-    def test_ipv4ComesBackAsIPv4(self) -> None:
+    def test_ipv4_comes_back_as_ipv4(self) -> None:
         """
         An IPv4-mapped address reads back as an IPv4Address.
         """
@@ -87,7 +87,7 @@ class AddrAndGetBlocksTests(SynchronousTestCase):
     The bounds of C{addr} and C{getblocks}/C{getheaders}.
     """
 
-    def test_addrBounds(self) -> None:
+    def test_addr_bounds(self) -> None:
         """
         An addr payload holds up to 200 entries: 201 are rejected at the count.
         """
@@ -99,7 +99,7 @@ class AddrAndGetBlocksTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, decode_payload, "addr", too_many)
         self.assertEqual(error.offset, 0)
 
-    def test_emptyAddr(self) -> None:
+    def test_empty_addr(self) -> None:
         """
         An empty addr (2.8 and neo-go answer getaddr with one) decodes to no addresses,
         for a connection and for tools alike.
@@ -107,7 +107,7 @@ class AddrAndGetBlocksTests(SynchronousTestCase):
         self.assertEqual(decode_payload("addr", b"\x00"), AddrPayload(()))
         self.assertEqual(read_payload("addr", b"\x00"), AddrPayload(()))
 
-    def test_getBlocksBounds(self) -> None:
+    def test_get_blocks_bounds(self) -> None:
         """
         getblocks and getheaders take 1 to 16 start hashes: 0 and 17 are rejected.
         """
@@ -122,13 +122,13 @@ class AddrAndGetBlocksTests(SynchronousTestCase):
                                       hashes_payload(MAX_HASH_START + 1) + stop)
             self.assertEqual(error.offset, 0)
 
-    def test_getBlocksNeedsStop(self) -> None:
+    def test_get_blocks_needs_stop(self) -> None:
         """
         A getblocks payload without its stop hash is rejected.
         """
         self.assertRaises(FormatError, decode_payload, "getblocks", hashes_payload(1))
 
-    def test_getBlocksDefaultStop(self) -> None:
+    def test_get_blocks_default_stop(self) -> None:
         """
         The stop hash defaults to zero, written as 32 zero bytes.
         """
@@ -141,7 +141,7 @@ class HeadersAndInvTests(SynchronousTestCase):
     The caps of C{headers} and C{inv}/C{getdata}/C{notfound}.
     """
 
-    def test_headersCap(self) -> None:
+    def test_headers_cap(self) -> None:
         """
         A headers payload claiming 2001 headers fails at the count, before parsing any header.
         """
@@ -150,7 +150,7 @@ class HeadersAndInvTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, decode_payload, "headers", data)
         self.assertEqual(error.offset, 0)
 
-    def test_headersCountCheckedAgainstBytes(self) -> None:
+    def test_headers_count_checked_against_bytes(self) -> None:
         """
         A headers count the remaining bytes cannot hold fails at the count.
         """
@@ -158,7 +158,7 @@ class HeadersAndInvTests(SynchronousTestCase):
                                   encode_var_int(2) + header().to_bytes())
         self.assertEqual(error.offset, 0)
 
-    def test_headersNeedTrailer(self) -> None:
+    def test_headers_need_trailer(self) -> None:
         """
         Each header in a headers payload must end with its 00 transaction count.
         """
@@ -168,13 +168,13 @@ class HeadersAndInvTests(SynchronousTestCase):
         parsed = decode_payload("headers", b"\x01" + one)
         self.assertEqual(parsed, HeadersPayload((header(),)))
 
-    def test_emptyHeaders(self) -> None:
+    def test_empty_headers(self) -> None:
         """
         An empty headers payload is valid.
         """
         self.assertEqual(decode_payload("headers", b"\x00"), HeadersPayload(()))
 
-    def test_invTypes(self) -> None:
+    def test_inv_types(self) -> None:
         """
         Inventory types 01, 02, 03 (state roots, 2.11+) and E0 are accepted; any other
         is rejected at the type, as every C# version does.
@@ -190,7 +190,7 @@ class HeadersAndInvTests(SynchronousTestCase):
                                           bytes((kind,)) + hashes_payload(1))
                 self.assertEqual(error.offset, 0)
 
-    def test_stateRootInventory(self) -> None:
+    def test_state_root_inventory(self) -> None:
         """
         An inv or getdata of state roots decodes with its type and hashes.
         """
@@ -198,7 +198,7 @@ class HeadersAndInvTests(SynchronousTestCase):
             self.assertEqual(decode_payload(command, b"\x03" + hashes_payload(2)),
                              InvPayload(InventoryType.StateRoot, (h(0), h(1))))
 
-    def test_invOverFiveHundred(self) -> None:
+    def test_inv_over_five_hundred(self) -> None:
         """
         inv and getdata read more than 500 hashes (2.8's mempool answer, its batched
         relay and its echo of a big inv), up to L{MAX_INV_READ}; one more fails at the
@@ -214,7 +214,7 @@ class HeadersAndInvTests(SynchronousTestCase):
                                       b"\x01" + hashes_payload(MAX_INV_READ + 1))
             self.assertEqual(error.offset, 1)
 
-    def test_readLimitCoversTheLargestPool(self) -> None:
+    def test_read_limit_covers_the_largest_pool(self) -> None:
         """
         The read limit covers 2.8's largest pool (50,000 transactions), and the
         send limit stays the 500 that 2.9+ reads.
@@ -222,7 +222,7 @@ class HeadersAndInvTests(SynchronousTestCase):
         self.assertGreaterEqual(MAX_INV_READ, 50_000)
         self.assertEqual(MAX_INV_HASHES, 500)
 
-    def test_emptyInv(self) -> None:
+    def test_empty_inv(self) -> None:
         """
         An inv or getdata of no hashes decodes (the node ignores it).
         """
@@ -230,7 +230,7 @@ class HeadersAndInvTests(SynchronousTestCase):
             self.assertEqual(decode_payload(command, b"\x02\x00"),
                              InvPayload(InventoryType.Block, ()))
 
-    def test_invGroupsSplitAtFiveHundred(self) -> None:
+    def test_inv_groups_split_at_five_hundred(self) -> None:
         """
         What we send is split in groups of at most 500 hashes, in order, and nothing at
         all is sent for no hashes (neo-go disconnects on an empty inv).
@@ -241,7 +241,7 @@ class HeadersAndInvTests(SynchronousTestCase):
         self.assertEqual([x for g in groups for x in g.hashes], hashes)
         self.assertEqual(inv_groups(InventoryType.TX, []), [])
 
-    def test_invCapForTools(self) -> None:
+    def test_inv_cap_for_tools(self) -> None:
         """
         The full table reads inv, getdata and notfound with the same read limit.
         """
@@ -259,7 +259,7 @@ class PingAndFilterTests(SynchronousTestCase):
     ping/pong and the bloom filter commands.
     """
 
-    def test_pingIsTwelveBytes(self) -> None:
+    def test_ping_is_twelve_bytes(self) -> None:
         """
         A ping is three little-endian uint32s: height, time and nonce.
         """
@@ -267,7 +267,7 @@ class PingAndFilterTests(SynchronousTestCase):
         self.assertEqual(data, bytes.fromhex("010000000200000003000000"))
         self.assertEqual(decode_payload("ping", data), PingPayload(1, 2, 3))
 
-    def test_shortPingNotDecoded(self) -> None:
+    def test_short_ping_not_decoded(self) -> None:
         """
         A ping or pong shorter than 12 bytes (neo-python 0.8 pings with an empty
         payload) is not decoded: the connection ignores it.
@@ -276,7 +276,7 @@ class PingAndFilterTests(SynchronousTestCase):
             for size in (0, 1, PING_SIZE - 1):
                 self.assertIsNone(decode_payload(command, bytes(size)), (command, size))
 
-    def test_longPing(self) -> None:
+    def test_long_ping(self) -> None:
         """
         A ping or pong longer than 12 bytes decodes from its first 12.
         """
@@ -284,7 +284,7 @@ class PingAndFilterTests(SynchronousTestCase):
         for command in ("ping", "pong"):
             self.assertEqual(decode_payload(command, data), PingPayload(7, 8, 9))
 
-    def test_shortOrLongPingForTools(self) -> None:
+    def test_short_or_long_ping_for_tools(self) -> None:
         """
         Read strictly, an empty, 11-byte or 13-byte ping is a FormatError.
         """
@@ -292,7 +292,7 @@ class PingAndFilterTests(SynchronousTestCase):
             for size in (0, 11, 13):
                 self.assertRaises(FormatError, read_payload, command, bytes(size))
 
-    def test_filterLoadFunctions(self) -> None:
+    def test_filter_load_functions(self) -> None:
         """
         Read by tools, filterload accepts up to 50 hash functions; 51 is rejected at the K byte.
         """
@@ -303,7 +303,7 @@ class PingAndFilterTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, read_payload, "filterload", bad)
         self.assertEqual(error.offset, 3)
 
-    def test_filterLoadSize(self) -> None:
+    def test_filter_load_size(self) -> None:
         """
         filterload accepts a filter of 36000 bytes and rejects 36001.
         """
@@ -315,7 +315,7 @@ class PingAndFilterTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, read_payload, "filterload", bad)
         self.assertEqual(error.offset, 0)
 
-    def test_filterAddSize(self) -> None:
+    def test_filter_add_size(self) -> None:
         """
         filteradd accepts 520 bytes of data and rejects 521.
         """
@@ -342,7 +342,7 @@ class VersionPayloadTests(SynchronousTestCase):
         self.assertEqual(data[-1:], b"\x01")
         self.assertEqual(payload_bytes(version(relay=False))[-1:], b"\x00")
 
-    def test_userAgentCap(self) -> None:
+    def test_user_agent_cap(self) -> None:
         """
         A user agent of 1024 bytes is accepted and one of 1025 is rejected.
         """
@@ -353,7 +353,7 @@ class VersionPayloadTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, decode_payload, "version", bad)
         self.assertEqual(error.offset, 22)
 
-    def test_relayByte(self) -> None:
+    def test_relay_byte(self) -> None:
         """
         The relay byte reads 00 as false and any non-zero byte as true.
         """
@@ -363,7 +363,7 @@ class VersionPayloadTests(SynchronousTestCase):
             assert isinstance(parsed, VersionPayload)
             self.assertIs(parsed.relay, relay)
 
-    def test_missingRelay(self) -> None:
+    def test_missing_relay(self) -> None:
         """
         A version payload without its relay byte is rejected.
         """

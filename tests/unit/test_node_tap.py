@@ -107,7 +107,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIs(list(top)[4], top.consensus)
         self.assertIsNone(self.build().consensus)
 
-    def test_seedsFromProtocolFile(self) -> None:
+    def test_seeds_from_protocol_file(self) -> None:
         """
         Without C{--seed} the node dials the protocol file's C{SeedList}.
         """
@@ -116,7 +116,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(self.connections(self.build()).seeds,
                          [Endpoint.parse(seed) for seed in seeds])
 
-    def test_seedsReplaced(self) -> None:
+    def test_seeds_replaced(self) -> None:
         """
         C{--seed} replaces the protocol file's seeds altogether.
         """
@@ -125,7 +125,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(connections.seeds, [Endpoint("10.1.2.3", 30333),
                                              Endpoint("10.1.2.4", 30334)])
 
-    def test_limitsAndListening(self) -> None:
+    def test_limits_and_listening(self) -> None:
         """
         Limits, the port and the peers file reach the connection service.
         """
@@ -170,7 +170,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual((config.metrics_port, config.metrics_bind, config.progress_interval),
                          (9100, "::", 30.0))
 
-    def test_mempoolAndRpcConfig(self) -> None:
+    def test_mempool_and_rpc_config(self) -> None:
         """
         The pool and RPC options reach the L{NodeConfig}; 0 threads means one per core.
         """
@@ -182,7 +182,7 @@ class MakeServiceTests(SynchronousTestCase):
                          (10, 3, 10332, "::1", None, 3 * 1024 * 1024))
         self.assertIsNone(self.built_config().verify_threads)
 
-    def test_rpcAccessConfig(self) -> None:
+    def test_rpc_access_config(self) -> None:
         """
         The access options reach the L{NodeConfig} and the server built from it.
         """
@@ -196,14 +196,14 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual((config.rpc_access.disabled, config.rpc_access.allow_get,
                           config.rpc_max_answer), (frozenset({"getpeers"}), True, 4096))
 
-    def test_noListen(self) -> None:
+    def test_no_listen(self) -> None:
         """
         C{--no-listen} builds a config with no port, and the service listens nowhere.
         """
         self.assertIsNone(self.connections(self.build("--no-listen")).listen_port)
         self.assertIsNone(self.built_config("--no-listen").port)
 
-    def test_disciplineOptions(self) -> None:
+    def test_discipline_options(self) -> None:
         """
         C{--ban} refuses an IP from the start, C{--whitelist} protects one from the
         fault table, C{--allow-private-addresses} lets C{addr} teach private ones.
@@ -221,7 +221,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertFalse(plain.exchange.allow_private)
         self.assertEqual(plain.discipline.bans(0), {})
 
-    def test_noPeersFile(self) -> None:
+    def test_no_peers_file(self) -> None:
         """
         C{--no-peers-file} leaves C{peers.dat} alone.
         """
@@ -253,7 +253,7 @@ class LogFormatTests(SynchronousTestCase):
                               "--log-format", "json"])
         return options
 
-    def test_jsonToLogfile(self) -> None:
+    def test_json_to_logfile(self) -> None:
         import json
 
         from twisted.logger import Logger
@@ -267,14 +267,14 @@ class LogFormatTests(SynchronousTestCase):
         self.assertEqual((event["level"], event["height"], event["message"]),
                          ("info", 7, "synced 7"))
 
-    def test_jsonToStdoutWhenNodaemon(self) -> None:
+    def test_json_to_stdout_when_nodaemon(self) -> None:
         import sys
 
         from neo_twisted.node import logs
         self.server_options("--nodaemon")
         self.assertIs(logs._chosen._destination(), sys.stdout)
 
-    def test_jsonConflicts(self) -> None:
+    def test_json_conflicts(self) -> None:
         error = self.assertRaises(usage.UsageError, self.server_options, "--nodaemon",
                                   "--logger=twisted.logger.textFileLogObserver")
         self.assertIn("--logger", str(error))

@@ -73,21 +73,21 @@ class OptionsTests(SynchronousTestCase):
              options["user-agent"]),
             (0, 2, 5, 1, Path("/srv/neo"), "127.0.0.1", "/x/"))
 
-    def test_seedsRepeatable(self) -> None:
+    def test_seeds_repeatable(self) -> None:
         """
         C{--seed} may be given several times; the seeds are kept in order.
         """
         options = self.parse("--seed", "10.0.0.1:20333", "--seed", "[::1]:20334")
         self.assertEqual(options["seeds"], ["10.0.0.1:20333", "[::1]:20334"])
 
-    def test_badSeed(self) -> None:
+    def test_bad_seed(self) -> None:
         """
         A seed that is not C{host:port} is a usage error naming C{--seed}.
         """
         self.assertIn("--seed", self.refused("--seed", "nonsense"))
         self.assertIn("--seed", self.refused("--seed", "1.2.3.4:99999"))
 
-    def test_badPort(self) -> None:
+    def test_bad_port(self) -> None:
         """
         A port outside 0..65535, or not a number, is a usage error.
         """
@@ -95,7 +95,7 @@ class OptionsTests(SynchronousTestCase):
         self.refused("--port", "abc")
         self.refused("--port", "-1")
 
-    def test_badPeerCounts(self) -> None:
+    def test_bad_peer_counts(self) -> None:
         """
         Peer counts must be positive, and C{--min-peers} at most C{--max-peers}.
         """
@@ -105,7 +105,7 @@ class OptionsTests(SynchronousTestCase):
         self.refused("--max-peers", "0")
         self.refused("--max-per-address", "x")
 
-    def test_missingConfig(self) -> None:
+    def test_missing_config(self) -> None:
         """
         A protocol file that cannot be read is a usage error naming the file.
         """
@@ -115,7 +115,7 @@ class OptionsTests(SynchronousTestCase):
                                   ["--config", missing])
         self.assertIn(missing, str(error))
 
-    def test_brokenConfig(self) -> None:
+    def test_broken_config(self) -> None:
         """
         A protocol file that is not valid JSON is a usage error naming the file.
         """
@@ -127,7 +127,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn(str(broken), str(error))
         self.assertIn("JSON", str(error))
 
-    def test_mempoolAndRpcDefaults(self) -> None:
+    def test_mempool_and_rpc_defaults(self) -> None:
         """
         The pool holds 50,000 with a thread per core; no RPC unless a port is given,
         and then on loopback only, over HTTP.
@@ -138,7 +138,7 @@ class OptionsTests(SynchronousTestCase):
              options["rpc-bind"], options["rpc-tls-cert"], options["rpc-tls-key"]),
             (50_000, 0, None, "127.0.0.1", None, None))
 
-    def test_badMempoolAndRpcValues(self) -> None:
+    def test_bad_mempool_and_rpc_values(self) -> None:
         """
         Sizes, thread counts and the RPC port are checked like the others.
         """
@@ -147,7 +147,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("65535", self.refused("--rpc-port", "70000"))
         self.refused("--rpc-port", "http")
 
-    def test_validatorKey(self) -> None:
+    def test_validator_key(self) -> None:
         """
         --validator-key loads a WIF file; the development keys (mode 0644 in a
         checkout) need --allow-readable-key.
@@ -169,7 +169,7 @@ class OptionsTests(SynchronousTestCase):
         path.chmod(mode)
         return path
 
-    def test_badValidatorKey(self) -> None:
+    def test_bad_validator_key(self) -> None:
         """
         A missing file, one that holds no key, and one others may read are each
         refused with the reason; a key that is no standby validator's is taken
@@ -190,7 +190,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("needs --validator-key",
                       self.refused("--validator-key-password", str(private)))
 
-    def test_nep2ValidatorKey(self) -> None:
+    def test_nep2_validator_key(self) -> None:
         """
         A NEP-2 key with its passphrase file; a readable passphrase file is refused.
         """
@@ -204,7 +204,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("--validator-key-password:", self.refused(
             "--validator-key", str(key), "--validator-key-password", str(password)))
 
-    def test_tlsOptions(self) -> None:
+    def test_tls_options(self) -> None:
         """
         HTTPS needs a certificate and its key, both loadable, and an RPC port.
         """
@@ -225,7 +225,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("no PEM certificate", self.refused(
             "--rpc-port", "1", "--rpc-tls-cert", str(key), "--rpc-tls-key", str(key)))
 
-    def test_rpcAccessOptions(self) -> None:
+    def test_rpc_access_options(self) -> None:
         """
         No CORS, no GET form, no auth, nothing disabled unless asked; lists may be
         repeated or comma-separated; each value is checked.
@@ -250,7 +250,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("--rpc-cors needs --rpc-port",
                       self.refused("--rpc-cors", "https://a.example"))
 
-    def test_rpcAuthOptions(self) -> None:
+    def test_rpc_auth_options(self) -> None:
         """
         Basic auth: a user and a password file's first line, both or neither.
         """
@@ -275,7 +275,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("--rpc-user", self.refused(
             "--rpc-port", "0", "--rpc-user", "a:b", "--rpc-password-file", str(secret)))
 
-    def test_metricsAndLogOptions(self) -> None:
+    def test_metrics_and_log_options(self) -> None:
         """
         No metrics endpoint and text logs by default; a progress line every 10 s.
         """
@@ -288,7 +288,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual((options["metrics-port"], options["metrics-bind"],
                           options["progress-interval"]), (9100, "0.0.0.0", 2.5))
 
-    def test_badMetricsAndLogValues(self) -> None:
+    def test_bad_metrics_and_log_values(self) -> None:
         self.assertIn("65535", self.refused("--metrics-port", "65536"))
         self.refused("--metrics-port", "nine")
         message = self.refused("--log-format", "xml")
@@ -297,7 +297,7 @@ class OptionsTests(SynchronousTestCase):
         self.assertIn("positive", self.refused("--progress-interval", "0"))
         self.refused("--progress-interval", "soon")
 
-    def test_metricsWithoutPackage(self) -> None:
+    def test_metrics_without_package(self) -> None:
         """
         Without prometheus-client (an optional extra), C{--metrics-port} says what
         to install.
@@ -332,8 +332,8 @@ GOOD_VALUES: dict[str, str | None] = {
     "whitelist": "10.1.0.0/16", "ban": "203.0.113.9", "allow-private-addresses": None,
     "allow-readable-key": None,
 }
-#: TLS needs real files: covered by test_tlsOptions; so does auth (test_rpcAuthOptions),
-#: and a NEP-2 key's passphrase (test_nep2ValidatorKey).
+#: TLS needs real files: covered by test_tls_options; so does auth (test_rpc_auth_options),
+#: and a NEP-2 key's passphrase (test_nep2_validator_key).
 TLS_OPTIONS = {"rpc-tls-cert", "rpc-tls-key", "rpc-user", "rpc-password-file",
                "validator-key-password"}
 #: A bad value for every option that can have one, and what the message must say.

@@ -103,7 +103,7 @@ class SourceGroupTests(SynchronousTestCase):
     def honest_kept(self) -> int:
         return sum(endpoint in self.book for endpoint in self.honest)
 
-    def test_floodKeepsHonestHalf(self) -> None:
+    def test_flood_keeps_honest_half(self) -> None:
         """
         One source flooding 10,000 addresses in many /16s into a book holding 500
         honest entries from 50 other sources takes the free half and no more; 100 new
@@ -120,7 +120,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertEqual(self.honest_kept(), 500)
         self.assertEqual(self.book.count_from(ATTACKER), 500 - accepted)
 
-    def test_interleavedFlood(self) -> None:
+    def test_interleaved_flood(self) -> None:
         """
         A flood that keeps coming between honest answers still ends with honest entries
         holding at least half of the book.
@@ -134,7 +134,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertLessEqual(self.book.count_from(ATTACKER), 500)
         self.assertEqual(len(self.book), 1000)
 
-    def test_floodFirstThenHonest(self) -> None:
+    def test_flood_first_then_honest(self) -> None:
         """
         Even a flood into an empty book gives way: every honest newcomer then evicts
         from the flooder's group.
@@ -148,7 +148,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertEqual((accepted, book.count_from(ATTACKER)), (300, 700))
         check_counts(self, book)
 
-    def test_sourceGroupIsSlash16(self) -> None:
+    def test_source_group_is_slash_16(self) -> None:
         """
         Sources in one /16 are one group: a flooder cannot take turns between its
         addresses there. IPv4-mapped sources are the IPv4 ones; IPv6 groups by /32.
@@ -162,7 +162,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertEqual(self.book.count_from("2001:db8:1::1"), 0)
         self.assertEqual(address_group("2001:db8:1::1"), address_group("2001:db8:ffff::2"))
 
-    def test_trustedSurvive(self) -> None:
+    def test_trusted_survive(self) -> None:
         """
         Seeds and other trusted entries are never the largest group to a flooder, so
         a flood leaves every one of them.
@@ -173,7 +173,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertTrue(all(seed in self.book for seed in seeds))
         self.assertEqual(self.book.count_from(None), 20)
 
-    def test_trustedMajorityHalved(self) -> None:
+    def test_trusted_majority_halved(self) -> None:
         """
         A book full of trusted entries (a whole C{peers.dat}) gives a flooder half of
         it at most: once the flooder's group is as large, it is refused.
@@ -184,7 +184,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertEqual((book.count_from(None), book.count_from(ATTACKER)), (500, 500))
         check_counts(self, book)
 
-    def test_largestGroupReplacesOwnFailed(self) -> None:
+    def test_largest_group_replaces_own_failed(self) -> None:
         """
         A source whose group is the largest only takes the place of its own group's
         failed entries, never of another group's.
@@ -199,7 +199,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertFalse(any(endpoint in self.book for endpoint in failed))
         self.assertEqual(self.honest_kept(), 500)
 
-    def test_evictsFailedOrUntriedFirst(self) -> None:
+    def test_evicts_failed_or_untried_first(self) -> None:
         """
         The entries evicted from the largest group are ones that failed or were never
         tried, while there are any: those that worked stay until none other is left.
@@ -220,7 +220,7 @@ class SourceGroupTests(SynchronousTestCase):
         self.assertEqual(sum(endpoint in book for endpoint in worked), 8)
         check_counts(self, book)
 
-    def test_returningConnectionFits(self) -> None:
+    def test_returning_connection_fits(self) -> None:
         """
         An endpoint back from use into a full book gets its place back by evicting,
         and the book stays within its capacity.
@@ -255,7 +255,7 @@ class AddressGroupLimitTests(SynchronousTestCase):
         self.assertEqual(book.add(spread(5, "30.0.0.1"), 0, source="11.0.0.1"), 5)
         check_counts(self, book)
 
-    def test_trustedExempt(self) -> None:
+    def test_trusted_exempt(self) -> None:
         """
         Trusted sources are not capped (a localnet is one /16), but count towards the
         cap of addresses learnt from peers.
@@ -264,7 +264,7 @@ class AddressGroupLimitTests(SynchronousTestCase):
         self.assertEqual(book.add(in_one_group(200, "127.0"), 0), 200)
         self.assertEqual(book.add([Endpoint("127.0.9.9", 1)], 0, source="11.0.0.1"), 0)
 
-    def test_freedWhenForgotten(self) -> None:
+    def test_freed_when_forgotten(self) -> None:
         """
         A banned host's endpoints forgotten make room in their group again.
         """
@@ -283,7 +283,7 @@ class CostTests(SynchronousTestCase):
     bench/bench_addresses.py).
     """
 
-    def test_addAndTakeDoNotWalk(self) -> None:
+    def test_add_and_take_do_not_walk(self) -> None:
         """
         C{add} of 200 from a flooder or an honest source, C{take}, a failure, a ban and
         a release all work on a full book whose entries cannot be walked.
@@ -307,7 +307,7 @@ class CostTests(SynchronousTestCase):
         self.assertEqual(len(book), 999)
         check_counts(self, book)
 
-    def test_takeSkipsBackingOff(self) -> None:
+    def test_take_skips_backing_off(self) -> None:
         """
         Endpoints backing off are not drawn, however many, and come back when due.
         """
@@ -320,7 +320,7 @@ class CostTests(SynchronousTestCase):
         self.assertEqual(len(book.take(50, book.retry_base)), 50)
         check_counts(self, book)
 
-    def test_waitingHeapBounded(self) -> None:
+    def test_waiting_heap_bounded(self) -> None:
         """
         Endpoints that fail and come back over and over leave no pile of stale
         entries behind in the waiting heap.
@@ -334,7 +334,7 @@ class CostTests(SynchronousTestCase):
         self.assertLessEqual(len(book._waiting), 2 * len(book) + 65)
         check_counts(self, book)
 
-    def test_randomOperations(self) -> None:
+    def test_random_operations(self) -> None:
         """
         After thousands of random operations of every kind, the running counts still
         agree with the entries.
@@ -379,7 +379,7 @@ class PublicAddressTests(SynchronousTestCase):
                      "64:ff9b::808:808", "223.255.255.254"):
             self.assertTrue(is_public_address(host), host)
 
-    def test_notPublic(self) -> None:
+    def test_not_public(self) -> None:
         """
         Private, loopback, link-local, CGNAT, reserved, multicast, unspecified,
         documentation and benchmarking addresses are not, in any form; nor are names.
@@ -399,7 +399,7 @@ class PublicAddressTests(SynchronousTestCase):
                      "seed1.neo.org", "", "1.2.3", "8.8.8.8:10333"):
             self.assertFalse(is_public_address(host), host)
 
-    def test_stdlibListsNotTrusted(self) -> None:
+    def test_stdlib_lists_not_trusted(self) -> None:
         """
         A range this Python's C{ipaddress} calls global but is not (CGNAT-like lists
         changed between patch releases) is still refused by the explicit list.
@@ -427,7 +427,7 @@ class AddressGroupTests(SynchronousTestCase):
         self.assertNotEqual(address_group("10.1.2.3"), address_group("10.2.2.3"))
         self.assertNotEqual(TRUSTED, address_group("10.1.2.3"))
 
-    def test_readingAgrees(self) -> None:
+    def test_reading_agrees(self) -> None:
         """
         The book's fast reading of IPv4 text gives what C{ipaddress} gives: the same
         normalised endpoint and group, or none for what cannot be dialled.

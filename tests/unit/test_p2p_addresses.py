@@ -53,7 +53,7 @@ class PeersFormatTests(SynchronousTestCase):
             self.assertIs(getattr(addresses, name), getattr(peersfile, name))
             self.assertIn(name, addresses.__all__)
 
-    def test_exactBytes(self) -> None:
+    def test_exact_bytes(self) -> None:
         """
         One entry is the int32 LE count, the IPv4 address in network order and the
         port as uint16 LE (20333 = 0x4f6d).
@@ -69,21 +69,21 @@ class PeersFormatTests(SynchronousTestCase):
         self.assertEqual(encode_peers([]), b"\0\0\0\0")
         self.assertEqual(decode_peers(b"\0\0\0\0"), [])
 
-    def test_roundTrip(self) -> None:
+    def test_round_trip(self) -> None:
         """
         Decoding what was encoded gives the endpoints back, in order, without duplicates.
         """
         known = [*endpoints(50), Endpoint("192.168.7.9", 1), Endpoint("1.2.3.4", 65535)]
         self.assertEqual(decode_peers(encode_peers(known + known[:5])), known)
 
-    def test_skipsIPv6AndNames(self) -> None:
+    def test_skips_ipv6_and_names(self) -> None:
         """
         The format holds IPv4 only: IPv6 endpoints and host names are left out.
         """
         data = encode_peers([Endpoint("::1", 20333), A, Endpoint("seed1.neo.org", 10333), B])
         self.assertEqual(decode_peers(data), [A, B])
 
-    def test_atMostThousand(self) -> None:
+    def test_at_most_thousand(self) -> None:
         """
         Only the first 1000 endpoints are written.
         """
@@ -102,21 +102,21 @@ class PeersFormatTests(SynchronousTestCase):
             self.assertTrue("truncated" in str(raised.exception)
                             or "corrupt" in str(raised.exception), str(raised.exception))
 
-    def test_trailingBytes(self) -> None:
+    def test_trailing_bytes(self) -> None:
         """
         Bytes after the last entry mean the count is wrong.
         """
         with self.assertRaisesRegex(ValueError, "corrupt"):
             decode_peers(encode_peers([A]) + b"\0")
 
-    def test_negativeCount(self) -> None:
+    def test_negative_count(self) -> None:
         """
         A negative int32 count is corrupt.
         """
         with self.assertRaisesRegex(ValueError, "negative"):
             decode_peers(struct.pack("<i", -1))
 
-    def test_tooMany(self) -> None:
+    def test_too_many(self) -> None:
         """
         A count over 1000 is refused even when the entries are all there.
         """
@@ -142,7 +142,7 @@ class PeersFileTests(SynchronousTestCase):
         self.assertIn(str(self.path), warnings[0]["log_format"].format(**warnings[0]))
         self.assertIn(text, warnings[0]["log_format"].format(**warnings[0]))
 
-    def test_saveThenLoad(self) -> None:
+    def test_save_then_load(self) -> None:
         """
         What is saved loads back; the count written is returned.
         """
@@ -182,7 +182,7 @@ class PeersFileTests(SynchronousTestCase):
         self.assertEqual(load_peers(self.path), [])
         self.assert_warned("cannot read")
 
-    def test_atomicReplace(self) -> None:
+    def test_atomic_replace(self) -> None:
         """
         Saving replaces the old file by renaming a complete temporary file over it,
         and leaves no temporary file behind.
@@ -205,7 +205,7 @@ class PeersFileTests(SynchronousTestCase):
         self.assertEqual(load_peers(self.path), [B, C])
         self.assertEqual(sorted(p.name for p in self.directory.iterdir()), ["peers.dat"])
 
-    def test_failedSaveKeepsOldFile(self) -> None:
+    def test_failed_save_keeps_old_file(self) -> None:
         """
         When the rename fails the old file stays, the temporary one is removed and
         the error is raised.
@@ -229,7 +229,7 @@ class AddressBookTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.book = AddressBook(rng=random.Random(7))
 
-    def test_addAndTake(self) -> None:
+    def test_add_and_take(self) -> None:
         """
         Added endpoints are offered by C{take}; known ones are not added twice.
         """
@@ -238,7 +238,7 @@ class AddressBookTests(SynchronousTestCase):
         self.assertEqual(len(self.book), 2)
         self.assertEqual(sorted(self.book.take(5, 0)), [A, B])
 
-    def test_undialableSkipped(self) -> None:
+    def test_undialable_skipped(self) -> None:
         """
         Names, unspecified and multicast addresses and port 0 never enter the book.
         """
@@ -247,7 +247,7 @@ class AddressBookTests(SynchronousTestCase):
                                Endpoint("::", 5)], 0)
         self.assertEqual(added, 0)
 
-    def test_mappedAddressesUnmapped(self) -> None:
+    def test_mapped_addresses_unmapped(self) -> None:
         """
         An IPv4-mapped IPv6 endpoint is stored as the IPv4 one.
         """
@@ -255,7 +255,7 @@ class AddressBookTests(SynchronousTestCase):
         self.book.add([Endpoint("::ffff:10.0.0.1", 20333)], 0)
         self.assertEqual(self.book.snapshot(), [A])
 
-    def test_takeRandomDistinctBounded(self) -> None:
+    def test_take_random_distinct_bounded(self) -> None:
         """
         C{take} returns at most C{count} distinct endpoints, in varying order and choice.
         """
@@ -270,7 +270,7 @@ class AddressBookTests(SynchronousTestCase):
         self.assertEqual(self.book.take(0, 0), [])
         self.assertEqual(len(self.book.take(500, 0)), 100)
 
-    def test_takeExcludes(self) -> None:
+    def test_take_excludes(self) -> None:
         """
         Excluded endpoints and hosts are not offered.
         """
@@ -287,7 +287,7 @@ class AddressBookTests(SynchronousTestCase):
         self.assertEqual(book.add([A], 0), 0)
         self.assertNotIn(A, book)
 
-    def test_fullEvictsFailed(self) -> None:
+    def test_full_evicts_failed(self) -> None:
         """
         A full book makes room for a new endpoint by forgetting a failed one.
         """
@@ -299,7 +299,7 @@ class AddressBookTests(SynchronousTestCase):
         self.assertEqual(book.add([new], 0), 1)
         self.assertEqual(sorted(book.snapshot()), sorted([A, C, new]))
 
-    def test_fullBookReplacesFailed(self) -> None:
+    def test_full_book_replaces_failed(self) -> None:
         """
         Trusted endpoints offered to a full book of trusted ones take the place of as
         many failed ones as there are, and no more.
@@ -328,7 +328,7 @@ class AddressBookTests(SynchronousTestCase):
         book.add_own(Endpoint("127.0.0.1", 20334))
         self.assertEqual(book.snapshot(), [Endpoint("203.0.113.5", 20334)])
 
-    def test_forgetHost(self) -> None:
+    def test_forget_host(self) -> None:
         """
         A banned IP's endpoints, every port, leave the book (bans themselves are the
         connection service's L{Discipline}'s, see tests.unit.test_p2p_discipline).
@@ -338,7 +338,7 @@ class AddressBookTests(SynchronousTestCase):
         self.book.forget_host("::ffff:10.0.0.1")
         self.assertEqual(self.book.snapshot(), [B])
 
-    def test_connectedNotOffered(self) -> None:
+    def test_connected_not_offered(self) -> None:
         """
         An endpoint being dialled or connected is not offered and not counted, and
         comes back after a clean disconnect's short delay.
@@ -353,7 +353,7 @@ class AddressBookTests(SynchronousTestCase):
         self.assertEqual(self.book.take(5, 20), [B])
         self.assertEqual(sorted(self.book.take(5, 25)), [A, B])
 
-    def test_backOff(self) -> None:
+    def test_back_off(self) -> None:
         """
         Each failure in a row doubles the wait before an endpoint is offered again,
         up to the cap.
@@ -370,7 +370,7 @@ class AddressBookTests(SynchronousTestCase):
             self.assertEqual(book.take(1, now), [A])
             self.assertTrue(book.is_ready(A, now))
 
-    def test_successForgivesFailures(self) -> None:
+    def test_success_forgives_failures(self) -> None:
         """
         After a working connection the back-off starts over.
         """
@@ -383,7 +383,7 @@ class AddressBookTests(SynchronousTestCase):
         book.mark_failed(A, 200)
         self.assertEqual(book.retry_at(A), 210)
 
-    def test_forgetAfterFailures(self) -> None:
+    def test_forget_after_failures(self) -> None:
         """
         An endpoint that keeps failing is forgotten.
         """
@@ -395,14 +395,14 @@ class AddressBookTests(SynchronousTestCase):
         self.assertNotIn(A, self.book)
         self.assertIsNone(self.book.retry_at(A))
 
-    def test_failedUnknownIsLearnt(self) -> None:
+    def test_failed_unknown_is_learnt(self) -> None:
         """
         A failed endpoint that was not in the book (a seed) enters it, backing off.
         """
         self.book.mark_failed(C, 5)
         self.assertEqual(self.book.retry_at(C), 5 + self.book.retry_base)
 
-    def test_snapshotFewestFailuresFirst(self) -> None:
+    def test_snapshot_fewest_failures_first(self) -> None:
         """
         The snapshot lists idle endpoints, the ones that never failed first.
         """
@@ -411,7 +411,7 @@ class AddressBookTests(SynchronousTestCase):
         self.book.mark_connected(B)
         self.assertEqual(self.book.snapshot(), [C, A])
 
-    def test_badArguments(self) -> None:
+    def test_bad_arguments(self) -> None:
         """
         A capacity below 1 or a base back-off above the cap is refused.
         """

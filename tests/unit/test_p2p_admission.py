@@ -46,7 +46,7 @@ class AdmissionTests(SynchronousTestCase):
         self.admission = Admission(self.discipline, min_peers=4, max_peers=10,
                                    max_per_address=2)
 
-    def test_limitsChecked(self) -> None:
+    def test_limits_checked(self) -> None:
         """
         Contradicting limits are refused when the admission is made.
         """
@@ -55,7 +55,7 @@ class AdmissionTests(SynchronousTestCase):
             with self.assertRaises(ValueError):
                 Admission(self.discipline, **limits)
 
-    def test_maxInbound(self) -> None:
+    def test_max_inbound(self) -> None:
         """
         Inbound connections may take the slots outbound ones do not keep, and at
         least one.
@@ -81,7 +81,7 @@ class AdmissionTests(SynchronousTestCase):
                          "too many connections with 10.2.0.1")
         self.assertIsNone(self.admission.refusal("10.2.0.1", pair[:1], 0, inbound=False))
 
-    def test_inboundLetInWhileSlotsFree(self) -> None:
+    def test_inbound_let_in_while_slots_free(self) -> None:
         """
         With inbound slots free a newcomer is let in and nobody is evicted.
         """
@@ -89,7 +89,7 @@ class AdmissionTests(SynchronousTestCase):
                               *[outbound(f"10.2.0.{n}") for n in range(4)])
         self.assertEqual(self.admission.inbound("10.9.0.1", connections, 0), Verdict())
 
-    def test_inboundEvictsWhenFull(self) -> None:
+    def test_inbound_evicts_when_full(self) -> None:
         """
         With the inbound slots full a newcomer is let in and the youngest inbound
         peer (none useful, one per /16) is evicted to make room.
@@ -99,7 +99,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertEqual(self.admission.inbound("10.9.0.1", connections, 10),
                          Verdict(evict=youngest))
 
-    def test_evictedSlotFree(self) -> None:
+    def test_evicted_slot_free(self) -> None:
         """
         An evicted connection's slot is the newcomer's already: the next one is let
         in without another eviction; its host is still counted per address.
@@ -111,7 +111,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertEqual(self.admission.inbound("10.6.0.1", connections, 10),
                          Verdict("too many connections with 10.6.0.1"))
 
-    def test_fullByTotal(self) -> None:
+    def test_full_by_total(self) -> None:
         """
         Inbound slots are full when every connection slot is, though fewer than
         C{max_inbound} are inbound.
@@ -123,7 +123,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertIsNone(verdict.refusal)
         self.assertIsNotNone(verdict.evict)
 
-    def test_discouragedRefusedWhenFull(self) -> None:
+    def test_discouraged_refused_when_full(self) -> None:
         """
         A discouraged host is let in while slots are free; with them full it is
         refused and evicts nobody.
@@ -135,7 +135,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertEqual(self.admission.inbound("10.9.0.1", full, 1), Verdict(
             "10.9.0.1 is discouraged and the inbound slots are full"))
 
-    def test_nobodyToEvict(self) -> None:
+    def test_nobody_to_evict(self) -> None:
         """
         With every inbound peer protected the newcomer is refused.
         """
@@ -145,7 +145,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertEqual(admission.inbound("192.0.2.1", full, 10),
                          Verdict("inbound slots full (6), nobody to evict"))
 
-    def test_afterVersionDuplicate(self) -> None:
+    def test_after_version_duplicate(self) -> None:
         """
         A second connection with the same IP and nonce is refused; the peer itself,
         an evicted connection, another nonce or another IP are no duplicate.
@@ -161,7 +161,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertIsNone(self.admission.after_version(peer, "10.1.0.1", 7, connections, 0))
         self.assertIsNone(self.admission.after_version(peer, "10.3.0.1", 5, connections, 0))
 
-    def test_afterVersionLimits(self) -> None:
+    def test_after_version_limits(self) -> None:
         """
         After its version a peer is refused when banned or over the limits, counted
         without itself and without evicted connections.
@@ -192,7 +192,7 @@ class AdmissionTests(SynchronousTestCase):
         self.assertEqual(self.admission.undiallable(per_host, DISCOURAGE_DURATION),
                          {"10.1.0.1"})
 
-    def test_verdictFrozen(self) -> None:
+    def test_verdict_frozen(self) -> None:
         """
         A verdict is a value: it cannot be changed once given.
         """
@@ -238,7 +238,7 @@ class FaultResponseTests(InboundCase):
     the dial tick and at eviction: the fault table's response, never more.
     """
 
-    def test_disconnectingFaultCostsNothingMore(self) -> None:
+    def test_disconnecting_fault_costs_nothing_more(self) -> None:
         """
         After a fault whose response is to disconnect, the same IP is accepted
         again at once, its version too, and its listener stays in the book.
@@ -261,7 +261,7 @@ class FaultResponseTests(InboundCase):
         self.assertEqual(service.discipline.shunned(now), set())
         self.assertEqual(service.discipline.responses, {"disconnect": len(faults)})
 
-    def test_discouragedAcceptedOnlyWhileSlotsFree(self) -> None:
+    def test_discouraged_accepted_only_while_slots_free(self) -> None:
         """
         A discouraged IP is accepted while inbound slots are free; when they are
         full it is refused, and evicts nobody.
@@ -275,7 +275,7 @@ class FaultResponseTests(InboundCase):
         self.assertEqual([p.dropped for p in [first, *others]], [None] * 6)
         self.assertEqual(service.inbound_count, 6)
 
-    def test_discouragedNotDialled(self) -> None:
+    def test_discouraged_not_dialled(self) -> None:
         """
         The dial tick skips book candidates of a discouraged IP until the
         discouragement ends.
@@ -292,7 +292,7 @@ class FaultResponseTests(InboundCase):
         self.assertEqual(sorted(self.dials()[1:]),
                          [Endpoint("10.7.0.1", 20333), Endpoint("10.7.0.1", 20334)])
 
-    def test_discouragedEvictedFirst(self) -> None:
+    def test_discouraged_evicted_first(self) -> None:
         """
         When a newcomer needs a slot, a discouraged peer gives way first, though it
         is the longest connected and recently useful.
@@ -308,7 +308,7 @@ class FaultResponseTests(InboundCase):
         self.assertIsNone(newcomer.handshake(service, 9))
         self.assertEqual(service.inbound_count, 6)
 
-    def test_escalatingFaultBansOnTheThirdWithinADay(self) -> None:
+    def test_escalating_fault_bans_on_the_third_within_a_day(self) -> None:
         """
         Two forged headers from one IP within 24 h discourage it; the third bans it:
         refused at accept and at version, and not dialled, after its discouragement
@@ -333,7 +333,7 @@ class FaultResponseTests(InboundCase):
         self.assertIsInstance(self.accept("10.7.0.1"), FakePeer)
         self.assertEqual(self.dials(), [Endpoint("10.7.0.1", 20333)])
 
-    def test_escalatingFaultsSpreadOverMoreThanADay(self) -> None:
+    def test_escalating_faults_spread_over_more_than_a_day(self) -> None:
         """
         Three forged headers spread over more than 24 h do not ban (each discourages).
         """
@@ -344,7 +344,7 @@ class FaultResponseTests(InboundCase):
         self.assertFalse(service.discipline.is_banned("10.7.0.1", self.reactor.seconds()))
         self.assertIsInstance(self.accept("10.7.0.1"), FakePeer)
 
-    def test_loopbackNeverDiscouragedOrBanned(self) -> None:
+    def test_loopback_never_discouraged_or_banned(self) -> None:
         """
         By default a loopback host is only disconnected for any fault, however often;
         the operator's ban applies to it all the same, open connections included.
@@ -359,7 +359,7 @@ class FaultResponseTests(InboundCase):
         self.assertEqual(peer.dropped, ("127.0.0.1 banned by the operator", None))
         self.assertIsNone(self.accept("127.0.0.1"))
 
-    def test_loopbackUnprotectedWhenAsked(self) -> None:
+    def test_loopback_unprotected_when_asked(self) -> None:
         """
         With loopback protection off, a 127.x host is discouraged and banned like any.
         """
@@ -377,7 +377,7 @@ class InboundLimitTests(InboundCase):
     evicts one (L{eviction_candidate}) or is refused.
     """
 
-    def test_inboundLimit(self) -> None:
+    def test_inbound_limit(self) -> None:
         """
         With 10 peers and 4 outbound, the 7th inbound connection evicts one of the
         6; outbound dials go on while the inbound slots are full, up to 10 in all.
@@ -422,7 +422,7 @@ class InboundLimitTests(InboundCase):
             self.assertIsNone(self.connect(n).handshake(service, 5000 + n))
         self.assertEqual((service.outbound_count, service.inbound_count), (10, 30))
 
-    def test_evictedListenerBackInBook(self) -> None:
+    def test_evicted_listener_back_in_book(self) -> None:
         """
         The listener endpoint of an evicted peer goes back into the book once its
         connection is lost, as any lost peer's does.
@@ -436,7 +436,7 @@ class InboundLimitTests(InboundCase):
         evicted.connectionLost()
         self.assertEqual(service.book.snapshot(), [Endpoint(evicted.remote.host, 10333)])
 
-    def test_refusedWhenNobodyCanBeEvicted(self) -> None:
+    def test_refused_when_nobody_can_be_evicted(self) -> None:
         """
         With every inbound peer protected (whitelisted), the 7th is refused.
         """
@@ -466,7 +466,7 @@ class InboundLimitTests(InboundCase):
         self.assertEqual(peers[evicted].dropped, ("evicted for a new inbound connection", None))
         return evicted
 
-    def test_evictsFromTheMostCrowdedGroup(self) -> None:
+    def test_evicts_from_the_most_crowded_group(self) -> None:
         """
         Of the younger half, the youngest of the most crowded /16 goes, not the
         youngest of all.
@@ -474,20 +474,20 @@ class InboundLimitTests(InboundCase):
         hosts = ["10.1.0.1", "10.2.0.1", "10.3.0.1", "10.4.0.1", "10.4.0.2", "10.5.0.1"]
         self.assertEqual(self.evicted_for_newcomer(hosts), "10.4.0.2")
 
-    def test_keepsTheLongestConnectedHalf(self) -> None:
+    def test_keeps_the_longest_connected_half(self) -> None:
         """
         The longest connected half stays, even when it is the most crowded /16.
         """
         hosts = ["10.4.0.1", "10.4.0.2", "10.4.0.3", "10.5.0.1", "10.6.0.1", "10.7.0.1"]
         self.assertEqual(self.evicted_for_newcomer(hosts), "10.7.0.1")
 
-    def test_evictsTheYoungest(self) -> None:
+    def test_evicts_the_youngest(self) -> None:
         """
         With one peer per /16 and none useful, the youngest goes.
         """
         self.assertEqual(self.evicted_for_newcomer(self.DISTINCT), "10.6.0.1")
 
-    def test_keepsARecentlyUsefulPeer(self) -> None:
+    def test_keeps_a_recently_useful_peer(self) -> None:
         """
         A peer that recently sent us something new stays, though it is the youngest.
         """

@@ -30,7 +30,7 @@ class LifecycleTests(ServiceCase):
     Starting loads C{peers.dat} and listens; stopping saves, drops peers and cleans up.
     """
 
-    def test_peersFileDialledBeforeSeeds(self) -> None:
+    def test_peers_file_dialled_before_seeds(self) -> None:
         """
         The endpoints of C{peers.dat} are dialled on start; the seeds are not needed.
         """
@@ -53,7 +53,7 @@ class LifecycleTests(ServiceCase):
         self.assertEqual(service.listening_port, 0)
         self.assertTrue(service.book.is_own(Endpoint("127.0.0.1", 0)))
 
-    def test_noListening(self) -> None:
+    def test_no_listening(self) -> None:
         """
         Without an inbound factory (or port) nothing listens.
         """
@@ -61,7 +61,7 @@ class LifecycleTests(ServiceCase):
         self.assertEqual(self.reactor.tcpServers, [])
         self.assertIsNone(service.listening_port)
 
-    def test_stopSavesAndDisconnects(self) -> None:
+    def test_stop_saves_and_disconnects(self) -> None:
         """
         Stopping saves connected peers' listener endpoints and the book, drops every
         peer, cancels dials and leaves no timer behind.
@@ -83,7 +83,7 @@ class LifecycleTests(ServiceCase):
         self.assertEqual(set(saved), connected | set(many(3)))
         self.assertEqual(len(saved), 5)
 
-    def test_periodicSave(self) -> None:
+    def test_periodic_save(self) -> None:
         """
         C{peers.dat} is rewritten every C{save_interval} seconds.
         """
@@ -95,7 +95,7 @@ class LifecycleTests(ServiceCase):
         self.reactor.advance(1)
         self.assertEqual(set(load_peers(path)), set(many(2, "10.3")))
 
-    def test_saveFailureLogged(self) -> None:
+    def test_save_failure_logged(self) -> None:
         """
         A C{peers.dat} that cannot be written is a warning, not a crash.
         """
@@ -123,7 +123,7 @@ class HookTests(ServiceCase):
         self.assertIsNone(FakePeer("10.7.0.1").handshake(service, 6))
         self.assertIsNone(FakePeer("10.7.0.2").handshake(service, 5))
 
-    def test_maxPeers(self) -> None:
+    def test_max_peers(self) -> None:
         """
         Beyond C{max_peers} connections a version is refused.
         """
@@ -133,7 +133,7 @@ class HookTests(ServiceCase):
         self.assertIn("too many connections", FakePeer("10.7.1.1").handshake(service, 9))
         self.assertEqual(service.peer_count, 3)
 
-    def test_maxPerAddress(self) -> None:
+    def test_max_per_address(self) -> None:
         """
         Beyond C{max_per_address} connections with one IP a version is refused.
         """
@@ -143,7 +143,7 @@ class HookTests(ServiceCase):
         self.assertIn("10.7.0.1", FakePeer("10.7.0.1").handshake(service, 3) or "")
         self.assertEqual((service.inbound_count, service.outbound_count), (2, 0))
 
-    def test_inboundRefusedAtAccept(self) -> None:
+    def test_inbound_refused_at_accept(self) -> None:
         """
         The listening factory refuses connections over the per-address limit or from
         banned IPs before building a protocol; a slot freed by a loss is taken again.
@@ -162,7 +162,7 @@ class HookTests(ServiceCase):
         self.assertIsInstance(self.accept("10.8.0.1"), FakePeer)
         self.assertEqual(service.inbound_count, 3)
 
-    def test_establishedAsksAddresses(self) -> None:
+    def test_established_asks_addresses(self) -> None:
         """
         An established peer is asked for addresses and listed; its listener is no
         longer a candidate.
@@ -173,7 +173,7 @@ class HookTests(ServiceCase):
         self.assertEqual(service.established_peers(), [peer])
         self.assertEqual(len(service.book), 0)
 
-    def test_lostListenerBackInBook(self) -> None:
+    def test_lost_listener_back_in_book(self) -> None:
         """
         The listener endpoint of a lost inbound peer goes back into the book.
         """
@@ -183,7 +183,7 @@ class HookTests(ServiceCase):
         self.assertEqual(service.book.snapshot(), [Endpoint("10.7.0.1", 10333)])
         self.assertEqual(service.peer_count, 0)
 
-    def test_connectsAndDisconnectsLogged(self) -> None:
+    def test_connects_and_disconnects_logged(self) -> None:
         """
         The operator sees each peer come and go, why it went, and what a fault cost
         its IP (a disconnection alone costs nothing more).
@@ -208,7 +208,7 @@ class HookTests(ServiceCase):
                          {"wrong-magic": 1, "bad-header-witness": 1})
         self.assertEqual(service.discipline.responses, {"disconnect": 1, "discourage": 1})
 
-    def test_ignoredFaultCounted(self) -> None:
+    def test_ignored_fault_counted(self) -> None:
         """
         A fault whose response is to ignore it is counted and costs nothing: the
         connection stays, the IP is neither discouraged nor banned.
@@ -222,7 +222,7 @@ class HookTests(ServiceCase):
         self.assertEqual(service.discipline.responses, {"ignore": 1})
         self.assertEqual(service.discipline.shunned(self.reactor.seconds()), set())
 
-    def test_addressesReceived(self) -> None:
+    def test_addresses_received(self) -> None:
         """
         Received addresses enter the book, minus own and connected ones; those of a
         banned IP are kept but not dialled while the ban lasts.
@@ -243,7 +243,7 @@ class HookTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(sorted(self.dials()), learnt)
 
-    def test_bookBounded(self) -> None:
+    def test_book_bounded(self) -> None:
         """
         Addresses beyond the book's capacity are dropped.
         """
@@ -282,7 +282,7 @@ class GetaddrTests(ServiceCase):
         self.assertEqual(self.addr(asker), [NetworkAddressWithTime(
             123, 5, ipaddress.ip_address("10.7.0.1"), 10333)])
 
-    def test_neverEmpty(self) -> None:
+    def test_never_empty(self) -> None:
         """
         With no other established peer (or none listening) nothing is sent.
         """
@@ -296,7 +296,7 @@ class GetaddrTests(ServiceCase):
         service.message_received(asker, "getaddr", EmptyPayload())
         self.assertEqual(asker.commands(), ["getaddr"])
 
-    def test_atMost200OnePerIp(self) -> None:
+    def test_at_most_200_one_per_ip(self) -> None:
         """
         At most 200 entries, one per IP, chosen at random.
         """
@@ -319,7 +319,7 @@ class RealTCPTests(TestCase):
     Two services on the real reactor connect over 127.0.0.1.
     """
 
-    def test_dialAndAccept(self) -> None:
+    def test_dial_and_accept(self) -> None:
         """
         A service dials another one listening on a free port; both count the
         connection, and stopping both closes it.

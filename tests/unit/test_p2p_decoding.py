@@ -35,7 +35,7 @@ class BlockJudgeTests(ProtocolCase):
         super().setUp()
         self.establish()
 
-    def test_judgedOnItsHeader(self) -> None:
+    def test_judged_on_its_header(self) -> None:
         """
         The listener is asked with the index and hash the raw header gives; a block
         it wants is decoded and delivered.
@@ -47,7 +47,7 @@ class BlockJudgeTests(ProtocolCase):
         self.assertEqual(self.listener.named("message_received"),
                          [("message_received", self.protocol, "block", block)])
 
-    def test_refusedBlockSkippedUnread(self) -> None:
+    def test_refused_block_skipped_unread(self) -> None:
         """
         A block the listener does not want is not decoded (its garbage is no fault)
         nor buffered: its payload is dropped as it streams in, from the moment its
@@ -69,7 +69,7 @@ class BlockJudgeTests(ProtocolCase):
         self.assertEqual(self.protocol.messages_in["block"], 1)
         self.assertEqual(self.protocol.bytes_in["block"], len(data))
 
-    def test_listenerMayDropTheSender(self) -> None:
+    def test_listener_may_drop_the_sender(self) -> None:
         """
         A listener that drops the peer while judging its block ends the connection
         there: nothing after the block is handled, the loss is reported once.
@@ -83,7 +83,7 @@ class BlockJudgeTests(ProtocolCase):
         self.assert_dropped("block 4 cannot be next", fault=None)
         self.assertEqual(self.listener.named("message_received"), [])
 
-    def test_listenerMayFaultTheSender(self) -> None:
+    def test_listener_may_fault_the_sender(self) -> None:
         """
         A listener that reports a fault for a block while judging it ends the
         connection there too, aborted, with that fault.
@@ -97,7 +97,7 @@ class BlockJudgeTests(ProtocolCase):
         self.assert_dropped("block 4 was not asked for", fault=Fault.UNASKED_BLOCK)
         self.assertEqual(self.listener.named("message_received"), [])
 
-    def test_shortBlockIsMalformed(self) -> None:
+    def test_short_block_is_malformed(self) -> None:
         """
         A block payload shorter than a header is not judged: it fails to decode.
         """
@@ -127,7 +127,7 @@ class OffReactorTests(ProtocolCase):
             verify_up_to=OFF_REACTOR_SIZE)
         self.establish()
 
-    def test_orderKept(self) -> None:
+    def test_order_kept(self) -> None:
         """
         Messages after a big one wait for it, the transport paused meanwhile; then all
         are delivered in order and reading resumes. Small ones never leave the reactor.
@@ -150,7 +150,7 @@ class OffReactorTests(ProtocolCase):
             ("message_received", self.protocol, "inv", INV)])
         self.assertEqual(self.transport.producerState, "producing")
 
-    def test_twoBigInARow(self) -> None:
+    def test_two_big_in_a_row(self) -> None:
         """
         A second big message goes out only once the first is back; reading resumes
         after both.
@@ -166,7 +166,7 @@ class OffReactorTests(ProtocolCase):
                          [first, second])
         self.assertEqual(self.transport.producerState, "producing")
 
-    def test_closedMeanwhile(self) -> None:
+    def test_closed_meanwhile(self) -> None:
         """
         A peer that went away while its message was decoded gets nothing delivered.
         """
@@ -176,7 +176,7 @@ class OffReactorTests(ProtocolCase):
         self.assertEqual(self.listener.named("message_received"), [])
         self.assertEqual(len(self.listener.named("peer_lost")), 1)
 
-    def test_badPayload(self) -> None:
+    def test_bad_payload(self) -> None:
         """
         A big payload that does not decode is malformed, reported when it is back.
         """
@@ -188,7 +188,7 @@ class OffReactorTests(ProtocolCase):
         self.assertIs(fault, Fault.MALFORMED)
         self.assertTrue(self.transport.disconnected)
 
-    def test_badChecksum(self) -> None:
+    def test_bad_checksum(self) -> None:
         """
         The checksum of a big payload, left to the decoding, is still a bad frame.
         """
@@ -199,7 +199,7 @@ class OffReactorTests(ProtocolCase):
         self.assert_dropped("bad frame: payload checksum mismatch (at offset 20)",
                             fault=Fault.BAD_FRAME)
 
-    def test_listenerFailure(self) -> None:
+    def test_listener_failure(self) -> None:
         """
         An exception from the listener for a message decoded off the reactor is logged
         and drops the connection, as one from dataReceived would.
@@ -214,7 +214,7 @@ class OffReactorTests(ProtocolCase):
         self.assertIn("division by zero", str(reason))
         self.assertIsNone(fault)
 
-    def test_notRunningDecodesHere(self) -> None:
+    def test_not_running_decodes_here(self) -> None:
         """
         With the decoder stopped, a big payload is decoded (and checked) on the reactor.
         """
@@ -241,15 +241,15 @@ class PayloadDecoderTests(TestCase):
         payload = yield self.decoder.decode(Frame("tx", tx.to_bytes(), checksum(tx.to_bytes())))
         self.assertEqual(payload, tx)
 
-    def test_badChecksum(self) -> Any:
+    def test_bad_checksum(self) -> Any:
         return self.assertFailure(self.decoder.decode(Frame("tx", b"x", b"\0\0\0\0")),
                                   ChecksumError)
 
-    def test_badPayload(self) -> Any:
+    def test_bad_payload(self) -> Any:
         return self.assertFailure(self.decoder.decode(Frame("tx", b"\xff")), FormatError)
 
     @inlineCallbacks
-    def test_stopWaitsForDecodings(self) -> Any:
+    def test_stop_waits_for_decodings(self) -> Any:
         """
         Stopping lets the decodings under way finish; it takes no more after.
         """

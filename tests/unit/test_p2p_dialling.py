@@ -18,7 +18,7 @@ class DiallingTests(ServiceCase):
     The maintenance tick keeps C{min_peers} outbound connections.
     """
 
-    def test_minPeers(self) -> None:
+    def test_min_peers(self) -> None:
         """
         No more than C{min_peers} are dialled or connected; a lost one is replaced
         at the next tick.
@@ -37,7 +37,7 @@ class DiallingTests(ServiceCase):
         self.assertEqual(len(self.dials()), 5)
         self.assertNotIn(self.dials()[4], self.dials()[:4])
 
-    def test_inFlightCap(self) -> None:
+    def test_in_flight_cap(self) -> None:
         """
         At most C{max_dialling} dials are in flight.
         """
@@ -50,7 +50,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(len(self.dials()), 4)
 
-    def test_failureBacksOff(self) -> None:
+    def test_failure_backs_off(self) -> None:
         """
         A refused endpoint is dialled again only after its back-off, which doubles.
         """
@@ -67,7 +67,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(len(self.dials()), 3)
 
-    def test_handshakeFailureBacksOff(self) -> None:
+    def test_handshake_failure_backs_off(self) -> None:
         """
         A dialled peer lost before its handshake completed counts as a failure; one
         lost after it is redialled after the short delay.
@@ -83,7 +83,7 @@ class DiallingTests(ServiceCase):
         self.assertEqual(service.book.retry_at(many(1)[0]),
                          self.reactor.seconds() + service.book.retry_base)
 
-    def test_perAddressLimitWhenDialling(self) -> None:
+    def test_per_address_limit_when_dialling(self) -> None:
         """
         Endpoints of an IP that already has C{max_per_address} connections are not dialled.
         """
@@ -91,7 +91,7 @@ class DiallingTests(ServiceCase):
         self.make(min_peers=5, max_per_address=2, known=same_ip)
         self.assertEqual(len(self.dials()), 2)
 
-    def test_ownEndpointNeverDialled(self) -> None:
+    def test_own_endpoint_never_dialled(self) -> None:
         """
         Our listening endpoint, learnt after start, is not dialled.
         """
@@ -100,7 +100,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(self.dials(), [Endpoint("127.0.0.1", 1)])
 
-    def test_seedsWhenAlone(self) -> None:
+    def test_seeds_when_alone(self) -> None:
         """
         With no peers and no candidates the seeds are dialled: names once resolved.
         """
@@ -111,7 +111,7 @@ class DiallingTests(ServiceCase):
         resolution.callback("10.6.6.6")
         self.assertEqual(self.dials()[1:], [Endpoint("10.6.6.6", 10333)])
 
-    def test_atMostFiveSeeds(self) -> None:
+    def test_at_most_five_seeds(self) -> None:
         """
         Five random seeds are dialled, and not again while dials are in flight.
         """
@@ -121,7 +121,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(len(self.dials()), 5)
 
-    def test_unresolvableSeed(self) -> None:
+    def test_unresolvable_seed(self) -> None:
         """
         A seed that does not resolve is a warning; the next tick tries again.
         """
@@ -131,7 +131,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(len(self.reactor.resolutions), 2)
 
-    def test_getaddrWhenShort(self) -> None:
+    def test_getaddr_when_short(self) -> None:
         """
         With peers connected but no candidates, every established peer is asked for
         addresses, at most every C{GETADDR_INTERVAL} seconds; seeds are not dialled.
@@ -146,7 +146,7 @@ class DiallingTests(ServiceCase):
         self.assertEqual(peers[0].commands(), ["getaddr", "getaddr"])
         self.assertEqual(self.dials(), [])
 
-    def test_seedsAfterLongShortage(self) -> None:
+    def test_seeds_after_long_shortage(self) -> None:
         """
         A shortage lasting C{SEED_FALLBACK_AFTER} seconds with peers connected dials
         two seeds.
@@ -159,7 +159,7 @@ class DiallingTests(ServiceCase):
         self.reactor.advance(5)
         self.assertEqual(len(self.dials()), 2)
 
-    def test_bannedNotDialled(self) -> None:
+    def test_banned_not_dialled(self) -> None:
         """
         A banned IP is not dialled, even when advertised, until the ban ends.
         """

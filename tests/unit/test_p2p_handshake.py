@@ -118,14 +118,14 @@ class HandshakeTests(SynchronousTestCase):
         for name in INPUTS:
             self.assertEqual(self.feed(name), [], name)
 
-    def test_versionIsCheckedThenAcknowledged(self) -> None:
+    def test_version_is_checked_then_acknowledged(self) -> None:
         """
         The peer's version is handed to C{check_version}, then acknowledged with verack.
         """
         self.assertEqual(self.feed("version"),
                          [("check_version", VERSION), ("send_verack",)])
 
-    def test_refusedVersionIsNotAcknowledged(self) -> None:
+    def test_refused_version_is_not_acknowledged(self) -> None:
         """
         When C{check_version} gives a reason, the peer is dropped (no fault of its
         own: a duplicate, a full node) and gets no verack.
@@ -134,14 +134,14 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(self.feed("version"),
                          [("check_version", VERSION), ("drop", "connected to self")])
 
-    def test_verackCompletesTheHandshake(self) -> None:
+    def test_verack_completes_the_handshake(self) -> None:
         """
         verack after version completes the handshake, once.
         """
         self.in_state("AwaitingVerack")
         self.assertEqual(self.feed("verack"), [("complete",)])
 
-    def test_establishedHearsOnlyTheEnd(self) -> None:
+    def test_established_hears_only_the_end(self) -> None:
         """
         Once established the machine's work is done: the connection routes messages
         past it (see tests.unit.test_p2p_protocol), and it is only told of the close. No
@@ -156,7 +156,7 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(self.feed("closed"), [])
         self.assert_absorbs_everything()
 
-    def test_verackBeforeVersion(self) -> None:
+    def test_verack_before_version(self) -> None:
         """
         verack as the first message is a handshake-order fault, and closes the machine.
         """
@@ -164,7 +164,7 @@ class HandshakeTests(SynchronousTestCase):
                          [("fault", Fault.HANDSHAKE_ORDER, "verack before version")])
         self.assert_absorbs_everything()
 
-    def test_messageBeforeVersion(self) -> None:
+    def test_message_before_version(self) -> None:
         """
         Any other message (inv, ping, an unknown command) before version is a
         handshake-order fault.
@@ -175,7 +175,7 @@ class HandshakeTests(SynchronousTestCase):
                              [("fault", Fault.HANDSHAKE_ORDER, f"{command} before version")])
             self.assert_absorbs_everything()
 
-    def test_versionTwice(self) -> None:
+    def test_version_twice(self) -> None:
         """
         A second version while waiting for verack is a handshake-again fault.
         """
@@ -184,7 +184,7 @@ class HandshakeTests(SynchronousTestCase):
                          [("fault", Fault.HANDSHAKE_AGAIN, "version received twice")])
         self.assert_absorbs_everything()
 
-    def test_messageBeforeVerack(self) -> None:
+    def test_message_before_verack(self) -> None:
         """
         Any message other than verack after version is a handshake-order fault.
         """
@@ -195,7 +195,7 @@ class HandshakeTests(SynchronousTestCase):
                              [("fault", Fault.HANDSHAKE_ORDER, f"{command} before verack")])
             self.assert_absorbs_everything()
 
-    def test_timeoutDuringHandshake(self) -> None:
+    def test_timeout_during_handshake(self) -> None:
         """
         The handshake timer drops the peer, not as a fault (a slow link is not
         one), in either waiting state.
@@ -206,7 +206,7 @@ class HandshakeTests(SynchronousTestCase):
             self.assertEqual(self.feed("timed_out"), [("drop", "handshake timed out")])
             self.assert_absorbs_everything()
 
-    def test_closedInEveryState(self) -> None:
+    def test_closed_in_every_state(self) -> None:
         """
         Closing has no effect of its own in any state, and nothing is handled after it.
         """
@@ -216,7 +216,7 @@ class HandshakeTests(SynchronousTestCase):
             self.assertEqual(self.feed("closed"), [], state)
             self.assert_absorbs_everything()
 
-    def test_reentrantClose(self) -> None:
+    def test_reentrant_close(self) -> None:
         """
         A drop that closes the machine from inside the transition (as the protocol
         does) leaves it closed: a refused version is never followed by a handshake.
@@ -227,7 +227,7 @@ class HandshakeTests(SynchronousTestCase):
                          [("check_version", VERSION), ("drop", "duplicate")])
         self.assert_absorbs_everything()
 
-    def test_reentrantCloseOnFault(self) -> None:
+    def test_reentrant_close_on_fault(self) -> None:
         """
         A fault that closes the machine from inside the transition leaves it closed:
         the verack that follows a second version completes nothing.
@@ -238,7 +238,7 @@ class HandshakeTests(SynchronousTestCase):
                          [("fault", Fault.HANDSHAKE_AGAIN, "version received twice")])
         self.assert_absorbs_everything()
 
-    def test_everyInputHasATransitionInEveryState(self) -> None:
+    def test_every_input_has_a_transition_in_every_state(self) -> None:
         """
         While the handshake runs, and once closed, the machine is total: no input
         raises (illegal ones are declared transitions, not C{NoTransition}).
@@ -249,7 +249,7 @@ class HandshakeTests(SynchronousTestCase):
                 self.feed(*PREFIXES.get(state, ("closed",)))
                 self.feed(name)
 
-    def test_effectsAreNotSharedBetweenMachines(self) -> None:
+    def test_effects_are_not_shared_between_machines(self) -> None:
         """
         Each connection gets its own machine: one peer's progress is not another's.
         """

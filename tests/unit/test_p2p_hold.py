@@ -24,7 +24,7 @@ class HoldTests(ProtocolCase):
         return [int.from_bytes(call[3].hashes[0], "little")
                 for call in self.listener.named("message_received")]
 
-    def test_heldPeerWaits(self) -> None:
+    def test_held_peer_waits(self) -> None:
         """
         While held, no frame is handled and the socket is not read; released, the
         frames that waited are handled in order.
@@ -37,7 +37,7 @@ class HoldTests(ProtocolCase):
         self.assertEqual(self.delivered(), [1, 2])
         self.assertEqual(self.transport.producerState, "producing")
 
-    def test_holdsCount(self) -> None:
+    def test_holds_count(self) -> None:
         self.protocol.hold()
         self.protocol.hold()
         self.receive(frame("inv", inv(1)))
@@ -48,7 +48,7 @@ class HoldTests(ProtocolCase):
         self.protocol.release()  # one too many: nothing happens
         self.assertEqual(self.transport.producerState, "producing")
 
-    def test_heldByAMessage(self) -> None:
+    def test_held_by_a_message(self) -> None:
         """
         A listener holding the peer on one message stops the frames after it, even
         those already received in the same read.
@@ -68,7 +68,7 @@ class HoldTests(ProtocolCase):
         held[0].release()
         self.assertEqual(self.delivered(), [1, 2, 3])
 
-    def test_notIdleWhileHeld(self) -> None:
+    def test_not_idle_while_held(self) -> None:
         """
         The idle timer does not count the time a peer is held: its silence is ours.
         """
@@ -80,7 +80,7 @@ class HoldTests(ProtocolCase):
         self.clock.advance(timeout + 1)
         self.assertFalse(self.transport.connected)
 
-    def test_releaseAfterClose(self) -> None:
+    def test_release_after_close(self) -> None:
         self.protocol.hold()
         self.protocol.disconnect("gone")
         self.protocol.release()

@@ -388,10 +388,10 @@ class RequestTrackerPropertyTests(SynchronousTestCase):
                         self.assertIn(nxt, sources[x])
                         self.assertNotEqual(nxt, peer if op == "release" else None)
                         held[x] = (nxt, now + 60)
-            self.assertConsistent(t, held)
+            self.assert_consistent(t, held)
 
-    def assertConsistent(self, t: RequestTracker[str, int],
-                         held: dict[int, tuple[str, float]]) -> None:
+    def assert_consistent(self, t: RequestTracker[str, int],
+                          held: dict[int, tuple[str, float]]) -> None:
         seen: dict[int, str] = {}
         for peer in "abcd":
             mine = t.requests_of(peer)

@@ -32,7 +32,7 @@ class LivenessCase(SynchronousTestCase):
             on_quiet=self.quiet, held=lambda: self.holds > 0)
         #: What the next C{on_quiet} does besides recording (e.g. send, stop).
         self.on_quiet = self.liveness.sent
-        self.addCleanup(self.assertNoTimerAfterStop)
+        self.addCleanup(self.assert_no_timer_after_stop)
 
     def record(self, event: str) -> None:
         self.events.append((event, self.clock.seconds()))
@@ -41,7 +41,7 @@ class LivenessCase(SynchronousTestCase):
         self.record("quiet")
         self.on_quiet()
 
-    def assertNoTimerAfterStop(self) -> None:
+    def assert_no_timer_after_stop(self) -> None:
         self.liveness.stop()
         self.assertFalse(self.liveness.running)
         self.assertEqual(self.clock.getDelayedCalls(), [])
@@ -57,7 +57,7 @@ class HandshakeTimerTests(LivenessCase):
     The handshake must end within its timeout.
     """
 
-    def test_timesOut(self) -> None:
+    def test_times_out(self) -> None:
         """
         Without L{Liveness.established}, the handshake times out once, on time.
         """
@@ -69,7 +69,7 @@ class HandshakeTimerTests(LivenessCase):
         self.clock.advance(HANDSHAKE)
         self.assertEqual(self.events, [("handshake", HANDSHAKE)])
 
-    def test_establishedInTime(self) -> None:
+    def test_established_in_time(self) -> None:
         """
         A handshake that ends in time stops its timer.
         """
@@ -79,7 +79,7 @@ class HandshakeTimerTests(LivenessCase):
         self.clock.advance(1)
         self.assertNotIn("handshake", [event for event, _ in self.events])
 
-    def test_nothingBeforeStart(self) -> None:
+    def test_nothing_before_start(self) -> None:
         """
         No timer runs before L{Liveness.start}.
         """
@@ -92,7 +92,7 @@ class IdleTimerTests(LivenessCase):
     The peer must send a whole message within the idle timeout.
     """
 
-    def test_silentPeer(self) -> None:
+    def test_silent_peer(self) -> None:
         """
         A peer silent since the start is reported idle after the timeout, once; the
         idle timer is not armed again (the connection is to close).
@@ -105,7 +105,7 @@ class IdleTimerTests(LivenessCase):
         self.assertEqual([e for e in self.events if e[0].startswith("idle")],
                          [("idle 90", IDLE)])
 
-    def test_receivedPostpones(self) -> None:
+    def test_received_postpones(self) -> None:
         """
         Each message received starts the peer's silence again; what we send does not.
         """
@@ -118,7 +118,7 @@ class IdleTimerTests(LivenessCase):
         self.clock.advance(1)
         self.assertEqual(self.events[-1], ("idle 90", 60 + IDLE))
 
-    def test_notIdleWhileHeld(self) -> None:
+    def test_not_idle_while_held(self) -> None:
         """
         While held, the peer's silence is ours: it is not idle however long; once
         released (its silence forgiven), the full timeout runs again.
@@ -145,7 +145,7 @@ class KeepAliveTests(LivenessCase):
     def quiets(self) -> list[float]:
         return [at for event, at in self.events if event == "quiet"]
 
-    def test_noneDuringHandshake(self) -> None:
+    def test_none_during_handshake(self) -> None:
         """
         Before the handshake ends nothing is asked, however quiet we are.
         """
@@ -153,7 +153,7 @@ class KeepAliveTests(LivenessCase):
         self.clock.advance(HANDSHAKE - 1)
         self.assertEqual(self.quiets(), [])
 
-    def test_everyInterval(self) -> None:
+    def test_every_interval(self) -> None:
         """
         Once established and quiet, a ping is asked every C{ping_interval}.
         """
@@ -165,7 +165,7 @@ class KeepAliveTests(LivenessCase):
             self.clock.advance(PING - 1)
         self.assertEqual(self.quiets(), [PING, 2 * PING, 3 * PING])
 
-    def test_sentPostpones(self) -> None:
+    def test_sent_postpones(self) -> None:
         """
         Sending anything postpones the ping to C{ping_interval} after it.
         """
@@ -177,7 +177,7 @@ class KeepAliveTests(LivenessCase):
         self.clock.advance(1)
         self.assertEqual(self.quiets(), [15 + PING])
 
-    def test_receivedDoesNotPostpone(self) -> None:
+    def test_received_does_not_postpone(self) -> None:
         """
         Hearing from the peer does not make us less quiet.
         """
@@ -187,7 +187,7 @@ class KeepAliveTests(LivenessCase):
         self.clock.advance(PING / 2)
         self.assertEqual(self.quiets(), [PING])
 
-    def test_stoppedWhileAsking(self) -> None:
+    def test_stopped_while_asking(self) -> None:
         """
         A connection closed by the ping it was asked for (its send buffer full,
         say) keeps no timer.
@@ -205,7 +205,7 @@ class StopTests(LivenessCase):
     Stopping cancels every timer, for good.
     """
 
-    def test_stopInEveryPhase(self) -> None:
+    def test_stop_in_every_phase(self) -> None:
         """
         Stopped while handshaking or established, nothing fires any more and no
         timer is left; starting or establishing again arms nothing.
@@ -220,7 +220,7 @@ class StopTests(LivenessCase):
         self.clock.advance(IDLE * 2)
         self.assertEqual(self.events, [])
 
-    def test_stopEstablished(self) -> None:
+    def test_stop_established(self) -> None:
         """
         Stopped once established (twice, as a closing connection may), no ping or
         idle report follows.

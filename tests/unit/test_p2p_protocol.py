@@ -33,7 +33,7 @@ class HandshakeTests(ProtocolCase):
     The version/verack exchange as seen on the wire.
     """
 
-    def test_versionSentOnConnect(self) -> None:
+    def test_version_sent_on_connect(self) -> None:
         """
         An outbound connection sends the listener's version at once, and nothing else.
         """
@@ -43,7 +43,7 @@ class HandshakeTests(ProtocolCase):
             start_height=77))])
         self.assertEqual(self.listener.calls, [("local_version", self.protocol)])
 
-    def test_versionSentOnAccept(self) -> None:
+    def test_version_sent_on_accept(self) -> None:
         """
         An inbound connection sends its version at once too, without waiting for the peer's.
         """
@@ -52,7 +52,7 @@ class HandshakeTests(ProtocolCase):
         [(command, _)] = self.sent()
         self.assertEqual(command, "version")
 
-    def test_verackAfterGoodVersion(self) -> None:
+    def test_verack_after_good_version(self) -> None:
         """
         The peer's version is recorded and checked, then acknowledged; the peer
         is not established yet.
@@ -67,7 +67,7 @@ class HandshakeTests(ProtocolCase):
         self.assertFalse(self.protocol.established)
         self.assertEqual(self.listener.named("peer_established"), [])
 
-    def test_establishedAfterVerack(self) -> None:
+    def test_established_after_verack(self) -> None:
         """
         The peer's verack establishes the connection and tells the listener once.
         """
@@ -76,7 +76,7 @@ class HandshakeTests(ProtocolCase):
         self.assertEqual(self.listener.named("peer_established"),
                          [("peer_established", self.protocol)])
 
-    def test_refusedVersion(self) -> None:
+    def test_refused_version(self) -> None:
         """
         A version the listener refuses closes the connection gently, with no verack.
         """
@@ -93,26 +93,26 @@ class HandshakeTests(ProtocolCase):
         self.assertEqual(self.listener.named("message_received"), [])
         self.assertEqual(self.listener.named("fault_ignored"), [])
 
-    def test_messageBeforeVersion(self) -> None:
+    def test_message_before_version(self) -> None:
         """
         inv as the first message is a handshake-order fault.
         """
         self.assert_fault(frame("inv", INV), "inv before version", Fault.HANDSHAKE_ORDER)
 
-    def test_verackFirst(self) -> None:
+    def test_verack_first(self) -> None:
         """
         verack as the first message is a handshake-order fault.
         """
         self.assert_fault(frame("verack"), "verack before version", Fault.HANDSHAKE_ORDER)
 
-    def test_unknownBeforeVersion(self) -> None:
+    def test_unknown_before_version(self) -> None:
         """
         Even a command nobody knows is a handshake-order fault before the handshake
         (not an ignored unknown command).
         """
         self.assert_fault(frame("alert", None), "alert before version", Fault.HANDSHAKE_ORDER)
 
-    def test_pingBeforeEstablished(self) -> None:
+    def test_ping_before_established(self) -> None:
         """
         ping is only legal once established.
         """
@@ -120,35 +120,35 @@ class HandshakeTests(ProtocolCase):
                           "ping before verack", Fault.HANDSHAKE_ORDER)
         self.assertEqual(self.protocol.last_block_index, 1000)
 
-    def test_messageBeforeVerack(self) -> None:
+    def test_message_before_verack(self) -> None:
         """
         Anything but verack after version is a handshake-order fault.
         """
         self.assert_fault(frame("version", THEIR_VERSION) + frame("inv", INV),
                           "inv before verack", Fault.HANDSHAKE_ORDER)
 
-    def test_versionTwice(self) -> None:
+    def test_version_twice(self) -> None:
         """
         A second version is a handshake-again fault.
         """
         self.assert_fault(frame("version", THEIR_VERSION) * 2, "version received twice",
                           Fault.HANDSHAKE_AGAIN)
 
-    def test_verackTwice(self) -> None:
+    def test_verack_twice(self) -> None:
         """
         A second verack is a handshake-again fault, and what follows it is not handled.
         """
         self.assert_fault(HANDSHAKE + frame("verack") + frame("inv", INV),
                           "verack after the handshake", Fault.HANDSHAKE_AGAIN)
 
-    def test_versionAfterHandshake(self) -> None:
+    def test_version_after_handshake(self) -> None:
         """
         version once established is a handshake-again fault.
         """
         self.assert_fault(HANDSHAKE + frame("version", THEIR_VERSION),
                           "version after the handshake", Fault.HANDSHAKE_AGAIN)
 
-    def test_oversizedTxBeforeHandshake(self) -> None:
+    def test_oversized_tx_before_handshake(self) -> None:
         """
         An oversized tx is skipped only once established; before, it is a
         handshake-order fault.
@@ -157,7 +157,7 @@ class HandshakeTests(ProtocolCase):
                           + encode_frame(MAGIC, "tx", bytes(MAX_TX_SIZE + 1)),
                           "tx before verack", Fault.HANDSHAKE_ORDER)
 
-    def test_bigMessageBeforeHandshakeUnread(self) -> None:
+    def test_big_message_before_handshake_unread(self) -> None:
         """
         A message other than version/verack before the handshake is a fault as soon
         as its frame header and first bytes are in: a 32 MiB block is neither waited for
@@ -170,7 +170,7 @@ class HandshakeTests(ProtocolCase):
         self.assertEqual(self.listener.named("accepts_block_frame"), [])
         self.assertEqual(self.protocol.bytes_in["block"], HEADER_SIZE + MAX_PAYLOAD_SIZE)
 
-    def test_versionStillReadBeforeHandshake(self) -> None:
+    def test_version_still_read_before_handshake(self) -> None:
         """
         A version split anywhere is read whole, and a verack after it too.
         """
@@ -181,7 +181,7 @@ class HandshakeTests(ProtocolCase):
             self.receive(data[at:])
             self.assertTrue(self.protocol.established, at)
 
-    def test_handshakeTimeout(self) -> None:
+    def test_handshake_timeout(self) -> None:
         """
         A peer that sends nothing is dropped after the handshake timeout, not for a fault.
         """
@@ -190,7 +190,7 @@ class HandshakeTests(ProtocolCase):
         self.clock.advance(0.1)
         self.assert_dropped("handshake timed out", fault=None)
 
-    def test_handshakeTimeoutWithoutVerack(self) -> None:
+    def test_handshake_timeout_without_verack(self) -> None:
         """
         The timeout covers the whole handshake: a version alone does not reset it.
         """
@@ -200,7 +200,7 @@ class HandshakeTests(ProtocolCase):
         self.clock.advance(1)
         self.assert_dropped("handshake timed out", fault=None)
 
-    def test_sendQueuedUntilEstablished(self) -> None:
+    def test_send_queued_until_established(self) -> None:
         """
         Messages sent before the handshake completes wait, then go out in order,
         before anything the listener sends on hearing of the peer.
@@ -215,7 +215,7 @@ class HandshakeTests(ProtocolCase):
         self.assertEqual(self.sent(), [("inv", INV), ("mempool", EmptyPayload()),
                                        ("getaddr", EmptyPayload())])
 
-    def test_handshakeCommandsAreNotForSending(self) -> None:
+    def test_handshake_commands_are_not_for_sending(self) -> None:
         """
         The node cannot send version or verack itself.
         """
@@ -224,7 +224,7 @@ class HandshakeTests(ProtocolCase):
         self.assertRaises(ValueError, self.protocol.send, "verack")
         self.assertEqual(self.sent(), [])
 
-    def test_verifyInterfaces(self) -> None:
+    def test_verify_interfaces(self) -> None:
         """
         The protocol provides L{IPeer} and the fake listener L{IPeerListener}.
         """
@@ -237,7 +237,7 @@ class FramingTests(ProtocolCase):
     Bytes that are not a good stream, and streams split anywhere.
     """
 
-    def test_wrongMagic(self) -> None:
+    def test_wrong_magic(self) -> None:
         """
         A frame for another network is a wrong-magic fault as soon as its magic arrives.
         """
@@ -245,7 +245,7 @@ class FramingTests(ProtocolCase):
         self.assert_dropped("bad frame: wrong network magic (at offset 0)",
                             fault=Fault.WRONG_MAGIC)
 
-    def test_badChecksum(self) -> None:
+    def test_bad_checksum(self) -> None:
         """
         A corrupted payload is a bad-frame fault.
         """
@@ -255,7 +255,7 @@ class FramingTests(ProtocolCase):
         self.assert_dropped("bad frame: payload checksum mismatch (at offset 20)",
                             fault=Fault.BAD_FRAME)
 
-    def test_oversizedLength(self) -> None:
+    def test_oversized_length(self) -> None:
         """
         A header announcing more than 32 MiB is a bad-frame fault before any payload
         arrives.
@@ -268,7 +268,7 @@ class FramingTests(ProtocolCase):
         self.assertIs(fault, Fault.BAD_FRAME)
         self.assertTrue(self.transport.disconnected)
 
-    def test_unparseablePayload(self) -> None:
+    def test_unparseable_payload(self) -> None:
         """
         A payload that does not decode as its command's is a malformed fault.
         """
@@ -278,7 +278,7 @@ class FramingTests(ProtocolCase):
         self.assertIs(fault, Fault.MALFORMED)
         self.assertTrue(self.transport.disconnected)
 
-    def test_shortPing(self) -> None:
+    def test_short_ping(self) -> None:
         """
         A ping shorter than 12 bytes (neo-python 0.8 sends an empty one) is ignored:
         no pong, no fault, the peer kept (2.10.1+ would disconnect it).
@@ -291,7 +291,7 @@ class FramingTests(ProtocolCase):
         self.assertEqual(self.sent(), [])
         self.assertEqual(self.listener.named("fault_ignored"), [])
 
-    def test_everySplitDecodes(self) -> None:
+    def test_every_split_decodes(self) -> None:
         """
         A conversation split at any offset is handled exactly as when it arrives whole.
         """
@@ -308,7 +308,7 @@ class FramingTests(ProtocolCase):
             self.assertEqual([c for c, _ in self.sent()], ["verack", "pong"], cut)
             self.assertEqual(self.protocol.last_block_index, 2000)
 
-    def test_oneByteAtATime(self) -> None:
+    def test_one_byte_at_a_time(self) -> None:
         """
         Feeding one byte per call reaches the same state.
         """

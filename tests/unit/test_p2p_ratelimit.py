@@ -14,7 +14,7 @@ class TokenBucketTests(SynchronousTestCase):
     L{TokenBucket} lets through a burst at once, then C{rate} items a second.
     """
 
-    def test_startsFull(self) -> None:
+    def test_starts_full(self) -> None:
         """
         A new bucket allows its whole burst at once, and nothing more.
         """
@@ -23,7 +23,7 @@ class TokenBucketTests(SynchronousTestCase):
         self.assertEqual(bucket.take(10, 100), 6)
         self.assertEqual(bucket.take(1, 100), 0)
 
-    def test_partialGrant(self) -> None:
+    def test_partial_grant(self) -> None:
         """
         A request larger than the tokens gets what there is, and spends it.
         """
@@ -32,7 +32,7 @@ class TokenBucketTests(SynchronousTestCase):
         self.assertEqual(bucket.take(8, 1.5), 3)
         self.assertEqual(bucket.tokens(1.5), 0)
 
-    def test_refillsAtRate(self) -> None:
+    def test_refills_at_rate(self) -> None:
         """
         Tokens come back at C{rate} a second; fractions add up across calls.
         """
@@ -43,7 +43,7 @@ class TokenBucketTests(SynchronousTestCase):
         self.assertEqual(bucket.take(5, 5), 1)
         self.assertAlmostEqual(bucket.tokens(5), 0.5)
 
-    def test_capsAtBurst(self) -> None:
+    def test_caps_at_burst(self) -> None:
         """
         A long silence refills the bucket to its burst and no further.
         """
@@ -51,7 +51,7 @@ class TokenBucketTests(SynchronousTestCase):
         bucket.take(20, 0)
         self.assertEqual(bucket.take(1000, 3600), 20)
 
-    def test_clockBackwards(self) -> None:
+    def test_clock_backwards(self) -> None:
         """
         A time before the last one neither refills nor breaks the bucket; the refill
         resumes from the latest time seen.
@@ -61,7 +61,7 @@ class TokenBucketTests(SynchronousTestCase):
         self.assertEqual(bucket.take(5, 10), 0)
         self.assertEqual(bucket.take(5, 52), 2)
 
-    def test_noneOrNegativeCount(self) -> None:
+    def test_none_or_negative_count(self) -> None:
         """
         Asking for nothing (or less) is allowed nothing and costs nothing.
         """
@@ -70,7 +70,7 @@ class TokenBucketTests(SynchronousTestCase):
         self.assertEqual(bucket.take(-5, 0), 0)
         self.assertEqual(bucket.take(3, 0), 3)
 
-    def test_floatingRefill(self) -> None:
+    def test_floating_refill(self) -> None:
         """
         A refill of exactly one token's time allows one item even when the float
         arithmetic lands a hair under 1.
@@ -82,14 +82,14 @@ class TokenBucketTests(SynchronousTestCase):
             now += 0.3
         self.assertEqual(bucket.take(1, now - 0.15), 0)
 
-    def test_badArguments(self) -> None:
+    def test_bad_arguments(self) -> None:
         """
         A negative rate or a burst below one token is refused.
         """
         self.assertRaises(ValueError, TokenBucket, -1, 10, 0)
         self.assertRaises(ValueError, TokenBucket, 1, 0.5, 0)
 
-    def test_zeroRate(self) -> None:
+    def test_zero_rate(self) -> None:
         """
         A rate of zero is a fixed allowance.
         """
@@ -103,7 +103,7 @@ class AddrLimitTests(SynchronousTestCase):
     The C{addr} pair: about 1,000 addresses per 10 minutes per peer, a burst of 1,000.
     """
 
-    def test_answersAlwaysFit(self) -> None:
+    def test_answers_always_fit(self) -> None:
         """
         A new peer's answer of 200 to our C{getaddr} fits whole, five times over.
         """
@@ -111,7 +111,7 @@ class AddrLimitTests(SynchronousTestCase):
         for _ in range(5):
             self.assertEqual(bucket.take(200, 0), 200)
 
-    def test_floodLimited(self) -> None:
+    def test_flood_limited(self) -> None:
         """
         A peer sending an C{addr} of 1,000 every second gets about 1,000 in the first
         second and 1,000 per 10 minutes after that.
@@ -122,7 +122,7 @@ class AddrLimitTests(SynchronousTestCase):
         allowed = sum(bucket.take(1000, t) for t in range(601, 6601))
         self.assertAlmostEqual(allowed, 10_000, delta=2)
 
-    def test_refilledAfterTenMinutes(self) -> None:
+    def test_refilled_after_ten_minutes(self) -> None:
         """
         Ten quiet minutes give a drained peer its whole allowance back.
         """

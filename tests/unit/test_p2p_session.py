@@ -47,7 +47,7 @@ class EstablishedTests(ProtocolCase):
         super().setUp()
         self.establish()
 
-    def test_messageDelivered(self) -> None:
+    def test_message_delivered(self) -> None:
         """
         Messages other than the handshake and keep-alive reach the listener decoded, in order.
         """
@@ -58,7 +58,7 @@ class EstablishedTests(ProtocolCase):
             ("message_received", self.protocol, "getaddr", EmptyPayload()),
             ("message_received", self.protocol, "tx", tx)])
 
-    def test_unknownCommandIgnored(self) -> None:
+    def test_unknown_command_ignored(self) -> None:
         """
         A command we do not know is an unknown-command fault, which is only
         reported to the listener: the connection stays up and goes on.
@@ -71,7 +71,7 @@ class EstablishedTests(ProtocolCase):
         self.assertTrue(self.transport.connected)
         self.assertEqual(self.listener.named("peer_lost"), [])
 
-    def test_oversizedTxIgnored(self) -> None:
+    def test_oversized_tx_ignored(self) -> None:
         """
         A tx payload over 102,400 bytes is dropped silently, without being decoded:
         skipping it is no fault of the peer's (2.9.0 relays such transactions).
@@ -82,7 +82,7 @@ class EstablishedTests(ProtocolCase):
         self.assertTrue(self.transport.connected)
         self.assertEqual(self.protocol.messages_in["tx"], 1)
 
-    def test_txAtTheLimitIsDecoded(self) -> None:
+    def test_tx_at_the_limit_is_decoded(self) -> None:
         """
         A tx payload of exactly 102,400 bytes is decoded and delivered, and one that
         does not decode there is malformed.
@@ -97,7 +97,7 @@ class EstablishedTests(ProtocolCase):
         self.assertTrue(str(reason).startswith("bad tx payload:"), reason)
         self.assertIs(fault, Fault.MALFORMED)
 
-    def test_pingAnsweredWithPong(self) -> None:
+    def test_ping_answered_with_pong(self) -> None:
         """
         ping gets a pong with our height, the time and the same nonce, and raises
         the peer's height; the listener does not see it.
@@ -108,14 +108,14 @@ class EstablishedTests(ProtocolCase):
         self.assertEqual(self.protocol.last_block_index, 1500)
         self.assertEqual(self.listener.named("message_received"), [])
 
-    def test_heightNeverLowered(self) -> None:
+    def test_height_never_lowered(self) -> None:
         """
         A ping or pong with a lower height leaves the peer's height alone.
         """
         self.receive(frame("ping", PingPayload(10, 0, 1)) + frame("pong", PingPayload(20, 0, 1)))
         self.assertEqual(self.protocol.last_block_index, 1000)
 
-    def test_pongRaisesHeight(self) -> None:
+    def test_pong_raises_height(self) -> None:
         """
         pong raises the peer's height and is not answered.
         """
@@ -124,7 +124,7 @@ class EstablishedTests(ProtocolCase):
         self.assertEqual(self.sent(), [])
         self.assertEqual(self.listener.named("message_received"), [])
 
-    def test_stopAfterDisconnect(self) -> None:
+    def test_stop_after_disconnect(self) -> None:
         """
         When the listener drops the peer during a message, the frames after it are
         not handled and nothing more is sent.
@@ -138,7 +138,7 @@ class EstablishedTests(ProtocolCase):
         self.receive(frame("inv", INV))
         self.assertEqual(len(self.listener.named("message_received")), 1)
 
-    def test_sendAfterDisconnectIgnored(self) -> None:
+    def test_send_after_disconnect_ignored(self) -> None:
         """
         Messages sent to a dropped peer are discarded.
         """
@@ -165,7 +165,7 @@ class TimerTests(ProtocolCase):
     Idle timeout and keep-alive, on the injected clock.
     """
 
-    def test_idleTimeout(self) -> None:
+    def test_idle_timeout(self) -> None:
         """
         A peer that sends nothing for the idle timeout is dropped, however recently we sent.
         """
@@ -178,7 +178,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(1)
         self.assert_dropped("no message received for 90 s", fault=None)
 
-    def test_drippedFrameDoesNotKeepThePeer(self) -> None:
+    def test_dripped_frame_does_not_keep_the_peer(self) -> None:
         """
         Only whole messages count as received: a frame sent a byte at a time, each
         byte well inside the timeout, does not hold the connection open.
@@ -194,7 +194,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(1)
         self.assert_dropped("no message received for 90 s", fault=None)
 
-    def test_silenceOfA28PeerKept(self) -> None:
+    def test_silence_of_a_2_8_peer_kept(self) -> None:
         """
         By default a peer may be silent 30 minutes, as neo 2.8 allows: it sends no
         keep-alive and answers no ping (our requests have timeouts of their own).
@@ -213,7 +213,7 @@ class TimerTests(ProtocolCase):
         self.listener.calls.clear()
         self.connect(**timeouts)
 
-    def test_idleTimeoutConfigurable(self) -> None:
+    def test_idle_timeout_configurable(self) -> None:
         """
         The idle timeout comes from the factory.
         """
@@ -222,7 +222,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(10)
         self.assertFalse(self.transport.connected)
 
-    def test_keepAlivePing(self) -> None:
+    def test_keep_alive_ping(self) -> None:
         """
         After 30 s of our silence an established connection pings with our height,
         the time and a nonce, and keeps doing so.
@@ -239,7 +239,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(30)
         self.assertEqual([c for c, _ in self.sent()], ["ping"])
 
-    def test_noPingWhenRecentlySent(self) -> None:
+    def test_no_ping_when_recently_sent(self) -> None:
         """
         Sending anything postpones the keep-alive ping to 30 s after it.
         """
@@ -252,7 +252,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(20)
         self.assertEqual([c for c, _ in self.sent()], ["ping"])
 
-    def test_noPingDuringHandshake(self) -> None:
+    def test_no_ping_during_handshake(self) -> None:
         """
         Nothing but version and verack goes out before the handshake completes.
         """
@@ -262,7 +262,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(99)
         self.assertEqual([c for c, _ in self.sent()], ["verack"])
 
-    def test_timersCancelledOnLoss(self) -> None:
+    def test_timers_cancelled_on_loss(self) -> None:
         """
         A lost connection leaves no timer behind, in every phase.
         """
@@ -292,7 +292,7 @@ class LifecycleTests(ProtocolCase):
         self.assertEqual(str(self.protocol), "peer 1.2.3.4:50123 out")
         self.assertEqual(repr(self.protocol), "peer 1.2.3.4:50123 out")
 
-    def test_noListenerForPortZero(self) -> None:
+    def test_no_listener_for_port_zero(self) -> None:
         """
         A peer whose version has port 0 does not accept connections.
         """
@@ -300,7 +300,7 @@ class LifecycleTests(ProtocolCase):
             timestamp=0, port=0, nonce=3, user_agent="", start_height=0)))
         self.assertIsNone(self.protocol.listener)
 
-    def test_remoteClose(self) -> None:
+    def test_remote_close(self) -> None:
         """
         A close by the other side is reported once, with no fault.
         """
@@ -312,7 +312,7 @@ class LifecycleTests(ProtocolCase):
              None)])
         self.assertFalse(self.protocol.established)
 
-    def test_disconnectIdempotent(self) -> None:
+    def test_disconnect_idempotent(self) -> None:
         """
         Only the first close counts: its reason is the one reported, and a fault
         reported after it (even one that is only counted) is not.
@@ -325,7 +325,7 @@ class LifecycleTests(ProtocolCase):
         self.assert_dropped("first", fault=None)
         self.assertEqual(self.listener.named("fault_ignored"), [])
 
-    def test_firstFaultCounts(self) -> None:
+    def test_first_fault_counts(self) -> None:
         """
         A fault that closed the connection is the one reported; a disconnect after
         it changes nothing.
@@ -336,7 +336,7 @@ class LifecycleTests(ProtocolCase):
         self.protocol.disconnect("third")
         self.assert_dropped("first", fault=Fault.WRONG_MAGIC)
 
-    def test_faultAborts(self) -> None:
+    def test_fault_aborts(self) -> None:
         """
         A fault whose response closes the connection resets it rather than closing
         it gracefully, and the listener is told which fault.
@@ -345,7 +345,7 @@ class LifecycleTests(ProtocolCase):
         self.protocol.fault(Fault.INVALID_BLOCK, "misbehaved")
         self.assert_dropped("misbehaved", fault=Fault.INVALID_BLOCK)
 
-    def test_discouragingFaultAborts(self) -> None:
+    def test_discouraging_fault_aborts(self) -> None:
         """
         A fault the table discourages for closes the connection like any other; what it
         costs the IP is the listener's to apply.
@@ -354,7 +354,7 @@ class LifecycleTests(ProtocolCase):
         self.protocol.fault(Fault.BAD_HEADER_WITNESS, "forged header")
         self.assert_dropped("forged header", fault=Fault.BAD_HEADER_WITNESS)
 
-    def test_ignoredFaultKeepsTheConnection(self) -> None:
+    def test_ignored_fault_keeps_the_connection(self) -> None:
         """
         A fault whose response is to ignore it goes to C{fault_ignored} with its
         detail; the connection stays established and keeps delivering.
@@ -370,7 +370,7 @@ class LifecycleTests(ProtocolCase):
         self.assertEqual(self.listener.named("message_received"),
                          [("message_received", self.protocol, "inv", INV)])
 
-    def test_dropsAreLogged(self) -> None:
+    def test_drops_are_logged(self) -> None:
         """
         A drop is logged once as a structured event naming the peer and the reason:
         a plain drop at info level, a fault at warn level with its label.
@@ -389,7 +389,7 @@ class LifecycleTests(ProtocolCase):
         self.assertEqual(drops[1]["log_format"], "dropping {peer} ({fault}): {reason}")
         self.assertEqual(drops[1]["fault"], "handshake-order")
 
-    def test_listenerTracksPeers(self) -> None:
+    def test_listener_tracks_peers(self) -> None:
         """
         The listener (the node's registry) hears of each connection when it is up and
         when it is lost; the factory keeps no set of its own.
@@ -399,7 +399,7 @@ class LifecycleTests(ProtocolCase):
         self.protocol.disconnect("bye")
         self.assertEqual(self.listener.live, set())
 
-    def test_factoryConfiguration(self) -> None:
+    def test_factory_configuration(self) -> None:
         """
         Protocols take their direction from the factory; timeouts must be positive.
         """
@@ -420,7 +420,7 @@ class TwoPeersTests(SynchronousTestCase):
     Two real connections, an outbound and an inbound one, talking in memory.
     """
 
-    def test_handshakeMessageAndClose(self) -> None:
+    def test_handshake_message_and_close(self) -> None:
         """
         Both sides reach established, a message crosses, and a disconnect reaches both.
         """

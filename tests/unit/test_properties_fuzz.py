@@ -89,7 +89,7 @@ class FuzzTests(SynchronousTestCase):
     accepts re-encodes canonically to something it decodes to the same value.
     """
 
-    def assertOnlyFormatError(self, name: str, data: bytes) -> None:
+    def assert_only_format_error(self, name: str, data: bytes) -> None:
         decode = DECODERS[name]
         decoded = decode_or_format_error(decode, data)
         if decoded is None:
@@ -105,12 +105,12 @@ class FuzzTests(SynchronousTestCase):
             return
         self.assertEqual(again, decoded)
 
-    def assertMutationsOnlyFormatError(self, name: str, data: st.DataObject,
-                                       valid: bytes) -> None:
+    def assert_mutations_only_format_error(self, name: str, data: st.DataObject,
+                                           valid: bytes) -> None:
         """
         C{valid}, damaged by L{mutations}, decodes with C{name} or fails with L{FormatError}.
         """
-        self.assertOnlyFormatError(name, data.draw(mutations(valid), label="mutated"))
+        self.assert_only_format_error(name, data.draw(mutations(valid), label="mutated"))
 
     @FUZZ
     @given(st.binary(max_size=400))
@@ -119,7 +119,7 @@ class FuzzTests(SynchronousTestCase):
         Random bytes fed to every decoder.
         """
         for name in DECODERS:
-            self.assertOnlyFormatError(name, data)
+            self.assert_only_format_error(name, data)
 
     @FUZZ
     @given(st.sampled_from(TransactionType), s.u8s, st.binary(max_size=300))
@@ -129,9 +129,9 @@ class FuzzTests(SynchronousTestCase):
         get past the dispatch and into each type's reader.
         """
         data = bytes((kind, version)) + body
-        self.assertOnlyFormatError("Transaction.from_bytes", data)
-        self.assertOnlyFormatError("ConsensusMessage.from_bytes", b"\x20" + data)
-        self.assertOnlyFormatError("Block.from_bytes", bytes(104) + b"\x01\x00\x00\x01" + data)
+        self.assert_only_format_error("Transaction.from_bytes", data)
+        self.assert_only_format_error("ConsensusMessage.from_bytes", b"\x20" + data)
+        self.assert_only_format_error("Block.from_bytes", bytes(104) + b"\x01\x00\x00\x01" + data)
 
     @FUZZ
     @given(st.data(), s.transactions)
@@ -140,8 +140,8 @@ class FuzzTests(SynchronousTestCase):
         A valid transaction with bytes flipped, inserted or deleted.
         """
         mutated = data.draw(mutations(tx.to_bytes()), label="mutated")
-        self.assertOnlyFormatError("Transaction.from_bytes", mutated)
-        self.assertOnlyFormatError("read_payload('tx')", mutated)
+        self.assert_only_format_error("Transaction.from_bytes", mutated)
+        self.assert_only_format_error("read_payload('tx')", mutated)
 
     @ROUND_TRIP
     @given(st.data(), s.blocks())
@@ -149,7 +149,7 @@ class FuzzTests(SynchronousTestCase):
         """
         A valid block, damaged.
         """
-        self.assertMutationsOnlyFormatError("Block.from_bytes", data, block.to_bytes())
+        self.assert_mutations_only_format_error("Block.from_bytes", data, block.to_bytes())
 
     @FUZZ
     @given(st.data(), s.headers())
@@ -157,7 +157,7 @@ class FuzzTests(SynchronousTestCase):
         """
         A valid header, damaged.
         """
-        self.assertMutationsOnlyFormatError("Header.from_bytes", data, header.to_bytes())
+        self.assert_mutations_only_format_error("Header.from_bytes", data, header.to_bytes())
 
     @FUZZ
     @given(st.data(), s.consensus_payloads)
@@ -166,7 +166,8 @@ class FuzzTests(SynchronousTestCase):
         """
         A valid consensus payload, damaged.
         """
-        self.assertMutationsOnlyFormatError("ConsensusPayload.from_bytes", data, payload.to_bytes())
+        self.assert_mutations_only_format_error(
+            "ConsensusPayload.from_bytes", data, payload.to_bytes())
 
     @FUZZ
     @given(st.data(), s.consensus_messages)
@@ -175,7 +176,8 @@ class FuzzTests(SynchronousTestCase):
         """
         A valid consensus message, damaged.
         """
-        self.assertMutationsOnlyFormatError("ConsensusMessage.from_bytes", data, message.to_bytes())
+        self.assert_mutations_only_format_error(
+            "ConsensusMessage.from_bytes", data, message.to_bytes())
 
     @FUZZ
     @given(st.data(), s.commands_and_payloads)
@@ -185,8 +187,8 @@ class FuzzTests(SynchronousTestCase):
         A valid payload of any command, damaged.
         """
         command, payload = command_and_payload
-        self.assertMutationsOnlyFormatError(f"read_payload({command!r})", data,
-                                            payload_bytes(payload))
+        self.assert_mutations_only_format_error(f"read_payload({command!r})", data,
+                                                payload_bytes(payload))
 
 
 def feed_chunks(chunks: list[bytes]) -> tuple[list[Frame], int | None]:
@@ -216,7 +218,7 @@ class FrameFuzzTests(SynchronousTestCase):
     split fails at the same offset, having emitted a prefix of the same frames.
     """
 
-    def assertSplitsAgree(self, data: bytes, points: list[int]) -> None:
+    def assert_splits_agree(self, data: bytes, points: list[int]) -> None:
         # One byte at a time emits every frame before the error: it is the reference.
         reference = feed_chunks([data[i:i + 1] for i in range(len(data))])
         edges = [0, *sorted(p for p in points if p <= len(data)), len(data)]
@@ -234,7 +236,7 @@ class FrameFuzzTests(SynchronousTestCase):
         """
         Noise, or noise after a valid magic or header.
         """
-        self.assertSplitsAgree(data, points)
+        self.assert_splits_agree(data, points)
 
     @HEAVY
     @given(st.data(), st.lists(s.commands_and_payloads, min_size=1, max_size=3),
@@ -246,7 +248,7 @@ class FrameFuzzTests(SynchronousTestCase):
         """
         stream = b"".join(encode_frame(MAINNET_MAGIC, command, payload_bytes(payload))
                           for command, payload in messages)
-        self.assertSplitsAgree(data.draw(mutations(stream), label="mutated"), points)
+        self.assert_splits_agree(data.draw(mutations(stream), label="mutated"), points)
 
 
 #: Huge counts: 2**32 - 1 in five bytes, 2**32 and 2**64 - 1 in nine.

@@ -42,8 +42,8 @@ W = TypeVar("W", bound=Writable)
 
 
 class RoundTripMixin(SynchronousTestCase):
-    def assertRoundTrip(self, read: Callable[[BinaryReader], W], value: W,
-                        data: bytes) -> W:
+    def assert_round_trip(self, read: Callable[[BinaryReader], W], value: W,
+                          data: bytes) -> W:
         """
         C{data} (the encoding of C{value}) reads back as C{value}, consuming every byte,
         and the decoded value encodes to C{data} again.
@@ -55,14 +55,14 @@ class RoundTripMixin(SynchronousTestCase):
         self.assertEqual(encode(decoded), data)
         return decoded
 
-    def assertFixedSizeRoundTrip(self, read: Callable[[BinaryReader], W], value: W,
-                                 size: int) -> None:
+    def assert_fixed_size_round_trip(self, read: Callable[[BinaryReader], W], value: W,
+                                     size: int) -> None:
         """
         C{value} encodes to exactly C{size} bytes, which read back as C{value}.
         """
         data = encode(value)
         self.assertEqual(len(data), size)
-        self.assertRoundTrip(read, value, data)
+        self.assert_round_trip(read, value, data)
 
 
 class PrimitiveRoundTripTests(RoundTripMixin):
@@ -87,7 +87,7 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         data = encode(point)
         self.assertEqual(len(data), 1 if point.is_infinity else 33)
-        self.assertRoundTrip(ECPoint.read, point, data)
+        self.assert_round_trip(ECPoint.read, point, data)
         self.assertEqual(ECPoint.from_bytes(data), point)
 
     @ROUND_TRIP
@@ -96,7 +96,7 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         A witness is two var byte strings.
         """
-        self.assertRoundTrip(Witness.read, witness, encode(witness))
+        self.assert_round_trip(Witness.read, witness, encode(witness))
 
     @ROUND_TRIP
     @given(s.coin_references)
@@ -104,7 +104,7 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         An input is 34 bytes.
         """
-        self.assertFixedSizeRoundTrip(CoinReference.read, reference, 34)
+        self.assert_fixed_size_round_trip(CoinReference.read, reference, 34)
 
     @ROUND_TRIP
     @given(s.transaction_outputs)
@@ -112,7 +112,7 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         An output is 60 bytes.
         """
-        self.assertFixedSizeRoundTrip(TransactionOutput.read, output, 60)
+        self.assert_fixed_size_round_trip(TransactionOutput.read, output, 60)
 
     @ROUND_TRIP
     @given(s.transaction_attributes)
@@ -120,7 +120,7 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         Each attribute usage reads back with its data (ECDH keys keep their usage byte).
         """
-        self.assertRoundTrip(TransactionAttribute.read, attribute, encode(attribute))
+        self.assert_round_trip(TransactionAttribute.read, attribute, encode(attribute))
 
     @ROUND_TRIP
     @given(s.state_descriptors)
@@ -128,7 +128,7 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         Account and validator descriptors read back equal.
         """
-        self.assertRoundTrip(StateDescriptor.read, descriptor, encode(descriptor))
+        self.assert_round_trip(StateDescriptor.read, descriptor, encode(descriptor))
 
     @ROUND_TRIP
     @given(s.network_addresses)
@@ -136,17 +136,17 @@ class PrimitiveRoundTripTests(RoundTripMixin):
         """
         An address entry is 30 bytes; IPv4 and (unmapped) IPv6 addresses read back equal.
         """
-        self.assertFixedSizeRoundTrip(NetworkAddressWithTime.read, address, 30)
+        self.assert_fixed_size_round_trip(NetworkAddressWithTime.read, address, 30)
 
 
 class TransactionRoundTripTests(RoundTripMixin):
-    def assertTransactionRoundTrip(self, tx: Transaction) -> None:
+    def assert_transaction_round_trip(self, tx: Transaction) -> None:
         """
         C{tx} reads back equal through both entry points, with the same hash and size,
         and its hash is Hash256 of the unsigned part.
         """
         data = tx.to_bytes()
-        decoded = self.assertRoundTrip(Transaction.read, tx, data)
+        decoded = self.assert_round_trip(Transaction.read, tx, data)
         self.assertEqual(type(decoded), type(tx))
         self.assertEqual(decoded.hash, tx.hash)
         self.assertEqual(tx.hash, hash256(tx.unsigned_bytes()))
@@ -162,7 +162,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         MinerTransactions (version 0, no inputs, GAS outputs) round-trip.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.issue_transactions)
@@ -170,7 +170,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         IssueTransactions of version 0 and 1 round-trip.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.claim_transactions)
@@ -178,7 +178,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         ClaimTransactions round-trip with their claims.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.enrollment_transactions)
@@ -186,7 +186,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         EnrollmentTransactions round-trip with any key, infinity included.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.register_transactions)
@@ -194,7 +194,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         RegisterTransactions of non-genesis asset types round-trip.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.contract_transactions)
@@ -202,7 +202,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         ContractTransactions round-trip.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.state_transactions)
@@ -210,7 +210,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         StateTransactions of any version round-trip with their descriptors.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.publish_transactions())
@@ -218,7 +218,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         PublishTransactions round-trip; need_storage is on the wire only from version 1.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
     @ROUND_TRIP
     @given(s.invocation_transactions())
@@ -226,7 +226,7 @@ class TransactionRoundTripTests(RoundTripMixin):
         """
         InvocationTransactions round-trip; gas is on the wire only from version 1.
         """
-        self.assertTransactionRoundTrip(tx)
+        self.assert_transaction_round_trip(tx)
 
 
 class BlockRoundTripTests(RoundTripMixin):
@@ -238,7 +238,7 @@ class BlockRoundTripTests(RoundTripMixin):
         Hash256 of the 104 bytes.
         """
         data = header.to_bytes()
-        decoded = self.assertRoundTrip(Header.read, header, data)
+        decoded = self.assert_round_trip(Header.read, header, data)
         self.assertEqual(Header.from_bytes(data), header)
         self.assertEqual(header.unsigned_bytes(), data[:104])
         self.assertEqual(decoded.hash, hash256(data[:104]))
@@ -252,7 +252,7 @@ class BlockRoundTripTests(RoundTripMixin):
         A block reads back equal, with the header's hash and every transaction's hash.
         """
         data = block.to_bytes()
-        decoded = self.assertRoundTrip(Block.read, block, data)
+        decoded = self.assert_round_trip(Block.read, block, data)
         self.assertEqual(Block.from_bytes(data), block)
         self.assertEqual(decoded.hash, block.hash)
         self.assertEqual([tx.hash for tx in decoded.transactions],
@@ -268,7 +268,7 @@ class ConsensusRoundTripTests(RoundTripMixin):
         A consensus payload reads back equal, with the same hash.
         """
         data = payload.to_bytes()
-        decoded = self.assertRoundTrip(ConsensusPayload.read, payload, data)
+        decoded = self.assert_round_trip(ConsensusPayload.read, payload, data)
         self.assertEqual(ConsensusPayload.from_bytes(data), payload)
         self.assertEqual(decoded.hash, payload.hash)
         self.assertEqual(payload.hash, hash256(payload.unsigned_bytes()))
@@ -294,13 +294,13 @@ class ConsensusRoundTripTests(RoundTripMixin):
 
 
 class PayloadRoundTripTests(RoundTripMixin):
-    def assertPayloadRoundTrip(self, command: str, payload: Payload) -> None:
+    def assert_payload_round_trip(self, command: str, payload: Payload) -> None:
         data = payload_bytes(payload)
         decoded = read_payload(command, data)
         self.assertEqual(decoded, payload)
         assert decoded is not None
         self.assertEqual(payload_bytes(decoded), data)
-        self.assertRoundTrip(PAYLOAD_READERS[command], payload, data)
+        self.assert_round_trip(PAYLOAD_READERS[command], payload, data)
 
     def test_every_command_has_a_strategy(self) -> None:
         """
@@ -316,7 +316,7 @@ class PayloadRoundTripTests(RoundTripMixin):
         """
         for command in sorted(PAYLOAD_READERS):
             payload = data.draw(s.PAYLOADS[command], label=command)
-            self.assertPayloadRoundTrip(command, payload)
+            self.assert_payload_round_trip(command, payload)
 
     @ROUND_TRIP
     @given(s.commands_and_payloads)
@@ -324,7 +324,7 @@ class PayloadRoundTripTests(RoundTripMixin):
         """
         Commands drawn at random decode their payloads back equal.
         """
-        self.assertPayloadRoundTrip(*command_and_payload)
+        self.assert_payload_round_trip(*command_and_payload)
 
     def test_unknown_command(self) -> None:
         """

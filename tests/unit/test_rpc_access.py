@@ -50,10 +50,10 @@ class AccessCase(SynchronousTestCase):
         protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n" + body)
         return parse_response(transport.value())
 
-    def assertAnswered(self, response: Response) -> None:
+    def assert_answered(self, response: Response) -> None:
         self.assertEqual((response.status, response.json().get("result")), (200, ["x"]))
 
-    def assertRefused(self, response: Response, status: int, code: int) -> dict[str, Any]:
+    def assert_refused(self, response: Response, status: int, code: int) -> dict[str, Any]:
         self.assertEqual(response.status, status)
         error: dict[str, Any] = response.json()["error"]
         self.assertEqual(error["code"], code)
@@ -64,36 +64,36 @@ class HostTests(AccessCase):
     def test_loopback_names(self) -> None:
         for host in (b"127.0.0.1:10332", b"localhost:10332", b"[::1]:10332", b"localhost",
                      b"LOCALHOST.", b"127.0.0.1"):
-            self.assertAnswered(self.send(host=host))
+            self.assert_answered(self.send(host=host))
 
     def test_rebinding_name_refused(self) -> None:
         """
         A page of evil.example whose name now resolves to 127.0.0.1 sends its Host.
         """
         for host in (b"evil.example:10332", b"127.0.0.1.evil.example", b"10.0.0.1:10332"):
-            error = self.assertRefused(self.send(host=host), 403, -400)
+            error = self.assert_refused(self.send(host=host), 403, -400)
             self.assertIn("--rpc-allow-host", error["data"])
 
     def test_no_host_is_no_browser(self) -> None:
-        self.assertAnswered(self.send(host=None))
+        self.assert_answered(self.send(host=None))
 
     def test_allowed_names(self) -> None:
         self.serve(RpcAccess(allowed_hosts=frozenset({"node.lan"})))
-        self.assertAnswered(self.send(host=b"node.lan:10332"))
-        self.assertAnswered(self.send(host=b"localhost"))
-        self.assertRefused(self.send(host=b"other.lan"), 403, -400)
+        self.assert_answered(self.send(host=b"node.lan:10332"))
+        self.assert_answered(self.send(host=b"localhost"))
+        self.assert_refused(self.send(host=b"other.lan"), 403, -400)
         self.serve(RpcAccess(allowed_hosts=frozenset({"*"})))
-        self.assertAnswered(self.send(host=b"other.lan"))
+        self.assert_answered(self.send(host=b"other.lan"))
 
     def test_specific_address(self) -> None:
         self.serve(bind="192.0.2.5")
-        self.assertAnswered(self.send(host=b"192.0.2.5:10332"))
-        self.assertRefused(self.send(host=b"localhost:10332"), 403, -400)
+        self.assert_answered(self.send(host=b"192.0.2.5:10332"))
+        self.assert_refused(self.send(host=b"localhost:10332"), 403, -400)
 
     def test_wildcard_bind(self) -> None:
         for bind in ("0.0.0.0", "::", ""):
             self.serve(bind=bind)
-            self.assertAnswered(self.send(host=b"anything.example"))
+            self.assert_answered(self.send(host=b"anything.example"))
 
     def test_bind_hosts(self) -> None:
         self.assertEqual(bind_hosts("127.0.0.2"),
@@ -108,7 +108,7 @@ class CorsTests(AccessCase):
 
     def test_no_allowance_by_default(self) -> None:
         response = self.send(b"POST", self.ORIGIN)
-        self.assertAnswered(response)  # a browser will not let the page read it
+        self.assert_answered(response)  # a browser will not let the page read it
         self.assertNotIn(b"access-control-allow-origin", response.headers)
 
     def test_allowed_origin_echoed(self) -> None:
@@ -159,14 +159,14 @@ class ContentTypeTests(AccessCase):
     def test_json_types(self) -> None:
         for media in (b"application/json", b"application/json; charset=utf-8",
                       b"application/json-rpc", b"text/json", b"Application/JSON"):
-            self.assertAnswered(self.send(content_type=media))
+            self.assert_answered(self.send(content_type=media))
 
     def test_form_types_refused(self) -> None:
         """
         What a page may POST cross-origin without a preflight: refused.
         """
         for media in (b"text/plain", b"application/x-www-form-urlencoded", None):
-            error = self.assertRefused(self.send(content_type=media), 415, -32600)
+            error = self.assert_refused(self.send(content_type=media), 415, -32600)
             self.assertIn("application/json", error["data"])
         # Twisted parses a form itself and refuses this malformed one first
         response = self.send(content_type=b"multipart/form-data; boundary=x")
@@ -174,7 +174,7 @@ class ContentTypeTests(AccessCase):
 
     def test_get_off_by_default(self) -> None:
         response = self.send(b"GET", body=b"", content_type=None)
-        self.assertRefused(response, 405, -32600)
+        self.assert_refused(response, 405, -32600)
         self.assertEqual(response.headers[b"allow"], b"POST, OPTIONS")
 
     def test_get_when_allowed(self) -> None:
@@ -184,7 +184,7 @@ class ContentTypeTests(AccessCase):
         protocol.makeConnection(transport)
         protocol.dataReceived(b"GET /?method=echo&params=%5B%22x%22%5D&id=1 HTTP/1.1\r\n"
                               b"Host: localhost\r\n\r\n")
-        self.assertAnswered(parse_response(transport.value()))
+        self.assert_answered(parse_response(transport.value()))
 
 
 class AuthTests(AccessCase):
@@ -197,20 +197,20 @@ class AuthTests(AccessCase):
 
     def test_no_credentials(self) -> None:
         response = self.send()
-        self.assertRefused(response, 401, -400)
+        self.assert_refused(response, 401, -400)
         self.assertTrue(response.headers[b"www-authenticate"].startswith(b"Basic realm="))
 
     def test_wrong_credentials(self) -> None:
         for header in (self.basic(b"neo:wrong"), self.basic(b"other:s3cret:with colon"),
                        self.basic(b"neo"), b"Authorization: Basic !!!",
                        b"Authorization: Bearer abc"):
-            self.assertRefused(self.send(b"POST", header), 401, -400)
+            self.assert_refused(self.send(b"POST", header), 401, -400)
 
     def test_right_credentials(self) -> None:
-        self.assertAnswered(self.send(b"POST", self.basic(b"neo:s3cret:with colon")))
+        self.assert_answered(self.send(b"POST", self.basic(b"neo:s3cret:with colon")))
 
     def test_host_checked_first(self) -> None:
-        self.assertRefused(self.send(b"POST", self.basic(b"neo:s3cret:with colon"),
+        self.assert_refused(self.send(b"POST", self.basic(b"neo:s3cret:with colon"),
                                      host=b"evil.example"), 403, -400)
 
     def test_both_or_neither(self) -> None:

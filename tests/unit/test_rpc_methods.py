@@ -39,9 +39,9 @@ class ChainMethodTests(MethodsTestCase):
     def test_getblockhash(self) -> None:
         self.assertEqual(self.call("getblockhash", 0), str(PRIVNET_GENESIS.hash))
         self.assertEqual(self.call("getblockhash", "3"), str(self.chain.blocks[2].hash))
-        self.assertError(-100, "getblockhash", TIP + 1, message="Invalid Height")
+        self.assert_error(-100, "getblockhash", TIP + 1, message="Invalid Height")
         for bad in ([-1], ["x"], [True], [1.5], []):
-            self.assertError(-32602, "getblockhash", *bad)
+            self.assert_error(-32602, "getblockhash", *bad)
 
     def test_getblock_raw(self) -> None:
         block = self.chain.blocks[6]
@@ -71,10 +71,10 @@ class ChainMethodTests(MethodsTestCase):
         self.assertNotIn("nextblockhash", self.call("getblock", TIP, True))
 
     def test_getblock_unknown(self) -> None:
-        self.assertError(-100, "getblock", UNKNOWN_HASH, message="Unknown block")
-        self.assertError(-100, "getblock", 99, True, message="Unknown block")
+        self.assert_error(-100, "getblock", UNKNOWN_HASH, message="Unknown block")
+        self.assert_error(-100, "getblock", 99, True, message="Unknown block")
         for bad in (["0x12"], [None], [{}], [1, "yes"], []):
-            self.assertError(-32602, "getblock", *bad)
+            self.assert_error(-32602, "getblock", *bad)
 
     def test_getblockheader(self) -> None:
         header = self.chain.blocks[3].header
@@ -85,14 +85,14 @@ class ChainMethodTests(MethodsTestCase):
         self.assertEqual(set(result), BLOCK_KEYS | {"nextblockhash"})
         self.assertEqual(result["size"], header.size)
         self.assertEqual(result["confirmations"], TIP - 4 + 1)
-        self.assertError(-100, "getblockheader", UNKNOWN_HASH, message="Unknown block")
+        self.assert_error(-100, "getblockheader", UNKNOWN_HASH, message="Unknown block")
 
     def test_getblocksysfee(self) -> None:
         # whole GAS, summed from the genesis: block 7 paid two 10,000-GAS registrations
         self.assertEqual(self.call("getblocksysfee", 6), "0")
         self.assertEqual(self.call("getblocksysfee", 7), "20000")
         self.assertEqual(self.call("getblocksysfee", TIP), "20000")
-        self.assertError(-100, "getblocksysfee", TIP + 1, message="Invalid Height")
+        self.assert_error(-100, "getblocksysfee", TIP + 1, message="Invalid Height")
 
 
 class BusyLedgerTests(MethodsTestCase):
@@ -105,7 +105,7 @@ class BusyLedgerTests(MethodsTestCase):
             return defer.fail(ReadQueueFullError("65536 local reads are waiting already"))
 
         self.patch(self.ledger_service, "read", full)
-        self.assertError(-32000, "getbestblockhash", data="reads are waiting")
+        self.assert_error(-32000, "getbestblockhash", data="reads are waiting")
 
 
 class TransactionMethodTests(MethodsTestCase):
@@ -138,8 +138,8 @@ class TransactionMethodTests(MethodsTestCase):
         self.assertEqual((result["net_fee"], result["confirmations"]), ("0.25", 1))
 
     def test_getrawtransaction_unknown(self) -> None:
-        self.assertError(-100, "getrawtransaction", UNKNOWN_HASH, message="Unknown transaction")
-        self.assertError(-32602, "getrawtransaction", "nothex")
+        self.assert_error(-100, "getrawtransaction", UNKNOWN_HASH, message="Unknown transaction")
+        self.assert_error(-32602, "getrawtransaction", "nothex")
 
     def test_gettxout(self) -> None:
         ref, value, key = self.chain.coins[0]
@@ -150,8 +150,8 @@ class TransactionMethodTests(MethodsTestCase):
         spent = self.chain.claimable
         self.assertIsNone(self.call("gettxout", str(spent.prev_hash), spent.prev_index))
         self.assertIsNone(self.call("gettxout", UNKNOWN_HASH, 0))
-        self.assertError(-32602, "gettxout", UNKNOWN_HASH, 70_000)
-        self.assertError(-32602, "gettxout", UNKNOWN_HASH)
+        self.assert_error(-32602, "gettxout", UNKNOWN_HASH, 70_000)
+        self.assert_error(-32602, "gettxout", UNKNOWN_HASH)
 
     def test_getaccountstate(self) -> None:
         address = address_from_script_hash(GAS_KEY.script_hash)
@@ -164,8 +164,8 @@ class TransactionMethodTests(MethodsTestCase):
                 key=lambda b: UInt256.from_string(b["asset"]))})
         nobody = address_from_script_hash(ISSUER.script_hash)
         self.assertEqual(self.call("getaccountstate", nobody)["balances"], [])
-        self.assertError(-32602, "getaccountstate", "AXXX")
-        self.assertError(-32602, "getaccountstate", 5)
+        self.assert_error(-32602, "getaccountstate", "AXXX")
+        self.assert_error(-32602, "getaccountstate", 5)
 
     def test_getassetstate(self) -> None:
         token = self.call("getassetstate", str(self.chain.token))
@@ -185,8 +185,8 @@ class TransactionMethodTests(MethodsTestCase):
         duty = self.call("getassetstate", str(self.chain.duty))
         self.assertEqual((duty["type"], duty["amount"], duty["available"]),
                          ("Share", "-0.00000001", "100"))
-        self.assertError(-100, "getassetstate", UNKNOWN_HASH, message="Unknown asset")
-        self.assertError(-32602, "getassetstate", "0x00")
+        self.assert_error(-100, "getassetstate", UNKNOWN_HASH, message="Unknown asset")
+        self.assert_error(-32602, "getassetstate", "0x00")
 
     def test_validateaddress(self) -> None:
         good = address_from_script_hash(PAYEE.script_hash)
@@ -195,8 +195,8 @@ class TransactionMethodTests(MethodsTestCase):
         for bad in (other_version, good[:-1] + ("a" if good[-1] != "a" else "b"), "", "0OIl"):
             self.assertEqual(self.call("validateaddress", bad), {"address": bad,
                                                                  "isvalid": False})
-        self.assertError(-32602, "validateaddress")
-        self.assertError(-32602, "validateaddress", [good])
+        self.assert_error(-32602, "validateaddress")
+        self.assert_error(-32602, "validateaddress", [good])
 
 
 class RelayMethodTests(MethodsTestCase):
@@ -207,31 +207,31 @@ class RelayMethodTests(MethodsTestCase):
         self.assertEqual(self.call("getrawmempool"), [str(tx.hash)])
         self.assertEqual(self.call("getrawmempool", True),
                          {"height": TIP, "verified": [str(tx.hash)], "unverified": []})
-        self.assertError(-501, "sendrawtransaction", tx.to_bytes().hex(),
-                         message="Block or transaction already exists and cannot be sent "
+        self.assert_error(-501, "sendrawtransaction", tx.to_bytes().hex(),
+                          message="Block or transaction already exists and cannot be sent "
                                  "repeatedly.", data="is in the pool")
 
     def test_sendrawtransaction_refused(self) -> None:
         tx = self.gas_payment()
         self.call("sendrawtransaction", tx.to_bytes().hex())
         rival = self.gas_payment(ONE)
-        self.assertError(-504, "sendrawtransaction", rival.to_bytes().hex(),
-                         message="Block or transaction validation failed.", data="already spent")
+        self.assert_error(-504, "sendrawtransaction", rival.to_bytes().hex(),
+                          message="Block or transaction validation failed.", data="already spent")
         unsigned = attrs.evolve(self.gas_payment(ONE, coin=1), witnesses=())
-        self.assertError(-504, "sendrawtransaction", unsigned.to_bytes().hex(),
-                         data="1 script hashes must sign")
+        self.assert_error(-504, "sendrawtransaction", unsigned.to_bytes().hex(),
+                          data="1 script hashes must sign")
         confirmed = self.chain.blocks[7].transactions[1]
-        self.assertError(-501, "sendrawtransaction", confirmed.to_bytes().hex(),
-                         data="already in a block")
+        self.assert_error(-501, "sendrawtransaction", confirmed.to_bytes().hex(),
+                          data="already in a block")
         self.assertEqual(self.call("getrawmempool"), [str(tx.hash)])
 
     def test_sendrawtransaction_malformed(self) -> None:
         raw = self.gas_payment().to_bytes().hex()
-        self.assertError(-32602, "sendrawtransaction", raw[:-2], data="does not decode")
-        self.assertError(-32602, "sendrawtransaction", raw + "00", data="does not decode")
-        self.assertError(-32602, "sendrawtransaction", "zz", data="is not hex")
-        self.assertError(-32602, "sendrawtransaction", 12)
-        self.assertError(-32602, "sendrawtransaction")
+        self.assert_error(-32602, "sendrawtransaction", raw[:-2], data="does not decode")
+        self.assert_error(-32602, "sendrawtransaction", raw + "00", data="does not decode")
+        self.assert_error(-32602, "sendrawtransaction", "zz", data="is not hex")
+        self.assert_error(-32602, "sendrawtransaction", 12)
+        self.assert_error(-32602, "sendrawtransaction")
 
     def test_submitblock(self) -> None:
         tx = self.gas_payment()
@@ -240,7 +240,7 @@ class RelayMethodTests(MethodsTestCase):
         self.assertIs(self.call("submitblock", block.to_bytes().hex()), True)
         self.assertEqual(self.call("getblockcount"), TIP + 2)
         self.assertEqual(self.call("getrawmempool"), [])
-        self.assertError(-501, "submitblock", block.to_bytes().hex())
+        self.assert_error(-501, "submitblock", block.to_bytes().hex())
 
     def test_submitblock_refused(self) -> None:
         unsigned = make_block(self.ledger.header_tip, sign=False)
@@ -248,7 +248,7 @@ class RelayMethodTests(MethodsTestCase):
         self.assertIn(error.code, (-503, -504))
         self.assertTrue(error.data)
         self.assertEqual(self.call("getblockcount"), TIP + 1)
-        self.assertError(-32602, "submitblock", "00")
+        self.assert_error(-32602, "submitblock", "00")
 
 
 class NodeMethodTests(MethodsTestCase):
@@ -347,4 +347,4 @@ class NodeMethodTests(MethodsTestCase):
         for bad in ([], ["203.0.113.5"], ["nowhere", "add"], ["203.0.113.5", "drop"],
                     ["203.0.113.5", "add", 0], ["203.0.113.5", "add", "60"],
                     ["203.0.113.5", "add", True], [5, "add"]):
-            self.assertError(-32602, "setban", *bad)
+            self.assert_error(-32602, "setban", *bad)

@@ -235,7 +235,7 @@ class GetUnspentsTests(TrackerTestCase):
         bad_checksum = self.address[:-1] + ("1" if self.address[-1] != "1" else "2")
         for params in ([], [5], [None], ["AXXX"], [bad_checksum], ["0x" + "zz" * 20]):
             for method in ("getunspents", "getclaimable", "getunclaimed"):
-                self.assertError(-32602, method, *params)
+                self.assert_error(-32602, method, *params)
 
     def test_at_most_max_results_per_asset(self) -> None:
         self.patch(plugins, "MAX_RESULTS", 1)
@@ -375,10 +375,10 @@ class TransactionHeightTests(MethodsTestCase):
         self.assertEqual(self.call("gettransactionheight", str(genesis_tx.hash)), 0)
 
     def test_unknown_and_bad(self) -> None:
-        self.assertError(-100, "gettransactionheight", UNKNOWN_HASH,
-                         message="Unknown transaction")
+        self.assert_error(-100, "gettransactionheight", UNKNOWN_HASH,
+                          message="Unknown transaction")
         for params in ([], [5], ["0x12"]):
-            self.assertError(-32602, "gettransactionheight", *params)
+            self.assert_error(-32602, "gettransactionheight", *params)
 
 
 class ListPluginsTests(MethodsTestCase):
@@ -435,7 +435,7 @@ class BlockTimestampTests(MethodsTestCase):
 
     def test_bad_params(self) -> None:
         for params in ([], ["x"], [-1], [1.5], [3, "y"]):
-            self.assertError(-32602, "getmetricblocktimestamp", *params)
+            self.assert_error(-32602, "getmetricblocktimestamp", *params)
 
 
 class OptionalParamsTests(SynchronousTestCase):

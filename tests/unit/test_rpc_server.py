@@ -187,7 +187,7 @@ class ErrorTests(ServerTestCase):
         error: dict[str, Any] = answer["error"]
         return error
 
-    def assertCode(self, code: int, document: Any) -> dict[str, Any]:
+    def assert_code(self, code: int, document: Any) -> dict[str, Any]:
         error = self.error(document)
         self.assertEqual(error["code"], code)
         return error
@@ -215,20 +215,20 @@ class ErrorTests(ServerTestCase):
         self.assertEqual(self.post({"id": 4, "method": "echo", "params": 5}).json()["id"], 4)
 
     def test_batch_too_long(self) -> None:
-        error = self.assertCode(-32600, [call("echo")] * 6)
+        error = self.assert_code(-32600, [call("echo")] * 6)
         self.assertIn("exceeds 5", error["data"])
         self.assertEqual(len(self.post([call("echo")] * 5).json()), 5)
 
     def test_unknown_method(self) -> None:
-        self.assertCode(-32601, call("getnothing"))
+        self.assert_code(-32601, call("getnothing"))
 
     def test_method_errors(self) -> None:
         self.assertEqual(self.error(call("unknown_block")),
                          {"code": -100, "message": "Unknown block"})
-        self.assertEqual(self.assertCode(-32602, call("bad_hex", ("zz",)))["message"],
+        self.assertEqual(self.assert_code(-32602, call("bad_hex", ("zz",)))["message"],
                          "Invalid params")
-        self.assertCode(-32602, call("add", (1,)))  # IndexError: a parameter is missing
-        self.assertIn("maximum", self.assertCode(-32602, call("bad_format"))["data"])
+        self.assert_code(-32602, call("add", (1,)))  # IndexError: a parameter is missing
+        self.assertIn("maximum", self.assert_code(-32602, call("bad_format"))["data"])
 
     def test_bug_is_internal_error_and_logged(self) -> None:
         error = self.error(call("broken"))
@@ -236,7 +236,7 @@ class ErrorTests(ServerTestCase):
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_unencodable_result(self) -> None:
-        self.assertCode(-32603, call("unencodable"))
+        self.assert_code(-32603, call("unencodable"))
         self.assertEqual(len(self.flushLoggedErrors(TypeError)), 1)
 
     def test_rpc_error_data(self) -> None:

@@ -212,11 +212,11 @@ class _TruncationTests(SynchronousTestCase):
 
     vectors: str
 
-    def assertNoProblems(self, problems: Sequence[str]) -> None:
+    def assert_no_problems(self, problems: Sequence[str]) -> None:
         if problems:
             self.fail(f"{len(problems)} problem(s):\n" + "\n".join(problems))
 
-    def assertPrefixesFail(self) -> None:
+    def assert_prefixes_fail(self) -> None:
         problems = []
         for case in cases(self.vectors):
             found = [p for p in (parse_problems(case, case.data[:offset],
@@ -225,16 +225,16 @@ class _TruncationTests(SynchronousTestCase):
             problems += [f"{case.where}: {p}" for p in found[:MAX_LISTED]]
             if len(found) > MAX_LISTED:
                 problems.append(f"{case.where}: ... and {len(found) - MAX_LISTED} more")
-        self.assertNoProblems(problems)
+        self.assert_no_problems(problems)
 
-    def assertTrailingByteFails(self) -> None:
+    def assert_trailing_byte_fails(self) -> None:
         problems = []
         for case in cases(self.vectors):
             for extra in (b"\x00", b"\xff"):
                 problem = parse_problems(case, case.data + extra, f"with {extra.hex()} appended")
                 if problem:
                     problems.append(f"{case.where}: {problem}")
-        self.assertNoProblems(problems)
+        self.assert_no_problems(problems)
 
 
 class TransactionTruncationTests(_TruncationTests):
@@ -244,13 +244,13 @@ class TransactionTruncationTests(_TruncationTests):
         """
         Every transaction cut short (the 33 KB one at sampled offsets) raises FormatError.
         """
-        self.assertPrefixesFail()
+        self.assert_prefixes_fail()
 
     def test_trailing_byte_fails(self) -> None:
         """
         A transaction followed by one more byte raises FormatError.
         """
-        self.assertTrailingByteFails()
+        self.assert_trailing_byte_fails()
 
 
 class HeaderTruncationTests(_TruncationTests):
@@ -260,13 +260,13 @@ class HeaderTruncationTests(_TruncationTests):
         """
         Every header and C{headers} payload cut short raises FormatError.
         """
-        self.assertPrefixesFail()
+        self.assert_prefixes_fail()
 
     def test_trailing_byte_fails(self) -> None:
         """
         A header or C{headers} payload followed by one more byte raises FormatError.
         """
-        self.assertTrailingByteFails()
+        self.assert_trailing_byte_fails()
 
 
 class BlockTruncationTests(_TruncationTests):
@@ -276,13 +276,13 @@ class BlockTruncationTests(_TruncationTests):
         """
         Every block cut short (those over 4 KB at sampled offsets) raises FormatError.
         """
-        self.assertPrefixesFail()
+        self.assert_prefixes_fail()
 
     def test_trailing_byte_fails(self) -> None:
         """
         A block followed by one more byte raises FormatError.
         """
-        self.assertTrailingByteFails()
+        self.assert_trailing_byte_fails()
 
 
 class SampleTests(SynchronousTestCase):

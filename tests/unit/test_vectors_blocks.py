@@ -130,10 +130,10 @@ class BlockVectorTests(VectorTestCase):
         """
         The file holds the README's 18 blocks, with 17,386 transactions between them.
         """
-        self.assertVectorCount(BLOCKS)
+        self.assert_vector_count(BLOCKS)
         found: list[str] = []
         blocks = decoded_ok(BLOCKS, found)
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         self.assertEqual(sum(len(b.value.transactions) for b in blocks), BLOCK_TRANSACTIONS)
 
     def test_stated_values(self) -> None:
@@ -151,7 +151,7 @@ class BlockVectorTests(VectorTestCase):
                 if not _check_block_key(check, key, stated, item.value, item.data, by_hash):
                     check.problem(key, "no test checks this expect key")
             check.finish(SKIPPED_KEYS.get(BLOCKS, {}))
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_derived_values(self) -> None:
         """
@@ -168,7 +168,7 @@ class BlockVectorTests(VectorTestCase):
             check.equal("size", block.size)
             check.equal("size", len(item.data), detail=" (vector length)")
             check.finish()
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_reencodes_to_same_bytes(self) -> None:
         """
@@ -194,7 +194,7 @@ class BlockVectorTests(VectorTestCase):
                     break
                 pos += len(encoded)
             check.equal("end of last transaction", pos, len(item.data))
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_merkle_roots(self) -> None:
         """
@@ -205,7 +205,7 @@ class BlockVectorTests(VectorTestCase):
             check = VectorCheck(item.where, {}, found)
             hashes = [tx.hash for tx in item.value.transactions]
             check.equal("merkle_root", merkle_root(hashes), item.value.header.merkle_root)
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_header_witness_signatures(self) -> None:
         """
@@ -225,7 +225,7 @@ class BlockVectorTests(VectorTestCase):
                 signed += check_witnesses(check, "witness", header.unsigned_bytes(), [witness])
             else:
                 check.equal("witness", witness, Witness(b"", b"\x51"))
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         self.assertEqual(signed, 15)  # 8 mainnet and 7 testnet blocks
 
     def test_chain_links(self) -> None:
@@ -251,7 +251,7 @@ class BlockVectorTests(VectorTestCase):
                 header.unsigned_bytes(), header.witness.invocation_script,
                 header.witness.verification_script, prev.header.next_consensus),
                 "does not verify against the previous block's NextConsensus")
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         # testnet genesis -> 1, mainnet genesis -> 1 -> 2
         self.assertEqual(links, 3)
 
@@ -266,7 +266,7 @@ class BlockVectorTests(VectorTestCase):
             for i, tx in enumerate(item.value.transactions):
                 check = VectorCheck(f"{item.where} tx {i} {tx.hash}", {}, found)
                 total += check_witnesses(check, "witnesses", tx.unsigned_bytes(), tx.witnesses)
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         self.assertEqual(total, 655)
 
 
@@ -283,7 +283,7 @@ class HeaderVectorTests(VectorTestCase):
         """
         The file holds the README's 4 vectors.
         """
-        self.assertVectorCount(HEADERS)
+        self.assert_vector_count(HEADERS)
 
     def test_stated_values(self) -> None:
         """
@@ -316,7 +316,7 @@ class HeaderVectorTests(VectorTestCase):
                 check.equal("tx_hashes", merkle_root(hashes), header.merkle_root, " (merkle)")
                 check.equal("tx_count", len(hashes))
             check.finish(SKIPPED_KEYS.get(HEADERS, {}))
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_reencodes_to_same_bytes(self) -> None:
         """
@@ -333,7 +333,7 @@ class HeaderVectorTests(VectorTestCase):
                 check.equal("to_bytes", payload_bytes(item.value), original)
             for header in _headers_of(item.value):
                 check.equal("hash", UInt256(hash256(header.unsigned_bytes())), header.hash)
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_witness_signatures(self) -> None:
         """
@@ -348,7 +348,7 @@ class HeaderVectorTests(VectorTestCase):
             for header in item.value.headers:
                 signed += check_witnesses(check, "witness", header.unsigned_bytes(),
                                           [header.witness])
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         self.assertEqual(signed, 1)
 
     def test_synthetic_header_matches_synthetic_block(self) -> None:
@@ -360,7 +360,7 @@ class HeaderVectorTests(VectorTestCase):
         headers = [i for i in decoded_ok(HEADERS, found) if i.record["kind"] == "header"]
         blocks = [i for i in decoded_ok(BLOCKS, found) if i.record["network"].startswith(
             "unknown")]
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         self.assertEqual((len(headers), len(blocks)), (1, 1))
         self.assertEqual(headers[0].value, blocks[0].value.header)
         # The block layout is the header layout without its trailing zero transaction count.

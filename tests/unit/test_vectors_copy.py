@@ -38,7 +38,7 @@ class LocationTests(SynchronousTestCase):
     Where the tests look for the vectors.
     """
 
-    def setEnvironment(self, value: str | None) -> None:
+    def set_environment(self, value: str | None) -> None:
         """
         Set (or, with C{None}, remove) C{$NEO_VECTORS} for this test only.
         """
@@ -62,7 +62,7 @@ class LocationTests(SynchronousTestCase):
         """
         self.assertEqual(DEFAULT_VECTORS_DIR, ROOT / "tests" / "data" / "vectors")
         for value in (None, ""):
-            self.setEnvironment(value)
+            self.set_environment(value)
             self.assertEqual(vectors.vectors_dir(), DEFAULT_VECTORS_DIR)
         self.assertTrue((DEFAULT_VECTORS_DIR / "blocks.json").is_file())
 
@@ -74,7 +74,7 @@ class LocationTests(SynchronousTestCase):
         other.mkdir()
         (other / "blocks.json").write_text(
             '[{"kind": "block", "expect": {}, "hex": "00"}]', encoding="utf-8")
-        self.setEnvironment(str(other))
+        self.set_environment(str(other))
         self.assertEqual(vectors.vectors_dir(), other)
         self.assertEqual(vectors.load_vectors("blocks.json"),
                          [{"kind": "block", "expect": {}, "hex": "00"}])
@@ -84,7 +84,7 @@ class LocationTests(SynchronousTestCase):
         A folder that does not exist is a failure that says how to fix it, not a skip.
         """
         missing = Path(self.mktemp())
-        self.setEnvironment(str(missing))
+        self.set_environment(str(missing))
         error = self.assertRaises(VectorsUnavailable, vectors.load_vectors, "blocks.json")
         self.assertIn(str(missing), str(error))
         self.assertIn("tests/data/vectors/", str(error))

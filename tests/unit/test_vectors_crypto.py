@@ -253,11 +253,11 @@ class CryptoVectorTests(VectorTestCase):
         """
         The file holds the README's 31 vectors.
         """
-        self.assertVectorCount(CRYPTO)
+        self.assert_vector_count(CRYPTO)
 
     def test_stated_values(self) -> None:
         """
         Every value each record states is what the package computes from the record's inputs;
         everything a record calls invalid is rejected.
         """
-        self.assertStatedByKind(CRYPTO, _CRYPTO_CHECKS)
+        self.assert_stated_by_kind(CRYPTO, _CRYPTO_CHECKS)

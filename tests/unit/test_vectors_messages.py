@@ -65,11 +65,11 @@ class MessageVectorTests(VectorTestCase):
         """
         The file holds the README's 6 vectors.
         """
-        self.assertVectorCount(MESSAGES)
+        self.assert_vector_count(MESSAGES)
 
     def test_stated_values(self) -> None:
         """
         Magics are the little-endian first bytes of every frame, checksums are the first
         bytes of Hash256 of the payload, and the payload decodes as a C{headers} message.
         """
-        self.assertStatedByKind(MESSAGES, _MESSAGE_CHECKS)
+        self.assert_stated_by_kind(MESSAGES, _MESSAGE_CHECKS)

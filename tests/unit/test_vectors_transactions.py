@@ -29,10 +29,10 @@ class TransactionVectorTests(VectorTestCase):
         """
         The file holds the README's 43 vectors, and they cover all nine transaction types.
         """
-        self.assertVectorCount(TRANSACTIONS)
+        self.assert_vector_count(TRANSACTIONS)
         found: list[str] = []
         types = {item.value.type_name for item in decoded_ok(TRANSACTIONS, found)}
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         self.assertEqual(types, {t.name for t in TransactionType})
 
     def test_stated_values(self) -> None:
@@ -49,7 +49,7 @@ class TransactionVectorTests(VectorTestCase):
                 else:
                     check_tx_fact(check, key, tx, stated)
             check.finish(SKIPPED_KEYS.get(TRANSACTIONS, {}))
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_derived_values(self) -> None:
         """
@@ -75,7 +75,7 @@ class TransactionVectorTests(VectorTestCase):
                 check.equal("size", tx.size)
                 check.equal("size", len(item.data), derived["size"], " (vector length)")
             check.finish()
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_reencodes_to_same_bytes(self) -> None:
         """
@@ -91,7 +91,7 @@ class TransactionVectorTests(VectorTestCase):
             check.equal("unsigned_bytes", item.data.startswith(unsigned), True)
             check.equal("hash of unsigned_bytes", str(UInt256(hash256(unsigned))),
                         item.record["expect"]["hash"])
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_unsigned_only_records(self) -> None:
         """
@@ -107,7 +107,7 @@ class TransactionVectorTests(VectorTestCase):
             check.equal("hash", str(UInt256(hash256(unsigned))), detail=" (hash of the hex)")
             check.equal("hex", item.value.unsigned_bytes() == unsigned, True)
             check.equal("witnesses", item.value.witnesses, ())
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
 
     def test_witness_signatures(self) -> None:
         """
@@ -120,6 +120,6 @@ class TransactionVectorTests(VectorTestCase):
             check = VectorCheck(item.where, {}, found)
             total += check_witnesses(check, "witnesses", item.value.unsigned_bytes(),
                                      item.value.witnesses)
-        self.assertNoProblems(found)
+        self.assert_no_problems(found)
         # The others have an empty, non-standard or PUSHT (51) verification script.
         self.assertEqual(total, 28)

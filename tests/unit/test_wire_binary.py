@@ -56,8 +56,8 @@ class ReaderBoundsTests(SynchronousTestCase):
     Every read checks what is left and fails with the offset of the field it could not read.
     """
 
-    def assertTruncated(self, read: Callable[[BinaryReader], object], available: int,
-                        prefix_len: int = 3) -> None:
+    def assert_truncated(self, read: Callable[[BinaryReader], object], available: int,
+                         prefix_len: int = 3) -> None:
         """
         C{read} on a reader with C{available} bytes left after C{prefix_len} consumed ones
         raises L{FormatError} at offset C{prefix_len}.
@@ -66,7 +66,7 @@ class ReaderBoundsTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, read, reader)
         self.assertEqual(error.offset, prefix_len)
 
-    def test_fixedWidthReadsOnTooFewBytes(self) -> None:
+    def test_fixed_width_reads_on_too_few_bytes(self) -> None:
         """
         Each fixed-width read on one byte too few fails at the field's own offset.
         """
@@ -84,10 +84,10 @@ class ReaderBoundsTests(SynchronousTestCase):
             (lambda r: r.read_fixed_string(12), 12),
         ]
         for read, size in cases:
-            self.assertTruncated(read, size - 1)
-            self.assertTruncated(read, 0)
+            self.assert_truncated(read, size - 1)
+            self.assert_truncated(read, 0)
 
-    def test_failedReadDoesNotMove(self) -> None:
+    def test_failed_read_does_not_move(self) -> None:
         """
         A read that fails for lack of bytes leaves the position where it was.
         """
@@ -96,7 +96,7 @@ class ReaderBoundsTests(SynchronousTestCase):
         self.assertEqual(reader.pos, 2)
         self.assertEqual(reader.read_bytes(3), b"\x01\x02\x03")
 
-    def test_varIntPrefixWithoutBody(self) -> None:
+    def test_var_int_prefix_without_body(self) -> None:
         """
         A var int prefix whose body is cut short fails at the offset of the missing body.
         """
@@ -105,14 +105,14 @@ class ReaderBoundsTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, reader.read_var_int, U64_MAX)
             self.assertEqual(error.offset, 5)
 
-    def test_varIntOnEmptyInput(self) -> None:
+    def test_var_int_on_empty_input(self) -> None:
         """
         A var int with no bytes left fails at the current offset.
         """
         error = self.assertRaises(FormatError, reader_at(7, b"").read_var_int, U64_MAX)
         self.assertEqual(error.offset, 7)
 
-    def test_varBytesShorterThanTheirLength(self) -> None:
+    def test_var_bytes_shorter_than_their_length(self) -> None:
         """
         Var bytes whose length prefix promises more than is left fail at the first data byte.
         """
@@ -120,7 +120,7 @@ class ReaderBoundsTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, reader.read_var_bytes, DEFAULT_MAX)
         self.assertEqual(error.offset, 3)
 
-    def test_exactFitReads(self) -> None:
+    def test_exact_fit_reads(self) -> None:
         """
         Reads that use exactly the bytes left succeed and leave nothing.
         """
@@ -129,7 +129,7 @@ class ReaderBoundsTests(SynchronousTestCase):
         self.assertEqual(reader.remaining(), 0)
         reader.expect_end("the test")
 
-    def test_littleEndian(self) -> None:
+    def test_little_endian(self) -> None:
         """
         Integers are little-endian except the big-endian 16-bit read.
         """
@@ -139,7 +139,7 @@ class ReaderBoundsTests(SynchronousTestCase):
         self.assertEqual(reader.read_u32(), 0x12345678)
         self.assertEqual(reader.read_i64(), -1)
 
-    def test_uintReadsReturnTheirTypes(self) -> None:
+    def test_uint_reads_return_their_types(self) -> None:
         """
         UInt reads return UInt160 and UInt256 instances holding the wire bytes.
         """
@@ -157,7 +157,7 @@ class VarIntReadTests(SynchronousTestCase):
     Var ints: canonical and over-long forms, and the maximum.
     """
 
-    def test_canonicalBoundaries(self) -> None:
+    def test_canonical_boundaries(self) -> None:
         """
         Every canonical boundary encoding decodes to its value and keeps the reader canonical.
         """
@@ -167,7 +167,7 @@ class VarIntReadTests(SynchronousTestCase):
             self.assertTrue(reader.canonical, encoding.hex())
             self.assertEqual(reader.remaining(), 0)
 
-    def test_overLongForms(self) -> None:
+    def test_over_long_forms(self) -> None:
         """
         Over-long var ints decode to their value but clear the canonical flag.
         """
@@ -184,7 +184,7 @@ class VarIntReadTests(SynchronousTestCase):
             self.assertEqual(reader.read_var_int(U64_MAX), value)
             self.assertFalse(reader.canonical, hex_)
 
-    def test_nonCanonicalFlagSticks(self) -> None:
+    def test_non_canonical_flag_sticks(self) -> None:
         """
         Once cleared, the canonical flag stays cleared after later canonical reads.
         """
@@ -193,13 +193,13 @@ class VarIntReadTests(SynchronousTestCase):
         reader.read_var_int(10)
         self.assertFalse(reader.canonical)
 
-    def test_maximumIsInclusive(self) -> None:
+    def test_maximum_is_inclusive(self) -> None:
         """
         A var int equal to its maximum is accepted.
         """
         self.assertEqual(BinaryReader(b"\xfd\x00\x01").read_var_int(0x100), 0x100)
 
-    def test_aboveMaximumFailsAtItsStart(self) -> None:
+    def test_above_maximum_fails_at_its_start(self) -> None:
         """
         A var int above its maximum fails at the offset of its prefix, whatever its form.
         """
@@ -208,7 +208,7 @@ class VarIntReadTests(SynchronousTestCase):
             error = self.assertRaises(FormatError, reader.read_var_int, 0x10)
             self.assertEqual(error.offset, 6, hex_)
 
-    def test_varBytesLengthAboveMaximum(self) -> None:
+    def test_var_bytes_length_above_maximum(self) -> None:
         """
         A var bytes length above its maximum fails before any data is read.
         """
@@ -223,7 +223,7 @@ class ReadCountTests(SynchronousTestCase):
     Counts are checked against their bounds and against the bytes left.
     """
 
-    def test_countOfTwoToThe32ViaFF(self) -> None:
+    def test_count_of_two_to_the_32_via_ff(self) -> None:
         """
         A count of 2**32 that the remaining bytes cannot hold fails at the count's offset.
         """
@@ -231,7 +231,7 @@ class ReadCountTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, reader.read_count, U64_MAX)
         self.assertEqual(error.offset, 5)
 
-    def test_largeCountViaFE(self) -> None:
+    def test_large_count_via_fe(self) -> None:
         """
         A count of 2**32 - 1 with a few bytes left fails at once, at the count's offset.
         """
@@ -239,7 +239,7 @@ class ReadCountTests(SynchronousTestCase):
         error = self.assertRaises(FormatError, reader.read_count, U64_MAX)
         self.assertEqual(error.offset, 2)
 
-    def test_countTimesItemSize(self) -> None:
+    def test_count_times_item_size(self) -> None:
         """
         The count is checked against the smallest size of one item.
         """
@@ -247,21 +247,21 @@ class ReadCountTests(SynchronousTestCase):
         self.assertRaises(FormatError, reader_at(0, body).read_count, 10, 0, 34)
         self.assertEqual(reader_at(0, body + b"\x00").read_count(10, 0, 34), 3)
 
-    def test_countBelowMinimum(self) -> None:
+    def test_count_below_minimum(self) -> None:
         """
         A count below the minimum fails at the count's offset.
         """
         error = self.assertRaises(FormatError, reader_at(4, b"\x00").read_count, 10, 1)
         self.assertEqual(error.offset, 4)
 
-    def test_countAboveMaximum(self) -> None:
+    def test_count_above_maximum(self) -> None:
         """
         A count above its maximum fails even when the bytes to back it are present.
         """
         error = self.assertRaises(FormatError, reader_at(1, b"\x11" + bytes(17)).read_count, 16)
         self.assertEqual(error.offset, 1)
 
-    def test_readArrayFailsBeforeReadingItems(self) -> None:
+    def test_read_array_fails_before_reading_items(self) -> None:
         """
         An array whose count cannot fit never calls the item reader.
         """
@@ -275,7 +275,7 @@ class ReadCountTests(SynchronousTestCase):
         self.assertRaises(FormatError, reader.read_array, read_item, U64_MAX)
         self.assertEqual(calls, [])
 
-    def test_readArray(self) -> None:
+    def test_read_array(self) -> None:
         """
         An array reads exactly its count of items, in order.
         """
@@ -289,7 +289,7 @@ class StringAndBoolTests(SynchronousTestCase):
     Var strings, fixed strings and booleans.
     """
 
-    def test_validVarString(self) -> None:
+    def test_valid_var_string(self) -> None:
         """
         A valid UTF-8 var string decodes and keeps the reader canonical.
         """
@@ -298,7 +298,7 @@ class StringAndBoolTests(SynchronousTestCase):
         self.assertEqual(reader.read_var_string(100), "小蚁")
         self.assertTrue(reader.canonical)
 
-    def test_invalidUtf8BecomesReplacement(self) -> None:
+    def test_invalid_utf8_becomes_replacement(self) -> None:
         """
         Invalid UTF-8 in a var string becomes U+FFFD and marks the input non-canonical.
         """
@@ -306,14 +306,14 @@ class StringAndBoolTests(SynchronousTestCase):
         self.assertEqual(reader.read_var_string(100), "a\ufffdb")
         self.assertFalse(reader.canonical)
 
-    def test_varStringMaximumCountsBytes(self) -> None:
+    def test_var_string_maximum_counts_bytes(self) -> None:
         """
         A var string's maximum limits its UTF-8 bytes, not its characters.
         """
         raw = "é".encode()
         self.assertRaises(FormatError, BinaryReader(b"\x02" + raw).read_var_string, 1)
 
-    def test_fixedStringStopsAtFirstZero(self) -> None:
+    def test_fixed_string_stops_at_first_zero(self) -> None:
         """
         A fixed string stops at its first zero byte but consumes its whole width.
         """
@@ -321,7 +321,7 @@ class StringAndBoolTests(SynchronousTestCase):
         self.assertEqual(reader.read_fixed_string(8), "ab")
         self.assertEqual(reader.read_bytes(1), b"Z")
 
-    def test_fixedStringWithoutZero(self) -> None:
+    def test_fixed_string_without_zero(self) -> None:
         """
         A fixed string that fills its width has no terminator.
         """
@@ -329,7 +329,7 @@ class StringAndBoolTests(SynchronousTestCase):
                          "version")
         self.assertEqual(BinaryReader(b"abcdefghijkl").read_fixed_string(12), "abcdefghijkl")
 
-    def test_boolValues(self) -> None:
+    def test_bool_values(self) -> None:
         """
         Zero is false and every non-zero byte is true; only 0 and 1 are canonical.
         """
@@ -345,7 +345,7 @@ class ExpectEndTests(SynchronousTestCase):
     L{BinaryReader.expect_end} rejects trailing bytes.
     """
 
-    def test_trailingBytes(self) -> None:
+    def test_trailing_bytes(self) -> None:
         """
         Trailing bytes fail at the offset of the first one.
         """
@@ -355,7 +355,7 @@ class ExpectEndTests(SynchronousTestCase):
         self.assertEqual(error.offset, 1)
         self.assertIn("2 trailing bytes", error.reason)
 
-    def test_atEnd(self) -> None:
+    def test_at_end(self) -> None:
         """
         A fully consumed reader passes, including an empty one.
         """
@@ -364,7 +364,7 @@ class ExpectEndTests(SynchronousTestCase):
         reader.read_u8()
         reader.expect_end("one byte")
 
-    def test_errorText(self) -> None:
+    def test_error_text(self) -> None:
         """
         A FormatError names its reason and offset in its text.
         """
@@ -376,7 +376,7 @@ class WriterTests(SynchronousTestCase):
     L{BinaryWriter} always writes canonical forms.
     """
 
-    def test_varIntBoundaries(self) -> None:
+    def test_var_int_boundaries(self) -> None:
         """
         The writer uses the shortest var int form at every boundary.
         """
@@ -386,7 +386,7 @@ class WriterTests(SynchronousTestCase):
             self.assertEqual(writer.to_bytes(), encoding, hex(value))
             self.assertEqual(encode_var_int(value), encoding)
 
-    def test_varIntSizeAgrees(self) -> None:
+    def test_var_int_size_agrees(self) -> None:
         """
         L{var_int_size} is the length of the writer's encoding at and around every boundary.
         """
@@ -395,7 +395,7 @@ class WriterTests(SynchronousTestCase):
                 if 0 <= v <= U64_MAX:
                     self.assertEqual(var_int_size(v), len(encode_var_int(v)), hex(v))
 
-    def test_negativeVarInt(self) -> None:
+    def test_negative_var_int(self) -> None:
         """
         A negative var int is a ValueError, and writes nothing.
         """
@@ -403,13 +403,13 @@ class WriterTests(SynchronousTestCase):
         self.assertRaises(ValueError, writer.write_var_int, -1)
         self.assertEqual(len(writer), 0)
 
-    def test_tooLargeVarInt(self) -> None:
+    def test_too_large_var_int(self) -> None:
         """
         A var int beyond 64 bits is a ValueError.
         """
         self.assertRaises(ValueError, encode_var_int, 2**64)
 
-    def test_roundTrip(self) -> None:
+    def test_round_trip(self) -> None:
         """
         Everything the writer writes, the reader reads back canonically.
         """
@@ -442,13 +442,13 @@ class WriterTests(SynchronousTestCase):
         reader.expect_end("the round trip")
         self.assertTrue(reader.canonical)
 
-    def test_bigEndianU16(self) -> None:
+    def test_big_endian_u16(self) -> None:
         """
         The big-endian 16-bit write puts the high byte first.
         """
         self.assertEqual(written(lambda w: w.write_u16_be(10333)), b"\x28\x5d")
 
-    def test_fixedStringPadding(self) -> None:
+    def test_fixed_string_padding(self) -> None:
         """
         A fixed string is zero-padded to its width, and one too long is a ValueError.
         """
@@ -456,7 +456,7 @@ class WriterTests(SynchronousTestCase):
                          b"inv" + b"\x00" * 9)
         self.assertRaises(ValueError, BinaryWriter().write_fixed_string, "x" * 13, 12)
 
-    def test_boolWritesOneOrZero(self) -> None:
+    def test_bool_writes_one_or_zero(self) -> None:
         """
         A boolean is written as 01 or 00.
         """

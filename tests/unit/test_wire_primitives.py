@@ -54,7 +54,7 @@ class UIntTests(SynchronousTestCase):
     UInt160 and UInt256: wire-order bytes, reversed display, little-endian ordering.
     """
 
-    def test_lengthChecks(self) -> None:
+    def test_length_checks(self) -> None:
         """
         A UInt of the wrong length is a ValueError.
         """
@@ -63,7 +63,7 @@ class UIntTests(SynchronousTestCase):
         for bad in (31, 33, 0, 20):
             self.assertRaises(ValueError, UInt256, bytes(bad))
 
-    def test_defaultIsZero(self) -> None:
+    def test_default_is_zero(self) -> None:
         """
         A UInt built without data is all zeros, as are the ZERO constants.
         """
@@ -75,7 +75,7 @@ class UIntTests(SynchronousTestCase):
         self.assertIsInstance(ZERO_UINT256, UInt256)
         self.assertEqual(str(ZERO_UINT256), "0x" + "0" * 64)
 
-    def test_displayReversesBytes(self) -> None:
+    def test_display_reverses_bytes(self) -> None:
         """
         Display is 0x plus the reversed wire bytes: genesis bf44...25d4 shows as 0xd425...44bf.
         """
@@ -83,7 +83,7 @@ class UIntTests(SynchronousTestCase):
         self.assertEqual(str(genesis), GENESIS_HASH)
         self.assertEqual(repr(genesis), f"UInt256('{GENESIS_HASH}')")
 
-    def test_fromStringWithAndWithoutPrefix(self) -> None:
+    def test_from_string_with_and_without_prefix(self) -> None:
         """
         from_string accepts the display form with 0x, 0X or no prefix and reverses it to wire order.
         """
@@ -94,7 +94,7 @@ class UIntTests(SynchronousTestCase):
             self.assertIsInstance(parsed, UInt256)
             self.assertEqual(bytes(parsed), wire, text)
 
-    def test_fromStringUInt160(self) -> None:
+    def test_from_string_uint160(self) -> None:
         """
         UInt160.from_string reverses 40 hex digits into 20 wire bytes.
         """
@@ -102,7 +102,7 @@ class UIntTests(SynchronousTestCase):
         self.assertEqual(parsed.hex(), "9f2d1729a79436148dc442c25f41335ef9f78bbd")
         self.assertEqual(str(parsed), "0xbd8bf7f95e33415fc242c48d143694a729172d9f")
 
-    def test_fromStringRejects(self) -> None:
+    def test_from_string_rejects(self) -> None:
         """
         from_string rejects the wrong number of digits and non-hex text.
         """
@@ -112,7 +112,7 @@ class UIntTests(SynchronousTestCase):
         self.assertRaises(ValueError, UInt160.from_string, "0x" + "zz" * 20)
         self.assertRaises(ValueError, UInt160.from_string, "")
 
-    def test_orderComparesFromLastByte(self) -> None:
+    def test_order_compares_from_last_byte(self) -> None:
         """
         A value whose last byte is larger sorts higher even if its first byte is smaller.
         """
@@ -127,7 +127,7 @@ class UIntTests(SynchronousTestCase):
         # Plain bytes would order them the other way round.
         self.assertGreater(bytes(low), bytes(high))
 
-    def test_orderMatchesDisplayStrings(self) -> None:
+    def test_order_matches_display_strings(self) -> None:
         """
         Sorting UInt160s is sorting their display strings.
         """
@@ -135,7 +135,7 @@ class UIntTests(SynchronousTestCase):
                                  0, 0, 0, 0, 0, 0, 0, 0, 0, i * 11 % 7))) for i in range(20)]
         self.assertEqual([str(v) for v in sorted(values)], sorted(str(v) for v in values))
 
-    def test_orderOfEqualValues(self) -> None:
+    def test_order_of_equal_values(self) -> None:
         """
         Equal values are neither less nor greater than each other.
         """
@@ -146,7 +146,7 @@ class UIntTests(SynchronousTestCase):
         self.assertTrue(a <= b)
         self.assertTrue(a >= b)
 
-    def test_equalityAndHashAsBytes(self) -> None:
+    def test_equality_and_hash_as_bytes(self) -> None:
         """
         A UInt equals, and hashes like, its wire bytes, so either finds it in a dict.
         """
@@ -159,7 +159,7 @@ class UIntTests(SynchronousTestCase):
         self.assertEqual({raw: 2}[value], 2)
         self.assertNotEqual(value, UInt256(raw[::-1]))
 
-    def test_sliceAndSize(self) -> None:
+    def test_slice_and_size(self) -> None:
         """
         UInts are 20 and 32 bytes long and slice like bytes.
         """
@@ -220,7 +220,7 @@ class Fixed8ParseTests(SynchronousTestCase):
         for raw in (1, -1, 12345678901, 10**16, 2**63 - 1, -(2**63)):
             self.assertEqual(parse_fixed8(format_fixed8(raw)), raw)
 
-    def test_moreThanEightDecimals(self) -> None:
+    def test_more_than_eight_decimals(self) -> None:
         """
         A ninth decimal place is a ValueError, however far out it is.
         """
@@ -229,21 +229,21 @@ class Fixed8ParseTests(SynchronousTestCase):
                      "0." + "0" * 40 + "1"):
             self.assertRaises(ValueError, parse_fixed8, text)
 
-    def test_notFinite(self) -> None:
+    def test_not_finite(self) -> None:
         """
         NaN and infinities are a ValueError.
         """
         for text in ("NaN", "nan", "sNaN", "inf", "-Infinity", "Infinity"):
             self.assertRaises(ValueError, parse_fixed8, text)
 
-    def test_notANumber(self) -> None:
+    def test_not_a_number(self) -> None:
         """
         Text that is not a decimal number is a ValueError.
         """
         for text in ("", " ", "abc", "1.2.3", "0x10", "1,5", "--1"):
             self.assertRaises(ValueError, parse_fixed8, text)
 
-    def test_outOfRange(self) -> None:
+    def test_out_of_range(self) -> None:
         """
         Amounts outside the signed 64-bit raw range are a ValueError, even huge exponents.
         """
@@ -257,7 +257,7 @@ class ECPointTests(SynchronousTestCase):
     ECPoint decoding, encoding and ordering.
     """
 
-    def test_compressedRoundTrip(self) -> None:
+    def test_compressed_round_trip(self) -> None:
         """
         Every mainnet standby key decodes and re-encodes to the same 33 bytes.
         """
@@ -268,7 +268,7 @@ class ECPointTests(SynchronousTestCase):
             self.assertTrue(reader.canonical)
             self.assertEqual(reader.remaining(), 0)
 
-    def test_compressedParity(self) -> None:
+    def test_compressed_parity(self) -> None:
         """
         The 02/03 prefix is the parity of Y.
         """
@@ -277,7 +277,7 @@ class ECPointTests(SynchronousTestCase):
             assert p.y is not None
             self.assertEqual(p.y & 1, int(hex_[:2], 16) - 2)
 
-    def test_uncompressedReencodedCompressed(self) -> None:
+    def test_uncompressed_reencoded_compressed(self) -> None:
         """
         An uncompressed 04 point is accepted, re-encoded compressed, and marks the input
         non-canonical.
@@ -289,7 +289,7 @@ class ECPointTests(SynchronousTestCase):
         self.assertFalse(reader.canonical)
         self.assertEqual(reader.remaining(), 1)
 
-    def test_hybridMatchingParity(self) -> None:
+    def test_hybrid_matching_parity(self) -> None:
         """
         A hybrid 06/07 point whose prefix matches Y's parity is accepted and non-canonical.
         """
@@ -301,7 +301,7 @@ class ECPointTests(SynchronousTestCase):
             self.assertEqual(p, compressed)
             self.assertFalse(reader.canonical)
 
-    def test_hybridMismatchingParity(self) -> None:
+    def test_hybrid_mismatching_parity(self) -> None:
         """
         A hybrid point whose prefix contradicts Y's parity is a FormatError at its offset.
         """
@@ -326,7 +326,7 @@ class ECPointTests(SynchronousTestCase):
         self.assertTrue(ECPoint.from_bytes(b"\x00").is_infinity)
         self.assertRaises(ValueError, p.public_key)
 
-    def test_invalidPrefix(self) -> None:
+    def test_invalid_prefix(self) -> None:
         """
         Prefixes other than 00, 02, 03, 04, 06 and 07 are a FormatError at the prefix.
         """
@@ -335,7 +335,7 @@ class ECPointTests(SynchronousTestCase):
                                       bytes((prefix,)) + bytes(64), 3)
             self.assertEqual(error.offset, 3)
 
-    def test_xNotOnCurve(self) -> None:
+    def test_x_not_on_curve(self) -> None:
         """
         A 33-byte encoding whose X has no point on the curve is a FormatError at its offset.
         """
@@ -345,14 +345,14 @@ class ECPointTests(SynchronousTestCase):
             self.assertEqual(error.offset, 2)
             self.assertRaises(ValueError, ECPoint.from_bytes, prefix + x)
 
-    def test_xNotAFieldElement(self) -> None:
+    def test_x_not_a_field_element(self) -> None:
         """
         An X at or above the field prime is rejected.
         """
         for x in (P256_P, 2**256 - 1):
             self.assertRaises(FormatError, read_point, b"\x02" + x.to_bytes(32, "big"))
 
-    def test_uncompressedOffCurve(self) -> None:
+    def test_uncompressed_off_curve(self) -> None:
         """
         An uncompressed point whose Y does not match X is rejected.
         """
@@ -369,7 +369,7 @@ class ECPointTests(SynchronousTestCase):
         self.assertRaises(FormatError, read_point, uncompressed(point(MAINNET_VALIDATORS[0]))[:-1])
         self.assertRaises(FormatError, read_point, b"")
 
-    def test_orderByXOnly(self) -> None:
+    def test_order_by_x_only(self) -> None:
         """
         03b209fd... sorts before 02ca0e27... because only X counts, not the prefix.
         """
@@ -379,7 +379,7 @@ class ECPointTests(SynchronousTestCase):
         self.assertGreater(b, a)
         self.assertGreater(a.encode(), b.encode())
 
-    def test_sortStandbyList(self) -> None:
+    def test_sort_standby_list(self) -> None:
         """
         Sorting the standby keys orders them by X, not by their encodings.
         """
@@ -388,7 +388,7 @@ class ECPointTests(SynchronousTestCase):
         self.assertEqual([k.encode().hex() for k in sorted(keys)], by_x)
         self.assertNotEqual(by_x, sorted(MAINNET_VALIDATORS))
 
-    def test_sameXOrdersByY(self) -> None:
+    def test_same_x_orders_by_y(self) -> None:
         """
         Two points with the same X order by Y.
         """
@@ -399,14 +399,14 @@ class ECPointTests(SynchronousTestCase):
         self.assertLess(low, high)
         self.assertEqual(sorted([high, low]), [low, high])
 
-    def test_infinitySortsFirst(self) -> None:
+    def test_infinity_sorts_first(self) -> None:
         """
         The point at infinity sorts before every real point.
         """
         keys = [point(h) for h in MAINNET_VALIDATORS] + [ECPoint.infinity()]
         self.assertTrue(sorted(keys)[0].is_infinity)
 
-    def test_publicKey(self) -> None:
+    def test_public_key(self) -> None:
         """
         A real point converts to a cryptography public key with the same coordinates.
         """
