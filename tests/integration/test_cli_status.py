@@ -6,9 +6,11 @@ methods, and no node at all.
 from __future__ import annotations
 
 import io
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import defer, reactor, threads
+from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from neo_twisted.cli import main
@@ -36,7 +38,7 @@ class StatusTests(TestCase):
     timeout = 120
 
     @defer.inlineCallbacks
-    def test_summary_of_a_running_node(self) -> None:
+    def test_summary_of_a_running_node(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Heights, sync state, each peer with its height and user agent, and the pool.
         """
@@ -62,7 +64,7 @@ class StatusTests(TestCase):
         self.assertIn('"blockheight": 300', out)
 
     @defer.inlineCallbacks
-    def test_reference_methods_only(self) -> None:
+    def test_reference_methods_only(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A node without C{getnodestate} is summarised from the standard methods.
         """
@@ -74,7 +76,7 @@ class StatusTests(TestCase):
             "getrawmempool": lambda params: ["aa", "bb"],
         }
         site = make_site(JsonRpcResource(methods, clock=reactor), reactor=reactor)
-        port = reactor.listenTCP(0, site, interface="127.0.0.1")
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(site)
         self.addCleanup(port.stopListening)
         url = f"http://127.0.0.1:{port.getHost().port}/"
         code, out, err = yield run_status("--rpc", url)
@@ -84,12 +86,12 @@ class StatusTests(TestCase):
             "peers      1", "  10.0.0.5:10333", "pool       2 verified"])
 
     @defer.inlineCallbacks
-    def test_no_node(self) -> None:
+    def test_no_node(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Nothing listening: exit status 1 and one line saying so.
         """
-        port = reactor.listenTCP(0, make_site(JsonRpcResource({}), reactor=reactor),
-                                 interface="127.0.0.1")
+        endpoint = TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1")
+        port = yield endpoint.listen(make_site(JsonRpcResource({}), reactor=reactor))
         free = port.getHost().port
         yield port.stopListening()
         code, out, err = yield run_status("--rpc", f"http://127.0.0.1:{free}/",

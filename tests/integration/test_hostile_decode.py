@@ -14,7 +14,7 @@ run (up to ~0.5 s once per such block, measured), so its bound is looser.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 from twisted.internet import defer, reactor, task
@@ -30,7 +30,7 @@ from neo_twisted.p2p.protocol import PeerProtocol
 from neo_twisted.wire.binary import BinaryWriter, encode_var_int
 from tests.support.attacker import ATTACKER_HOST
 from tests.support.hostile_helpers import HOSTILE_CHAIN, HostileCase
-from tests.support.node_cluster import wait_until
+from tests.support.node_cluster import stop_if_running, wait_until
 
 #: The longest the reactor may spend on one message of the attacker (CPU seconds).
 STEP_BOUND = 0.05
@@ -90,7 +90,7 @@ class ReactorSteps:
         self._last = reactor.seconds()
         self._probe = task.LoopingCall(self._tick)
         self._probe.start(0.01)
-        case.addCleanup(lambda: self._probe.running and self._probe.stop())
+        case.addCleanup(stop_if_running, self._probe)
 
     def _timed(self, method: Callable[..., Any], victim: NodeService) -> Callable[..., Any]:
         def timed(protocol: PeerProtocol, *args: Any) -> Any:
@@ -138,7 +138,7 @@ class BigBlockTests(HostileCase):
         return header
 
     @defer.inlineCallbacks
-    def test_block_before_the_handshake(self) -> None:
+    def test_block_before_the_handshake(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Before: the 32 MiB block was decoded on the reactor (1.8 s of CPU, a 4.2 s
         stall here) before the handshake machine called it a fault. Now it is one as
@@ -157,7 +157,7 @@ class BigBlockTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_unrequested_block_far_ahead(self) -> None:
+    def test_unrequested_block_far_ahead(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Before: the 32 MiB block, nobody's request and far beyond any header, was
         decoded on the reactor (about 1.8 s of CPU here) and then ignored, the sender
@@ -177,7 +177,7 @@ class BigBlockTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_huge_next_block(self) -> None:
+    def test_huge_next_block(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Before: a 32 MiB block that could be our next one was decoded on the reactor
         (1.8 s of CPU, a 2.1 s stall here: every peer, timer and RPC call waited)

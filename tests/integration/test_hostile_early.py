@@ -19,9 +19,9 @@ from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.sync.early import MAX_EARLY_BYTES
 from neo_twisted.wire.uint import UInt256
 from tests.support.attacker import Attacker
-from tests.support.hostile_helpers import HOSTILE_CHAIN, HostileCase
+from tests.support.hostile_helpers import HOSTILE_CHAIN, HostileCase, inventory_hashes
 from tests.support.ledger_samples import make_block
-from tests.support.node_cluster import wait_until
+from tests.support.node_cluster import stop_if_running, wait_until
 
 #: Made-up blocks the attacker announces and sends, and the size of each.
 FLOOD_BLOCKS = 2000
@@ -97,7 +97,7 @@ class EarlyBlockFloodTests(HostileCase):
             peak["pending"] = max(peak["pending"], ledger.stats()["pending_blocks"])
         sampler = task.LoopingCall(sample)
         sampler.start(0.005)
-        self.addCleanup(lambda: sampler.running and sampler.stop())
+        self.addCleanup(stop_if_running, sampler)
 
         reasons: list[str] = []
         lost = victim.node.connections.peer_lost
@@ -116,8 +116,7 @@ class EarlyBlockFloodTests(HostileCase):
         sample()
         sampler.stop()
         self.assertTrue(any(reason in r for r in reasons), reasons)
-        asked = sum(len(decode_payload("getdata", data).hashes)  # type: ignore[attr-defined]
-                    for command, data in attacker.received if command == "getdata")
+        asked = sum(inventory_hashes(attacker, "getdata").values())
         self.assertLessEqual(asked, 1)
         self.assertLessEqual(peak["bytes"], MAX_EARLY_BYTES)
         self.assertEqual(peak["pending"], 0)

@@ -9,6 +9,7 @@ the victim still syncs, answers RPC and keeps its tables bounded (L{HostileCase}
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Generator
 from typing import Any
 
 from twisted.internet import defer, reactor, task
@@ -21,7 +22,8 @@ from neo_twisted.wire.uint import UInt256
 from tests.support.attacker import Attacker, attack
 from tests.support.hostile_helpers import HOSTILE_CHAIN, HostileCase
 from tests.support.ledger_samples import PRIVNET
-from tests.support.node_cluster import wait_until
+from tests.support.node_cluster import stop_if_running, wait_until
+from tests.support.optional import present
 
 #: One of our inventories, a valid payload to send in the cases that need one.
 INV = InvPayload(InventoryType.TX, (UInt256(b"\x07" * 32),))
@@ -35,7 +37,8 @@ class FramingTests(HostileCase):
     """
 
     @defer.inlineCallbacks
-    def attack_and_check(self, script: Any, fault: Fault, *, handshake: bool = True) -> Any:
+    def attack_and_check(self, script: Callable[[Attacker], None], fault: Fault, *,
+                         handshake: bool = True) -> Generator[defer.Deferred[Any], Any, None]:
         honest = self.honest()
         victim = self.victim(honest)
         attacker = yield self.attacker(victim, handshake=handshake)
@@ -44,7 +47,7 @@ class FramingTests(HostileCase):
         yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT, fault=fault)
         yield self.assert_healthy(victim, honest)
 
-    def test_wrong_magic(self) -> None:
+    def test_wrong_magic(self) -> defer.Deferred[None]:
         """
         A version for another network (a testnet node dialling a mainnet port): dropped
         before any handshake.
@@ -56,7 +59,7 @@ class FramingTests(HostileCase):
 
         return self.attack_and_check(script, Fault.WRONG_MAGIC, handshake=False)
 
-    def test_bad_checksum(self) -> None:
+    def test_bad_checksum(self) -> defer.Deferred[None]:
         def script(attacker: Attacker) -> None:
             frame = bytearray(encode_frame(PRIVNET.magic, "inv", INV.to_bytes()))
             frame[20] ^= 0xFF  # the checksum's first byte
@@ -64,7 +67,7 @@ class FramingTests(HostileCase):
 
         return self.attack_and_check(script, Fault.BAD_FRAME)
 
-    def test_length_over_the_maximum(self) -> None:
+    def test_length_over_the_maximum(self) -> defer.Deferred[None]:
         """
         A header claiming more than the maximum payload is refused on the header alone:
         nothing waits for a payload that may never come.
@@ -75,14 +78,14 @@ class FramingTests(HostileCase):
 
         return self.attack_and_check(script, Fault.BAD_FRAME)
 
-    def test_payload_that_does_not_parse(self) -> None:
+    def test_payload_that_does_not_parse(self) -> defer.Deferred[None]:
         def script(attacker: Attacker) -> None:
             # an inventory type, then a count whose bytes end too soon
             attacker.send("inv", b"\x01\xfd\xff")
 
         return self.attack_and_check(script, Fault.MALFORMED)
 
-    def test_version_twice(self) -> None:
+    def test_version_twice(self) -> defer.Deferred[None]:
         def script(attacker: Attacker) -> None:
             version = VersionPayload(timestamp=0, port=0, nonce=12345, user_agent="/x/",
                                      start_height=0)
@@ -91,11 +94,11 @@ class FramingTests(HostileCase):
 
         return self.attack_and_check(script, Fault.HANDSHAKE_AGAIN, handshake=False)
 
-    def test_data_before_the_handshake(self) -> None:
+    def test_data_before_the_handshake(self) -> defer.Deferred[None]:
         return self.attack_and_check(lambda attacker: attacker.send("inv", INV),
                                      Fault.HANDSHAKE_ORDER, handshake=False)
 
-    def test_version_after_the_handshake(self) -> None:
+    def test_version_after_the_handshake(self) -> defer.Deferred[None]:
         def script(attacker: Attacker) -> None:
             attacker.send("version", VersionPayload(timestamp=0, port=0, nonce=99,
                                                     user_agent="", start_height=0))
@@ -103,7 +106,7 @@ class FramingTests(HostileCase):
         return self.attack_and_check(script, Fault.HANDSHAKE_AGAIN)
 
     @defer.inlineCallbacks
-    def test_inv_over_500_hashes_kept(self) -> None:
+    def test_inv_over_500_hashes_kept(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         An C{inv} of 501 hashes is what a neo 2.8 node sends as its C{mempool} answer:
         honest, so the peer stays (2.9+ would abort it; before issue 21 we banned it).
@@ -127,7 +130,7 @@ class SlowPeerTests(HostileCase):
     """
 
     @defer.inlineCallbacks
-    def test_frame_dripped_one_byte_at_a_time(self) -> None:
+    def test_frame_dripped_one_byte_at_a_time(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Bytes of a frame that never completes do not keep the peer: it is dropped once
         the idle timeout passes without a whole message, though a byte came every 0.1 s.
@@ -138,7 +141,7 @@ class SlowPeerTests(HostileCase):
         frame = iter(encode_frame(PRIVNET.magic, "inv", b"\x01" + b"\x00" * 2000))
         drip = task.LoopingCall(lambda: attacker.send_raw(bytes([next(frame)])))
         drip.start(0.1)
-        self.addCleanup(lambda: drip.running and drip.stop())
+        self.addCleanup(stop_if_running, drip)
         started = reactor.seconds()
         yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT)
         self.assertLess(reactor.seconds() - started, 10.0)
@@ -146,7 +149,7 @@ class SlowPeerTests(HostileCase):
         yield self.assert_healthy(victim, honest, linked=False)
 
     @defer.inlineCallbacks
-    def test_peer_that_never_reads(self) -> None:
+    def test_peer_that_never_reads(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A peer asking for the chain again and again without reading the answers is
         dropped once they pile up past the backlog; the victim serves others as before.
@@ -156,7 +159,7 @@ class SlowPeerTests(HostileCase):
         yield self.assert_healthy(victim, honest)
         attacker = yield self.attacker(victim)
         attacker.stop_reading()
-        genesis = victim.node.ledger.ledger.get_block_hash(0)  # type: ignore[union-attr]
+        genesis = present(present(victim.node.ledger.ledger).get_block_hash(0))
         request = bytes([1]) + genesis + bytes(32)
 
         def flood() -> None:
@@ -165,7 +168,7 @@ class SlowPeerTests(HostileCase):
 
         pump = task.LoopingCall(flood)
         pump.start(0.01)
-        self.addCleanup(lambda: pump.running and pump.stop())
+        self.addCleanup(stop_if_running, pump)
         yield self.assert_dropped(victim, attacker, response=Response.DISCONNECT, timeout=60)
         pump.stop()
         late = self.cluster.start("late", seeds=[victim], min_peers=1)
@@ -176,7 +179,7 @@ class SlowPeerTests(HostileCase):
 
 class ConnectionTests(HostileCase):
     @defer.inlineCallbacks
-    def test_500_connections_from_one_address(self) -> None:
+    def test_500_connections_from_one_address(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Of 500 connections from one address, the victim keeps its per-address limit;
         the others are closed at once, and the honest node keeps its place.
@@ -205,7 +208,7 @@ class ConnectionTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_self_connection(self) -> None:
+    def test_self_connection(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A peer that mirrors the victim's own version back (a loop through a proxy or a
         NAT looks the same) is the victim itself: dropped without a ban. The victim's

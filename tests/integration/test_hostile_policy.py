@@ -10,6 +10,7 @@ side is L{tests.unit.test_consensus_policy}).
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import defer
@@ -22,7 +23,7 @@ from tests.support.transaction_samples import remarks
 
 class FreeTransactionTests(HostileCase):
     @defer.inlineCallbacks
-    def test_large_free_transactions(self) -> None:
+    def test_large_free_transactions(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A peer sending 50 free 100 KB transactions: none is pooled or relayed, the peer
         is kept (another node's policy may differ: this is no violation), and RPC

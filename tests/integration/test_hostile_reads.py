@@ -19,10 +19,11 @@ from neo_twisted.ledger.chain import Ledger
 from neo_twisted.network.payloads import GetBlocksPayload, InventoryType, InvPayload
 from neo_twisted.node import serving
 from neo_twisted.node.serving import READS_IN_FLIGHT, READS_WAITING
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
 from neo_twisted.wire.uint import UInt256
 from tests.support.hostile_helpers import HOSTILE_CHAIN, HostileCase
-from tests.support.node_cluster import heights, wait_until
+from tests.support.node_cluster import heights, stop_if_running, wait_until
 from tests.support.rpc_client import rpc_call
 
 #: Requests of each kind (getheaders, getblocks, getdata) in the flood.
@@ -95,6 +96,7 @@ class ReadFloodTests(HostileCase):
         # The attacker's stop hashes tell its reads from the syncing node's (which
         # stop at nothing), and it asks for transactions, that node for blocks.
         short = store.get_block_hash(20)  # a short answer: reads, not sends, cost
+        assert short is not None
         nowhere = UInt256(b"\x5a" * 32)  # known to nobody: answers as long as can be
         meter = ReadMeter(store)
 
@@ -117,11 +119,11 @@ class ReadFloodTests(HostileCase):
         waiting_at_close: list[int] = []
         peer_lost = victim.node.controller.peer_lost
 
-        def lost(lost_peer: IPeer, reason: str, violation: bool) -> None:
+        def lost(lost_peer: IPeer, reason: str, fault: Fault | None) -> None:
             if lost_peer is peer:
                 closed_at.append(time.monotonic())
                 waiting_at_close.append(victim.node.server.reads_of(peer)[1])
-            peer_lost(lost_peer, reason, violation)
+            peer_lost(lost_peer, reason, fault)
 
         self.patch(victim.node.controller, "peer_lost", lost)
         most = [0, 0]
@@ -132,7 +134,7 @@ class ReadFloodTests(HostileCase):
 
         sampler = task.LoopingCall(sample)
         sampler.start(0.005)
-        self.addCleanup(lambda: sampler.running and sampler.stop())
+        self.addCleanup(stop_if_running, sampler)
 
         # the flood, connected
         rng = random.Random(8)

@@ -177,7 +177,7 @@ class AmplificationTests(HostileCase):
         self.assertLess(watch.cpu, REACTOR_BUDGET, f"reactor CPU {watch.cpu:.3f} s")
         self.assertLess(watch.longest, LONGEST_HOLD, f"reactor held {watch.longest:.3f} s")
         self.assertEqual(answered["result"], honest.node.block_height + 1)
-        rpc = victim.rpc.site.resource.original  # type: ignore[attr-defined]
+        rpc = victim.rpc.site.resource.original
         self.assertEqual(rpc.budget.used, 0)  # all given back
         yield self.assert_healthy(victim, honest)
 

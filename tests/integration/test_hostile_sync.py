@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from collections.abc import Generator
 from typing import Any
 
 import attrs
@@ -41,6 +42,7 @@ from tests.support.hostile_helpers import (
 )
 from tests.support.ledger_samples import DEV_KEYS, PRIVNET, make_block, make_blocks
 from tests.support.node_cluster import CHAIN_SEED, heights, wait_until
+from tests.support.optional import present
 
 #: A key that is no validator's and owns no coin.
 STRANGER = account_keys(4242, 1)[0]
@@ -63,7 +65,7 @@ class InventoryTests(HostileCase):
     """
 
     @defer.inlineCallbacks
-    def test_inv_flood_of_unknown_hashes(self) -> None:
+    def test_inv_flood_of_unknown_hashes(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         100,000 unknown transaction and 100,000 unknown block hashes: the victim asks for
         no more transactions than its per-peer cap, and for one block only (one without
@@ -80,7 +82,7 @@ class InventoryTests(HostileCase):
             attacker.send("inv", InvPayload(InventoryType.TX, random_hashes(rng, 500)))
             attacker.send("inv", InvPayload(InventoryType.Block, random_hashes(rng, 500)))
         yield wait_until(lambda: (peer := self.session_of(victim)) is not None
-                         and peer.messages_in.get("inv", 0) == 400,  # type: ignore
+                         and peer.messages_in.get("inv", 0) == 400,
                          "the victim to read the flood")
         asked = inventory_hashes(attacker, "getdata")
         self.assertEqual(asked[InventoryType.TX], MAX_ANNOUNCED_REQUESTS)
@@ -94,7 +96,7 @@ class InventoryTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_getdata_for_10000_unknown_hashes(self) -> None:
+    def test_getdata_for_10000_unknown_hashes(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Nothing is sent for unknown items; a known block asked for afterwards still is.
         """
@@ -106,7 +108,7 @@ class InventoryTests(HostileCase):
         for kind in (InventoryType.Block, InventoryType.TX):
             for _ in range(10):
                 attacker.send("getdata", InvPayload(kind, random_hashes(rng, 500)))
-        known = victim.node.ledger.ledger.get_block_hash(HOSTILE_CHAIN // 2)  # type: ignore
+        known = present(present(victim.node.ledger.ledger).get_block_hash(HOSTILE_CHAIN // 2))
         attacker.send("getdata", InvPayload(InventoryType.Block, (known,)))
         data = yield attacker.message("block")
         self.assertEqual(Block.from_bytes(data).hash, known)
@@ -115,7 +117,7 @@ class InventoryTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_addr_flood(self) -> None:
+    def test_addr_flood(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         100 C{addr} of 200 new endpoints each: the address book keeps its capacity.
         """
@@ -128,7 +130,7 @@ class InventoryTests(HostileCase):
                 NetworkAddressWithTime(0, 1, ipaddress.ip_address(f"127.9.{batch}.{i + 1}"),
                                        10_000 + i) for i in range(200))))
         yield wait_until(lambda: (peer := self.session_of(victim)) is not None
-                         and peer.messages_in.get("addr", 0) == 100,  # type: ignore
+                         and peer.messages_in.get("addr", 0) == 100,
                          "the victim to read the flood")
         self.assertFalse(self.banned(victim))
         yield self.assert_healthy(victim, honest)
@@ -136,7 +138,7 @@ class InventoryTests(HostileCase):
 
 class BlockTests(HostileCase):
     @defer.inlineCallbacks
-    def test_unsolicited_blocks(self) -> None:
+    def test_unsolicited_blocks(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Blocks the victim holds already are ignored; an unrequested next block that
         fails its checks (no witness) discourages the sender, and is not stored.
@@ -148,9 +150,9 @@ class BlockTests(HostileCase):
         ledger = victim.node.ledger.ledger
         assert ledger is not None
         for index in range(1, 51):
-            attacker.send("block", ledger.get_block_bytes(ledger.get_block_hash(index)))
+            attacker.send("block", ledger.get_block_bytes(present(ledger.get_block_hash(index))))
         yield wait_until(lambda: (peer := self.session_of(victim)) is not None
-                         and peer.messages_in.get("block", 0) == 50,  # type: ignore
+                         and peer.messages_in.get("block", 0) == 50,
                          "the victim to read the old blocks")
         self.assertFalse(self.banned(victim))
         attacker.send("block", make_block(tip_header(victim), sign=False))
@@ -160,7 +162,7 @@ class BlockTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_blocks_far_ahead_of_the_tip(self) -> None:
+    def test_blocks_far_ahead_of_the_tip(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Valid blocks beyond the header tip, sent unasked, are not buffered or checked:
         the first costs the sender its connection (issue 20, attack 5), not a ban.
@@ -205,7 +207,7 @@ class HeaderTests(HostileCase):
         return victim, honest, attacker
 
     @defer.inlineCallbacks
-    def test_headers_that_do_not_connect(self) -> None:
+    def test_headers_that_do_not_connect(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Well-signed headers whose first one follows a block nobody has: refused, the
         fault counted, the sender kept (before issue 21: banned).
@@ -223,7 +225,7 @@ class HeaderTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_headers_with_bad_witnesses(self) -> None:
+    def test_headers_with_bad_witnesses(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Headers that follow the tip, signed by keys that are not the validators'.
         """
@@ -239,7 +241,8 @@ class HeaderTests(HostileCase):
         yield self.assert_healthy(victim, honest)
 
     @defer.inlineCallbacks
-    def test_header_chain_that_never_delivers_its_blocks(self) -> None:
+    def test_header_chain_that_never_delivers_its_blocks(
+            self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         The attacker serves the real headers and never a block: the victim drops it for
         stalling (no ban: a slow peer looks the same), then syncs from an honest node.
@@ -261,7 +264,7 @@ class HeaderTests(HostileCase):
 
 class TransactionTests(HostileCase):
     @defer.inlineCallbacks
-    def test_invalid_transactions_in_bulk(self) -> None:
+    def test_invalid_transactions_in_bulk(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Transactions spending real coins with forged witnesses: the sender is dropped
         after L{MAX_INVALID} (not banned: it may relay for a wallet that forged them),
@@ -292,7 +295,8 @@ class TransactionTests(HostileCase):
 
 class ConsensusTests(HostileCase):
     @defer.inlineCallbacks
-    def test_consensus_payload_from_a_non_validator(self) -> None:
+    def test_consensus_payload_from_a_non_validator(
+            self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A payload naming validator 1 but signed by a stranger is not relayed, and is no
         fault of the sender's (before issue 21: a ban, which on a chain whose votes

@@ -10,6 +10,7 @@ can make (1024 keys) key by key.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import defer, reactor
@@ -60,7 +61,7 @@ class Watch:
 
         case.patch(mempool, "submit_each", submitting)
         case.patch(mempool, "_settle", settling)
-        verify = witness_module.verify_signature
+        verify = witness_module.verify_signature  # type: ignore[attr-defined]
 
         def counting(*args: Any) -> bool:
             self.signatures += 1
@@ -80,7 +81,7 @@ class Watch:
 
 class CostlyWitnessTests(HostileCase):
     @defer.inlineCallbacks
-    def test_wide_multisig_refused_unchecked(self) -> None:
+    def test_wide_multisig_refused_unchecked(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Transactions that a validly signed 1-of-1024 multisig must sign (no coins, a
         Script attribute), sent by a peer and by RPC C{sendrawtransaction}.

@@ -6,6 +6,7 @@ block empties every pool.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import defer, reactor, task
@@ -29,7 +30,7 @@ def tx_messages_in(node: NodeService) -> dict[int, int]:
     """
     C{tx} messages each of the node's connections received, by the peer's listening port.
     """
-    return {peer.listener.port: peer.messages_in.get("tx", 0)  # type: ignore[attr-defined]
+    return {peer.listener.port: peer.messages_in.get("tx", 0)
             for peer in node.node.established_peers() if peer.listener is not None}
 
 
@@ -51,7 +52,7 @@ class TransactionRelayTests(TestCase):
         return signed_transfer([ref], outputs, [key])
 
     @defer.inlineCallbacks
-    def test_line_of_three(self) -> None:
+    def test_line_of_three(self) -> Generator[defer.Deferred[Any], Any, None]:
         cluster = Cluster(self)
         a = cluster.start("a", chain=BLOCKS, max_peers=1, min_peers=1, rpc_port=0)
         b = cluster.start("b", chain=BLOCKS, seeds=[a], min_peers=1, max_peers=3)
@@ -59,6 +60,7 @@ class TransactionRelayTests(TestCase):
         yield wait_until(lambda: len(b.node.established_peers()) == 2
                          and len(c.node.established_peers()) == 1, "the line A-B-C")
         assert a.rpc is not None and c.rpc is not None
+        assert a.rpc.port is not None and c.rpc.port is not None
         coin = self.coins()[0]
         tx = self.pay(coin)
         answer = yield rpc_call(a.rpc.port, "sendrawtransaction", tx.to_bytes().hex())
@@ -100,7 +102,7 @@ class NodeRpcTests(TestCase):
     timeout = 60
 
     @defer.inlineCallbacks
-    def test_peer_methods(self) -> None:
+    def test_peer_methods(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         C{getconnectioncount}, C{getpeers} and C{getversion} of a node with one peer.
         """
@@ -108,7 +110,7 @@ class NodeRpcTests(TestCase):
         a = cluster.start("a", chain=BLOCKS, rpc_port=0, min_peers=1)
         b = cluster.start("b", chain=BLOCKS, seeds=[a], min_peers=1)
         yield wait_until(lambda: len(a.node.established_peers()) == 1, "a connected")
-        assert a.rpc is not None
+        assert a.rpc is not None and a.rpc.port is not None
         count = yield rpc_call(a.rpc.port, "getconnectioncount")
         self.assertEqual(count["result"], 1)
         peers = (yield rpc_call(a.rpc.port, "getpeers"))["result"]

@@ -4,6 +4,9 @@ The Prometheus endpoint of a real node, and the traffic totals behind it.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 from twisted.internet import defer, reactor
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import TestCase
@@ -22,7 +25,8 @@ class MetricsEndpointTests(TestCase):
     timeout = 120
 
     @defer.inlineCallbacks
-    def test_metrics_served_and_moving_with_blocks(self) -> None:
+    def test_metrics_served_and_moving_with_blocks(
+            self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Every listed metric is served, in Prometheus' text format; the heights,
         the block traffic and the peer gauge move as a sync brings blocks.
@@ -57,7 +61,7 @@ class MetricsEndpointTests(TestCase):
                                                                   ("direction", "out")))], 1)
 
     @defer.inlineCallbacks
-    def test_other_paths(self) -> None:
+    def test_other_paths(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         C{/} points at C{/metrics}; anything else is a 404.
         """

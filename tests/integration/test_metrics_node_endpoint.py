@@ -6,6 +6,9 @@ L{tests.unit.test_metrics_node}.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
@@ -22,7 +25,7 @@ class EndpointTests(TestCase):
     timeout = 60
 
     @defer.inlineCallbacks
-    def test_rpc_calls_and_process_on_the_page(self) -> None:
+    def test_rpc_calls_and_process_on_the_page(self) -> Generator[defer.Deferred[Any], Any, None]:
         node = Cluster(self).start("a", rpc_port=0, metrics_port=0)
         assert node.rpc is not None and node.rpc.port is not None
         answer = yield rpc_call(node.rpc.port, "getblockcount")

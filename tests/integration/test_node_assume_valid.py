@@ -8,6 +8,7 @@ straight into its store), so a node that checked their witnesses could not sync 
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,10 @@ from twisted.trial.unittest import TestCase
 
 from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.settings import AssumeValid
+from neo_twisted.node.service import NodeService
 from tests.support.ledger_samples import PRIVNET, PRIVNET_GENESIS, accept_all, make_blocks
 from tests.support.node_cluster import Cluster, heights, wait_until
+from tests.support.optional import present
 
 #: Blocks 1-300 unsigned; 301-320 signed by the validators.
 UNSIGNED = make_blocks(PRIVNET_GENESIS.header, 300, sign=False)
@@ -38,24 +41,24 @@ def write_chain(datadir: Path) -> None:
 class AssumeValidSyncTests(TestCase):
     timeout = 120
 
-    def serving(self, cluster: Cluster) -> object:
+    def serving(self, cluster: Cluster) -> NodeService:
         write_chain(cluster.datadir("a"))
         return cluster.start("a", max_peers=2, min_peers=1)
 
     @defer.inlineCallbacks
-    def test_trusting_node_syncs(self) -> None:
+    def test_trusting_node_syncs(self) -> Generator[defer.Deferred[Any], Any, None]:
         cluster = Cluster(self)
         a = self.serving(cluster)
         trusted = attrs.evolve(PRIVNET, assume_valid=AssumeValid(300, UNSIGNED[-1].hash))
         b = cluster.start("b", seeds=[a], min_peers=1, max_peers=1, settings=trusted)
         yield wait_until(lambda: heights(b) == (TIP, TIP), "B to sync A's chain")
-        ledger = b.node.ledger.ledger
+        ledger = present(b.node.ledger.ledger)
         self.assertEqual((ledger.get_block_hash(150), ledger.get_block_hash(TIP)),
                          (UNSIGNED[149].hash, SIGNED[-1].hash))
         self.assertEqual(ledger.verified_height, TIP)
 
     @defer.inlineCallbacks
-    def test_other_nodes_refuse(self) -> None:
+    def test_other_nodes_refuse(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Without the setting, or with another block at that height, the unsigned headers
         are refused and A is dropped: nothing above genesis is taken.
@@ -73,4 +76,4 @@ class AssumeValidSyncTests(TestCase):
                          timeout=60)
         self.assertEqual(heights(b), (0, 0))
         self.assertEqual(heights(c)[1], 0)
-        self.assertEqual(c.node.ledger.ledger.verified_height, 0)
+        self.assertEqual(present(c.node.ledger.ledger).verified_height, 0)

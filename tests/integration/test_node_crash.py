@@ -19,6 +19,7 @@ import random
 import re
 import shutil
 import subprocess
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ class LiveSyncKillTests(KillCase):
         return self.cluster.datadirs["clean"]
 
     @defer.inlineCallbacks
-    def test_killed_while_syncing(self) -> None:
+    def test_killed_while_syncing(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Rounds of a sync from nothing, each killed at rising heights until the chain is
         whole, then finished and compared with the uninterrupted sync; as many rounds
@@ -178,7 +179,7 @@ class LiveSyncKillTests(KillCase):
 
 class BusyPoolKillTests(KillCase):
     @defer.inlineCallbacks
-    def test_killed_with_a_busy_pool(self) -> None:
+    def test_killed_with_a_busy_pool(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A node at the tip taking transactions by RPC (valid ones, and forged ones) is
         killed mid-stream: the store passes the check each time, holds the chain only

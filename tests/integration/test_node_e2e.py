@@ -5,6 +5,9 @@ other through C{getaddr}/C{addr}, and keep C{peers.dat}.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
@@ -26,7 +29,7 @@ class SyncTests(TestCase):
                              f"block {index} differs")
 
     @defer.inlineCallbacks
-    def test_sync_through_a_chain_of_nodes(self) -> None:
+    def test_sync_through_a_chain_of_nodes(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         B syncs A's headers and blocks; C, connected only to B, gets them from B.
         """
@@ -44,7 +47,7 @@ class SyncTests(TestCase):
         self.assertEqual(peer_ports(a), {b.node.connections.listening_port})
 
     @defer.inlineCallbacks
-    def test_restart_mid_sync_resumes(self) -> None:
+    def test_restart_mid_sync_resumes(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         A node stopped while syncing keeps what it committed and finishes after a restart.
         """
@@ -67,7 +70,7 @@ class AddressTests(TestCase):
     timeout = 120
 
     @defer.inlineCallbacks
-    def test_six_nodes_learn_each_other(self) -> None:
+    def test_six_nodes_learn_each_other(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Five nodes that know only one seed node end up connected to one another.
         """
@@ -88,7 +91,7 @@ class AddressTests(TestCase):
         self.assertEqual(len(ports), 6)
 
     @defer.inlineCallbacks
-    def test_peers_file_used_on_next_start(self) -> None:
+    def test_peers_file_used_on_next_start(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         peers.dat written on stop holds the peer's endpoint; the next start dials it
         without any seed.
@@ -97,6 +100,7 @@ class AddressTests(TestCase):
         a = cluster.start("a", min_peers=1)
         b = cluster.start("b", seeds=[a], min_peers=1)
         port = a.node.connections.listening_port
+        assert port is not None
         yield wait_until(lambda: peer_ports(b) == {port}, "B to connect to A")
         yield cluster.stop("b")
         saved = load_peers(cluster.datadirs["b"] / "peers.dat")

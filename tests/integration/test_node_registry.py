@@ -7,6 +7,7 @@ connect, exchange and leave over loopback.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from twisted.internet import defer
@@ -55,7 +56,7 @@ class RegistryTests(TestCase):
             self.assertIs(records[peer].session, session)
 
     @defer.inlineCallbacks
-    def test_one_set_of_peers(self) -> None:
+    def test_one_set_of_peers(self) -> Generator[defer.Deferred[Any], Any, None]:
         cluster = Cluster(self)
         a = cluster.start("a", chain=200, min_peers=2)
         b = cluster.start("b", seeds=[a], min_peers=2)

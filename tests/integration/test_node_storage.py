@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ class DiskCase(TwistdCase):
 
 class ReadOnlyTests(DiskCase):
     @defer.inlineCallbacks
-    def test_read_only_data_directory(self) -> None:
+    def test_read_only_data_directory(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         On a file system mounted read-only the node refuses to start, saying why in one
         line; the store is as it was.
@@ -87,7 +88,7 @@ class FullDiskTests(DiskCase):
     timeout = 300
 
     @defer.inlineCallbacks
-    def test_full_disk_while_syncing(self) -> None:
+    def test_full_disk_while_syncing(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         The disk fills up mid-sync: the node stops with L{EXIT_STORE_FAILED} and says
         why; the store passes the full check at the height it reached, and once there is
@@ -114,7 +115,7 @@ class FullDiskTests(DiskCase):
         def synced() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"the node exited: {self.text(log)[-2000:]}")
-            return store_info(datadir)["block_height"] == HOSTILE_CHAIN
+            return bool(store_info(datadir)["block_height"] == HOSTILE_CHAIN)
 
         yield wait_until(synced, "the node to finish once there is room", timeout=120,
                          interval=0.2)
@@ -130,7 +131,8 @@ class PeersFileTests(TestCase):
     """
 
     @defer.inlineCallbacks
-    def start_with_peers_file(self, content: bytes, warning: str) -> Any:
+    def start_with_peers_file(self, content: bytes,
+                              warning: str) -> Generator[defer.Deferred[Any], Any, None]:
         cluster = Cluster(self)
         honest = cluster.start("honest", chain=HOSTILE_CHAIN, min_peers=1)
         (cluster.datadir("node") / "peers.dat").write_bytes(content)
@@ -142,10 +144,10 @@ class PeersFileTests(TestCase):
         yield wait_until(lambda: heights(node) == (HOSTILE_CHAIN, HOSTILE_CHAIN),
                          "the node to sync from its seed")
 
-    def test_corrupt_peers_file(self) -> None:
+    def test_corrupt_peers_file(self) -> defer.Deferred[None]:
         return self.start_with_peers_file(b"\xff" * 37, "ignoring peers file")
 
-    def test_truncated_peers_file(self) -> None:
+    def test_truncated_peers_file(self) -> defer.Deferred[None]:
         saved = encode_peers(Endpoint(f"10.0.0.{i}", 20333) for i in range(1, 4))
         return self.start_with_peers_file(saved[:-3], "ignoring peers file")
 
@@ -154,7 +156,8 @@ class EmbeddedNodeTests(TestCase):
     timeout = 120
 
     @defer.inlineCallbacks
-    def test_write_failure_stops_an_embedded_node(self) -> None:
+    def test_write_failure_stops_an_embedded_node(
+            self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         Embedded in a program, a node whose store refuses a write stops its services
         and says why in L{NodeService.failure}; the program's reactor runs on.

@@ -6,7 +6,9 @@ syncing from the other, both stopped with SIGTERM.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import defer
 
@@ -20,7 +22,7 @@ from tests.support.twistd_case import TwistdCase
 
 class TwistdTests(TwistdCase):
     @defer.inlineCallbacks
-    def test_two_processes_sync_and_stop_cleanly(self) -> None:
+    def test_two_processes_sync_and_stop_cleanly(self) -> Generator[defer.Deferred[Any], Any, None]:
         """
         B (empty) syncs A's chain; on SIGTERM both stop cleanly, B's peers.dat names A and
         B's store passes the full check.

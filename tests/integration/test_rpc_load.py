@@ -361,7 +361,7 @@ class LoadTests(TestCase):
         site = node.rpc.site
         assert isinstance(site, RpcSite)
         site.timeOut, site.abort_timeout = TIMEOUT, ABORT  # before any connection
-        resource = site.resource.original  # type: ignore[attr-defined]
+        resource = site.resource.original
         assert isinstance(resource, JsonRpcResource)
         facts = read_facts(node)
         for index, hash_ in enumerate(facts.hashes):  # one at a time, before the load

@@ -5,6 +5,7 @@ certificate issued by a test CA and verified by the client with service-identity
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +58,14 @@ class ServiceTestCase(TestCase):
 
 class HttpTests(ServiceTestCase):
     @defer.inlineCallbacks
-    def test_serves_on_loopback(self) -> None:
+    def test_serves_on_loopback(self) -> Generator[defer.Deferred[Any], Any, None]:
         rpc = self.serve()
         self.assertEqual(rpc.scheme, "http")
         status, answer = yield rpc_post(f"http://127.0.0.1:{rpc.port}/", REQUEST)
         self.assertEqual((status, answer), (200, {"jsonrpc": "2.0", "id": 1, "result": 42}))
 
     @defer.inlineCallbacks
-    def test_stop_closes_the_port(self) -> None:
+    def test_stop_closes_the_port(self) -> Generator[defer.Deferred[Any], Any, None]:
         rpc = self.serve()
         port = rpc.port
         yield rpc.stopService()
@@ -82,14 +83,14 @@ class HttpsTests(ServiceTestCase):
         return f"https://127.0.0.1:{rpc.port}/"
 
     @defer.inlineCallbacks
-    def test_verified_by_the_client(self) -> None:
+    def test_verified_by_the_client(self) -> Generator[defer.Deferred[Any], Any, None]:
         rpc = self.serve(self.ca)
         self.assertEqual(rpc.scheme, "https")
         status, answer = yield rpc_post(self.url(rpc), REQUEST, TrustOnly(self.ca.ca_pem))
         self.assertEqual((status, answer["result"]), (200, 42))
 
     @defer.inlineCallbacks
-    def test_untrusted_ca_refused(self) -> None:
+    def test_untrusted_ca_refused(self) -> Generator[defer.Deferred[Any], Any, None]:
         rpc = self.serve(self.ca)
         stranger = make_test_ca("another CA")
         error = yield self.assertFailure(
@@ -100,7 +101,7 @@ class HttpsTests(ServiceTestCase):
         self.assertEqual(status, 200)
 
     @defer.inlineCallbacks
-    def test_wrong_name_refused(self) -> None:
+    def test_wrong_name_refused(self) -> Generator[defer.Deferred[Any], Any, None]:
         rpc = self.serve(self.ca)
         error = yield self.assertFailure(
             rpc_post(self.url(rpc), REQUEST, TrustOnly(self.ca.ca_pem, "rpc.example")),
@@ -108,7 +109,7 @@ class HttpsTests(ServiceTestCase):
         self.assertTrue(error.reasons[0].check(VerificationError))
 
     @defer.inlineCallbacks
-    def test_plain_http_to_the_tls_port(self) -> None:
+    def test_plain_http_to_the_tls_port(self) -> Generator[defer.Deferred[Any], Any, None]:
         rpc = self.serve(self.ca)
         yield self.assertFailure(rpc_post(f"http://127.0.0.1:{rpc.port}/", REQUEST), Exception)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Generator
+from typing import Any
 
 from twisted.internet import defer, reactor, task
 from twisted.logger import Logger
@@ -32,7 +34,7 @@ class ChurnTests(TestCase):
     timeout = SECONDS * 3 + 300
 
     @defer.inlineCallbacks
-    def test_churning_network(self) -> None:
+    def test_churning_network(self) -> Generator[defer.Deferred[Any], Any, None]:
         seed = int(os.environ.get("NEO_SOAK_SEED", random.randrange(1 << 30)))
         rng = random.Random(seed)
         network = SoakNetwork(self, rng)

@@ -49,7 +49,7 @@ class UnitTests(SynchronousTestCase):
         """
         tool = shutil.which("systemd-analyze")
         if tool is None:
-            raise self.skipTest("systemd-analyze is not installed")  # type: ignore[misc]
+            raise self.skipTest("systemd-analyze is not installed")
         directory = Path(self.mktemp())
         directory.mkdir()
         unit = directory / "neonode.service"
@@ -66,7 +66,7 @@ class UnitTests(SynchronousTestCase):
         The command line, with the example options, is valid for twistd and for
         C{twistd neonode} (the config path swapped for the bundled file).
         """
-        from twisted.scripts.twistd import ServerOptions
+        from twisted.scripts.twistd import ServerOptions  # type: ignore[attr-defined]
         line = unit_sections()["Service"]["ExecStart"]
         argv = shlex.split(line.replace("$NEONODE_OPTIONS", " ".join(environment_options())))
         self.assertEqual(argv[0], INSTALLED_TWISTD)

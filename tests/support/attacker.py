@@ -126,7 +126,12 @@ class Attacker(Protocol):
         if not self.connected:
             return defer.succeed(None)
         done: defer.Deferred[None] = defer.Deferred()
-        self.closed.addBoth(lambda result: done.called or done.callback(None))
+
+        def finish(_: object) -> None:
+            if not done.called:
+                done.callback(None)
+
+        self.closed.addBoth(finish)
         return done.addTimeout(timeout, reactor)
 
     def abort(self) -> None:
@@ -142,4 +147,6 @@ def attack(node: NodeService, attacker: Attacker | None = None,
     port = node.node.connections.listening_port
     assert port is not None
     endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, bindAddress=(host, 0))
-    return connectProtocol(endpoint, attacker if attacker is not None else Attacker())
+    connected: defer.Deferred[Attacker] = connectProtocol(
+        endpoint, attacker if attacker is not None else Attacker())
+    return connected

@@ -125,6 +125,14 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0,
         yield task.deferLater(reactor, interval, lambda: None)
 
 
+def stop_if_running(loop: task.LoopingCall) -> None:
+    """
+    Stop C{loop} unless it stopped already (a cleanup after a test that may stop it).
+    """
+    if loop.running:
+        loop.stop()
+
+
 def heights(node: NodeService) -> tuple[int, int]:
     """
     (header height, block height) of a running node.

@@ -16,8 +16,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
-from twisted.logger import globalLogPublisher
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
@@ -29,6 +28,7 @@ from neo_twisted.p2p.connections import ConnectionService
 from neo_twisted.p2p.controller import PeerController
 from neo_twisted.p2p.faults import Fault, Response
 from neo_twisted.p2p.interfaces import Endpoint, IPeer
+from tests.support.logs import captured_events
 
 
 def version(nonce: int = 1, port: int = 20333, timestamp: int = 1_500_000_000,
@@ -172,7 +172,7 @@ class ServiceCase(SynchronousTestCase):
         self.reactor = FakeReactor()
         self.out = PeerMaker()
         self.inbound = PeerMaker(inbound=True)
-        self.events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.events = captured_events(self)
 
     def make(self, *, start: bool = True, known: Sequence[Endpoint] = (),
              **options: Any) -> ConnectionService:
@@ -201,6 +201,7 @@ class ServiceCase(SynchronousTestCase):
         """
         host, port, factory, _, _ = self.reactor.tcpClients[index]
         protocol = factory.buildProtocol(IPv4Address("TCP", host, port))
+        assert protocol is not None
         protocol.makeConnection(StringTransport())
         return self.out.built[-1]
 
@@ -209,7 +210,8 @@ class ServiceCase(SynchronousTestCase):
         Fail dial C{index} as refused.
         """
         factory = self.reactor.tcpClients[index][2]
-        factory.clientConnectionFailed(None, Failure(ConnectionRefusedError()))
+        factory.clientConnectionFailed(self.reactor.connectors[index],
+                                       Failure(ConnectionRefusedError()))
 
     def established(self, service: ConnectionService, host: str, nonce: int = 1, *,
                     inbound: bool = True, port: int = 20333, **fields: Any) -> FakePeer:

@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from neo_twisted.core.serializable import Serializable
+from neo_twisted.ledger.chain import Ledger
 from neo_twisted.ledger.service import LedgerService, synchronous
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.verify import Mapper
@@ -93,3 +94,11 @@ def ledger_service(case: SynchronousTestCase, mapper: Mapper = accept_all,
     service.startService()
     case.addCleanup(service.stopService)
     return service
+
+
+def opened(service: LedgerService) -> Ledger:
+    """
+    The ledger of a started service (None before it starts, for the type checker).
+    """
+    assert service.ledger is not None
+    return service.ledger

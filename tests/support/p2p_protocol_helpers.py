@@ -6,6 +6,7 @@ listener, frame helpers, and a test case with one connection on a L{StringTransp
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypedDict, Unpack
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
@@ -36,6 +37,18 @@ INV = InvPayload(InventoryType.Block, (UInt256(b"\x01" * 32),))
 PEER_ADDRESS = IPv4Address("TCP", "1.2.3.4", 50123)
 
 Call = tuple[object, ...]
+
+
+class FactoryOptions(TypedDict, total=False):
+    """
+    The timers and send backlog of a L{PeerFactory} a test sets (the others keep their
+    defaults).
+    """
+
+    handshake_timeout: float
+    idle_timeout: float
+    ping_interval: float
+    max_send_backlog: int
 
 
 @implementer(IPeerListener)
@@ -126,9 +139,9 @@ class ProtocolCase(SynchronousTestCase):
         self.connect()
 
     def connect(self, *, inbound: bool = False, magic: int = MAGIC,
-                **timeouts: float) -> None:
+                **options: Unpack[FactoryOptions]) -> None:
         self.factory = PeerFactory(self.listener, magic, self.clock, inbound=inbound,
-                                   **timeouts)
+                                   **options)
         self.transport = StringTransportWithDisconnection(peerAddress=PEER_ADDRESS)
         protocol = self.factory.buildProtocol(PEER_ADDRESS)
         self.transport.protocol = protocol

@@ -54,7 +54,7 @@ class RawClient(Protocol):
         if self.parts:
             self.transport.write(self.parts.pop(0))
         if self.parts:
-            self._next = reactor.callLater(self.gap, self._send)  # type: ignore[attr-defined]
+            self._next = reactor.callLater(self.gap, self._send)
         self.sent_all = not self.parts
 
     def dataReceived(self, data: bytes) -> None:

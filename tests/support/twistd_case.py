@@ -9,7 +9,9 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
@@ -60,7 +62,8 @@ class TwistdCase(TestCase):
         return log.read_text(errors="replace") if log.exists() else ""
 
     @defer.inlineCallbacks
-    def listening_port(self, process: subprocess.Popen[bytes], log: Path) -> defer.Deferred[int]:
+    def listening_port(self, process: subprocess.Popen[bytes],
+                       log: Path) -> Generator[defer.Deferred[Any], Any, int]:
         def found() -> bool:
             return _LISTENING.search(self.text(log)) is not None or process.poll() is not None
 
@@ -74,7 +77,8 @@ class TwistdCase(TestCase):
         return int(match.group(1))
 
     @defer.inlineCallbacks
-    def terminate(self, process: subprocess.Popen[bytes], log: Path) -> defer.Deferred[None]:
+    def terminate(self, process: subprocess.Popen[bytes],
+                  log: Path) -> Generator[defer.Deferred[Any], Any, None]:
         process.send_signal(signal.SIGTERM)
         yield wait_until(lambda: process.poll() is not None, f"{log.name} to exit", timeout=60)
         # twistd re-raises the signal it stopped on, so a clean stop reads as killed by

@@ -60,7 +60,7 @@ def count_witness_checks(case: SynchronousTestCase) -> list[WitnessJob]:
     The witnesses the pool's rules check from now on (until C{case} ends), in order.
     """
     checked: list[WitnessJob] = []
-    original = rules.check_witness
+    original = rules.check_witness  # type: ignore[attr-defined]
 
     def counting(job: WitnessJob) -> bool:
         checked.append(job)

@@ -14,6 +14,7 @@ from neo_twisted.crypto.scripts import bft_threshold, consensus_address, multisi
 from neo_twisted.mempool.outcome import Outcome
 from tests.support.consensus_network import SECONDS, Member, Network
 from tests.support.ledger_samples import DEV_KEYS
+from tests.support.node_policy_helpers import FakeConnections
 from tests.support.vote_samples import (
     CANDIDATE_KEY,
     FIVE,
@@ -87,7 +88,9 @@ class ElectedValidatorTests(SynchronousTestCase):
         for (_, _), (_, outbound, inbound) in self.net.links.items():
             self.assertTrue(outbound.established and inbound.established)
         for member in self.everyone:
-            calls = member.node.connections.calls  # the test network's stand-in
+            connections = member.node.connections
+            assert isinstance(connections, FakeConnections)  # the test network's stand-in
+            calls = connections.calls
             self.assertEqual([c for c in calls if c[0] in ("fault_ignored", "peer_lost")], [],
                              member)
 

@@ -98,7 +98,7 @@ class CountingChecks:
 
     def __init__(self, case: SynchronousTestCase) -> None:
         self.calls = 0
-        original = witness_module.verify_signature
+        original = witness_module.verify_signature  # type: ignore[attr-defined]
 
         def counting(*args: Any) -> bool:
             self.calls += 1

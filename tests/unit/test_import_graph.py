@@ -29,7 +29,7 @@ def runtime_imports(path: Path, modules: set[str]) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             skipped.update(id(n) for child in node.body for n in ast.walk(child))
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
             continue

@@ -45,7 +45,8 @@ def items(ledger: Ledger, name: str) -> list[tuple[bytes, bytes]]:
 
 def schema(ledger: Ledger) -> bytes | None:
     with ledger.store.read() as txn:
-        return txn.get(b"schema", db=ledger.store.dbs["meta"])  # type: ignore[no-any-return]
+        value = txn.get(b"schema", db=ledger.store.dbs["meta"])
+        return None if value is None else bytes(value)
 
 
 class AccountIndexCase(SynchronousTestCase):

@@ -39,6 +39,7 @@ from tests.support.ledger_samples import (
     sign_header,
     vector_block,
 )
+from tests.support.optional import present
 
 GENESIS = PRIVNET_GENESIS
 ISSUE = GENESIS.transactions[3]
@@ -62,8 +63,8 @@ class OpeningTests(SynchronousTestCase):
         self.assertEqual(ledger.get_block_hash(0), GENESIS.hash)
         self.assertEqual(ledger.get_header(0), GENESIS.header)
         self.assertEqual(ledger.get_header(GENESIS.hash), GENESIS.header)
-        self.assertEqual(ledger.get_block(0).to_bytes(), GENESIS.to_bytes())
-        self.assertEqual(ledger.get_block(GENESIS.hash).to_bytes(), GENESIS.to_bytes())
+        self.assertEqual(present(ledger.get_block(0)).to_bytes(), GENESIS.to_bytes())
+        self.assertEqual(present(ledger.get_block(GENESIS.hash)).to_bytes(), GENESIS.to_bytes())
         self.assertIsNone(ledger.get_block(1))
         self.assertIsNone(ledger.get_block_hash(1))
         self.assertIsNone(ledger.get_header(1))
@@ -110,7 +111,7 @@ class OpeningTests(SynchronousTestCase):
         ledger.close()
         ledger = open_ledger(self, datadir)
         self.assertEqual((ledger.header_height, ledger.block_height), (6, 4))
-        self.assertEqual(ledger.get_block(4).to_bytes(), CHAIN[3].to_bytes())
+        self.assertEqual(present(ledger.get_block(4)).to_bytes(), CHAIN[3].to_bytes())
         self.assertEqual(ledger.get_header(6), header(6))
         self.assertEqual(ledger.get_balances(CONSENSUS_HASH), balances)
         self.assertEqual([r.verdict for r in ledger.add_blocks(CHAIN[4:8])],
@@ -126,7 +127,7 @@ class OpeningTests(SynchronousTestCase):
         ledger = open_ledger(self, datadir)
         self.assertEqual((ledger.header_height, ledger.block_height), (0, 0))
         self.assertEqual(ledger.get_balances(CONSENSUS_HASH), {NEO_ASSET_ID: 10**16})
-        self.assertEqual(ledger.get_asset(NEO_ASSET_ID).available, 10**16)
+        self.assertEqual(present(ledger.get_asset(NEO_ASSET_ID)).available, 10**16)
 
     def test_another_network(self) -> None:
         """
@@ -153,8 +154,6 @@ class OpeningTests(SynchronousTestCase):
         """
         datadir = self.mktemp()
         open_ledger(self, datadir).close()
-        stores: list[ChainStore] = []
-
         class RecordingStore(ChainStore):
             def __init__(self, *args: object, **kwargs: object) -> None:
                 super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -164,6 +163,8 @@ class OpeningTests(SynchronousTestCase):
             def close(self) -> None:
                 self.closed = True
                 super().close()
+
+        stores: list[RecordingStore] = []
 
         self.patch(chain_module, "ChainStore", RecordingStore)
         self.assertRaises(StoreError, Ledger.open, datadir, MAINNET)
@@ -189,7 +190,7 @@ class RealBlockTests(SynchronousTestCase):
                          "0xd782db8a38b0eea0d7394e0f007c61c71798867578c77c387c08113903946cc9")
         self.assertEqual(str(ledger.get_block_hash(2)),
                          "0xbf638e92c85016df9bc3b62b33f3879fa22d49d5f55d822b423149a3bca9e574")
-        self.assertEqual(ledger.get_block(2).to_bytes(), blocks[1].to_bytes())
+        self.assertEqual(present(ledger.get_block(2)).to_bytes(), blocks[1].to_bytes())
 
     def test_mainnet_headers(self) -> None:
         """

@@ -82,7 +82,8 @@ class Files(SynchronousTestCase):
             _, blocks = read_chain_file(path)
             for _ in blocks:
                 pass
-        return self.assertRaises(ChainFileError, read_all)
+        error: ChainFileError = self.assertRaises(ChainFileError, read_all)
+        return error
 
 
 class RoundTripTests(Files):

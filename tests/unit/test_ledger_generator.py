@@ -298,7 +298,7 @@ class LoadDevKeysTests(SynchronousTestCase):
     """
 
     def write(self, document: object) -> str:
-        path = self.mktemp()
+        path: str = self.mktemp()
         Path(path).write_text(json.dumps(document))
         return path
 

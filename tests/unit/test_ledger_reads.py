@@ -36,6 +36,7 @@ from tests.support.ledger_samples import (
     make_blocks,
     open_ledger,
 )
+from tests.support.optional import present
 
 GENESIS = PRIVNET_GENESIS
 ISSUE = GENESIS.transactions[3]
@@ -149,7 +150,7 @@ class StateTests(SynchronousTestCase):
         A persisted block is rebuilt with all its transactions, in order.
         """
         new = self.add(SEND, PASS_ON)
-        self.assertEqual(self.ledger.get_block(1).to_bytes(), new.to_bytes())
+        self.assertEqual(present(self.ledger.get_block(1)).to_bytes(), new.to_bytes())
         self.assertEqual(self.ledger.get_transaction(PASS_ON.hash), (PASS_ON, 1))
 
     def test_block_bytes_as_on_the_wire(self) -> None:
@@ -186,7 +187,7 @@ class StateTests(SynchronousTestCase):
                          (DEV_KEYS[0].public_key, ALICE, ALICE))
         self.assertEqual(asset.expiration, 1 + 4_000_000)
         self.add(IssueTransaction(outputs=(TransactionOutput(register.hash, 500, BOB),)))
-        self.assertEqual(self.ledger.get_asset(register.hash).available, 500)
+        self.assertEqual(present(self.ledger.get_asset(register.hash)).available, 500)
         self.assertEqual(self.ledger.get_balances(BOB), {register.hash: 500})
 
     def test_reopen_keeps_state(self) -> None:

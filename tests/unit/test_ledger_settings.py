@@ -163,7 +163,9 @@ class KeyProblemTests(SynchronousTestCase):
         """
         A document without the ProtocolConfiguration object says so.
         """
-        for document in ({}, [], {"ProtocolConfiguration": []}, {"protocolConfiguration": {}}):
+        documents: list[object] = [{}, [], {"ProtocolConfiguration": []},
+                                   {"protocolConfiguration": {}}]
+        for document in documents:
             error = self.assertRaises(ConfigError, self.load, document)
             self.assertTrue(str(error).startswith(f"{self.path}: ProtocolConfiguration: missing"))
 
@@ -203,7 +205,8 @@ class KeyProblemTests(SynchronousTestCase):
         StandbyValidators must be a non-empty list.
         """
         one_key = "02b3622bf4017bdfe317c58aed5f4c753f206b7db896046fa7d774bbc4bf7f8dc2"
-        for value in ([], ..., one_key):
+        values: list[object] = [[], ..., one_key]
+        for value in values:
             self.assert_bad_key("StandbyValidators", value, words="non-empty list")
 
     def test_validator_not_hex(self) -> None:
@@ -240,6 +243,7 @@ class KeyProblemTests(SynchronousTestCase):
         keys = privnet_document()["ProtocolConfiguration"]["StandbyValidators"]
         self.assert_bad_key("StandbyValidators", [*keys, keys[0]], words="twice")
         point = ECPoint.from_bytes(bytes.fromhex(keys[0]))
+        assert point.x is not None and point.y is not None
         uncompressed = (b"\x04" + point.x.to_bytes(32, "big") + point.y.to_bytes(32, "big")).hex()
         self.assert_bad_key("StandbyValidators", [*keys, uncompressed], words="twice")
 

@@ -23,6 +23,7 @@ from neo_twisted.ledger.settings import (
 )
 from tests.support.cli_chain_helpers import run
 from tests.support.ledger_samples import privnet_document
+from tests.support.logs import appending_to
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,7 +106,7 @@ class UnknownKeyTests(SynchronousTestCase):
         the key as fields.
         """
         events: list[LogEvent] = []
-        self.patch(settings, "_log", Logger(observer=events.append))
+        self.patch(settings, "_log", Logger(observer=appending_to(events)))
         document = privnet_document()
         document["ProtocolConfiguration"]["SeedLst"] = []
         path = Path(self.mktemp())

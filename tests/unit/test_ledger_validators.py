@@ -25,7 +25,7 @@ from neo_twisted.ledger.check import check_store
 from neo_twisted.ledger.store import SCHEMA_VERSION, u32
 from neo_twisted.ledger.votestore import COUNTS_KEY, decode_votes, encode_votes
 from neo_twisted.wire.ecpoint import ECPoint
-from neo_twisted.wire.uint import UInt160
+from neo_twisted.wire.uint import UInt160, UInt256
 from tests.support.ledger_samples import (
     PRIVNET,
     PRIVNET_GENESIS,
@@ -33,6 +33,7 @@ from tests.support.ledger_samples import (
     make_block,
     open_ledger,
 )
+from tests.support.logs import appending_to
 from tests.support.vote_samples import CANDIDATE, FIVE, STANDBY, A, election, funding, neo, vote
 
 
@@ -95,7 +96,7 @@ class ElectionTests(LedgerCase):
         is counted, the warning comes once for the same pair of addresses.
         """
         events: list[dict[str, object]] = []
-        self.patch(self.ledger.validators, "_log", Logger(observer=events.append))
+        self.patch(self.ledger.validators, "_log", Logger(observer=appending_to(events)))
         stale = self.block1.header.next_consensus
         block2 = self.elect_block(self.block1, next_consensus=stale)
         block3 = make_block(block2.header, next_consensus=stale)
@@ -129,7 +130,7 @@ class ElectionTests(LedgerCase):
         votes of the blocks kept count, those of the refused block do not.
         """
         unvote = vote([])
-        missing = ContractTransaction(inputs=(CoinReference(b"\x01" * 32, 0),),
+        missing = ContractTransaction(inputs=(CoinReference(UInt256(b"\x01" * 32), 0),),
                                       outputs=(neo(1, A),))
         block2 = self.elect_block(self.block1)
         block3 = make_block(block2.header, [unvote, missing])

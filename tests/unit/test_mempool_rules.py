@@ -158,9 +158,9 @@ class ResultTests(RulesTestCase):
 
     def test_type_fee_from_protocol(self) -> None:
         # version 0 issues of a user asset cost IssueTransaction's 500 GAS on the privnet
-        tx = IssueTransaction(outputs=(
+        issue = IssueTransaction(outputs=(
             TransactionOutput(self.chain.token, ONE, PAYEE.script_hash),))
-        tx = signed(self.gas_spend(tx, 0, 1), [GAS_KEY, ISSUER])
+        tx = signed(self.gas_spend(issue, 0, 1), [GAS_KEY, ISSUER])
         self.assert_refused(tx, "the system fee is 500.0 GAS")
 
     def test_contract_creates_nothing(self) -> None:

@@ -16,8 +16,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -29,6 +29,7 @@ from neo_twisted.metrics.resource import MetricsPage, metrics_site
 from neo_twisted.node.progress import SyncProgress
 from neo_twisted.rpc.server import JsonRpcResource
 from tests.support.ledger_samples import make_block
+from tests.support.logs import captured_events
 from tests.support.rpc_methods_case import MethodsTestCase
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -209,7 +210,7 @@ class ScrapeLogTests(SynchronousTestCase):
         The access-log lines written while C{site} (started as a listening port
         starts it) answers C{GET /metrics}.
         """
-        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        events = captured_events(self)
         site.doStart()
         self.addCleanup(site.doStop)
         client = IPv4Address("TCP", "127.0.0.1", 40000)

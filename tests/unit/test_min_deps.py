@@ -104,7 +104,7 @@ def _imported_modules(path: Path) -> set[str]:
     typing_only = {id(node) for branch in ast.walk(tree)
                    if isinstance(branch, ast.If) and "TYPE_CHECKING" in ast.unparse(branch.test)
                    for child in branch.body for node in ast.walk(child)}
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
             continue

@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.node.logs import JsonLogObserverFactory, flat_record, json_line
+from tests.support.logs import appending_to
 
 #: 2026-12-07T11:22:33.123456Z as an epoch time.
 WHEN = 1796642553.123456
@@ -119,8 +120,9 @@ class FlatRecordTests(SynchronousTestCase):
         time left out.
         """
         events: list[Any] = []
-        globalLogPublisher.addObserver(events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        observer = appending_to(events)
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
         legacy_log.msg("Starting factory", system="-")
         legacy_log.err(Failure(ValueError("bad")), "something broke")
         self.flushLoggedErrors(ValueError)

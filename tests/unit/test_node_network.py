@@ -17,7 +17,7 @@ from typing import Any
 
 from twisted.logger import LogEvent, Logger, formatEvent
 from twisted.python import usage
-from twisted.scripts.twistd import ServerOptions
+from twisted.scripts.twistd import ServerOptions  # type: ignore[attr-defined]
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted import __version__, version_text
@@ -27,6 +27,7 @@ from neo_twisted.node import network, tap
 from neo_twisted.node.appconfig import read_app_config
 from neo_twisted.node.service import NodeConfig
 from tests.support.cli_chain_helpers import MAINNET, PRIVNET, TESTNET, run
+from tests.support.logs import appending_to
 
 ROOT = Path(__file__).resolve().parents[2]
 MAINNET_MAGIC, TESTNET_MAGIC = 7630401, 1953787457
@@ -45,7 +46,7 @@ NEO_CLI_CONFIG = {"ApplicationConfiguration": {
 class Case(SynchronousTestCase):
     def setUp(self) -> None:
         self.events: list[LogEvent] = []
-        self.patch(network, "_log", Logger(observer=self.events.append))
+        self.patch(network, "_log", Logger(observer=appending_to(self.events)))
 
     def parse(self, *argv: str) -> tap.Options:
         options = tap.Options()

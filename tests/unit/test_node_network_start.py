@@ -25,6 +25,7 @@ from neo_twisted.node import tap
 from neo_twisted.node.service import NodeService
 from neo_twisted.p2p.interfaces import Endpoint
 from tests.support.cli_chain_helpers import MAINNET, MAINNET_GENESIS, TESTNET, TESTNET_GENESIS
+from tests.support.logs import appending_to
 
 
 class ResolvingReactor(MemoryReactorClock):
@@ -53,7 +54,7 @@ class NetworkStartTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.reactor = ResolvingReactor()
         self.events: list[LogEvent] = []
-        self.patch(NodeService, "_log", Logger(observer=self.events.append))
+        self.patch(NodeService, "_log", Logger(observer=appending_to(self.events)))
         base = Path(self.mktemp()).resolve()
         base.mkdir(parents=True)
         here = Path.cwd()

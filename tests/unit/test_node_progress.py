@@ -11,6 +11,7 @@ from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.node.progress import SyncProgress, format_eta
+from tests.support.logs import appending_to
 
 
 class _Peer:
@@ -34,7 +35,7 @@ class ProgressTests(SynchronousTestCase):
         self.node = _Node()
         self.progress = SyncProgress(self.node, self.clock)  # type: ignore[arg-type]
         self.events: list[dict[str, Any]] = []
-        self.progress._log = Logger(observer=self.events.append)  # type: ignore[misc]
+        self.progress._log = Logger(observer=appending_to(self.events))
 
     def lines(self) -> list[str]:
         return [formatEvent(event) for event in self.events]

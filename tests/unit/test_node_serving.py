@@ -22,8 +22,14 @@ from neo_twisted.network.payloads import (
 )
 from neo_twisted.node.serving import READS_IN_FLIGHT, READS_WAITING, Server
 from neo_twisted.wire.uint import ZERO_UINT256, UInt256
-from tests.support.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
-from tests.support.p2p_fakes import FakePeer, accept_all, ledger_service
+from tests.support.ledger_samples import (
+    PRIVNET,
+    PRIVNET_GENESIS,
+    accept_all,
+    headers_of,
+    make_blocks,
+)
+from tests.support.p2p_fakes import FakePeer, ledger_service, opened
 from tests.support.runners import ManualRunner
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
@@ -33,7 +39,7 @@ UNKNOWN = UInt256(b"\x07" * 32)
 class ServerTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.ledger = ledger_service(self)
-        ledger = self.ledger.ledger
+        ledger = opened(self.ledger)
         self.assertEqual(ledger.add_headers(headers_of(LONG)).added, 2100)
         ledger.add_blocks(LONG[:600])
         self.memory: dict[UInt256, Serializable] = {}

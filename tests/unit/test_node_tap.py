@@ -62,7 +62,7 @@ class MakeServiceTests(SynchronousTestCase):
         def capture(settings: Any, config: NodeConfig, reactor: Any = None) -> MultiService:
             self.assertIs(reactor, self.reactor)
             configs.append(config)
-            return MultiService()  # type: ignore[no-untyped-call]
+            return MultiService()
 
         self.patch(node_service, "make_node_service", capture)
         options = tap.Options()
@@ -188,7 +188,7 @@ class MakeServiceTests(SynchronousTestCase):
         """
         top = self.build("--rpc-port", "0", "--rpc-disable", "getpeers")
         assert top.rpc is not None
-        resource = top.rpc.site.resource.original  # type: ignore[attr-defined]
+        resource = top.rpc.site.resource.original
         self.assertEqual(resource.disabled, frozenset({"getpeers"}))
         self.assertIn("getrawmempool", resource.estimates)
         config = self.built_config("--rpc-port", "0", "--rpc-disable", "getpeers",
@@ -247,7 +247,7 @@ class LogFormatTests(SynchronousTestCase):
     """
 
     def server_options(self, *argv: str) -> Any:
-        from twisted.scripts.twistd import ServerOptions
+        from twisted.scripts.twistd import ServerOptions  # type: ignore[attr-defined]
         options = ServerOptions()
         options.parseOptions([*argv, "neonode", "--config", str(PROTOCOL),
                               "--log-format", "json"])

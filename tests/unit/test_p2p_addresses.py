@@ -11,8 +11,7 @@ import random
 import struct
 from pathlib import Path
 
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.trial.unittest import SynchronousTestCase
 
 from neo_twisted.p2p import addresses, peersfile
@@ -25,6 +24,7 @@ from neo_twisted.p2p.peersfile import (
     load_peers,
     save_peers,
 )
+from tests.support.logs import captured_events
 
 A = Endpoint("10.0.0.1", 20333)
 B = Endpoint("10.0.0.2", 20333)
@@ -134,7 +134,7 @@ class PeersFileTests(SynchronousTestCase):
         self.directory = Path(self.mktemp())
         self.directory.mkdir()
         self.path = self.directory / "peers.dat"
-        self.events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        self.events = captured_events(self)
 
     def assert_warned(self, text: str) -> None:
         warnings = [e for e in self.events if e["log_level"] == LogLevel.warn]

@@ -319,7 +319,7 @@ class RealTCPTests(TestCase):
     Two services on the real reactor connect over 127.0.0.1.
     """
 
-    def test_dial_and_accept(self) -> None:
+    def test_dial_and_accept(self) -> Deferred[Any]:
         """
         A service dials another one listening on a free port; both count the
         connection, and stopping both closes it.
@@ -355,11 +355,11 @@ class RealTCPTests(TestCase):
         client.startService()
         return self._both_connected(client_peers, server_peers).addCallback(connected)
 
-    def _both_connected(self, *factories: PeerMaker) -> Deferred[None]:
+    def _both_connected(self, *factories: PeerMaker) -> Deferred[Any]:
         from twisted.internet import reactor
         from twisted.internet.task import deferLater
 
-        def poll() -> Deferred[None] | None:
+        def poll() -> Deferred[Any] | None:
             if all(f.built and f.built[0].transport is not None for f in factories):
                 return None
             return deferLater(reactor, 0.01, poll)

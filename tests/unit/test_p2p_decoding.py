@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import TestCase
 
@@ -19,6 +18,7 @@ from neo_twisted.network.payloads import EmptyPayload
 from neo_twisted.p2p.decoding import OFF_REACTOR_SIZE, ChecksumError, PayloadDecoder
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer
+from neo_twisted.reactors import global_reactor
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.uint import UInt256
 from tests.support.ledger_samples import CHAIN
@@ -205,7 +205,7 @@ class OffReactorTests(ProtocolCase):
         and drops the connection, as one from dataReceived would.
         """
         self.listener.disconnect_on = None
-        self.listener.message_received = lambda *args: 1 / 0  # type: ignore[method-assign]
+        self.patch(self.listener, "message_received", lambda *args: 1 / 0)
         self.receive(frame("tx", big_tx()))
         self.decoding.finish()
         self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
@@ -218,7 +218,7 @@ class OffReactorTests(ProtocolCase):
         """
         With the decoder stopped, a big payload is decoded (and checked) on the reactor.
         """
-        self.decoding.available = False  # type: ignore[misc]
+        self.decoding.available = False
         tx = big_tx()
         self.receive(frame("tx", tx))
         self.assertEqual(self.listener.named("message_received"),
@@ -231,7 +231,7 @@ class PayloadDecoderTests(TestCase):
     """
 
     def setUp(self) -> None:
-        self.decoder = PayloadDecoder(reactor)
+        self.decoder = PayloadDecoder(global_reactor())
         self.decoder.startService()
         self.addCleanup(self.decoder.stopService)
 

@@ -49,11 +49,9 @@ class DisconnectCountTests(SynchronousTestCase):
         A connection, established with a peer whose version has C{nonce}.
         """
         address = IPv4Address("TCP", host, 40000)
-        if inbound:
-            accepting = self.clock.tcpServers[-1][1]
-            protocol = accepting.buildProtocol(address)
-        else:
-            protocol = self.factories[False].buildProtocol(address)
+        factory = self.clock.tcpServers[-1][1] if inbound else self.factories[False]
+        protocol = factory.buildProtocol(address)
+        assert isinstance(protocol, PeerProtocol)
         transport = StringTransportWithDisconnection(peerAddress=address)
         transport.protocol = protocol
         protocol.makeConnection(transport)

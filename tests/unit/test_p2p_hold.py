@@ -21,8 +21,12 @@ class HoldTests(ProtocolCase):
         self.establish()
 
     def delivered(self) -> list[int]:
-        return [int.from_bytes(call[3].hashes[0], "little")
-                for call in self.listener.named("message_received")]
+        delivered = []
+        for call in self.listener.named("message_received"):
+            payload = call[3]
+            assert isinstance(payload, InvPayload)
+            delivered.append(int.from_bytes(payload.hashes[0], "little"))
+        return delivered
 
     def test_held_peer_waits(self) -> None:
         """

@@ -9,11 +9,12 @@ header and payloads decoded off the reactor are in L{tests.unit.test_p2p_decodin
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.task import Clock
-from twisted.internet.testing import EventLoggingObserver
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel
 from twisted.python.failure import Failure
 from twisted.test.iosim import FakeTransport, connect
 from twisted.trial.unittest import SynchronousTestCase
@@ -25,12 +26,14 @@ from neo_twisted.p2p.factory import DEFAULT_IDLE_TIMEOUT, PeerFactory
 from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import Endpoint
 from neo_twisted.p2p.protocol import MAX_TX_SIZE, PeerProtocol
+from tests.support.logs import captured_events
 from tests.support.p2p_decoding_helpers import truncated_tx, tx_of_size
 from tests.support.p2p_protocol_helpers import (
     INV,
     MAGIC,
     PEER_ADDRESS,
     THEIR_VERSION,
+    FactoryOptions,
     ProtocolCase,
     RecordingListener,
     frame,
@@ -205,7 +208,7 @@ class TimerTests(ProtocolCase):
         self.clock.advance(1)
         self.assert_dropped(f"no message received for {DEFAULT_IDLE_TIMEOUT:.0f} s", fault=None)
 
-    def reconnect(self, **timeouts: float) -> None:
+    def reconnect(self, **timeouts: Unpack[FactoryOptions]) -> None:
         """
         Replace the connection of C{setUp} by one with these timeouts.
         """
@@ -375,7 +378,7 @@ class LifecycleTests(ProtocolCase):
         A drop is logged once as a structured event naming the peer and the reason:
         a plain drop at info level, a fault at warn level with its label.
         """
-        observer = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        observer = captured_events(self)
         self.protocol.disconnect("too many peers")
         self.protocol.disconnect("again")
         self.connect()
@@ -410,9 +413,10 @@ class LifecycleTests(ProtocolCase):
         self.assertEqual(protocol.remote, Endpoint("1.2.3.4", 50123))
         self.assertEqual((factory.handshake_timeout, factory.idle_timeout,
                           factory.ping_interval), (30.0, 1800.0, 30.0))
-        for name in ("handshake_timeout", "idle_timeout", "ping_interval"):
+        for options in (FactoryOptions(handshake_timeout=0.0), FactoryOptions(idle_timeout=0.0),
+                        FactoryOptions(ping_interval=0.0)):
             with self.assertRaises(ValueError):
-                PeerFactory(self.listener, MAGIC, self.clock, inbound=False, **{name: 0.0})
+                PeerFactory(self.listener, MAGIC, self.clock, inbound=False, **options)
 
 
 class TwoPeersTests(SynchronousTestCase):

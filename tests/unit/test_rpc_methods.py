@@ -73,7 +73,8 @@ class ChainMethodTests(MethodsTestCase):
     def test_getblock_unknown(self) -> None:
         self.assert_error(-100, "getblock", UNKNOWN_HASH, message="Unknown block")
         self.assert_error(-100, "getblock", 99, True, message="Unknown block")
-        for bad in (["0x12"], [None], [{}], [1, "yes"], []):
+        bads: list[list[object]] = [["0x12"], [None], [{}], [1, "yes"], []]
+        for bad in bads:
             self.assert_error(-32602, "getblock", *bad)
 
     def test_getblockheader(self) -> None:

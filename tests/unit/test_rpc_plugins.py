@@ -173,7 +173,7 @@ class GetUnspentsTests(TrackerTestCase):
         ordered by txid bytes; the amounts are the ledger's balances.
         """
         neo = self.unspent_neo()
-        self.assertIn(self.change, [CoinReference(c.txid, c.index) for c in neo])
+        self.assertIn(self.change, [CoinReference(UInt256(c.txid), c.index) for c in neo])
         balances = self.ledger.get_balances(self.wallet.script_hash)
         self.assertEqual(sum(c.output.value for c in neo), balances[NEO_ASSET_ID])
         self.assertEqual(balances[GAS_ASSET_ID], GAS_SENT)
@@ -298,7 +298,7 @@ class GetClaimableTests(TrackerTestCase):
         """
         Once a block claims them, nothing is claimable and the claimed GAS is unspent.
         """
-        claims = tuple(CoinReference(c.txid, c.index) for c in self.claimable())
+        claims = tuple(CoinReference(UInt256(c.txid), c.index) for c in self.claimable())
         total = self.call("getunclaimed", self.address)["available"]
         with ledger_view(self.ledger) as view:
             raw = calculate_bonus([view.unclaimed(r.prev_hash, r.prev_index)  # type: ignore[misc]

@@ -132,8 +132,12 @@ class SlicedBatchTests(SynchronousTestCase):
         """
         clock = Turns()
         started: list[int] = []
-        resource = JsonRpcResource({"n": lambda params: started.append(params[0]) or params[0]},
-                                   clock=clock, slice_seconds=0)  # type: ignore[arg-type]
+
+        def n(params: list[int]) -> int:
+            started.append(params[0])
+            return params[0]
+
+        resource = JsonRpcResource({"n": n}, clock=clock, slice_seconds=0)  # type: ignore[arg-type]
         d = resource.handle([call("n", (i,), i) for i in range(60)])
         self.assertEqual(started, [])
         clock.turn()
@@ -320,7 +324,7 @@ class AnswerSizeTests(SynchronousTestCase):
 
         def big(params: list[Any]) -> str:
             self.runs.append("big")
-            return "b" * params[0]
+            return "b" * int(params[0])
 
         def small(params: list[Any]) -> int:
             self.runs.append("small")

@@ -27,7 +27,8 @@ from tests.support.ledger_samples import (
     make_block,
     make_blocks,
 )
-from tests.support.p2p_fakes import FakePeer, ledger_service
+from tests.support.optional import present
+from tests.support.p2p_fakes import FakePeer, ledger_service, opened
 from tests.support.sync_samples import LONG
 
 
@@ -35,7 +36,7 @@ class BlockSyncTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.ledger = ledger_service(self)
-        self.assertEqual(self.ledger.ledger.add_headers(headers_of(LONG)).added, 2100)
+        self.assertEqual(opened(self.ledger).add_headers(headers_of(LONG)).added, 2100)
         self.peers: list[FakePeer] = []
         self.persisted: list[tuple[list[Block], IPeer | None]] = []
         self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers,
@@ -55,7 +56,7 @@ class BlockSyncTests(SynchronousTestCase):
                 assert isinstance(payload, GetBlocksPayload)
                 self.assertEqual(payload.hash_stop, ZERO_UINT256)
                 (start,) = payload.hash_start  # one hash, as the reference sends
-                first = self.ledger.ledger.get_header(start).index + 1
+                first = present(opened(self.ledger).get_header(start)).index + 1
                 found.append(first)
                 if answer:
                     last = min(first + 499, peer.last_block_index, len(LONG))
@@ -111,7 +112,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync._adding = False
         self.sync._flush()
         self.assertEqual(sizes, [100, 100, 100, 50])
-        self.assertEqual(self.ledger.ledger.block_height, 350)
+        self.assertEqual(opened(self.ledger).block_height, 350)
         self.assertEqual([len(blocks) for blocks, _ in self.persisted], sizes)
 
     def test_block_over_the_budget_written_alone(self) -> None:
@@ -126,15 +127,15 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync._adding = False
         self.sync._flush()
         self.assertEqual(sizes, [1, 1, 1])
-        self.assertEqual(self.ledger.ledger.block_height, 3)
+        self.assertEqual(opened(self.ledger).block_height, 3)
 
     def test_default_budget_takes_many_small_blocks(self) -> None:
         """
         The default budget is in records, not blocks: 300 nearly empty blocks go in one
         write, before any commit was measured.
         """
-        self.assertIsNone(self.ledger.ledger.write_budget.pages_per_record)
-        self.assertEqual(self.ledger.ledger.write_budget.records, FALLBACK_RECORDS)
+        self.assertIsNone(opened(self.ledger).write_budget.pages_per_record)
+        self.assertEqual(opened(self.ledger).write_budget.records, FALLBACK_RECORDS)
         sizes = self._record_writes()
         self.sync._adding = True
         self.deliver(None, 1, 300)
@@ -156,7 +157,7 @@ class BlockSyncTests(SynchronousTestCase):
             def observe(self, records: int, written: int | None) -> None:
                 pass
 
-        self.ledger.ledger.write_budget = Budget()  # type: ignore[assignment]
+        opened(self.ledger).write_budget = Budget()  # type: ignore[assignment]
         sizes: list[int] = []
         add_blocks = self.ledger.add_blocks
 
@@ -170,7 +171,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync._adding = False
         self.sync._flush()
         self.assertEqual(sizes, [200, 300, 100, 100])
-        self.assertEqual(self.ledger.ledger.block_height, 700)
+        self.assertEqual(opened(self.ledger).block_height, 700)
 
     def test_nothing_asked_above_the_verified_height(self) -> None:
         """
@@ -179,7 +180,7 @@ class BlockSyncTests(SynchronousTestCase):
         """
         settings = attrs.evolve(PRIVNET, assume_valid=AssumeValid(2100, LONG[-1].hash))
         self.ledger = ledger_service(self, settings=settings)
-        ledger = self.ledger.ledger
+        ledger = opened(self.ledger)
         ledger.add_headers(headers_of(LONG[:1000]))
         self.assertEqual((ledger.header_height, ledger.verified_height), (1000, 0))
         self.sync = BlockSync(self.ledger, self.clock, lambda: self.peers)
@@ -218,9 +219,9 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync.poke()
         self.assertEqual(self.starts(a), [1, 501, 1001])
         self.deliver(a, 501, 1000)
-        self.assertEqual(self.ledger.ledger.block_height, 0)
+        self.assertEqual(opened(self.ledger).block_height, 0)
         self.deliver(a, 1, 500)
-        self.assertEqual(self.ledger.ledger.block_height, 1000)
+        self.assertEqual(opened(self.ledger).block_height, 1000)
         self.assertEqual(self.starts(a), [1501, 2001])
         accepted = [block for blocks, _ in self.persisted for block in blocks]
         self.assertEqual(sorted(b.index for b in accepted), list(range(1, 1001)))
@@ -232,7 +233,7 @@ class BlockSyncTests(SynchronousTestCase):
         once per segment rather than once per block; those below the height are let go.
         """
         reads: list[tuple[int, int]] = []
-        ledger = self.ledger.ledger
+        ledger = opened(self.ledger)
         get_block_hashes = ledger.get_block_hashes
 
         def recording(start: int, end: int) -> list[UInt256]:
@@ -256,7 +257,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.peers = [a]
         self.deliver(a, 1, 3)
         self.deliver(a, 1, 3)
-        self.assertEqual(self.ledger.ledger.block_height, 3)
+        self.assertEqual(opened(self.ledger).block_height, 3)
         self.assertEqual(len(self.persisted), 3)
         self.assertFalse(self.sync.holds(LONG[0].hash))
 
@@ -268,7 +269,7 @@ class BlockSyncTests(SynchronousTestCase):
         liar = FakePeer("10.0.0.9", 2100)
         forged = make_block(PRIVNET_GENESIS.header, sign=False, nonce=99)
         self.assertIs(self.sync.block_received(liar, forged), Placement.FOREIGN)
-        self.assertEqual((self.sync.buffered, self.ledger.ledger.block_height), (0, 0))
+        self.assertEqual((self.sync.buffered, opened(self.ledger).block_height), (0, 0))
 
     def test_invalid_block_disconnects(self) -> None:
         """
@@ -283,7 +284,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertIs(self.sync.block_received(liar, bad), Placement.NEXT)
         self.assertEqual(liar.dropped, ("sent invalid block 1: the merkle root does not "
                                         "match the transactions", Fault.INVALID_BLOCK))
-        self.assertEqual((self.sync.buffered, self.ledger.ledger.block_height), (0, 0))
+        self.assertEqual((self.sync.buffered, opened(self.ledger).block_height), (0, 0))
 
     def test_block_with_a_bad_witness_discourages(self) -> None:
         """
@@ -296,7 +297,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.assertIs(self.sync.block_received(liar, LONG[0]), Placement.NEXT)
         self.assertEqual(liar.dropped, ("sent invalid block 1: witness does not verify",
                                         Fault.BAD_BLOCK_WITNESS))
-        self.assertEqual((self.sync.buffered, self.ledger.ledger.block_height), (0, 0))
+        self.assertEqual((self.sync.buffered, opened(self.ledger).block_height), (0, 0))
 
     def test_quiet_segment_asked_of_another_peer(self) -> None:
         """
@@ -381,7 +382,7 @@ class BlockSyncTests(SynchronousTestCase):
             self.sync.tick()
         self.assertIsNone(a.dropped)
         self.assertEqual(self.starts(a), [1])
-        self.assertEqual(self.ledger.ledger.block_height, 5)
+        self.assertEqual(opened(self.ledger).block_height, 5)
 
     def test_lost_peer_segments_reassigned(self) -> None:
         a, b = FakePeer("10.0.0.1", 2100), FakePeer("10.0.0.2", 2100)
@@ -433,7 +434,7 @@ class BlockSyncTests(SynchronousTestCase):
         self.sync.poke()
         self.deliver(a, 1, 3)
         self.assertEqual(a.sent, [])
-        self.assertEqual(self.ledger.ledger.block_height, 0)
+        self.assertEqual(opened(self.ledger).block_height, 0)
 
 
 class TipTests(SynchronousTestCase):
@@ -450,7 +451,7 @@ class TipTests(SynchronousTestCase):
 
     def test_nothing_asked_at_the_tip(self) -> None:
         blocks = make_blocks(PRIVNET_GENESIS.header, 10, sign=False)
-        self.ledger.ledger.add_blocks(blocks)
+        opened(self.ledger).add_blocks(blocks)
         self.sync.poke()
         self.assertEqual(self.peer.take("getblocks"), [])
 
@@ -460,12 +461,12 @@ class TipTests(SynchronousTestCase):
         its peer is not dropped as stalling afterwards.
         """
         blocks = make_blocks(PRIVNET_GENESIS.header, 10, sign=False)
-        self.ledger.ledger.add_headers(headers_of(blocks))
+        opened(self.ledger).add_headers(headers_of(blocks))
         self.sync.poke()
         self.assertEqual(len(self.peer.take("getblocks")), 1)
         for block in blocks:
             self.sync.block_received(self.peer, block)
-        self.assertEqual(self.ledger.ledger.block_height, 10)
+        self.assertEqual(opened(self.ledger).block_height, 10)
         self.assertEqual(self.sync.segments, {})
         for _ in range(10):
             self.clock.advance(5)

@@ -14,7 +14,8 @@ from neo_twisted.network.payloads import InventoryType, InvPayload
 from neo_twisted.sync.blocks import BlockSync
 from neo_twisted.sync.early import Placement
 from tests.support.ledger_samples import PRIVNET_GENESIS, headers_of, make_block
-from tests.support.p2p_fakes import FakePeer, ledger_service
+from tests.support.optional import present
+from tests.support.p2p_fakes import FakePeer, ledger_service, opened
 from tests.support.sync_samples import LONG
 
 
@@ -27,7 +28,7 @@ class EarlyBufferTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.ledger = ledger_service(self)
-        self.assertEqual(self.ledger.ledger.add_headers(headers_of(LONG)).added, 2100)
+        self.assertEqual(opened(self.ledger).add_headers(headers_of(LONG)).added, 2100)
         self.size = LONG[0].size
         self.peer = FakePeer("10.0.0.1", 2100)
         self.sync = BlockSync(self.ledger, self.clock, lambda: [self.peer],
@@ -41,7 +42,7 @@ class EarlyBufferTests(SynchronousTestCase):
         for payload in self.peer.take("getdata"):
             assert isinstance(payload, InvPayload)
             self.assertIs(payload.type, InventoryType.Block)
-            heights += [self.ledger.ledger.header_index(h) for h in payload.hashes]
+            heights += [present(opened(self.ledger).header_index(h)) for h in payload.hashes]
         return heights
 
     def test_bounded_in_bytes(self) -> None:
@@ -65,11 +66,11 @@ class EarlyBufferTests(SynchronousTestCase):
         self.assertEqual(self.getdata(), [])
         # the next block makes room for itself: 11 leaves, to be fetched again too
         self.assertIs(self.sync.block_received(self.peer, LONG[0]), Placement.NEXT)
-        self.assertEqual(self.ledger.ledger.block_height, 10)
+        self.assertEqual(opened(self.ledger).block_height, 10)
         self.assertEqual(self.getdata(), [11, 12, 13])
         for block in LONG[10:13]:
             self.assertIs(self.sync.block_received(self.peer, block), Placement.NEXT)
-        self.assertEqual(self.ledger.ledger.block_height, 13)
+        self.assertEqual(opened(self.ledger).block_height, 13)
         self.assertEqual(self.sync.buffered, 0)
 
     def test_lower_blocks_make_room(self) -> None:
@@ -84,7 +85,7 @@ class EarlyBufferTests(SynchronousTestCase):
         self.assertEqual(self.sync.buffered_bytes, 10 * self.size)
         for block in LONG[:5]:
             self.sync.block_received(self.peer, block)
-        self.assertEqual(self.ledger.ledger.block_height, 6)
+        self.assertEqual(opened(self.ledger).block_height, 6)
         self.assertEqual(self.getdata(), [29, 30])  # 29 made room for block 1
 
     def test_next_block_always_finds_room(self) -> None:
@@ -101,7 +102,7 @@ class EarlyBufferTests(SynchronousTestCase):
         """
         self.assertIs(self.sync.block_received(self.peer, LONG[2050]), Placement.BEYOND)
         self.ledger = ledger_service(self)
-        self.ledger.ledger.add_headers(headers_of(LONG[:10]))
+        opened(self.ledger).add_headers(headers_of(LONG[:10]))
         self.sync = BlockSync(self.ledger, self.clock, lambda: [self.peer])
         self.assertIs(self.sync.block_received(self.peer, LONG[20]), Placement.UNKNOWN)
         self.assertIs(self.sync.block_received(self.peer, LONG[5]), Placement.EARLY)
@@ -128,7 +129,7 @@ class EarlyBufferTests(SynchronousTestCase):
         writes = self._record_writes()
         self.sync._adding = True
         self.assertIs(self.sync.block_received(self.peer, LONG[0]), Placement.NEXT)
-        self.ledger.ledger.add_headers(headers_of(LONG[:5]))
+        opened(self.ledger).add_headers(headers_of(LONG[:5]))
         for block in LONG[1:5]:
             self.assertIs(self.sync.block_received(self.peer, block), Placement.EARLY)
         self.sync._adding = False
@@ -146,11 +147,11 @@ class EarlyBufferTests(SynchronousTestCase):
         self.sync._adding = True
         rival = make_block(PRIVNET_GENESIS.header, sign=False, nonce=99)
         self.assertIs(self.sync.block_received(self.peer, rival), Placement.NEXT)
-        self.ledger.ledger.add_headers(headers_of(LONG[:3]))
+        opened(self.ledger).add_headers(headers_of(LONG[:3]))
         for block in LONG[:3]:
             self.sync.block_received(self.peer, block)
         self.sync._adding = False
         self.sync._flush()
         self.assertEqual(writes, [[1, 2, 3]])
-        self.assertEqual(self.ledger.ledger.get_block_hash(1), LONG[0].hash)
+        self.assertEqual(opened(self.ledger).get_block_hash(1), LONG[0].hash)
         self.assertEqual(self.sync.buffered, 0)

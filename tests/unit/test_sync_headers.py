@@ -9,6 +9,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from neo_twisted.core.block import Header
 from neo_twisted.ledger.chain import HeaderProblem, HeaderResult
 from neo_twisted.ledger.settings import AssumeValid
 from neo_twisted.network.payloads import GetBlocksPayload, HeadersPayload
@@ -16,7 +17,7 @@ from neo_twisted.p2p.faults import Fault
 from neo_twisted.sync.headers import HeaderSync
 from neo_twisted.wire.uint import ZERO_UINT256
 from tests.support.ledger_samples import PRIVNET, PRIVNET_GENESIS, headers_of, make_blocks
-from tests.support.p2p_fakes import FakePeer, ledger_service
+from tests.support.p2p_fakes import FakePeer, ledger_service, opened
 
 LONG = make_blocks(PRIVNET_GENESIS.header, 2100, sign=False)
 HEADERS = headers_of(LONG)
@@ -82,11 +83,11 @@ class HeaderSyncTests(SynchronousTestCase):
         self.sync.poke()
         self.asked(peer)
         self.deliver(peer, 0, 2000)
-        self.assertEqual(self.ledger.ledger.header_height, 2000)
+        self.assertEqual(opened(self.ledger).header_height, 2000)
         self.assertEqual(self.asked(peer),
                          [GetBlocksPayload((HEADERS[1999].hash,), ZERO_UINT256)])
         self.deliver(peer, 2000, 2100)
-        self.assertEqual(self.ledger.ledger.header_height, 2100)
+        self.assertEqual(opened(self.ledger).header_height, 2100)
         self.assertEqual(self.asked(peer), [])
         self.assertIsNone(self.sync.peer)
         self.assertEqual(self.progress, 2)
@@ -100,7 +101,7 @@ class HeaderSyncTests(SynchronousTestCase):
         self.peers = [asked, other]
         self.sync.poke()
         self.successResultOf(self.sync.headers_received(other, HeadersPayload(tuple(HEADERS[:5]))))
-        self.assertEqual(self.ledger.ledger.header_height, 0)
+        self.assertEqual(opened(self.ledger).header_height, 0)
         self.assertIs(self.sync.peer, asked)
 
     def test_timeout_drops_peer_and_asks_another(self) -> None:
@@ -134,7 +135,7 @@ class HeaderSyncTests(SynchronousTestCase):
         self.assertEqual(peer.faults, [
             (Fault.HEADERS_UNLINKED, "sent headers we refuse: header 6 leaves a gap after 0")])
         self.assertIsNone(peer.dropped)
-        self.assertEqual(self.ledger.ledger.header_height, 0)
+        self.assertEqual(opened(self.ledger).header_height, 0)
         self.assertIsNone(self.sync.peer)
         self.assertEqual(self.asked(peer), [])
         self.clock.advance(29)
@@ -170,7 +171,7 @@ class HeaderSyncTests(SynchronousTestCase):
         self.successResultOf(sync.headers_received(peer, HeadersPayload(tuple(HEADERS[:10]))))
         self.assertEqual(peer.dropped, ("sent headers we refuse: header 1: witness does not "
                                         "verify", Fault.BAD_HEADER_WITNESS))
-        self.assertEqual(ledger.ledger.header_height, 0)
+        self.assertEqual(opened(ledger).header_height, 0)
         self.assertIsNone(sync.peer)
 
     def test_refused_headers_disconnect(self) -> None:
@@ -186,7 +187,7 @@ class HeaderSyncTests(SynchronousTestCase):
         assert peer.dropped is not None
         self.assertEqual(peer.dropped[1], Fault.HEADERS_REFUSED)
         self.assertIn("header 4 timestamp 0", peer.dropped[0])
-        self.assertEqual(self.ledger.ledger.header_height, 3)
+        self.assertEqual(opened(self.ledger).header_height, 3)
 
     def test_empty_reply_ends_with_that_peer(self) -> None:
         """
@@ -212,7 +213,7 @@ class HeaderSyncTests(SynchronousTestCase):
         self.sync.poke()
         self.asked(peer)
         self.successResultOf(self.sync.headers_received(peer, HeadersPayload(())))
-        self.assertEqual(peer.last_block_index, self.ledger.ledger.header_height)
+        self.assertEqual(peer.last_block_index, opened(self.ledger).header_height)
         self.sync.poke()
         self.assertEqual(self.asked(peer), [])
         peer.last_block_index += 1  # its ping
@@ -248,19 +249,19 @@ class PipelineTests(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.ledger = ledger_service(self)
-        self.writes: list[tuple[list[object], Deferred[HeaderResult]]] = []
+        self.writes: list[tuple[list[Header], Deferred[HeaderResult]]] = []
         self.patch(self.ledger, "add_headers", self.queue_write)
         self.peer = FakePeer("10.0.0.1", 2100)
         self.sync = HeaderSync(self.ledger, self.clock, lambda: [self.peer], timeout=30)
 
-    def queue_write(self, headers: list[object]) -> Deferred[HeaderResult]:
+    def queue_write(self, headers: list[Header]) -> Deferred[HeaderResult]:
         d: Deferred[HeaderResult] = Deferred()
         self.writes.append((headers, d))
         return d
 
     def finish(self, write: int) -> None:
         headers, d = self.writes[write]
-        d.callback(self.ledger.ledger.add_headers(headers))
+        d.callback(opened(self.ledger).add_headers(headers))
 
     def test_next_batch_asked_while_adding(self) -> None:
         self.sync.poke()
@@ -276,7 +277,7 @@ class PipelineTests(SynchronousTestCase):
         self.finish(0)
         self.assertEqual(self.peer.take("getheaders"), [])
         self.finish(1)
-        self.assertEqual(self.ledger.ledger.header_height, 2100)
+        self.assertEqual(opened(self.ledger).header_height, 2100)
         self.assertEqual(self.peer.take("getheaders"), [])
         self.assertIsNone(self.sync.peer, "done with the peer once both are written")
 
@@ -418,7 +419,7 @@ class ClaimTests(SynchronousTestCase):
         liar = self.liar(1)
         sync.poke()
         self.successResultOf(sync.headers_received(liar, HeadersPayload(tuple(HEADERS[:299]))))
-        self.assertEqual((ledger.ledger.header_height, ledger.ledger.verified_height), (299, 0))
+        self.assertEqual((opened(ledger).header_height, opened(ledger).verified_height), (299, 0))
         liar.take("getheaders")
         self.clock.advance(30)  # it never sends the rest
         self.peers.remove(liar)
@@ -428,7 +429,7 @@ class ClaimTests(SynchronousTestCase):
         sync.poke()
         self.assertEqual(honest.take("getheaders")[0].hash_start[0], LONG[298].hash)
         self.successResultOf(sync.headers_received(honest, HeadersPayload(())))
-        self.assertEqual(ledger.ledger.drop_provisional(), 299)
+        self.assertEqual(opened(ledger).drop_provisional(), 299)
         back = self.liar(2)
         self.clock.advance(30)  # the liar's timeout pause is over, the new one is not
         honest.last_block_index = 2100
