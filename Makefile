@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check-types lint bench fuzz soak check-min-deps clean
+.PHONY: run test test-unit test-integration check-types lint bench fuzz soak check-min-deps clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,13 +18,26 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/neonode localnet --dir run
 
-## test: the trial suite, then mypy --strict and ruff; non-zero on any failure
+## test: the trial suite (tests/unit and tests/integration), then mypy --strict over the
+## package and mypy over the tests, and ruff; non-zero on any failure
 test: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests
 	$(MAKE) --no-print-directory check-types lint
 
+## test-unit: the unit tests alone (in the test process, on fakes, clocks and temporary
+## stores: no real node, no twistd or neonode process)
+test-unit: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests.unit
+
+## test-integration: the integration tests alone (real nodes over loopback, twistd and
+## neonode processes, verifier processes, crashes, packaging)
+test-integration: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests.integration
+
+# the tests' settings are pyproject.toml's override for tests.*
 check-types: $(STAMP)
 	$(VENV)/bin/mypy --strict neo_twisted
+	$(VENV)/bin/mypy tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench fuzz
