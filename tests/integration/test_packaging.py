@@ -76,7 +76,7 @@ class InstalledPluginTests(SynchronousTestCase):
         """
         After C{pip install .} into a fresh venv, C{twistd --help} lists C{neonode},
         C{twistd neonode --help} shows the node's options, and the package imported
-        is the installed one.
+        is the installed one, with its C{py.typed} (PEP 561: its annotations count).
         """
         source = self.copy_source()
         venv = self.base / "venv"
@@ -93,3 +93,4 @@ class InstalledPluginTests(SynchronousTestCase):
             [str(python), "-c", "import neo_twisted; print(neo_twisted.__file__)"],
             RUN_TIMEOUT)
         self.assertTrue(Path(location.strip()).is_relative_to(venv), location)
+        self.assertTrue((Path(location.strip()).parent / "py.typed").is_file())
