@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test check-types lint bench fuzz soak check-min-deps clean
+.PHONY: run test test-unit test-integration check-types lint bench fuzz soak check-min-deps clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,13 +18,26 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/neonode localnet --dir run
 
-## test: the trial suite, then mypy --strict and ruff; non-zero on any failure
+## test: the trial suite (tests/unit and tests/integration), then mypy --strict over the
+## package and mypy over the tests, and ruff; non-zero on any failure
 test: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests
 	$(MAKE) --no-print-directory check-types lint
 
+## test-unit: the unit tests alone (in the test process, on fakes, clocks and temporary
+## stores: no real node, no twistd or neonode process)
+test-unit: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests.unit
+
+## test-integration: the integration tests alone (real nodes over loopback, twistd and
+## neonode processes, verifier processes, crashes, packaging)
+test-integration: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/trial --jobs=2 tests.integration
+
+# the tests' settings are pyproject.toml's override for tests.*
 check-types: $(STAMP)
 	$(VENV)/bin/mypy --strict neo_twisted
+	$(VENV)/bin/mypy tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check neo_twisted tests bench fuzz
@@ -68,8 +81,8 @@ SOAK_SECONDS ?= 600
 ## import killed 20 times on a 5,000-block chain, and 20 rounds of 200 RPC clients
 soak: $(STAMP)
 	NEO_SOAK=1 NEO_SOAK_SECONDS=$(SOAK_SECONDS) NEO_RPC_LOAD_SCALE=20 PYTHONPATH=$(CURDIR) \
-		$(VENV)/bin/trial tests.test_soak_network tests.test_node_crash tests.test_ledger_crash \
-		tests.test_rpc_load
+		$(VENV)/bin/trial tests.integration.test_soak_network tests.integration.test_node_crash \
+		tests.integration.test_ledger_crash tests.integration.test_rpc_load
 
 MIN_VENV := .venv-min
 MIN_PY := $(MIN_VENV)/bin/python
@@ -77,10 +90,10 @@ MIN_PY := $(MIN_VENV)/bin/python
 # automat in the handshake, cryptography in keys and consensus, pyOpenSSL and service-identity
 # in RPC over TLS, lmdb in the ledger and backups, prometheus-client in metrics), but the
 # long crash and load runs
-MIN_DEPS_TESTS := tests.test_min_deps tests.test_import_graph $(patsubst tests/%.py,tests.%,\
-	$(filter-out %_crash.py %_load.py,$(wildcard $(patsubst %,tests/test_%*.py,crypto wire \
+MIN_DEPS_TESTS := tests.unit.test_min_deps tests.unit.test_import_graph $(subst /,.,$(patsubst %.py,%,\
+	$(filter-out %_crash.py %_load.py,$(wildcard $(patsubst %,tests/*/test_%*.py,crypto wire \
 	core network ledger p2p consensus rpc mempool sync metrics vectors node_tap node_twistd \
-	node_storage cli_backup cli_status))))
+	node_storage cli_backup cli_status)))))
 
 ## check-min-deps: a fresh .venv-min with exactly the lowest versions setup.cfg allows
 ## (pinned in packaging/min-constraints.txt) and the project over them (--no-deps); then

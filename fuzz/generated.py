@@ -1,5 +1,5 @@
 """
-Valid encodings for the fuzz targets, drawn from the test strategies (L{tests.strategies}).
+Valid encodings for the fuzz targets, drawn from the test strategies (L{tests.support.strategies}).
 
 They widen the seed corpus beyond the real vectors (every payload command, every
 transaction attribute and descriptor kind) and are the starting points the hypothesis
@@ -16,8 +16,8 @@ from hypothesis.strategies import SearchStrategy
 
 from neo_twisted.network.frame import encode_frame
 from neo_twisted.network.payloads import Payload, payload_bytes
-from tests import strategies as s
-from tests.samples import MAINNET_MAGIC
+from tests.support import strategies as s
+from tests.support.samples import MAINNET_MAGIC
 
 
 def _to_bytes(value: Any) -> bytes:

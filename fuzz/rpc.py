@@ -84,7 +84,7 @@ class RpcHarness:
         del self.failures[:]
         globalLogPublisher.addObserver(self._observe)  # type: ignore[arg-type]
         try:
-            rendered = self.resource.render(request)  # type: ignore[no-untyped-call]
+            rendered = self.resource.render(request)  # type: ignore[arg-type]
             if rendered is not NOT_DONE_YET:
                 return bytes(rendered)
             for _ in range(MAX_TURNS):

@@ -24,8 +24,8 @@ from neo_twisted.core.consensus import (
     PrepareResponse,
 )
 from neo_twisted.network.frame import encode_frame
-from tests.samples import GENESIS_HEX, MAINNET_CONTRACT_TX, MAINNET_MAGIC
-from tests.vectors import vectors_dir
+from tests.support.samples import GENESIS_HEX, MAINNET_CONTRACT_TX, MAINNET_MAGIC
+from tests.support.vectors import vectors_dir
 
 #: The repository root: the bundled protocol files live there.
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,8 +22,9 @@ from fuzz.registry import CheckError, Target, register
 from neo_twisted.network.frame import encode_frame
 from neo_twisted.network.payloads import Payload, VersionPayload
 from neo_twisted.p2p.factory import PeerFactory
+from neo_twisted.p2p.faults import Fault
 from neo_twisted.p2p.interfaces import IPeer, IPeerListener
-from tests.samples import MAINNET_MAGIC
+from tests.support.samples import MAINNET_MAGIC
 
 _PEER = IPv4Address("TCP", "10.0.0.9", 20333)
 _THEIRS = VersionPayload(timestamp=1_600_000_000, port=20333, nonce=2, user_agent="/peer/",
@@ -37,7 +38,7 @@ class _Listener:
     """
 
     def __init__(self) -> None:
-        self.lost: list[tuple[str, bool]] = []
+        self.lost: list[tuple[str, Fault | None]] = []
         self.messages = 0
 
     def peer_connected(self, peer: IPeer) -> None:
@@ -62,8 +63,11 @@ class _Listener:
     def message_received(self, peer: IPeer, command: str, payload: Payload) -> None:
         self.messages += 1
 
-    def peer_lost(self, peer: IPeer, reason: str, violation: bool) -> None:
-        self.lost.append((reason, violation))
+    def fault_ignored(self, peer: IPeer, fault: Fault, detail: str) -> None:
+        pass
+
+    def peer_lost(self, peer: IPeer, reason: str, fault: Fault | None) -> None:
+        self.lost.append((reason, fault))
 
 
 def session(data: bytes) -> Any:

@@ -38,7 +38,7 @@ from neo_twisted.wire.ecpoint import ECPoint
 from neo_twisted.wire.errors import FormatError
 from neo_twisted.wire.fixed8 import parse_fixed8
 from neo_twisted.wire.uint import UInt256
-from tests.samples import MAINNET_MAGIC
+from tests.support.samples import MAINNET_MAGIC
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy

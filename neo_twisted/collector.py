@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_collector -*-
+# -*- test-case-name: tests.unit.test_collector -*-
 """
 Running the cyclic garbage collector seldom while blocks stream through.
 

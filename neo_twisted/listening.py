@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_endpoints,tests.test_endpoints_node -*-
+# -*- test-case-name: tests.unit.test_endpoints,tests.integration.test_endpoints_node -*-
 """
 Where the node listens: Twisted endpoint descriptions, and a service listening on one.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_offreactor -*-
+# -*- test-case-name: tests.unit.test_offreactor -*-
 """
 Work run off the reactor, and results that come back to it: one way for each.
 

@@ -17,6 +17,7 @@ from twisted.internet.interfaces import (
     IReactorCore,
     IReactorFromThreads,
     IReactorPluggableNameResolver,
+    IReactorSocket,
     IReactorSSL,
     IReactorTCP,
     IReactorTime,
@@ -29,10 +30,11 @@ R = TypeVar("R")
 
 
 class INodeReactor(IReactorCore, IReactorTime, IReactorFromThreads, IReactorTCP, IReactorSSL,
-                   IReactorUNIX, IReactorPluggableNameResolver):
+                   IReactorUNIX, IReactorSocket, IReactorPluggableNameResolver):
     """
     All a node asks of its reactor: time, threads handing work back, TCP, TLS and
-    UNIX sockets, name resolution and its own shutdown. (For the type checker: no
+    UNIX sockets, adopting a listening socket (systemd's), name resolution and its
+    own shutdown. (For the type checker: no
     reactor declares it; L{global_reactor} and the tests' reactors are cast to it.)
     """
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_collector -*-
+# -*- test-case-name: tests.unit.test_collector -*-
 """
 The interpreter-wide settings a node process runs with, in one place.
 

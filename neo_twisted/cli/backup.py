@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_backup -*-
+# -*- test-case-name: tests.integration.test_cli_backup -*-
 """
 C{neonode backup}: a consistent copy of a data directory's chain store, taken
 while the node runs.

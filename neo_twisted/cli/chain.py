@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_chain,tests.test_cli_chain_errors,tests.test_cli_shape -*-
+# -*- test-case-name: tests.unit.test_cli_chain,tests.unit.test_cli_chain_errors,tests.unit.test_cli_shape -*-  # noqa: E501
 """
 The chain commands: C{genesis}, C{import}, C{export}, C{makechain}, C{check}, C{info}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli,tests.test_cli_decode -*-
+# -*- test-case-name: tests.unit.test_cli,tests.unit.test_cli_decode -*-
 """
 C{neonode decode KIND [HEX|-]}: one structure from hex (an argument, or standard
 input with C{-} or no argument), printed as JSON, hash first.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_localnet -*-
+# -*- test-case-name: tests.integration.test_cli_localnet -*-
 """
 The local network's demo transaction: found, signed and sent over JSON-RPC, then
 followed into every node's pool and into a block.

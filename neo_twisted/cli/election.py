@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_localnet_election -*-
+# -*- test-case-name: tests.integration.test_cli_localnet -*-
 """
 The local network's election (C{neonode localnet --elect}): a fifth validator
 voted in while the network runs.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_localnet -*-
+# -*- test-case-name: tests.integration.test_cli_localnet -*-
 """
 C{neonode localnet}: a local network of C{twistd neonode} processes that syncs,
 makes blocks and carries a transaction, with a live table until Ctrl-C.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_localnet -*-
+# -*- test-case-name: tests.integration.test_cli_localnet -*-
 """
 The processes of C{neonode localnet}: one C{twistd neonode} per node, what each
 reports over JSON-RPC, and the table of them all.

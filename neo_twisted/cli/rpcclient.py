@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_status -*-
+# -*- test-case-name: tests.integration.test_cli_status -*-
 """
 A blocking JSON-RPC client for the console commands (C{status}, C{localnet}).
 

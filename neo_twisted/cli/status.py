@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli_status -*-
+# -*- test-case-name: tests.integration.test_cli_status -*-
 """
 C{neonode status}: a short summary of a running node, read over its JSON-RPC.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_consensus_context -*-
+# -*- test-case-name: tests.unit.test_consensus_context -*-
 """
 One consensus round as plain data: what the reference calls C{ConsensusContext}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_consensus_keyfile,tests.test_node_tap_options -*-
+# -*- test-case-name: tests.unit.test_consensus_keyfile,tests.unit.test_node_tap_options -*-
 """
 The validator key of C{--validator-key}: a file holding one WIF, or one NEP-2
 encrypted key whose passphrase is in another file.

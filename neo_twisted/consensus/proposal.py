@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_consensus_proposal -*-
+# -*- test-case-name: tests.unit.test_consensus_context -*-
 """
 The primary's proposal (C{ConsensusContext.Fill}) and a backup's check of one
 (C{VerifyRequest}), as functions of the pool's entries.

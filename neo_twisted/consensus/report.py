@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_methods,tests.test_consensus_network -*-
+# -*- test-case-name: tests.unit.test_rpc_methods,tests.unit.test_consensus_network -*-
 """
 What an operator is shown of a validator's round (RPC C{getconsensusstate}).
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_consensus_network,tests.test_consensus_startup -*-
+# -*- test-case-name: tests.unit.test_consensus_network,tests.unit.test_consensus_startup -*-
 """
 dBFT 1.0 for a validator node: the reference's C{ConsensusService}, on Twisted.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_consensus_startup -*-
+# -*- test-case-name: tests.unit.test_consensus_startup -*-
 """
 A validator that has just started waits to hear from its peers before it takes part.
 

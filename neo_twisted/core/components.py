@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_components -*-
+# -*- test-case-name: tests.unit.test_core_components -*-
 """
 The small pieces transactions and blocks are made of.
 """

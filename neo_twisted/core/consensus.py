@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_consensus -*-
+# -*- test-case-name: tests.unit.test_core_consensus -*-
 """
 dBFT 1.0 consensus payloads and their three messages (neo <= 2.9.4).
 

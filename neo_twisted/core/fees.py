@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_json -*-
+# -*- test-case-name: tests.unit.test_core_json -*-
 """
 The system fee of a transaction (C{Transaction.SystemFee}), from the protocol's fee table.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_json -*-
+# -*- test-case-name: tests.unit.test_core_json -*-
 """
 JSON views of ledger structures, with the field names NEO 2 JSON-RPC uses.
 

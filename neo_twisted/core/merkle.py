@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_blocks -*-
+# -*- test-case-name: tests.unit.test_core_blocks -*-
 """
 The merkle root of a block's transaction hashes.
 """

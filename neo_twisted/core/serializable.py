@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_blocks -*-
+# -*- test-case-name: tests.unit.test_core_blocks -*-
 """
 What every wire structure shares: bytes from C{write}, and (for signed ones) a cached hash.
 

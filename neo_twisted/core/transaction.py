@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_transaction_layout -*-
+# -*- test-case-name: tests.unit.test_core_transaction_layout -*-
 """
 The common layout of all nine NEO 2 transaction types, and the dispatch on the type byte.
 

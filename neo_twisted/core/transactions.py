@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_core_transaction_types -*-
+# -*- test-case-name: tests.unit.test_core_transaction_types -*-
 """
 The nine transaction types and their exclusive data, with the checks the
 reference node makes on read.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_crypto -*-
+# -*- test-case-name: tests.unit.test_crypto -*-
 """
 Base58 and Base58Check with Bitcoin's alphabet, for addresses and WIF keys.
 """

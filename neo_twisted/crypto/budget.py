@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_crypto_budget -*-
+# -*- test-case-name: tests.unit.test_crypto_budget -*-
 """
 What verifying a standard witness costs in the reference's VM, and what it may cost.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_crypto -*-
+# -*- test-case-name: tests.unit.test_crypto -*-
 """
 ECDSA on P-256 over SHA-256, with NEO's 64-byte r||s signatures.
 

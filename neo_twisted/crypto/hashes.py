@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_crypto -*-
+# -*- test-case-name: tests.unit.test_crypto -*-
 """
 The three digests NEO uses: SHA-256, Hash256 (SHA-256 twice) and Hash160 (RIPEMD-160 of SHA-256).
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_crypto -*-
+# -*- test-case-name: tests.unit.test_crypto -*-
 """
 Key pairs, WIF, NEP-2 and addresses.
 

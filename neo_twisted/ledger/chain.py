@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_chain -*-
+# -*- test-case-name: tests.unit.test_ledger_chain -*-
 """
 The chain: headers and blocks accepted as the reference node accepts them, kept in LMDB.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_chainacc -*-
+# -*- test-case-name: tests.unit.test_ledger_chainacc -*-
 """
 neo-cli's offline chain packages: C{chain.acc} and C{chain.<start>.acc}, plain or zipped.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_chainacc,tests.test_ledger_chainnames -*-
+# -*- test-case-name: tests.unit.test_ledger_chainacc,tests.unit.test_cli_import_names -*-
 """
 The names and layouts of neo-cli's chain packages (read and written in
 L{neo_twisted.ledger.chainacc}).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_check -*-
+# -*- test-case-name: tests.unit.test_cli_chain_errors,tests.unit.test_ledger_accounts -*-
 """
 C{neonode check} and C{neonode info}: what a data directory holds, and whether it is whole.
 

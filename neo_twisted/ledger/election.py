@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_election -*-
+# -*- test-case-name: tests.unit.test_ledger_election -*-
 """
 C{GetValidators}: who validates the next block, from the votes (issue 22).
 

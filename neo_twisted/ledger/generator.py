@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_generator -*-
+# -*- test-case-name: tests.unit.test_ledger_generator -*-
 """
 A deterministic generator of valid chains, to test import, persistence and sync
 without a network or a recorded chain.

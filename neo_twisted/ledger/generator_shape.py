@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_generator_shape -*-
+# -*- test-case-name: tests.unit.test_ledger_generator_shape -*-
 """
 Mainnet-shaped generated chains (C{neonode makechain --shape mainnet}), so that the
 benchmarks time a sync an operator would recognise: neo-cli took days to sync

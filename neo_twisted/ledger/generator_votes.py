@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_generator_votes -*-
+# -*- test-case-name: tests.unit.test_ledger_generator_votes -*-
 """
 Votes in generated chains (C{neonode makechain --elect}): a candidate key is
 registered and voted in, so that the chain changes its validator set as a real

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_genesis -*-
+# -*- test-case-name: tests.unit.test_ledger_genesis -*-
 """
 The genesis block, built from the standby validators exactly as the reference node builds it.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_chain,tests.test_ledger_assume_valid -*-
+# -*- test-case-name: tests.unit.test_ledger_chain,tests.unit.test_ledger_assume_valid -*-
 """
 The header chain of L{neo_twisted.ledger.chain.Ledger}: C{OnNewHeaders}, and the
 headers taken on trust below an assume-valid block (I{provisional}) until it comes.

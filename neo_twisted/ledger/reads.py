@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_reads -*-
+# -*- test-case-name: tests.unit.test_ledger_reads -*-
 """
 What the rest of the node reads from the chain: blocks, headers, transactions, state.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_chain -*-
+# -*- test-case-name: tests.unit.test_ledger_chain -*-
 """
 What the ledger answers about the blocks and headers it is given.
 """

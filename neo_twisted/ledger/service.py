@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_service -*-
+# -*- test-case-name: tests.unit.test_ledger_service -*-
 """
 The ledger as a Twisted service: chain work off the reactor thread, applied in order.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_settings -*-
+# -*- test-case-name: tests.unit.test_ledger_settings -*-
 """
 Protocol configuration in neo-cli's C{protocol.json} format.
 

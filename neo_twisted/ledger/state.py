@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_chain -*-
+# -*- test-case-name: tests.unit.test_ledger_chain -*-
 """
 Applying a block to the chain state: coins, balances, assets, system fees.
 

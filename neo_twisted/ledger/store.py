@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_store -*-
+# -*- test-case-name: tests.unit.test_ledger_store -*-
 """
 The LMDB chain store: one environment per data directory, named sub-databases.
 

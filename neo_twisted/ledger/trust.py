@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_assume_valid -*-
+# -*- test-case-name: tests.unit.test_ledger_assume_valid -*-
 """
 What a header taken on trust under assume-valid may carry: its witness is not
 checked, so its size is bounded instead.

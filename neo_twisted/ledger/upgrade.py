@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_votestore -*-
+# -*- test-case-name: tests.unit.test_ledger_validators -*-
 """
 Upgrading a chain store of an older schema, step by step, when a ledger opens it.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_validators -*-
+# -*- test-case-name: tests.unit.test_ledger_validators -*-
 """
 The validators of the next block, kept up to date as blocks are written, and the
 C{NextConsensus} check (neo2-validators.md sections 1 and 7.1).

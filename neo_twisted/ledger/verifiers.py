@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_verifier_service -*-
+# -*- test-case-name: tests.unit.test_verifier_service -*-
 """
 The node's verifier processes as one service, shared by the ledger and the memory pool.
 

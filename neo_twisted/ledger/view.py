@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_rules -*-
+# -*- test-case-name: tests.unit.test_mempool_rules -*-
 """
 The chain as the transaction rules see it: one LMDB read transaction, one height.
 

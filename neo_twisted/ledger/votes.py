@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_votes -*-
+# -*- test-case-name: tests.unit.test_ledger_votes -*-
 """
 The vote state, changed transaction by transaction as the reference persists a
 block (neo2-validators.md sections 2 and 4): NEO moving between accounts moves

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_votestore -*-
+# -*- test-case-name: tests.unit.test_ledger_validators,tests.unit.test_ledger_accounts -*-
 """
 The vote state in the chain store (schema 2): how a L{VoteBook} is read and written.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_ledger_writebudget -*-
+# -*- test-case-name: tests.unit.test_ledger_writebudget -*-
 """
 How many records one write transaction of blocks may hold: a budget of dirty pages.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_claims -*-
+# -*- test-case-name: tests.unit.test_mempool_claims -*-
 """
 The GAS a spent NEO output may claim (C{Blockchain.CalculateBonus}).
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_metrics_node -*-
+# -*- test-case-name: tests.unit.test_metrics_node -*-
 """
 How long transactions wait for their verdict, counted in fixed buckets.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_pool -*-
+# -*- test-case-name: tests.unit.test_mempool_pool -*-
 """
 What became of a transaction handed to the pool, as the reference node reports it.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_policy -*-
+# -*- test-case-name: tests.unit.test_mempool_policy -*-
 """
 The pool and block policy of the reference's SimplePolicy plugin, as pure functions.
 

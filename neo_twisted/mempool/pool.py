@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_pool -*-
+# -*- test-case-name: tests.unit.test_mempool_pool -*-
 """
 The pool itself: verified transactions by hash, and the rules that need the pool.
 

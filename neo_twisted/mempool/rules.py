@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_rules -*-
+# -*- test-case-name: tests.unit.test_mempool_rules -*-
 """
 C{Transaction.Verify} against the chain: whether a transaction may enter the pool.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_service -*-
+# -*- test-case-name: tests.unit.test_mempool_service -*-
 """
 The memory pool as a service: verification in a bounded thread pool, the pool on the reactor.
 

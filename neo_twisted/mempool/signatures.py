@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_service -*-
+# -*- test-case-name: tests.unit.test_mempool_service -*-
 """
 The signature checks of the pool's transactions, apart from the chain rules.
 

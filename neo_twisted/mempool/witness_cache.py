@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_mempool_witness_cache -*-
+# -*- test-case-name: tests.unit.test_mempool_witness_cache -*-
 """
 The witnesses the pool has seen verify, so that checking a transaction again
 (after every block, for the whole pool) does not check its signatures again.

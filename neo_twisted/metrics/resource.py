@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_metrics -*-
+# -*- test-case-name: tests.integration.test_metrics -*-
 """
 The C{/metrics} page, rendered on the reactor thread.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_network_frame -*-
+# -*- test-case-name: tests.unit.test_network_frame -*-
 """
 The 24-byte message frame and an incremental decoder for C{dataReceived}.
 

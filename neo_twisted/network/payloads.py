@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_network_decode,tests.test_network_payloads -*-
+# -*- test-case-name: tests.unit.test_network_decode,tests.unit.test_network_payloads -*-
 """
 The payloads of P2P messages, and the table of which command carries which.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_networks -*-
+# -*- test-case-name: tests.unit.test_node_network -*-
 """
 The networks this package ships: the protocol files of mainnet, testnet and the
 community privnet, with the ports neo-cli 2.x gives each and a data directory apiece.

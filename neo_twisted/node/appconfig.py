@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_network -*-
+# -*- test-case-name: tests.unit.test_node_network -*-
 """
 neo-cli 2.x's C{config.json} (C{ApplicationConfiguration}), read as options.
 

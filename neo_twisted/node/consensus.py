@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_consensus -*-
+# -*- test-case-name: tests.unit.test_node_consensus -*-
 """
 The node's consensus-payload policy: which payloads it takes, keeps and passes on.
 

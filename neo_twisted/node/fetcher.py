@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_fetcher -*-
+# -*- test-case-name: tests.unit.test_node_fetcher -*-
 """
 One way to fetch announced inventory, for blocks, transactions and consensus alike.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_endpoints -*-
+# -*- test-case-name: tests.unit.test_endpoints -*-
 """
 Where C{twistd neonode} listens: the endpoint options (C{--listen},
 C{--rpc-listen}, C{--metrics-listen}) and the port options that are their

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_tap -*-
+# -*- test-case-name: tests.unit.test_node_tap -*-
 """
 C{--log-format json}: twistd's log destination, one JSON event per line.
 

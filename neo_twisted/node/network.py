@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_network -*-
+# -*- test-case-name: tests.unit.test_node_network -*-
 """
 Which network C{twistd neonode} runs, and the defaults that follow from it.
 

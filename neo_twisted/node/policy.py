@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_requests,tests.test_node_relay,tests.test_node_policy -*-
+# -*- test-case-name: tests.unit.test_node_requests,tests.unit.test_node_relay,tests.unit.test_node_policy -*-  # noqa: E501
 """
 The node's policy: what it does with each message of an established peer.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_progress -*-
+# -*- test-case-name: tests.unit.test_node_progress -*-
 """
 How far the sync has come, and how fast it goes: the operator's progress line.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_service -*-
+# -*- test-case-name: tests.unit.test_node_network_start,tests.unit.test_verifier_service -*-
 """
 The service tree of one node: the ledger, the connections, and the node's timer.
 

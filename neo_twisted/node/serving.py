@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_serving -*-
+# -*- test-case-name: tests.unit.test_node_serving -*-
 """
 Answers to what peers ask of us: C{getheaders}, C{getblocks} and C{getdata}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_network -*-
+# -*- test-case-name: tests.unit.test_node_network -*-
 """
 The start-up line: the first thing an operator checks is which network the node
 runs (a node started on the wrong one syncs the wrong chain without an error),

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_tap,tests.test_node_tap_options -*-
+# -*- test-case-name: tests.unit.test_node_tap,tests.unit.test_node_tap_options -*-
 """
 C{twistd neonode}: the command-line options and the service tree they build.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_transactions -*-
+# -*- test-case-name: tests.unit.test_node_transactions -*-
 """
 The node's transaction policy: which announced transactions to fetch, what a
 peer's C{tx} becomes, and what is relayed.

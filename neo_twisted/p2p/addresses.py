@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_addresses,tests.test_p2p_addrbook -*-
+# -*- test-case-name: tests.unit.test_p2p_addresses,tests.unit.test_p2p_addrbook -*-
 """
 Where the node may dial: the address book, which one peer cannot fill.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_addrbook,tests.test_p2p_addresses -*-
+# -*- test-case-name: tests.unit.test_p2p_addrbook,tests.unit.test_p2p_addresses -*-
 """
 The indexes inside L{neo_twisted.p2p.addresses.AddressBook}: what it keeps per
 endpoint and the counts it updates on every change, so that no operation of the book

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_admission,tests.test_p2p_dialling -*-
+# -*- test-case-name: tests.unit.test_p2p_admission,tests.unit.test_p2p_dialling -*-
 """
 Admission of connections, for L{neo_twisted.p2p.connections.ConnectionService}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_connections,tests.test_p2p_dialling -*-
+# -*- test-case-name: tests.unit.test_p2p_connections,tests.unit.test_p2p_dialling -*-
 """
 Connection management: listening, keeping enough outbound peers, limits and bans.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_controller,tests.test_node_registry -*-
+# -*- test-case-name: tests.unit.test_p2p_controller,tests.integration.test_node_registry -*-
 """
 The peer controller: the one registry of a node's live peers, and what they say.
 

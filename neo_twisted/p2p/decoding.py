@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_decoding,tests.test_hostile_decode -*-
+# -*- test-case-name: tests.unit.test_p2p_decoding,tests.integration.test_hostile_decode -*-
 """
 Big payloads decoded off the reactor, on a small thread pool of their own.
 

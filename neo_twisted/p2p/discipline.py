@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_discipline -*-
+# -*- test-case-name: tests.unit.test_p2p_discipline -*-
 """
 What the node holds against IP addresses: discouragements and bans, applied
 from the fault table (L{neo_twisted.p2p.faults}) or by the operator.

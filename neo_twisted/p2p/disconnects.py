@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_disconnects -*-
+# -*- test-case-name: tests.unit.test_p2p_disconnects -*-
 """
 Why peers were lost, in a few fixed words: the labels of the disconnect counts.
 

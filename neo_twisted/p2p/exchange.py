@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_connections,tests.test_p2p_exchange -*-
+# -*- test-case-name: tests.unit.test_p2p_connections,tests.unit.test_p2p_exchange -*-
 """
 The address exchange: what we learn from C{addr} and what we answer to C{getaddr}.
 

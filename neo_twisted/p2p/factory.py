@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_protocol,tests.test_p2p_session -*-
+# -*- test-case-name: tests.unit.test_p2p_protocol,tests.unit.test_p2p_session -*-
 """
 The factory of P2P connections, for listening and for dialling alike.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_faults -*-
+# -*- test-case-name: tests.unit.test_p2p_faults -*-
 """
 Every fault a peer can commit, and what we do about it: the one table.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_hold,tests.test_p2p_session -*-
+# -*- test-case-name: tests.unit.test_p2p_hold,tests.unit.test_p2p_session -*-
 """
 How a connection reads: one message at a time, in order.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_handshake,tests.test_p2p_protocol,tests.test_p2p_session -*-
+# -*- test-case-name: tests.unit.test_p2p_handshake,tests.unit.test_p2p_protocol,tests.unit.test_p2p_session -*-  # noqa: E501
 """
 The per-connection handshake as an explicit, sans-IO state machine.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_addrbook,tests.test_p2p_addresses -*-
+# -*- test-case-name: tests.unit.test_p2p_addrbook,tests.unit.test_p2p_addresses -*-
 """
 What a peer's host text means to the address book: its IP address, the network it is
 counted in, whether it is on the internet and whether it could be dialled at all.

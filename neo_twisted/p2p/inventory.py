@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_inventory -*-
+# -*- test-case-name: tests.unit.test_p2p_inventory -*-
 """
 Inventory bookkeeping: which hashes a peer knows, which we asked for, what we relayed.
 

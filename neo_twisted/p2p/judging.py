@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_session,tests.test_hostile_decode,tests.test_p2p_decoding -*-
+# -*- test-case-name: tests.unit.test_p2p_session,tests.integration.test_hostile_decode,tests.unit.test_p2p_decoding -*-  # noqa: E501
 """
 Whether a frame is worth reading, from its header and first payload bytes alone.
 

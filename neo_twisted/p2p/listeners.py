@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_connections,tests.test_endpoints -*-
+# -*- test-case-name: tests.unit.test_p2p_connections,tests.unit.test_endpoints -*-
 """
 Listening for peers on every endpoint the operator describes (IPv4 and IPv6 at
 once, a systemd socket...), and knowing our own addresses from what was bound.

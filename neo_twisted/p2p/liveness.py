@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_liveness,tests.test_p2p_session,tests.test_p2p_hold -*-
+# -*- test-case-name: tests.unit.test_p2p_liveness,tests.unit.test_p2p_session,tests.unit.test_p2p_hold -*-  # noqa: E501
 """
 The timers that decide whether one P2P connection is still worth keeping.
 

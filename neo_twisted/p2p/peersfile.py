@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_addresses -*-
+# -*- test-case-name: tests.unit.test_p2p_addresses -*-
 """
 The neo-cli C{peers.dat} file: where a restarted node finds peers without the seeds.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_protocol,tests.test_p2p_session,tests.test_p2p_decoding -*-
+# -*- test-case-name: tests.unit.test_p2p_protocol,tests.unit.test_p2p_session,tests.unit.test_p2p_decoding -*-  # noqa: E501
 """
 One P2P connection: framing, the handshake, keep-alive, and nothing else.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_ratelimit -*-
+# -*- test-case-name: tests.unit.test_p2p_ratelimit -*-
 """
 Token buckets: how much of something a peer may send us in a while.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_p2p_sendqueue -*-
+# -*- test-case-name: tests.unit.test_p2p_sendqueue -*-
 """
 A connection's outgoing messages in two priorities, so consensus is never stuck
 behind bulk traffic.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_metrics -*-
+# -*- test-case-name: tests.integration.test_metrics -*-
 """
 Messages and bytes per command, summed over a factory's connections.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_access,tests.test_hostile_rpc -*-
+# -*- test-case-name: tests.unit.test_rpc_access,tests.integration.test_hostile_rpc -*-
 """
 Who may call the JSON-RPC server over HTTP: the checks made before a body is parsed.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_server,tests.test_hostile_rpc -*-
+# -*- test-case-name: tests.unit.test_rpc_server,tests.integration.test_hostile_rpc -*-
 """
 Bytes of answer: what one HTTP request may get back, and what the server builds at once.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_methods -*-
+# -*- test-case-name: tests.unit.test_rpc_methods -*-
 """
 The node's JSON-RPC methods, with the reference node's parameters, results and codes.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_methods,tests.test_rpc_plugins -*-
+# -*- test-case-name: tests.unit.test_rpc_methods,tests.unit.test_rpc_plugins -*-
 """
 Reading a method's positional parameters as the reference node reads them, and the
 answers shared by every method module (not found, busy).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_plugins -*-
+# -*- test-case-name: tests.unit.test_rpc_plugins -*-
 """
 The RPC methods neo-cli 2.x gets from its plugins, served here natively.
 

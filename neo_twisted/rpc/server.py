@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_server,tests.test_rpc_access,tests.test_hostile_rpc -*-
+# -*- test-case-name: tests.unit.test_rpc_server,tests.unit.test_rpc_access,tests.integration.test_hostile_rpc -*-  # noqa: E501
 """
 JSON-RPC 2.0 over HTTP on C{twisted.web}, as the NEO 2 reference node serves it.
 

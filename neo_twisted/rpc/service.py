@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_tls,tests.test_rpc_load,tests.test_endpoints -*-
+# -*- test-case-name: tests.integration.test_rpc_tls,tests.integration.test_rpc_load,tests.unit.test_endpoints -*-  # noqa: E501
 """
 The JSON-RPC listener as a service: HTTP, or HTTPS when given a certificate and key,
 on any endpoint Twisted describes (TCP, TLS, a UNIX socket, systemd's).

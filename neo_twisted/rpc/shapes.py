@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_methods -*-
+# -*- test-case-name: tests.unit.test_rpc_methods -*-
 """
 The JSON results of the read methods, built from the ledger on a read thread.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rpc_server,tests.test_hostile_rpc -*-
+# -*- test-case-name: tests.unit.test_rpc_server,tests.integration.test_hostile_rpc -*-
 """
 The HTTP side of JSON-RPC: a site that bounds what a client may send and for how
 long, and keeps no access log (a busy client would flood the node's log).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_gate -*-
+# -*- test-case-name: tests.unit.test_sync_gate -*-
 """
 Back-off per address: a peer that left a request unanswered is not asked again
 for a while, and for longer each time it does it again.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_blocks,tests.test_sync_early -*-
+# -*- test-case-name: tests.unit.test_sync_blocks,tests.unit.test_sync_early -*-
 """
 Block sync: fetch the blocks of the known header chain from several peers at once.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_blocks,tests.test_sync_early -*-
+# -*- test-case-name: tests.unit.test_sync_blocks,tests.unit.test_sync_early -*-
 """
 The early-block buffer: blocks that arrived before the ones they follow, and where a
 received block may go at all.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_gate -*-
+# -*- test-case-name: tests.unit.test_sync_gate -*-
 """
 The syncing gate: whether the node is behind a chain it has proof of.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_headers -*-
+# -*- test-case-name: tests.unit.test_sync_headers -*-
 """
 Header sync: keep our header chain up with the best peer, 2000 headers at a time.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_locator -*-
+# -*- test-case-name: tests.unit.test_sync_locator -*-
 """
 Block locators: the start hashes of a C{getheaders} or C{getblocks}.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sync_provisional -*-
+# -*- test-case-name: tests.unit.test_sync_provisional -*-
 """
 Headers taken on trust under assume-valid are dropped when nobody extends them.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_wire_binary -*-
+# -*- test-case-name: tests.unit.test_wire_binary -*-
 """
 Bounds-checked little-endian reader and writer, as .NET's BinaryReader/Writer.
 

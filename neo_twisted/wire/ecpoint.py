@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_wire_primitives -*-
+# -*- test-case-name: tests.unit.test_wire_primitives -*-
 """
 ECPoint: a point on NIST P-256 (secp256r1), the curve of every NEO 2 key.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_wire_primitives -*-
+# -*- test-case-name: tests.unit.test_wire_primitives -*-
 """
 Fixed8: a signed 64-bit count of 10^-8 units, as the reference node stores amounts.
 

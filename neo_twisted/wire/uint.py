@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_wire_primitives -*-
+# -*- test-case-name: tests.unit.test_wire_primitives -*-
 """
 UInt160 and UInt256: fixed-size hashes kept in wire order.
 
