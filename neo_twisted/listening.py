@@ -249,7 +249,10 @@ class ListeningService(StreamServerEndpointService):
 
     A socket that cannot be bound (in use, not permitted) stops the start with the
     system's reason, where Twisted's service would only log it and run deaf. Under
-    twistd it is bound in C{privilegedStartService}, before privileges are dropped.
+    twistd it is bound in C{privilegedStartService}, before privileges are dropped,
+    and before the reactor runs; C{on_listening} is told only once the service has
+    started (the reactor running, its signal handlers in place), so that what
+    watches the log for "listening" finds a node that stops cleanly when told to.
 
     @ivar description: what it listens on, as given.
     @ivar listening: the port once bound, None before and after.
@@ -260,7 +263,7 @@ class ListeningService(StreamServerEndpointService):
     def __init__(self, reactor: INodeReactor, description: str, factory: IProtocolFactory,
                  on_listening: Callable[[ListeningService], None] | None = None) -> None:
         """
-        @param on_listening: called with this service once it is bound.
+        @param on_listening: called with this service once it is bound and started.
         @raise ValueError: see L{server_endpoint}.
         """
         endpoint = _Reporting(server_endpoint(reactor, description), self._bound)
@@ -269,11 +272,24 @@ class ListeningService(StreamServerEndpointService):
         self.listening: IListeningPort | None = None
         self._interface = Description.parse(description).interface
         self._on_listening = on_listening
+        self._announced = False
 
     def _bound(self, port: IListeningPort) -> None:
         self.listening = port
-        if self._on_listening is not None:
-            self._on_listening(self)
+        self._announced = False
+        if self.running:  # bound by startService itself (not under twistd)
+            self._tell_listening()
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]  # binds, unless bound already
+        if self.listening is not None:
+            self._tell_listening()
+
+    def _tell_listening(self) -> None:
+        if self._announced or self._on_listening is None:
+            return
+        self._announced = True
+        self._on_listening(self)
 
     @property
     def address(self) -> IAddress | None:

@@ -205,6 +205,23 @@ class ListeningServiceTests(SynchronousTestCase):
         self.successResultOf(service.stopService())
         self.assertEqual((service.port, service.where), (None, None))
 
+    def test_bound_before_the_reactor_runs(self) -> None:
+        """
+        Under twistd the socket is bound in C{privilegedStartService}, before the
+        reactor runs; it is announced (the "listening" log line others wait for) only
+        once the service starts, when a SIGTERM would stop the node cleanly.
+        """
+        reactor = MemoryReactorClock()
+        bound: list[ListeningService] = []
+        service = ListeningService(node_reactor(reactor), "tcp:20333",
+                                   Factory.forProtocol(Protocol), bound.append)
+        service.privilegedStartService()
+        self.assertEqual((service.port, bound), (20333, []))
+        service.startService()
+        self.assertEqual(bound, [service])
+        self.assertEqual(len(reactor.tcpServers), 1)  # bound once, not again
+        self.successResultOf(service.stopService())
+
     def test_stop_unstarted(self) -> None:
         """
         A listener never started stops at once (a node whose start failed is stopped).
