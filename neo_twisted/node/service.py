@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -190,6 +190,8 @@ class NodeService(MultiService):
         #: Whether a store that cannot be opened ends the process (twistd) rather than
         #: raising to the caller (a program embedding the node).
         self.exit_on_store_error = False
+        #: While the services stop: who else waits for that (see L{stopService}).
+        self._stopping: list[Deferred[object]] | None = None
 
     def startService(self) -> None:
         """
@@ -211,9 +213,27 @@ class NodeService(MultiService):
         log_startup(self._log, self)
 
     def stopService(self) -> Deferred[object]:
+        """
+        Stop every service, once: a node that stopped itself (its store failed) is
+        stopped again by whoever runs it, and that call only waits for the first. (A
+        second stop of the children would cancel a listener's port closing under way.)
+        """
+        if self._stopping is not None:
+            waiting: Deferred[object] = Deferred()
+            self._stopping.append(waiting)
+            return waiting
+        if not self.running:
+            return succeed(None)  # stopped already
+        self._stopping = []
         self.node.stop()
         stopped: Deferred[object] = super().stopService()  # type: ignore[no-untyped-call]
-        return stopped
+        return stopped.addBoth(self._stopped)
+
+    def _stopped(self, result: object) -> object:
+        waiting, self._stopping = self._stopping or [], None
+        for d in waiting:
+            d.callback(None)
+        return result
 
     def storage_failed(self, failure: Failure) -> None:
         """

@@ -178,3 +178,30 @@ class EmbeddedNodeTests(TestCase):
         self.assertTrue(node.failure.check(StoreWriteError))
         self.assertEqual(node.node.established_peers(), [])
         self.assertTrue(honest.running)
+
+    @defer.inlineCallbacks
+    def test_stopped_again_while_stopping(self) -> Generator[defer.Deferred[Any], Any, None]:
+        """
+        A node that stopped itself is stopped again by whoever runs it (twistd at
+        shutdown, a test's cleanup): the second stop waits for the first and stops no
+        service twice (a second stop cancelled a listener's port closing under way,
+        an unhandled CancelledError).
+        """
+        cluster = Cluster(self)
+        node = cluster.start("node", min_peers=1)
+        stops: dict[str, int] = {}
+        for n, child in enumerate(node):
+            key = f"{n}:{child.name}"
+
+            def counted(key: str = key, stop: Any = child.stopService) -> Any:
+                stops[key] = stops.get(key, 0) + 1
+                return stop()
+            child.stopService = counted
+        first = node.stopService()
+        second = node.stopService()
+        yield first
+        yield second
+        third = yield node.stopService()
+        self.assertIsNone(third)
+        self.assertEqual(set(stops.values()), {1}, stops)
+        self.assertEqual(len(stops), len(list(node)))
