@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_verify.py --write
 	$(PY) bench/bench_memory.py --write
 	$(PY) bench/bench_addresses.py --write
+	$(PY) bench/bench_vm.py --write
 
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=

@@ -31,7 +31,7 @@ RESULTS = ROOT / "bench" / "results.json"
 MIB = 1024 * 1024
 #: The sections, in file order: each named after the script that writes it.
 SECTIONS = ("bench_decode", "bench_import", "bench_sync", "bench_mainnet", "bench_mempool",
-            "bench_peers", "bench_verify", "bench_memory", "bench_addresses")
+            "bench_peers", "bench_verify", "bench_memory", "bench_addresses", "bench_vm")
 
 HEADER = """# Benchmarks
 

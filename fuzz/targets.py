@@ -312,3 +312,4 @@ def _generated(name: str) -> SearchStrategy[bytes]:
 # The RPC targets (a node's JSON-RPC over a privnet ledger) register themselves.
 from fuzz import rpc as _rpc  # noqa: E402, F401
 from fuzz import session as _session  # noqa: E402, F401
+from fuzz import vm as _vm  # noqa: E402, F401

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from neo_twisted import version_text
-from neo_twisted.cli import backup, chain, decode, localnet, status
+from neo_twisted.cli import backup, chain, decode, localnet, status, vm
 from neo_twisted.cli.errors import CommandError
 
 __all__ = ["CommandError", "main"]
@@ -30,6 +30,7 @@ def _build_parser() -> argparse.ArgumentParser:
     backup.add_parser(commands)
     localnet.add_parser(commands)
     status.add_parser(commands)
+    vm.add_parser(commands)
     return parser
 
 

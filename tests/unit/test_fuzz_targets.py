@@ -57,7 +57,7 @@ class RegistryTests(SynchronousTestCase):
         expected |= {f"tx.{kind.name}" for kind in TransactionType}
         expected |= {"frame", "transaction", "block", "header", "consensus_payload",
                      "consensus_message", "rpc.post", "rpc.get", "protocol.json", "peers.dat",
-                     "cli.decode.tx", "cli.decode.message"}
+                     "cli.decode.tx", "cli.decode.message", "vm.execute"}
         self.assertEqual(expected - set(TARGETS), set())
 
     def test_names(self) -> None:
