@@ -355,6 +355,7 @@ def _localnet(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
                 node.poll(REFRESH)
             screen.table(nodes, time.monotonic() - started)
             run.advance()
+            _check_alive(nodes)
             reason = run.finished()
             if reason is not None:
                 stdout.write(f"{reason}\n")
@@ -385,6 +386,21 @@ def _wait_answering(node: LocalNode, started: float, timeout: float) -> None:
         if timeout and time.monotonic() - started > timeout:
             raise CommandError(f"{node.name} does not answer after {timeout} s")
         time.sleep(STARTING_POLL)
+
+
+def _check_alive(nodes: list[LocalNode]) -> None:
+    """
+    A node started and gone ends the run at once, with why it went (its last words
+    on stderr, said before its log opened, else its log).
+    """
+    for node in nodes:
+        if node.process is None or node.running:
+            continue
+        log = node.datadir.parent / (node.name + ".log")
+        errors = node.datadir.parent / (node.name + ".err")
+        said = errors.read_text(errors="replace").strip() if errors.exists() else ""
+        last = said.splitlines()[-1] if said else f"see {log}"
+        raise CommandError(f"{node.name} stopped (exit {node.process.returncode}): {last}")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -105,8 +105,10 @@ class LocalNode:
             command += ["--seed", seed]
         if self.key_file is not None:
             command += ["--validator-key", str(self.key_file)]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        # what a node says before its log opens (a usage error, a failed import) is kept
+        with open(log_dir / f"{self.name}.err", "wb") as errors:
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                            stderr=errors, start_new_session=True)
 
 
 def stop_all(nodes: list[LocalNode]) -> None:
