@@ -128,7 +128,7 @@ def _check_step(engine: ExecutionEngine) -> None:
     if depth > MAX_INVOCATION_STACK_SIZE:
         raise CheckError(f"invocation depth {depth}")
     # The engine's copy of the reference's counter (private: there is no public view).
-    counter = engine._count
+    counter = engine.stack_size
     if engine.state != VMState.FAULT and MAX_STACK_SIZE < counter < INT_MAX:
         raise CheckError(f"the stack-size counter is {counter}")
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from neo_twisted.cli.errors import Subcommands
 
 
-def _parse_hex(text: str) -> bytes:
+def parse_hex(text: str) -> bytes:
     digits = "".join(text.split())
     if digits[:2] in ("0x", "0X"):
         digits = digits[2:]
@@ -112,7 +112,7 @@ _DECODERS: dict[str, Callable[[bytes, int], JSON]] = {
 
 def _decode(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     text = stdin.read() if args.hex == "-" else args.hex
-    data = _parse_hex(text)
+    data = parse_hex(text)
     try:
         result = _DECODERS[args.kind](data, args.address_version)
     except FormatError as e:

@@ -15,7 +15,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, TextIO
 
-from neo_twisted.cli.decode import _parse_hex
+from neo_twisted.cli.decode import parse_hex
 from neo_twisted.cli.errors import CommandError
 from neo_twisted.core.jsonify import JSON, Json
 from neo_twisted.vm.engine import ExecutionContext, ExecutionEngine, VMState
@@ -191,11 +191,11 @@ def _gas_meter(text: str | None) -> GasLimitMeter | None:
 
 def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
     text = stdin.read() if args.script == "-" else args.script
-    script = _parse_hex(text)
+    script = parse_hex(text)
     if len(script) > MAX_SCRIPT_SIZE:
         raise CommandError(f"the script is {len(script)} bytes, over the VM's limit of "
                            f"{MAX_SCRIPT_SIZE}")
-    message = None if args.message is None else _parse_hex(args.message)
+    message = None if args.message is None else parse_hex(args.message)
     if args.max_steps < 1:
         raise CommandError("--max-steps must be at least 1")
     meter = _gas_meter(args.gas_limit)

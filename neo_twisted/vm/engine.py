@@ -100,6 +100,14 @@ class ExecutionEngine:
         self._strict = True
 
     @property
+    def stack_size(self) -> int:
+        """
+        The reference's running stack-size counter (not a true count: see neo2-vm.md
+        section 5), which the 2,048-item limit is checked against.
+        """
+        return self._count
+
+    @property
     def current_context(self) -> ExecutionContext:
         return self.invocation_stack[-1]
 

@@ -192,7 +192,7 @@ class StackSizeTests(TestCase):
         self.assertTrue(engine.check_stack_size(True, 1))
         engine.check_stack_size(True, -5)  # below zero: int.MaxValue, still strict
         self.assertFalse(engine.check_stack_size(True, 1))
-        self.assertEqual(engine._count, INT_MAX)
+        self.assertEqual(engine.stack_size, INT_MAX)
         self.assertTrue(engine.check_stack_size(False, INT_MAX))
 
     def test_deep_count_follows_references_once(self) -> None:
@@ -204,7 +204,7 @@ class StackSizeTests(TestCase):
         engine.check_stack_size(True, INT_MAX)
         # 2 + 2 (shared's items, once) + 1 (struct) + 1 (shared inside it) = 6
         self.assertTrue(engine.check_stack_size(False, 0))
-        self.assertEqual(engine._count, 6)
+        self.assertEqual(engine.stack_size, 6)
 
     def test_limit_through_dup(self) -> None:
         script = ops("PUSH1") + ops("DUP") * 2047
