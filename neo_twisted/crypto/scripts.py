@@ -54,7 +54,8 @@ def push_int(value: int) -> bytes:
         return b"\x00"
     if 1 <= value <= 16:
         return bytes((0x50 + value,))
-    length = (value.bit_length() + 8) // 8  # room for the sign bit
+    magnitude = value if value >= 0 else ~value  # -128 fits one byte, as 127 does
+    length = (magnitude.bit_length() + 8) // 8  # room for the sign bit
     return push_data(value.to_bytes(length, "little", signed=True))
 
 

@@ -146,7 +146,8 @@ class ScriptTests(SynchronousTestCase):
         Integers are pushed as the VM's ScriptBuilder pushes them.
         """
         cases = {-1: "4f", 0: "00", 1: "51", 16: "60", 17: "0111", 127: "017f",
-                 128: "028000", 1024: "020004"}
+                 128: "028000", 1024: "020004", -128: "0180", -129: "027fff",
+                 -32768: "020080"}
         for value, encoded in cases.items():
             self.assertEqual(scripts.push_int(value).hex(), encoded, value)
 
