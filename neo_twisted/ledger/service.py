@@ -47,6 +47,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from neo_twisted.core.block import Block, Header
+from neo_twisted.holders import Holders
 from neo_twisted.ledger.chain import BlockResult, HeaderResult, Ledger
 from neo_twisted.ledger.settings import ProtocolSettings
 from neo_twisted.ledger.store import StoreWriteError
@@ -263,8 +264,7 @@ class LedgerService(service.Service):
         self._write_lock = defer.DeferredLock()
         #: Users reading the store on threads of their own (L{hold}), and what fires
         #: when the last lets go while the service stops.
-        self._holders = 0
-        self._let_go: defer.Deferred[None] | None = None
+        self._holders = Holders("the ledger")
         self.ledger: Ledger | None = None
         #: Why the store can no longer be written, once a write failed; every write
         #: after it fails at once with the same error.
@@ -299,7 +299,7 @@ class LedgerService(service.Service):
         Keep the store open for reads on another's threads (the memory pool's
         verification) until L{release}: stopping the service closes it only then.
         """
-        self._holders += 1
+        self._holders.hold()
 
     def release(self) -> None:
         """
@@ -307,12 +307,7 @@ class LedgerService(service.Service):
 
         @raise RuntimeError: nobody holds it.
         """
-        if self._holders == 0:
-            raise RuntimeError("the ledger was released more than held")
-        self._holders -= 1
-        if self._holders == 0 and self._let_go is not None:
-            let_go, self._let_go = self._let_go, None
-            let_go.callback(None)
+        self._holders.release()
 
     def _let_go_of_mapper(self) -> None:
         """
@@ -444,9 +439,7 @@ class LedgerService(service.Service):
             # the reads handed to threads end before the store closes under them, and
             # so do those of the holders' threads
             await defer.gatherResults([runner.stop() for runner in self._runners])
-            if self._holders:
-                self._let_go = defer.Deferred()
-                await self._let_go
+            await self._holders.all_released()
             if self.ledger is not None:
                 self.ledger.close()
                 self.ledger = None

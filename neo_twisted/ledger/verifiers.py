@@ -21,6 +21,7 @@ from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from neo_twisted.holders import Holders
 from neo_twisted.ledger.verify import ProcessMapper
 
 __all__ = ["VerifierService"]
@@ -43,21 +44,20 @@ class VerifierService(service.Service):
         @param workers: processes (default: one per core).
         """
         self.processes = ProcessMapper(workers or os.cpu_count() or 1)
-        self._holders = 0
-        self._released: defer.Deferred[None] | None = None
+        self._holders = Holders("the verifier processes")
 
     @property
     def holders(self) -> int:
         """
         How many users hold the processes now.
         """
-        return self._holders
+        return self._holders.count
 
     def hold(self) -> ProcessMapper:
         """
         Use the processes until L{release}: the service does not stop them before.
         """
-        self._holders += 1
+        self._holders.hold()
         return self.processes
 
     def release(self) -> None:
@@ -66,25 +66,14 @@ class VerifierService(service.Service):
 
         @raise RuntimeError: nobody holds them.
         """
-        if self._holders == 0:
-            raise RuntimeError("the verifier processes were released more than held")
-        self._holders -= 1
-        if self._holders == 0 and self._released is not None:
-            released, self._released = self._released, None
-            released.callback(None)
+        self._holders.release()
 
     def stopService(self) -> defer.Deferred[None]:
         """
         Stop the processes once every holder has let go (at once if none holds them).
         """
         super().stopService()  # type: ignore[no-untyped-call]  # Twisted leaves it untyped
-        if self._holders == 0:
-            self._shutdown()
-            return defer.succeed(None)
-        if self._released is None:
-            self._released = defer.Deferred()
-            self._released.addCallback(lambda _: self._shutdown())
-        return self._released
+        return self._holders.all_released().addCallback(lambda _: self._shutdown())
 
     def _shutdown(self) -> None:
         self.processes.shutdown()
