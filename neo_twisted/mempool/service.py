@@ -127,15 +127,16 @@ class MempoolService(service.Service):
     def stopService(self) -> defer.Deferred[None]:
         """
         Take no more jobs; fires once the jobs running (which are short) are done, and
-        lets go of the ledger then.
+        lets go of the ledger and the verifier processes then.
         """
         super().stopService()  # type: ignore[no-untyped-call]
-        if self._processes is not None and self._verifiers is not None:
-            self._processes = None
-            self._verifiers.release()
 
         def let_go(_: object) -> None:
-            if self._holding_ledger:  # not if stopped twice (a node that stops itself)
+            # the jobs that ran on the threads may still have handed signatures over
+            if self._processes is not None and self._verifiers is not None:
+                self._processes = None
+                self._verifiers.release()
+            if self._holding_ledger:  # not if stopped twice
                 self._holding_ledger = False
                 self._ledger.release()
 
