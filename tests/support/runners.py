@@ -56,39 +56,27 @@ class ManualRunner:
             waiting.callback(result)
 
 
-class Deferring:
+class Deferring(ManualRunner):
     """
-    A L{neo_twisted.offreactor.Runner}, and its own factory, that holds every job
-    until the test runs it (or, not C{holding}, runs it at once).
+    A L{ManualRunner} that, not C{holding}, runs every job at once instead.
     """
 
     name = "deferring"
 
     def __init__(self, holding: bool = True) -> None:
-        self.jobs: list[tuple[Callable[..., Any], tuple[Any, ...], defer.Deferred[Any]]] = []
+        super().__init__()
         self.holding = holding
-        self.running = False
 
-    def __call__(self, name: str, threads: int, min_threads: int = 0) -> Deferring:
-        return self
-
-    def start(self) -> None:
-        self.running = True
-
-    def stop(self) -> defer.Deferred[None]:
-        self.running = False
-        return defer.succeed(None)
+    @property
+    def jobs(self) -> list[tuple[Callable[..., Any], tuple[Any, ...], defer.Deferred[Any]]]:
+        return self.calls
 
     def run(self, function: Callable[P, T], /, *args: P.args,
             **kwargs: P.kwargs) -> defer.Deferred[T]:
-        assert not kwargs, "the pool hands no keyword arguments to its threads"
         if not self.holding:
             return defer.maybeDeferred(function, *args, **kwargs)
-        d: defer.Deferred[T] = defer.Deferred()
-        self.jobs.append((function, args, d))
-        return d
+        return super().run(function, *args, **kwargs)
 
     def run_all(self) -> None:
-        while self.jobs:
-            function, args, d = self.jobs.pop(0)
-            d.callback(function(*args))
+        while self.calls:
+            self.run_next()
